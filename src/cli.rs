@@ -1,0 +1,340 @@
+//! The command line, defined once. Help, shell completions and man pages are
+//! all generated from these definitions (`jsafe generate`), never hand-copied.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Exit codes and environment, shown at the end of `--help` and in the man page.
+/// A unit test checks this text against `error::EXIT_CODES`.
+pub const AFTER_HELP: &str = "\
+Exit codes:
+  0  ok
+  1  internal error
+  2  usage error (bad command line)
+  3  lock timeout: another process held the file's lock
+  4  bad input: JSON, merge patch or filter
+  5  target file is corrupt (not valid JSON)
+  6  not found: missing file without --default, no such backup
+  7  I/O error: permission, disk full, read-only filesystem (original untouched)
+
+Environment (a flag beats its variable, a variable beats the default):
+  JSAFE_TIMEOUT, JSAFE_KEEP, JSAFE_NO_BACKUP, JSAFE_NO_SYNC, JSAFE_NO_JOURNAL,
+  JSAFE_QUIET, JSAFE_VERBOSE, JSAFE_FILTER_TIMEOUT
+
+State lives beside each file in <dir>/.jsafe/: locks/<name>.lock,
+backups/<name>/<UTC time>.json, quarantine/, journal.jsonl";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "jsafe",
+    version,
+    about = "Read and change JSON files safely: locked, atomic, durable, backed up",
+    long_about = "Read and change JSON files safely from scripts. Every change takes an \
+exclusive lock on a sidecar lock file, backs up the old version, writes a temp file in the \
+same directory, fsyncs it, renames it over the target and fsyncs the directory. Formatting, \
+key order and number text that a change did not touch are kept as they were.",
+    after_help = AFTER_HELP,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command accepts, before or after the subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Seconds to wait for a file's lock before giving up with exit code 3
+    #[arg(long, global = true, env = "JSAFE_TIMEOUT", default_value = "30", value_name = "SECS", value_parser = parse_seconds)]
+    pub timeout: Duration,
+    /// Number of backups to keep per file
+    #[arg(
+        long,
+        global = true,
+        env = "JSAFE_KEEP",
+        default_value_t = 20,
+        value_name = "N"
+    )]
+    pub keep: usize,
+    /// Do not back up the version being replaced
+    #[arg(long, global = true, env = "JSAFE_NO_BACKUP")]
+    pub no_backup: bool,
+    /// Skip fsync of the temp file and the directory (tmpfs, tests): not durable
+    #[arg(long, global = true, env = "JSAFE_NO_SYNC")]
+    pub no_sync: bool,
+    /// Do not append to the audit journal (.jsafe/journal.jsonl)
+    #[arg(long, global = true, env = "JSAFE_NO_JOURNAL")]
+    pub no_journal: bool,
+    /// Print nothing on stderr but errors
+    #[arg(
+        short,
+        long,
+        global = true,
+        env = "JSAFE_QUIET",
+        conflicts_with = "verbose"
+    )]
+    pub quiet: bool,
+    /// Say more on stderr (who holds a lock, what was backed up, …)
+    #[arg(short, long, global = true, env = "JSAFE_VERBOSE")]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print a file, or the outputs of a jq filter on it (takes no lock by default)
+    Read(ReadArgs),
+    /// Replace a file's content with the given JSON (argument, or stdin)
+    Write(WriteArgs),
+    /// Apply an RFC 7386 JSON merge patch to a file (a missing file starts as {})
+    Merge(MergeArgs),
+    /// Run a jq filter on a file and store its single result
+    Update(UpdateArgs),
+    /// List a file's backups or bring one back (through the same safe write)
+    Restore(RestoreArgs),
+    /// Show the health, locks, backups and last operation of managed files
+    Status(StatusArgs),
+    /// Remove lock files nobody holds and temp files of writes that died (for cron)
+    CleanupLocks(CleanupArgs),
+    /// Self-test: check that locking, atomic replace and recovery work on this filesystem
+    Test(TestArgs),
+    /// Write shell completions and man pages into a directory
+    #[command(hide = true)]
+    Generate(GenerateArgs),
+}
+
+/// How a changed file is formatted; by default the file's own style is kept.
+#[derive(Debug, Clone, Default, Args)]
+pub struct StyleArgs {
+    /// Write compact JSON (one line)
+    #[arg(long, conflicts_with_all = ["indent", "tab"])]
+    pub compact: bool,
+    /// Indent with N spaces
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=16), conflicts_with = "tab")]
+    pub indent: Option<u8>,
+    /// Indent with tabs
+    #[arg(long)]
+    pub tab: bool,
+}
+
+/// Variables for jq filters.
+#[derive(Debug, Clone, Default, Args)]
+pub struct VarArgs {
+    /// Bind $NAME to the string VALUE in the filter
+    #[arg(long = "arg", num_args = 2, value_names = ["NAME", "VALUE"], action = clap::ArgAction::Append, value_parser = clap::value_parser!(OsString))]
+    pub arg: Vec<OsString>,
+    /// Bind $NAME to the parsed JSON value in the filter
+    #[arg(long = "argjson", num_args = 2, value_names = ["NAME", "JSON"], action = clap::ArgAction::Append, value_parser = clap::value_parser!(OsString))]
+    pub argjson: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReadArgs {
+    /// The JSON file
+    pub file: PathBuf,
+    /// A jq filter; its outputs are printed one per line
+    pub filter: Option<String>,
+    /// Print compact JSON, one value per line
+    #[arg(short, long)]
+    pub compact: bool,
+    /// Print strings without quotes
+    #[arg(short, long)]
+    pub raw_output: bool,
+    #[command(flatten)]
+    pub vars: VarArgs,
+    /// JSON printed (or filtered) when FILE is missing; without it a missing file is exit 6
+    #[arg(long, value_name = "JSON")]
+    pub default: Option<OsString>,
+    /// Take a shared lock while reading (for files that non-jsafe writers change in place)
+    #[arg(long)]
+    pub lock: bool,
+    /// If the file is corrupt, quarantine it and restore the newest valid backup first
+    #[arg(long)]
+    pub recover: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WriteArgs {
+    /// The JSON file
+    pub file: PathBuf,
+    /// The new content; read from stdin when omitted or "-"
+    pub json: Option<OsString>,
+    #[command(flatten)]
+    pub style: StyleArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The JSON file (a missing file starts as {})
+    pub file: PathBuf,
+    /// The merge patch, a JSON object; "-" reads it from stdin
+    pub patch: OsString,
+    #[command(flatten)]
+    pub style: StyleArgs,
+    /// If the file is corrupt, quarantine it and restore the newest valid backup first
+    #[arg(long)]
+    pub recover: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// The JSON file
+    pub file: PathBuf,
+    /// A jq filter producing exactly one value, e.g. '.counter += 1'
+    pub filter: String,
+    #[command(flatten)]
+    pub vars: VarArgs,
+    /// The input when FILE is missing
+    #[arg(long, value_name = "JSON", default_value = "{}")]
+    pub default: OsString,
+    /// Abort a filter still running after SECS (exit 4; the lock is released)
+    #[arg(long, value_name = "SECS", env = "JSAFE_FILTER_TIMEOUT", default_value = "10", value_parser = parse_seconds)]
+    pub filter_timeout: Duration,
+    #[command(flatten)]
+    pub style: StyleArgs,
+    /// If the file is corrupt, quarantine it and restore the newest valid backup first
+    #[arg(long)]
+    pub recover: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The JSON file
+    pub file: PathBuf,
+    /// List the backups: name, time, size, valid JSON or not
+    #[arg(long, conflicts_with_all = ["from", "latest"])]
+    pub list: bool,
+    /// Restore the backup with this name (as printed by --list)
+    #[arg(long, value_name = "NAME", conflicts_with = "latest")]
+    pub from: Option<String>,
+    /// Restore the newest backup that is valid JSON
+    #[arg(long)]
+    pub latest: bool,
+    /// With --list: print JSON
+    #[arg(long, requires = "list")]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Files, or directories searched recursively for managed files (default: .)
+    pub paths: Vec<PathBuf>,
+    /// Also check plain *.json files that have no .jsafe state
+    #[arg(long)]
+    pub all_json: bool,
+    /// Print one JSON document (for monitoring)
+    #[arg(long)]
+    pub json: bool,
+    /// A lock held longer than this is a problem (exit 1)
+    #[arg(long, value_name = "DUR", default_value = "1h", value_parser = parse_duration)]
+    pub stale_after: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    /// Directories (searched recursively) or files (default: .)
+    pub paths: Vec<PathBuf>,
+    /// Also remove free lock files older than this, whoever recorded them ("0s": every free one)
+    #[arg(long, value_name = "DUR", default_value = "1h", value_parser = parse_duration)]
+    pub older_than: Duration,
+    /// Print what would be removed; remove nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print one JSON document
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Suites to run: basic, concurrent, crash, cleanup, rollback, performance (default: all)
+    pub suites: Vec<String>,
+    /// Run in this directory (on the filesystem to check) instead of a fresh temp dir
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Concurrent worker processes
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub workers: usize,
+    /// Operations per worker
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub ops: usize,
+    /// Print one JSON document
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Directory to write completions/ and man/ into
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+}
+
+/// Seconds, possibly fractional: "30", "0.5".
+pub fn parse_seconds(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number of seconds"))?;
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("'{s}' is not a valid number of seconds"))
+}
+
+/// A duration: "90" (seconds), "500ms", "30s", "15m", "1h", "2d".
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration (like 30s, 15m, 1h, 2d)"))?;
+    let mult = match unit {
+        "" | "s" => 1.0,
+        "ms" => 0.001,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        "d" => 86400.0,
+        _ => {
+            return Err(format!(
+                "'{s}': unknown unit '{unit}' (use ms, s, m, h or d)"
+            ));
+        }
+    };
+    Duration::try_from_secs_f64(n * mult).map_err(|_| format!("'{s}' is out of range"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn help_lists_every_exit_code_of_the_table() {
+        for (_, code, meaning) in crate::error::EXIT_CODES {
+            let line = format!("  {code}  {meaning}");
+            assert!(AFTER_HELP.contains(&line), "help lacks: {line}");
+        }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert!(parse_duration("1x").is_err());
+        assert!(parse_duration("h").is_err());
+        assert!(parse_seconds("-1").is_err());
+        assert_eq!(parse_seconds("0.5"), Ok(Duration::from_millis(500)));
+    }
+}

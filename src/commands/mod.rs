@@ -1,0 +1,182 @@
+//! One module per subcommand, each a short function over `store` and `json`.
+//! Commands never touch a data file except through `store`.
+
+pub mod merge;
+pub mod read;
+pub mod restore;
+pub mod update;
+pub mod write;
+
+use std::ffi::OsStr;
+use std::io::{self, Read, Write};
+use std::path::Path;
+use std::time::Duration;
+
+use crate::error::{Error, Kind, Result};
+use crate::json::{self, Indent, Value};
+use crate::store::{Holder, OnCorrupt, Options, Outcome};
+
+/// Settings every command shares (the global flags, after environment and defaults).
+#[derive(Clone, Debug)]
+pub struct Global {
+    pub timeout: Duration,
+    pub keep: usize,
+    pub backup: bool,
+    pub sync: bool,
+    pub journal: bool,
+    pub quiet: bool,
+    pub verbose: bool,
+}
+
+impl Global {
+    /// Transaction options for `operation`.
+    pub fn options<'a>(
+        &self,
+        operation: &'static str,
+        indent: Option<Indent>,
+        on_corrupt: OnCorrupt,
+        on_wait: &'a dyn Fn(Option<&Holder>),
+    ) -> Options<'a> {
+        Options {
+            operation,
+            timeout: self.timeout,
+            keep: if self.backup { self.keep } else { 0 },
+            sync: self.sync,
+            journal: self.journal,
+            indent,
+            on_corrupt,
+            on_wait,
+        }
+    }
+
+    /// A line on stderr, unless --quiet.
+    pub fn notice(&self, line: &str) {
+        if !self.quiet {
+            eprintln!("jsafe: {line}");
+        }
+    }
+
+    /// A line on stderr with --verbose only.
+    pub fn detail(&self, line: &str) {
+        if self.verbose {
+            eprintln!("jsafe: {line}");
+        }
+    }
+
+    /// What the user should hear about a finished transaction.
+    pub fn report(&self, file: &Path, outcome: &Outcome) {
+        for w in &outcome.warnings {
+            self.notice(w);
+        }
+        if let Some(q) = &outcome.quarantined {
+            let why = if outcome.recovered_from.is_some() {
+                "was not valid JSON"
+            } else {
+                "was not valid JSON and was replaced"
+            };
+            self.notice(&format!(
+                "{}: {why}; the corrupt bytes are kept in {}",
+                file.display(),
+                q.display()
+            ));
+        }
+        if let Some(b) = &outcome.recovered_from {
+            self.notice(&format!("{}: recovered from backup {b}", file.display()));
+        }
+        if outcome.changed {
+            let backup = outcome
+                .backup
+                .as_deref()
+                .map_or(String::new(), |b| format!(", backup {b}"));
+            self.detail(&format!(
+                "{}: written ({} bytes){backup}",
+                file.display(),
+                outcome.bytes_after
+            ));
+        } else {
+            self.detail(&format!("{}: unchanged, nothing written", file.display()));
+        }
+    }
+
+    /// The callback a transaction calls when it has to wait for the lock.
+    pub fn waiter(&self, file: &Path) -> impl Fn(Option<&Holder>) + use<'_> {
+        let file = file.to_path_buf();
+        move |holder: Option<&Holder>| {
+            let who = holder.map_or("another process".to_owned(), Holder::describe);
+            self.detail(&format!(
+                "{}: waiting for the lock, held by {who}",
+                file.display()
+            ));
+        }
+    }
+}
+
+/// The formatting override chosen by --compact / --indent / --tab.
+pub fn indent_override(style: &crate::cli::StyleArgs) -> Option<Indent> {
+    if style.compact {
+        Some(Indent::Compact {
+            colon_space: false,
+            comma_space: false,
+        })
+    } else if style.tab {
+        Some(Indent::Tab)
+    } else if let Some(0) = style.indent {
+        Some(Indent::Compact {
+            colon_space: false,
+            comma_space: false,
+        })
+    } else {
+        style.indent.map(Indent::Spaces)
+    }
+}
+
+/// An argument as UTF-8 text (exit 4 otherwise).
+pub fn utf8_arg<'a>(arg: &'a OsStr, what: &str) -> Result<&'a str> {
+    arg.to_str()
+        .ok_or_else(|| Error::bad_input(format!("{what} is not valid UTF-8")))
+}
+
+/// Parse JSON given as an argument, or read from stdin when `arg` is None or "-".
+pub fn json_input(arg: Option<&OsStr>, what: &str) -> Result<Value> {
+    let bytes = match arg {
+        Some(a) if a != "-" => utf8_arg(a, what)?.as_bytes().to_vec(),
+        _ => {
+            let mut buf = Vec::new();
+            io::stdin()
+                .read_to_end(&mut buf)
+                .map_err(|e| Error::new(Kind::Io, format!("cannot read {what} from stdin: {e}")))?;
+            buf
+        }
+    };
+    json::parse(&bytes).map_err(|e| Error::bad_input(format!("{what} is not valid JSON: {e}")))
+}
+
+/// `--arg`/`--argjson` pairs as filter variables.
+pub fn filter_vars(vars: &crate::cli::VarArgs) -> Result<Vec<(String, Value)>> {
+    let mut out = Vec::new();
+    for pair in vars.arg.chunks(2) {
+        if let [name, value] = pair {
+            let name = utf8_arg(name, "--arg name")?;
+            let value = utf8_arg(value, &format!("--arg {name} value"))?;
+            out.push((name.to_owned(), Value::from(value)));
+        }
+    }
+    for pair in vars.argjson.chunks(2) {
+        if let [name, value] = pair {
+            let name = utf8_arg(name, "--argjson name")?.to_owned();
+            let value = json_input(Some(value), &format!("--argjson {name}"))?;
+            out.push((name, value));
+        }
+    }
+    Ok(out)
+}
+
+/// Write to stdout; a closed pipe (`jsafe read f | head`) is not an error.
+pub fn print(bytes: &[u8]) -> Result<()> {
+    let mut out = io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::new(Kind::Io, format!("cannot write to stdout: {e}"))),
+    }
+}

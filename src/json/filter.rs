@@ -1,0 +1,387 @@
+//! jq filters (jaq) over [`Value`]s.
+//!
+//! Promises: a filter is compiled before any lock is taken ([`Filter::compile`]),
+//! `--arg`/`--argjson` become `$NAME` variables, and a run that outlives its time
+//! limit is abandoned ([`Filter::run`] returns [`FilterError::Timeout`]) so that the
+//! caller can release the file's lock and exit. Numbers and strings the filter did
+//! not touch come back with their original text (see [`keep_source_text`]).
+//!
+//! jaq's values are built for one thread; the filter lives on its own worker
+//! thread, fed through channels, which is what lets the caller stop waiting.
+
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+use jaq_core::load::{Arena, File, Loader};
+use jaq_core::{Compiler, Ctx, Vars, data, unwrap_valr};
+use jaq_json::{Num, Val};
+
+use super::{MAX_DEPTH, Map, Number, Str, Value};
+
+/// Why a filter failed; every case is bad input (exit 4) for the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FilterError {
+    /// The filter does not parse or names something undefined.
+    Compile(String),
+    /// The filter raised an error while running.
+    Runtime(String),
+    /// The filter ran longer than allowed.
+    Timeout(Duration),
+    /// A result cannot be stored as JSON (non-string key, too deep, …).
+    Output(String),
+}
+
+impl std::fmt::Display for FilterError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FilterError::Compile(m) => write!(f, "filter does not compile: {m}"),
+            FilterError::Runtime(m) => write!(f, "filter failed: {m}"),
+            FilterError::Timeout(d) => write!(
+                f,
+                "filter still running after {}s; aborted (raise --filter-timeout if this is expected)",
+                d.as_secs_f64()
+            ),
+            FilterError::Output(m) => write!(f, "filter result cannot be stored: {m}"),
+        }
+    }
+}
+
+type Job = (Value, mpsc::Sender<Result<Vec<Value>, FilterError>>);
+
+/// A compiled filter, ready to run on a worker thread.
+pub struct Filter {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Filter {
+    /// Compile `code` with global variables `vars` (names without `$`).
+    pub fn compile(code: &str, vars: Vec<(String, Value)>) -> Result<Filter, FilterError> {
+        let (job_tx, job_rx) = mpsc::channel::<Job>();
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<(), FilterError>>();
+        let code = code.to_owned();
+        // Deep values recurse in conversion and in jaq: give the worker room.
+        let spawned = thread::Builder::new()
+            .name("jsafe-filter".into())
+            .stack_size(256 << 20)
+            .spawn(move || worker(&code, vars, &ready_tx, &job_rx));
+        if let Err(e) = spawned {
+            return Err(FilterError::Runtime(format!(
+                "cannot start filter thread: {e}"
+            )));
+        }
+        match ready_rx.recv() {
+            Ok(Ok(())) => Ok(Filter { jobs: job_tx }),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(FilterError::Compile("the filter compiler stopped".into())),
+        }
+    }
+
+    /// Run the filter on `input`; all outputs, or an error. Waits at most `limit`.
+    pub fn run(&self, input: Value, limit: Option<Duration>) -> Result<Vec<Value>, FilterError> {
+        let (tx, rx) = mpsc::channel();
+        if self.jobs.send((input, tx)).is_err() {
+            return Err(FilterError::Runtime("the filter thread stopped".into()));
+        }
+        let answer = match limit {
+            Some(limit) => rx.recv_timeout(limit).map_err(|e| match e {
+                mpsc::RecvTimeoutError::Timeout => FilterError::Timeout(limit),
+                mpsc::RecvTimeoutError::Disconnected => {
+                    FilterError::Runtime("the filter thread stopped".into())
+                }
+            }),
+            None => rx
+                .recv()
+                .map_err(|_| FilterError::Runtime("the filter thread stopped".into())),
+        };
+        answer?
+    }
+}
+
+fn worker(
+    code: &str,
+    vars: Vec<(String, Value)>,
+    ready: &mpsc::Sender<Result<(), FilterError>>,
+    jobs: &mpsc::Receiver<Job>,
+) {
+    let names: Vec<String> = vars.iter().map(|(n, _)| format!("${n}")).collect();
+    let values: Vec<Val> = vars.iter().map(|(_, v)| to_val(v)).collect();
+
+    let defs = jaq_core::defs()
+        .chain(jaq_std::defs())
+        .chain(jaq_json::defs());
+    let funs = jaq_core::funs()
+        .chain(jaq_std::funs())
+        .chain(jaq_json::funs());
+    let loader = Loader::new(defs);
+    let arena = Arena::default();
+    let modules = match loader.load(&arena, File { code, path: () }) {
+        Ok(m) => m,
+        Err(errs) => {
+            let _ = ready.send(Err(FilterError::Compile(load_errors(code, &errs))));
+            return;
+        }
+    };
+    let compiled = Compiler::default()
+        .with_funs(funs)
+        .with_global_vars(names.iter().map(|s| s.as_str()))
+        .compile(modules);
+    let filter = match compiled {
+        Ok(f) => f,
+        Err(errs) => {
+            let msg = errs
+                .iter()
+                .flat_map(|(_, es)| es.iter())
+                .map(|(name, undef)| format!("undefined {} '{name}'", undef.as_str()))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let _ = ready.send(Err(FilterError::Compile(msg)));
+            return;
+        }
+    };
+    if ready.send(Ok(())).is_err() {
+        return;
+    }
+    while let Ok((input, answer)) = jobs.recv() {
+        let ctx = Ctx::<data::JustLut<Val>>::new(&filter.lut, Vars::new(values.clone()));
+        let mut outputs = Vec::new();
+        let mut result = Ok(());
+        for out in filter.id.run((ctx, to_val(&input))).map(unwrap_valr) {
+            match out {
+                Ok(v) => match from_val(&v, 0) {
+                    Ok(v) => outputs.push(v),
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
+                },
+                Err(e) => {
+                    result = Err(FilterError::Runtime(e.to_string()));
+                    break;
+                }
+            }
+        }
+        let reply = result.map(|()| {
+            for out in &mut outputs {
+                keep_source_text(&input, out);
+            }
+            outputs
+        });
+        if answer.send(reply).is_err() {
+            return;
+        }
+    }
+}
+
+fn load_errors<P>(code: &str, errs: &jaq_core::load::Errors<&str, P>) -> String {
+    use jaq_core::load::Error;
+    let mut msgs = Vec::new();
+    for (_, e) in errs {
+        match e {
+            Error::Io(es) => msgs.extend(es.iter().map(|(p, m)| format!("{p}: {m}"))),
+            Error::Lex(es) => msgs.extend(es.iter().map(|(expect, rest)| {
+                format!("expected {} at {}", expect.as_str(), position(code, rest))
+            })),
+            Error::Parse(es) => msgs.extend(es.iter().map(|(expect, rest)| {
+                format!("expected {} at {}", expect.as_str(), position(code, rest))
+            })),
+        }
+    }
+    if msgs.is_empty() {
+        msgs.push("syntax error".into());
+    }
+    msgs.join("; ")
+}
+
+/// "column N" (1-based, in characters) of `part`, a slice of `whole`.
+fn position(whole: &str, part: &str) -> String {
+    let start = jaq_core::load::span(whole, part).start.min(whole.len());
+    let col = whole.get(..start).map_or(start, |s| s.chars().count()) + 1;
+    if part.is_empty() {
+        format!("end of filter (column {col})")
+    } else {
+        format!("column {col}")
+    }
+}
+
+fn to_val(v: &Value) -> Val {
+    match v {
+        Value::Null => Val::Null,
+        Value::Bool(b) => Val::Bool(*b),
+        Value::Number(n) => Val::Num(to_num(n.as_str())),
+        Value::String(s) => Val::from(s.value.clone()),
+        Value::Array(a) => Val::Arr(jaq_json::Rc::new(a.iter().map(to_val).collect())),
+        Value::Object(m) => Val::obj(
+            m.iter()
+                .map(|(k, v)| (Val::from(k.clone()), to_val(v)))
+                .collect(),
+        ),
+    }
+}
+
+/// Integers jaq can compute with exactly become integers; every other number keeps
+/// its text (jaq computes with it as a float only when an operation touches it).
+fn to_num(text: &str) -> Num {
+    match Num::from_str_radix(text, 10) {
+        Some(n) if n.to_string() == text => n,
+        _ => Num::Dec(jaq_json::Rc::new(text.to_owned())),
+    }
+}
+
+fn from_val(v: &Val, depth: usize) -> Result<Value, FilterError> {
+    if depth > MAX_DEPTH {
+        return Err(FilterError::Output(format!(
+            "nesting deeper than {MAX_DEPTH} levels"
+        )));
+    }
+    Ok(match v {
+        Val::Null => Value::Null,
+        Val::Bool(b) => Value::Bool(*b),
+        Val::Num(n) => from_num(n),
+        Val::TStr(b) | Val::BStr(b) => Value::String(Str::new(String::from_utf8_lossy(b))),
+        Val::Arr(a) => Value::Array(
+            a.iter()
+                .map(|x| from_val(x, depth + 1))
+                .collect::<Result<_, _>>()?,
+        ),
+        Val::Obj(o) => {
+            let mut m = Map::with_capacity(o.len());
+            for (k, x) in o.iter() {
+                let key = match k {
+                    Val::TStr(b) | Val::BStr(b) => String::from_utf8_lossy(b).into_owned(),
+                    other => {
+                        return Err(FilterError::Output(format!(
+                            "object key {other} is not a string"
+                        )));
+                    }
+                };
+                m.insert(key, from_val(x, depth + 1)?);
+            }
+            Value::Object(m)
+        }
+    })
+}
+
+fn from_num(n: &Num) -> Value {
+    match n {
+        Num::Float(f) if f.is_nan() => Value::Null,
+        Num::Float(f) if f.is_infinite() => {
+            let sign = if *f < 0.0 { "-" } else { "" };
+            number(&format!("{sign}1.7976931348623157e+308"))
+        }
+        Num::Dec(text) => Number::from_text(text)
+            .map(Value::Number)
+            .unwrap_or_else(|| number(&Num::from_dec_str(text).to_string())),
+        other => number(&other.to_string()),
+    }
+}
+
+fn number(text: &str) -> Value {
+    Number::from_text(text).map_or(Value::Null, Value::Number)
+}
+
+/// Carry the source text of strings over from `old` to the parts of `new` that are
+/// equal to what stood at the same place in `old`, so an untouched `"caf\u00e9"`
+/// is written back with its escape.
+pub fn keep_source_text(old: &Value, new: &mut Value) {
+    match (old, new) {
+        (Value::String(o), Value::String(n)) => {
+            if o.value == n.value && n.raw.is_none() {
+                n.raw.clone_from(&o.raw);
+            }
+        }
+        (Value::Array(o), Value::Array(n)) => {
+            for (a, b) in o.iter().zip(n.iter_mut()) {
+                keep_source_text(a, b);
+            }
+        }
+        (Value::Object(o), Value::Object(n)) => {
+            for (k, b) in n.iter_mut() {
+                if let Some(a) = o.get(k) {
+                    keep_source_text(a, b);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::json::{Style, parse, render};
+
+    fn run(code: &str, input: &str) -> Result<Vec<String>, FilterError> {
+        let f = Filter::compile(code, vec![])?;
+        let v = parse(input.as_bytes()).map_err(|e| FilterError::Output(e.to_string()))?;
+        let style = Style::detect(input.as_bytes());
+        Ok(f.run(v, None)?
+            .iter()
+            .map(|v| String::from_utf8_lossy(&render(v, &style)).into_owned())
+            .collect())
+    }
+
+    #[test]
+    fn increments_and_keeps_untouched_number_text() {
+        let out = run(
+            ".n += 1",
+            r#"{"a":1.10,"big":12345678901234567890123,"e":1e3,"n":41}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            vec![r#"{"a":1.10,"big":12345678901234567890123,"e":1e3,"n":42}"#]
+        );
+    }
+
+    #[test]
+    fn keeps_string_escapes_it_did_not_touch() {
+        let out = run(".x = 2", r#"{"s": "caf\u00e9", "x": 1}"#).unwrap();
+        assert_eq!(out, vec![r#"{"s": "caf\u00e9", "x": 2}"#]);
+    }
+
+    #[test]
+    fn variables() {
+        let f = Filter::compile(
+            ".events += [$e] | .who = $u",
+            vec![
+                ("e".into(), parse(br#"{"event":"x"}"#).unwrap()),
+                ("u".into(), Value::from("me")),
+            ],
+        )
+        .unwrap();
+        let out = f.run(parse(b"{}").unwrap(), None).unwrap();
+        assert_eq!(
+            render(&out[0], &Style::detect(b"{}")),
+            b"{\n  \"events\": [\n    {\n      \"event\": \"x\"\n    }\n  ],\n  \"who\": \"me\"\n}\n"
+        );
+    }
+
+    #[test]
+    fn errors() {
+        assert!(matches!(
+            Filter::compile(".a +", vec![]),
+            Err(FilterError::Compile(_))
+        ));
+        assert!(matches!(
+            Filter::compile("$nope", vec![]),
+            Err(FilterError::Compile(m)) if m.contains("nope")
+        ));
+        assert!(
+            matches!(run("error(\"boom\")", "{}"), Err(FilterError::Runtime(m)) if m.contains("boom"))
+        );
+        assert_eq!(run(".[]", "[1,2]").unwrap(), vec!["1", "2"]);
+        assert_eq!(run("empty", "[1,2]").unwrap(), Vec::<String>::new());
+        assert!(matches!(
+            run("{(1): 2}", "{}"),
+            Err(FilterError::Output(_)) | Err(FilterError::Runtime(_))
+        ));
+    }
+
+    #[test]
+    fn timeout_returns_while_filter_spins() {
+        let f = Filter::compile("last(range(1e18))", vec![]).unwrap();
+        let r = f.run(Value::Null, Some(Duration::from_millis(200)));
+        assert_eq!(r, Err(FilterError::Timeout(Duration::from_millis(200))));
+    }
+}

@@ -1,0 +1,72 @@
+//! The binary's edge: parse arguments, run the command, turn an error into one
+//! line on stderr and its exit code. No panic message or backtrace reaches a user.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use jsafe::cli::{Cli, Command};
+use jsafe::commands::{self, Global};
+
+fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".to_owned());
+        eprintln!("jsafe: internal error: {msg} (this is a bug in jsafe)");
+        std::process::exit(1);
+    }));
+    jsafe::sys::ignore_file_size_signal();
+
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if e.use_stderr() => {
+            let text = e.render().to_string();
+            let first = text.lines().next().unwrap_or("usage error");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            eprintln!("jsafe: {first} (see `jsafe --help`)");
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            let (code, msg) = match e.downcast_ref::<jsafe::Error>() {
+                Some(err) => (err.exit_code(), err.to_string()),
+                None => (1, format!("{e:#}")),
+            };
+            eprintln!("jsafe: {msg}");
+            ExitCode::from(u8::try_from(code).unwrap_or(1))
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let a = &cli.global;
+    let g = Global {
+        timeout: a.timeout,
+        keep: a.keep,
+        backup: !a.no_backup,
+        sync: !a.no_sync,
+        journal: !a.no_journal,
+        quiet: a.quiet,
+        verbose: a.verbose,
+    };
+    match &cli.command {
+        Command::Read(args) => commands::read::run(&g, args)?,
+        Command::Write(args) => commands::write::run(&g, args)?,
+        Command::Merge(args) => commands::merge::run(&g, args)?,
+        Command::Update(args) => commands::update::run(&g, args)?,
+        Command::Restore(args) => commands::restore::run(&g, args)?,
+        Command::Status(_) | Command::CleanupLocks(_) | Command::Test(_) | Command::Generate(_) => {
+            anyhow::bail!("not built yet")
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
