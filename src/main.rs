@@ -64,9 +64,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Merge(args) => commands::merge::run(&g, args)?,
         Command::Update(args) => commands::update::run(&g, args)?,
         Command::Restore(args) => commands::restore::run(&g, args)?,
-        Command::Status(_) | Command::CleanupLocks(_) | Command::Test(_) | Command::Generate(_) => {
-            anyhow::bail!("not built yet")
-        }
+        Command::Status(args) => return Ok(exit(commands::status::run(&g, args)?)),
+        Command::CleanupLocks(args) => return Ok(exit(commands::cleanup::run(&g, args)?)),
+        Command::Test(args) => return Ok(exit(commands::selftest::run(&g, args)?)),
+        Command::Generate(args) => commands::generate::run(args)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn exit(code: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

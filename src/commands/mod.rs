@@ -1,9 +1,13 @@
 //! One module per subcommand, each a short function over `store` and `json`.
 //! Commands never touch a data file except through `store`.
 
+pub mod cleanup;
+pub mod generate;
 pub mod merge;
 pub mod read;
 pub mod restore;
+pub mod selftest;
+pub mod status;
 pub mod update;
 pub mod write;
 
