@@ -352,7 +352,7 @@ mod tests {
         .unwrap();
         let out = f.run(parse(b"{}").unwrap(), None).unwrap();
         assert_eq!(
-            render(&out[0], &Style::detect(b"{}")),
+            render(&out[0], &Style::new_file()),
             b"{\n  \"events\": [\n    {\n      \"event\": \"x\"\n    }\n  ],\n  \"who\": \"me\"\n}\n"
         );
     }

@@ -757,7 +757,7 @@ mod tests {
         assert_eq!(Style::detect(b"[\n]\n").indent, Indent::Spaces(2));
         assert_eq!(Style::detect(b"").indent, Indent::Spaces(2));
         assert_eq!(Style::detect(b""), Style::new_file());
-        assert_eq!(Style::detect(b"\"x\"").trailing_newline, false);
+        assert!(!Style::detect(b"\"x\"").trailing_newline);
     }
 
     #[test]
