@@ -5,6 +5,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::FalseyValueParser;
 use clap::{Args, Parser, Subcommand};
 
 /// Exit codes and environment, shown at the end of `--help` and in the man page.
@@ -62,25 +63,19 @@ pub struct GlobalArgs {
     )]
     pub keep: usize,
     /// Do not back up the version being replaced
-    #[arg(long, global = true, env = "JSAFE_NO_BACKUP")]
+    #[arg(long, global = true, env = "JSAFE_NO_BACKUP", value_parser = FalseyValueParser::new())]
     pub no_backup: bool,
     /// Skip fsync of the temp file and the directory (tmpfs, tests): not durable
-    #[arg(long, global = true, env = "JSAFE_NO_SYNC")]
+    #[arg(long, global = true, env = "JSAFE_NO_SYNC", value_parser = FalseyValueParser::new())]
     pub no_sync: bool,
     /// Do not append to the audit journal (.jsafe/journal.jsonl)
-    #[arg(long, global = true, env = "JSAFE_NO_JOURNAL")]
+    #[arg(long, global = true, env = "JSAFE_NO_JOURNAL", value_parser = FalseyValueParser::new())]
     pub no_journal: bool,
-    /// Print nothing on stderr but errors
-    #[arg(
-        short,
-        long,
-        global = true,
-        env = "JSAFE_QUIET",
-        conflicts_with = "verbose"
-    )]
+    /// Print nothing on stderr but errors (--verbose wins over it)
+    #[arg(short, long, global = true, env = "JSAFE_QUIET", value_parser = FalseyValueParser::new())]
     pub quiet: bool,
-    /// Say more on stderr (who holds a lock, what was backed up, …)
-    #[arg(short, long, global = true, env = "JSAFE_VERBOSE")]
+    /// Say more on stderr (who holds a lock, what was backed up, ...)
+    #[arg(short, long, global = true, env = "JSAFE_VERBOSE", value_parser = FalseyValueParser::new())]
     pub verbose: bool,
 }
 

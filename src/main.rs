@@ -3,8 +3,9 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use jsafe::cli::{Cli, Command};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, CommandFactory, FromArgMatches};
+use jsafe::cli::{Cli, Command, GlobalArgs};
 use jsafe::commands::{self, Global};
 
 fn main() -> ExitCode {
@@ -20,8 +21,14 @@ fn main() -> ExitCode {
     }));
     jsafe::sys::ignore_file_size_signal();
 
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Ok((Cli::from_arg_matches(&m)?, m)));
+    let cli = match parsed {
+        Ok((mut cli, matches)) => {
+            settle_loudness(&mut cli.global, &matches);
+            cli
+        }
         Err(e) if e.use_stderr() => {
             let text = e.render().to_string();
             let first = text.lines().next().unwrap_or("usage error");
@@ -70,6 +77,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Generate(args) => commands::generate::run(args)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// --quiet and --verbose both set: one given on the command line beats the other
+/// coming from the environment (a flag beats a variable); otherwise --verbose wins.
+fn settle_loudness(a: &mut GlobalArgs, m: &ArgMatches) {
+    if !(a.quiet && a.verbose) {
+        return;
+    }
+    let on_command_line = |id| m.value_source(id) == Some(ValueSource::CommandLine);
+    if on_command_line("quiet") && !on_command_line("verbose") {
+        a.verbose = false;
+    } else {
+        a.quiet = false;
+    }
 }
 
 fn exit(code: i32) -> ExitCode {

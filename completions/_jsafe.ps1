@@ -1,0 +1,257 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'jsafe' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'jsafe'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'jsafe' {
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a file''s lock before giving up with exit code 3')
+            [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Number of backups to keep per file')
+            [CompletionResult]::new('--no-backup', '--no-backup', [CompletionResultType]::ParameterName, 'Do not back up the version being replaced')
+            [CompletionResult]::new('--no-sync', '--no-sync', [CompletionResultType]::ParameterName, 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable')
+            [CompletionResult]::new('--no-journal', '--no-journal', [CompletionResultType]::ParameterName, 'Do not append to the audit journal (.jsafe/journal.jsonl)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors (--verbose wins over it)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors (--verbose wins over it)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (who holds a lock, what was backed up, ...)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (who holds a lock, what was backed up, ...)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('read', 'read', [CompletionResultType]::ParameterValue, 'Print a file, or the outputs of a jq filter on it (takes no lock by default)')
+            [CompletionResult]::new('write', 'write', [CompletionResultType]::ParameterValue, 'Replace a file''s content with the given JSON (argument, or stdin)')
+            [CompletionResult]::new('merge', 'merge', [CompletionResultType]::ParameterValue, 'Apply an RFC 7386 JSON merge patch to a file (a missing file starts as {})')
+            [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Run a jq filter on a file and store its single result')
+            [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'List a file''s backups or bring one back (through the same safe write)')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the health, locks, backups and last operation of managed files')
+            [CompletionResult]::new('cleanup-locks', 'cleanup-locks', [CompletionResultType]::ParameterValue, 'Remove lock files nobody holds and temp files of writes that died (for cron)')
+            [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Self-test: check that locking, atomic replace and recovery work on this filesystem')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'jsafe;read' {
+            [CompletionResult]::new('--arg', '--arg', [CompletionResultType]::ParameterName, 'Bind $NAME to the string VALUE in the filter')
+            [CompletionResult]::new('--argjson', '--argjson', [CompletionResultType]::ParameterName, 'Bind $NAME to the parsed JSON value in the filter')
+            [CompletionResult]::new('--default', '--default', [CompletionResultType]::ParameterName, 'JSON printed (or filtered) when FILE is missing; without it a missing file is exit 6')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a file''s lock before giving up with exit code 3')
+            [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Number of backups to keep per file')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Print compact JSON, one value per line')
+            [CompletionResult]::new('--compact', '--compact', [CompletionResultType]::ParameterName, 'Print compact JSON, one value per line')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Print strings without quotes')
+            [CompletionResult]::new('--raw-output', '--raw-output', [CompletionResultType]::ParameterName, 'Print strings without quotes')
+            [CompletionResult]::new('--lock', '--lock', [CompletionResultType]::ParameterName, 'Take a shared lock while reading (for files that non-jsafe writers change in place)')
+            [CompletionResult]::new('--recover', '--recover', [CompletionResultType]::ParameterName, 'If the file is corrupt, quarantine it and restore the newest valid backup first')
+            [CompletionResult]::new('--no-backup', '--no-backup', [CompletionResultType]::ParameterName, 'Do not back up the version being replaced')
+            [CompletionResult]::new('--no-sync', '--no-sync', [CompletionResultType]::ParameterName, 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable')
+            [CompletionResult]::new('--no-journal', '--no-journal', [CompletionResultType]::ParameterName, 'Do not append to the audit journal (.jsafe/journal.jsonl)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors (--verbose wins over it)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors (--verbose wins over it)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (who holds a lock, what was backed up, ...)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (who holds a lock, what was backed up, ...)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'jsafe;write' {
+            [CompletionResult]::new('--indent', '--indent', [CompletionResultType]::ParameterName, 'Indent with N spaces')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a file''s lock before giving up with exit code 3')
+            [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Number of backups to keep per file')
+            [CompletionResult]::new('--compact', '--compact', [CompletionResultType]::ParameterName, 'Write compact JSON (one line)')
+            [CompletionResult]::new('--tab', '--tab', [CompletionResultType]::ParameterName, 'Indent with tabs')
+            [CompletionResult]::new('--no-backup', '--no-backup', [CompletionResultType]::ParameterName, 'Do not back up the version being replaced')
+            [CompletionResult]::new('--no-sync', '--no-sync', [CompletionResultType]::ParameterName, 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable')
+            [CompletionResult]::new('--no-journal', '--no-journal', [CompletionResultType]::ParameterName, 'Do not append to the audit journal (.jsafe/journal.jsonl)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors (--verbose wins over it)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors (--verbose wins over it)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (who holds a lock, what was backed up, ...)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (who holds a lock, what was backed up, ...)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'jsafe;merge' {
+            [CompletionResult]::new('--indent', '--indent', [CompletionResultType]::ParameterName, 'Indent with N spaces')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a file''s lock before giving up with exit code 3')
+            [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Number of backups to keep per file')
+            [CompletionResult]::new('--compact', '--compact', [CompletionResultType]::ParameterName, 'Write compact JSON (one line)')
+            [CompletionResult]::new('--tab', '--tab', [CompletionResultType]::ParameterName, 'Indent with tabs')
+            [CompletionResult]::new('--recover', '--recover', [CompletionResultType]::ParameterName, 'If the file is corrupt, quarantine it and restore the newest valid backup first')
+            [CompletionResult]::new('--no-backup', '--no-backup', [CompletionResultType]::ParameterName, 'Do not back up the version being replaced')
+            [CompletionResult]::new('--no-sync', '--no-sync', [CompletionResultType]::ParameterName, 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable')
+            [CompletionResult]::new('--no-journal', '--no-journal', [CompletionResultType]::ParameterName, 'Do not append to the audit journal (.jsafe/journal.jsonl)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors (--verbose wins over it)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors (--verbose wins over it)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (who holds a lock, what was backed up, ...)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (who holds a lock, what was backed up, ...)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'jsafe;update' {
+            [CompletionResult]::new('--arg', '--arg', [CompletionResultType]::ParameterName, 'Bind $NAME to the string VALUE in the filter')
+            [CompletionResult]::new('--argjson', '--argjson', [CompletionResultType]::ParameterName, 'Bind $NAME to the parsed JSON value in the filter')
+            [CompletionResult]::new('--default', '--default', [CompletionResultType]::ParameterName, 'The input when FILE is missing')
+            [CompletionResult]::new('--filter-timeout', '--filter-timeout', [CompletionResultType]::ParameterName, 'Abort a filter still running after SECS (exit 4; the lock is released)')
+            [CompletionResult]::new('--indent', '--indent', [CompletionResultType]::ParameterName, 'Indent with N spaces')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a file''s lock before giving up with exit code 3')
+            [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Number of backups to keep per file')
+            [CompletionResult]::new('--compact', '--compact', [CompletionResultType]::ParameterName, 'Write compact JSON (one line)')
+            [CompletionResult]::new('--tab', '--tab', [CompletionResultType]::ParameterName, 'Indent with tabs')
+            [CompletionResult]::new('--recover', '--recover', [CompletionResultType]::ParameterName, 'If the file is corrupt, quarantine it and restore the newest valid backup first')
+            [CompletionResult]::new('--no-backup', '--no-backup', [CompletionResultType]::ParameterName, 'Do not back up the version being replaced')
+            [CompletionResult]::new('--no-sync', '--no-sync', [CompletionResultType]::ParameterName, 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable')
+            [CompletionResult]::new('--no-journal', '--no-journal', [CompletionResultType]::ParameterName, 'Do not append to the audit journal (.jsafe/journal.jsonl)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors (--verbose wins over it)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors (--verbose wins over it)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (who holds a lock, what was backed up, ...)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (who holds a lock, what was backed up, ...)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'jsafe;restore' {
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'Restore the backup with this name (as printed by --list)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a file''s lock before giving up with exit code 3')
+            [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Number of backups to keep per file')
+            [CompletionResult]::new('--list', '--list', [CompletionResultType]::ParameterName, 'List the backups: name, time, size, valid JSON or not')
+            [CompletionResult]::new('--latest', '--latest', [CompletionResultType]::ParameterName, 'Restore the newest backup that is valid JSON')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'With --list: print JSON')
+            [CompletionResult]::new('--no-backup', '--no-backup', [CompletionResultType]::ParameterName, 'Do not back up the version being replaced')
+            [CompletionResult]::new('--no-sync', '--no-sync', [CompletionResultType]::ParameterName, 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable')
+            [CompletionResult]::new('--no-journal', '--no-journal', [CompletionResultType]::ParameterName, 'Do not append to the audit journal (.jsafe/journal.jsonl)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors (--verbose wins over it)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors (--verbose wins over it)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (who holds a lock, what was backed up, ...)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (who holds a lock, what was backed up, ...)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'jsafe;status' {
+            [CompletionResult]::new('--stale-after', '--stale-after', [CompletionResultType]::ParameterName, 'A lock held longer than this is a problem (exit 1)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a file''s lock before giving up with exit code 3')
+            [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Number of backups to keep per file')
+            [CompletionResult]::new('--all-json', '--all-json', [CompletionResultType]::ParameterName, 'Also check plain *.json files that have no .jsafe state')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document (for monitoring)')
+            [CompletionResult]::new('--no-backup', '--no-backup', [CompletionResultType]::ParameterName, 'Do not back up the version being replaced')
+            [CompletionResult]::new('--no-sync', '--no-sync', [CompletionResultType]::ParameterName, 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable')
+            [CompletionResult]::new('--no-journal', '--no-journal', [CompletionResultType]::ParameterName, 'Do not append to the audit journal (.jsafe/journal.jsonl)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors (--verbose wins over it)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors (--verbose wins over it)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (who holds a lock, what was backed up, ...)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (who holds a lock, what was backed up, ...)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'jsafe;cleanup-locks' {
+            [CompletionResult]::new('--older-than', '--older-than', [CompletionResultType]::ParameterName, 'Also remove free lock files older than this, whoever recorded them ("0s": every free one)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a file''s lock before giving up with exit code 3')
+            [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Number of backups to keep per file')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print what would be removed; remove nothing')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document')
+            [CompletionResult]::new('--no-backup', '--no-backup', [CompletionResultType]::ParameterName, 'Do not back up the version being replaced')
+            [CompletionResult]::new('--no-sync', '--no-sync', [CompletionResultType]::ParameterName, 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable')
+            [CompletionResult]::new('--no-journal', '--no-journal', [CompletionResultType]::ParameterName, 'Do not append to the audit journal (.jsafe/journal.jsonl)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors (--verbose wins over it)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors (--verbose wins over it)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (who holds a lock, what was backed up, ...)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (who holds a lock, what was backed up, ...)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'jsafe;test' {
+            [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Run in this directory (on the filesystem to check) instead of a fresh temp dir')
+            [CompletionResult]::new('--workers', '--workers', [CompletionResultType]::ParameterName, 'Concurrent worker processes')
+            [CompletionResult]::new('--ops', '--ops', [CompletionResultType]::ParameterName, 'Operations per worker')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a file''s lock before giving up with exit code 3')
+            [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Number of backups to keep per file')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document')
+            [CompletionResult]::new('--no-backup', '--no-backup', [CompletionResultType]::ParameterName, 'Do not back up the version being replaced')
+            [CompletionResult]::new('--no-sync', '--no-sync', [CompletionResultType]::ParameterName, 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable')
+            [CompletionResult]::new('--no-journal', '--no-journal', [CompletionResultType]::ParameterName, 'Do not append to the audit journal (.jsafe/journal.jsonl)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors (--verbose wins over it)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors (--verbose wins over it)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (who holds a lock, what was backed up, ...)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (who holds a lock, what was backed up, ...)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'jsafe;help' {
+            [CompletionResult]::new('read', 'read', [CompletionResultType]::ParameterValue, 'Print a file, or the outputs of a jq filter on it (takes no lock by default)')
+            [CompletionResult]::new('write', 'write', [CompletionResultType]::ParameterValue, 'Replace a file''s content with the given JSON (argument, or stdin)')
+            [CompletionResult]::new('merge', 'merge', [CompletionResultType]::ParameterValue, 'Apply an RFC 7386 JSON merge patch to a file (a missing file starts as {})')
+            [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Run a jq filter on a file and store its single result')
+            [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'List a file''s backups or bring one back (through the same safe write)')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the health, locks, backups and last operation of managed files')
+            [CompletionResult]::new('cleanup-locks', 'cleanup-locks', [CompletionResultType]::ParameterValue, 'Remove lock files nobody holds and temp files of writes that died (for cron)')
+            [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Self-test: check that locking, atomic replace and recovery work on this filesystem')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'jsafe;help;read' {
+            break
+        }
+        'jsafe;help;write' {
+            break
+        }
+        'jsafe;help;merge' {
+            break
+        }
+        'jsafe;help;update' {
+            break
+        }
+        'jsafe;help;restore' {
+            break
+        }
+        'jsafe;help;status' {
+            break
+        }
+        'jsafe;help;cleanup-locks' {
+            break
+        }
+        'jsafe;help;test' {
+            break
+        }
+        'jsafe;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

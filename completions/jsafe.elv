@@ -1,0 +1,233 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[jsafe] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'jsafe'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'jsafe'= {
+            cand --timeout 'Seconds to wait for a file''s lock before giving up with exit code 3'
+            cand --keep 'Number of backups to keep per file'
+            cand --no-backup 'Do not back up the version being replaced'
+            cand --no-sync 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable'
+            cand --no-journal 'Do not append to the audit journal (.jsafe/journal.jsonl)'
+            cand -q 'Print nothing on stderr but errors (--verbose wins over it)'
+            cand --quiet 'Print nothing on stderr but errors (--verbose wins over it)'
+            cand -v 'Say more on stderr (who holds a lock, what was backed up, ...)'
+            cand --verbose 'Say more on stderr (who holds a lock, what was backed up, ...)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand read 'Print a file, or the outputs of a jq filter on it (takes no lock by default)'
+            cand write 'Replace a file''s content with the given JSON (argument, or stdin)'
+            cand merge 'Apply an RFC 7386 JSON merge patch to a file (a missing file starts as {})'
+            cand update 'Run a jq filter on a file and store its single result'
+            cand restore 'List a file''s backups or bring one back (through the same safe write)'
+            cand status 'Show the health, locks, backups and last operation of managed files'
+            cand cleanup-locks 'Remove lock files nobody holds and temp files of writes that died (for cron)'
+            cand test 'Self-test: check that locking, atomic replace and recovery work on this filesystem'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'jsafe;read'= {
+            cand --arg 'Bind $NAME to the string VALUE in the filter'
+            cand --argjson 'Bind $NAME to the parsed JSON value in the filter'
+            cand --default 'JSON printed (or filtered) when FILE is missing; without it a missing file is exit 6'
+            cand --timeout 'Seconds to wait for a file''s lock before giving up with exit code 3'
+            cand --keep 'Number of backups to keep per file'
+            cand -c 'Print compact JSON, one value per line'
+            cand --compact 'Print compact JSON, one value per line'
+            cand -r 'Print strings without quotes'
+            cand --raw-output 'Print strings without quotes'
+            cand --lock 'Take a shared lock while reading (for files that non-jsafe writers change in place)'
+            cand --recover 'If the file is corrupt, quarantine it and restore the newest valid backup first'
+            cand --no-backup 'Do not back up the version being replaced'
+            cand --no-sync 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable'
+            cand --no-journal 'Do not append to the audit journal (.jsafe/journal.jsonl)'
+            cand -q 'Print nothing on stderr but errors (--verbose wins over it)'
+            cand --quiet 'Print nothing on stderr but errors (--verbose wins over it)'
+            cand -v 'Say more on stderr (who holds a lock, what was backed up, ...)'
+            cand --verbose 'Say more on stderr (who holds a lock, what was backed up, ...)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'jsafe;write'= {
+            cand --indent 'Indent with N spaces'
+            cand --timeout 'Seconds to wait for a file''s lock before giving up with exit code 3'
+            cand --keep 'Number of backups to keep per file'
+            cand --compact 'Write compact JSON (one line)'
+            cand --tab 'Indent with tabs'
+            cand --no-backup 'Do not back up the version being replaced'
+            cand --no-sync 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable'
+            cand --no-journal 'Do not append to the audit journal (.jsafe/journal.jsonl)'
+            cand -q 'Print nothing on stderr but errors (--verbose wins over it)'
+            cand --quiet 'Print nothing on stderr but errors (--verbose wins over it)'
+            cand -v 'Say more on stderr (who holds a lock, what was backed up, ...)'
+            cand --verbose 'Say more on stderr (who holds a lock, what was backed up, ...)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'jsafe;merge'= {
+            cand --indent 'Indent with N spaces'
+            cand --timeout 'Seconds to wait for a file''s lock before giving up with exit code 3'
+            cand --keep 'Number of backups to keep per file'
+            cand --compact 'Write compact JSON (one line)'
+            cand --tab 'Indent with tabs'
+            cand --recover 'If the file is corrupt, quarantine it and restore the newest valid backup first'
+            cand --no-backup 'Do not back up the version being replaced'
+            cand --no-sync 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable'
+            cand --no-journal 'Do not append to the audit journal (.jsafe/journal.jsonl)'
+            cand -q 'Print nothing on stderr but errors (--verbose wins over it)'
+            cand --quiet 'Print nothing on stderr but errors (--verbose wins over it)'
+            cand -v 'Say more on stderr (who holds a lock, what was backed up, ...)'
+            cand --verbose 'Say more on stderr (who holds a lock, what was backed up, ...)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'jsafe;update'= {
+            cand --arg 'Bind $NAME to the string VALUE in the filter'
+            cand --argjson 'Bind $NAME to the parsed JSON value in the filter'
+            cand --default 'The input when FILE is missing'
+            cand --filter-timeout 'Abort a filter still running after SECS (exit 4; the lock is released)'
+            cand --indent 'Indent with N spaces'
+            cand --timeout 'Seconds to wait for a file''s lock before giving up with exit code 3'
+            cand --keep 'Number of backups to keep per file'
+            cand --compact 'Write compact JSON (one line)'
+            cand --tab 'Indent with tabs'
+            cand --recover 'If the file is corrupt, quarantine it and restore the newest valid backup first'
+            cand --no-backup 'Do not back up the version being replaced'
+            cand --no-sync 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable'
+            cand --no-journal 'Do not append to the audit journal (.jsafe/journal.jsonl)'
+            cand -q 'Print nothing on stderr but errors (--verbose wins over it)'
+            cand --quiet 'Print nothing on stderr but errors (--verbose wins over it)'
+            cand -v 'Say more on stderr (who holds a lock, what was backed up, ...)'
+            cand --verbose 'Say more on stderr (who holds a lock, what was backed up, ...)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'jsafe;restore'= {
+            cand --from 'Restore the backup with this name (as printed by --list)'
+            cand --timeout 'Seconds to wait for a file''s lock before giving up with exit code 3'
+            cand --keep 'Number of backups to keep per file'
+            cand --list 'List the backups: name, time, size, valid JSON or not'
+            cand --latest 'Restore the newest backup that is valid JSON'
+            cand --json 'With --list: print JSON'
+            cand --no-backup 'Do not back up the version being replaced'
+            cand --no-sync 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable'
+            cand --no-journal 'Do not append to the audit journal (.jsafe/journal.jsonl)'
+            cand -q 'Print nothing on stderr but errors (--verbose wins over it)'
+            cand --quiet 'Print nothing on stderr but errors (--verbose wins over it)'
+            cand -v 'Say more on stderr (who holds a lock, what was backed up, ...)'
+            cand --verbose 'Say more on stderr (who holds a lock, what was backed up, ...)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'jsafe;status'= {
+            cand --stale-after 'A lock held longer than this is a problem (exit 1)'
+            cand --timeout 'Seconds to wait for a file''s lock before giving up with exit code 3'
+            cand --keep 'Number of backups to keep per file'
+            cand --all-json 'Also check plain *.json files that have no .jsafe state'
+            cand --json 'Print one JSON document (for monitoring)'
+            cand --no-backup 'Do not back up the version being replaced'
+            cand --no-sync 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable'
+            cand --no-journal 'Do not append to the audit journal (.jsafe/journal.jsonl)'
+            cand -q 'Print nothing on stderr but errors (--verbose wins over it)'
+            cand --quiet 'Print nothing on stderr but errors (--verbose wins over it)'
+            cand -v 'Say more on stderr (who holds a lock, what was backed up, ...)'
+            cand --verbose 'Say more on stderr (who holds a lock, what was backed up, ...)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'jsafe;cleanup-locks'= {
+            cand --older-than 'Also remove free lock files older than this, whoever recorded them ("0s": every free one)'
+            cand --timeout 'Seconds to wait for a file''s lock before giving up with exit code 3'
+            cand --keep 'Number of backups to keep per file'
+            cand --dry-run 'Print what would be removed; remove nothing'
+            cand --json 'Print one JSON document'
+            cand --no-backup 'Do not back up the version being replaced'
+            cand --no-sync 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable'
+            cand --no-journal 'Do not append to the audit journal (.jsafe/journal.jsonl)'
+            cand -q 'Print nothing on stderr but errors (--verbose wins over it)'
+            cand --quiet 'Print nothing on stderr but errors (--verbose wins over it)'
+            cand -v 'Say more on stderr (who holds a lock, what was backed up, ...)'
+            cand --verbose 'Say more on stderr (who holds a lock, what was backed up, ...)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'jsafe;test'= {
+            cand --dir 'Run in this directory (on the filesystem to check) instead of a fresh temp dir'
+            cand --workers 'Concurrent worker processes'
+            cand --ops 'Operations per worker'
+            cand --timeout 'Seconds to wait for a file''s lock before giving up with exit code 3'
+            cand --keep 'Number of backups to keep per file'
+            cand --json 'Print one JSON document'
+            cand --no-backup 'Do not back up the version being replaced'
+            cand --no-sync 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable'
+            cand --no-journal 'Do not append to the audit journal (.jsafe/journal.jsonl)'
+            cand -q 'Print nothing on stderr but errors (--verbose wins over it)'
+            cand --quiet 'Print nothing on stderr but errors (--verbose wins over it)'
+            cand -v 'Say more on stderr (who holds a lock, what was backed up, ...)'
+            cand --verbose 'Say more on stderr (who holds a lock, what was backed up, ...)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'jsafe;help'= {
+            cand read 'Print a file, or the outputs of a jq filter on it (takes no lock by default)'
+            cand write 'Replace a file''s content with the given JSON (argument, or stdin)'
+            cand merge 'Apply an RFC 7386 JSON merge patch to a file (a missing file starts as {})'
+            cand update 'Run a jq filter on a file and store its single result'
+            cand restore 'List a file''s backups or bring one back (through the same safe write)'
+            cand status 'Show the health, locks, backups and last operation of managed files'
+            cand cleanup-locks 'Remove lock files nobody holds and temp files of writes that died (for cron)'
+            cand test 'Self-test: check that locking, atomic replace and recovery work on this filesystem'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'jsafe;help;read'= {
+        }
+        &'jsafe;help;write'= {
+        }
+        &'jsafe;help;merge'= {
+        }
+        &'jsafe;help;update'= {
+        }
+        &'jsafe;help;restore'= {
+        }
+        &'jsafe;help;status'= {
+        }
+        &'jsafe;help;cleanup-locks'= {
+        }
+        &'jsafe;help;test'= {
+        }
+        &'jsafe;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

@@ -1,0 +1,246 @@
+//! The checked-in `completions/` and `man/` are exactly what `jsafe generate`
+//! makes from the current command-line definitions, and the man page documents
+//! the exit codes, the environment variables and the files in `.jsafe/`.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+const STALE: &str = "completions/man pages are stale: run `cargo run -- generate .`";
+
+const COMPLETIONS: &[&str] = &[
+    "_jsafe",
+    "_jsafe.ps1",
+    "jsafe.bash",
+    "jsafe.elv",
+    "jsafe.fish",
+];
+
+const MAN_PAGES: &[&str] = &[
+    "jsafe-cleanup-locks.1",
+    "jsafe-merge.1",
+    "jsafe-read.1",
+    "jsafe-restore.1",
+    "jsafe-status.1",
+    "jsafe-test.1",
+    "jsafe-update.1",
+    "jsafe-write.1",
+    "jsafe.1",
+];
+
+const ENV_VARS: &[&str] = &[
+    "JSAFE_TIMEOUT",
+    "JSAFE_KEEP",
+    "JSAFE_NO_BACKUP",
+    "JSAFE_NO_SYNC",
+    "JSAFE_NO_JOURNAL",
+    "JSAFE_QUIET",
+    "JSAFE_VERBOSE",
+    "JSAFE_FILTER_TIMEOUT",
+];
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fresh `jsafe generate` into a temp dir.
+fn generate() -> tempfile::TempDir {
+    let out = tempfile::tempdir().unwrap();
+    Command::new(env!("CARGO_BIN_EXE_jsafe"))
+        .arg("generate")
+        .arg(out.path())
+        .assert()
+        .success();
+    out
+}
+
+/// Files directly in `dir`, by name.
+fn files_in(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return BTreeMap::new();
+    };
+    entries
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().unwrap().is_file())
+        .map(|e| {
+            let name = e.file_name().into_string().unwrap();
+            (name, fs::read(e.path()).unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn generate_writes_exactly_the_expected_files() {
+    let out = generate();
+    let names = |sub: &str| {
+        files_in(&out.path().join(sub))
+            .into_keys()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names("completions"), COMPLETIONS);
+    // No page for the hidden `generate`, none for clap's implicit `help`.
+    assert_eq!(names("man"), MAN_PAGES);
+}
+
+#[test]
+fn checked_in_completions_and_man_pages_are_current() {
+    let out = generate();
+    for sub in ["completions", "man"] {
+        let fresh = files_in(&out.path().join(sub));
+        let checked_in = files_in(&repo().join(sub));
+        for (name, bytes) in &fresh {
+            match checked_in.get(name) {
+                None => panic!("{STALE} ({sub}/{name} is missing)"),
+                Some(old) if old != bytes => panic!("{STALE} ({sub}/{name} differs)"),
+                Some(_) => {}
+            }
+        }
+        for name in checked_in.keys() {
+            assert!(
+                fresh.contains_key(name),
+                "{STALE}, and delete {sub}/{name}: it is not generated any more"
+            );
+        }
+    }
+}
+
+#[test]
+fn generate_is_deterministic() {
+    let (a, b) = (generate(), generate());
+    for sub in ["completions", "man"] {
+        assert_eq!(files_in(&a.path().join(sub)), files_in(&b.path().join(sub)));
+    }
+}
+
+/// The text of a man page with roff's escapes and font changes undone, one
+/// string per source line.
+fn man_text(page: &str) -> Vec<String> {
+    page.lines()
+        .map(|l| {
+            l.replace("\\fB", "")
+                .replace("\\fI", "")
+                .replace("\\fR", "")
+                .replace("\\*(Aq", "'")
+                .replace("\\-", "-")
+                .replace("\\\\", "\\")
+        })
+        .collect()
+}
+
+/// Lines of the section headed `.SH <name>` (quoted or not), up to the next `.SH`.
+fn section(lines: &[String], name: &str) -> Vec<String> {
+    let heads = [format!(".SH {name}"), format!(".SH \"{name}\"")];
+    let start = lines
+        .iter()
+        .position(|l| heads.contains(l))
+        .unwrap_or_else(|| panic!("jsafe.1 has no {name} section"));
+    lines[start + 1..]
+        .iter()
+        .take_while(|l| !l.starts_with(".SH"))
+        .cloned()
+        .collect()
+}
+
+/// The tags of the section's `.TP` items, with the first line of each body.
+fn items(section: &[String]) -> Vec<(String, String)> {
+    section
+        .windows(3)
+        .filter(|w| w[0] == ".TP")
+        .map(|w| (w[1].clone(), w[2].clone()))
+        .collect()
+}
+
+fn top_page() -> Vec<String> {
+    let out = generate();
+    man_text(&fs::read_to_string(out.path().join("man/jsafe.1")).unwrap())
+}
+
+#[test]
+fn man_page_lists_every_exit_code_of_the_table() {
+    let exit_status = items(&section(&top_page(), "EXIT STATUS"));
+    assert!(exit_status.contains(&("0".to_owned(), "ok".to_owned())));
+    for (_, code, meaning) in jsafe::error::EXIT_CODES {
+        let item = (code.to_string(), (*meaning).to_owned());
+        assert!(exit_status.contains(&item), "EXIT STATUS lacks {item:?}");
+    }
+    assert_eq!(exit_status.len(), jsafe::error::EXIT_CODES.len() + 1);
+}
+
+#[test]
+fn man_page_documents_every_environment_variable() {
+    let page = top_page();
+    let environment = items(&section(&page, "ENVIRONMENT"));
+    let names: Vec<&str> = environment.iter().map(|(tag, _)| tag.as_str()).collect();
+    assert_eq!(names, ENV_VARS);
+    for (name, text) in &environment {
+        assert!(text.contains("--"), "{name} does not name its flag: {text}");
+    }
+    let filter_timeout = &environment[ENV_VARS.len() - 1].1;
+    assert!(filter_timeout.contains("jsafe update --filter-timeout"));
+}
+
+#[test]
+fn man_page_describes_the_state_layout() {
+    let files = items(&section(&top_page(), "FILES"));
+    let tags: Vec<&str> = files.iter().map(|(tag, _)| tag.as_str()).collect();
+    assert_eq!(
+        tags,
+        [
+            "<dir>/.jsafe/locks/<name>.lock",
+            "<dir>/.jsafe/backups/<name>/<UTC stamp>.json",
+            "<dir>/.jsafe/quarantine/<name>.<stamp>.corrupt",
+            "<dir>/.jsafe/journal.jsonl",
+            "<dir>/.jsafe-tmp.<name>.<random>",
+        ]
+    );
+    assert!(files[3].1.contains("journal.N.jsonl"));
+}
+
+#[test]
+fn man_page_has_no_date_and_no_unstructured_extra_section() {
+    let page = top_page();
+    let title = page.iter().find(|l| l.starts_with(".TH")).unwrap();
+    // Name, section, an empty date, source.
+    let expected = format!(".TH jsafe 1  \"jsafe {}\" ", env!("CARGO_PKG_VERSION"));
+    assert_eq!(title, &expected);
+    assert!(!page.iter().any(|l| l == ".SH EXTRA"));
+}
+
+#[test]
+fn completions_do_not_offer_the_hidden_generate_command() {
+    let out = generate();
+    let bash = fs::read_to_string(out.path().join("completions/jsafe.bash")).unwrap();
+    let top = bash
+        .lines()
+        .find(|l| l.contains("opts=\"") && l.contains(" read write "))
+        .expect("top-level bash completion list");
+    for sub in [
+        "read",
+        "write",
+        "merge",
+        "update",
+        "restore",
+        "status",
+        "cleanup-locks",
+        "test",
+    ] {
+        assert!(top.contains(&format!(" {sub} ")), "bash lacks {sub}: {top}");
+    }
+    for file in COMPLETIONS {
+        let text = fs::read_to_string(out.path().join("completions").join(file)).unwrap();
+        assert!(!text.contains("generate"), "{file} offers generate");
+    }
+}
+
+#[test]
+fn subcommand_pages_name_jsafe_and_point_to_the_top_page() {
+    let out = generate();
+    for name in MAN_PAGES.iter().filter(|n| **n != "jsafe.1") {
+        let page = man_text(&fs::read_to_string(out.path().join("man").join(name)).unwrap());
+        let title = page.iter().find(|l| l.starts_with(".TH")).unwrap();
+        assert!(title.contains("\"jsafe 0."), "{name}: {title}");
+        assert!(section(&page, "SEE ALSO")[0].starts_with("jsafe(1)"));
+    }
+}
