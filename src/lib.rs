@@ -20,6 +20,7 @@ pub mod commands;
 pub mod error;
 pub mod json;
 pub mod process;
+pub mod scan;
 pub mod store;
 pub mod sys;
 pub mod time;

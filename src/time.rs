@@ -80,6 +80,7 @@ pub fn human(d: Duration) -> String {
     let s = d.as_secs();
     match s {
         0..=119 => format!("{s}s"),
+        3600 => "1h".to_owned(),
         120..=7199 => format!("{}m", s / 60),
         7200..=172_799 => format!("{}h", s / 3600),
         _ => format!("{}d", s / 86_400),
@@ -106,6 +107,8 @@ mod tests {
     fn human_durations() {
         assert_eq!(human(Duration::from_secs(5)), "5s");
         assert_eq!(human(Duration::from_secs(600)), "10m");
+        assert_eq!(human(Duration::from_secs(3600)), "1h");
+        assert_eq!(human(Duration::from_secs(5400)), "90m");
         assert_eq!(human(Duration::from_secs(3 * 86_400)), "3d");
     }
 }

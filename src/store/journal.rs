@@ -98,9 +98,6 @@ pub fn last_entries(state_dir: &Path) -> std::collections::HashMap<String, serde
                 found.entry(name.to_owned()).or_insert(v);
             }
         }
-        if !found.is_empty() {
-            break;
-        }
     }
     found
 }

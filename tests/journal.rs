@@ -1,0 +1,312 @@
+//! The audit journal `.jsafe/journal.jsonl`: one whole JSON line per successful
+//! change, none for failed or no-change operations, never interleaved.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn jsafe(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_jsafe"))
+        .current_dir(dir)
+        .arg("--no-sync")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(dir: &Path, args: &[&str]) {
+    let out = jsafe(dir, args);
+    assert!(
+        out.status.success(),
+        "jsafe {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn fails(dir: &Path, args: &[&str]) -> i32 {
+    let out = jsafe(dir, args);
+    assert!(!out.status.success(), "jsafe {args:?} should fail");
+    out.status.code().unwrap()
+}
+
+fn journal(dir: &Path) -> PathBuf {
+    dir.join(".jsafe/journal.jsonl")
+}
+
+/// Every line, each parsed (a line that does not parse fails the test).
+fn lines(dir: &Path) -> Vec<Value> {
+    let text = match fs::read_to_string(journal(dir)) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
+        Err(e) => panic!("{e}"),
+    };
+    assert!(text.is_empty() || text.ends_with('\n'), "last line is cut");
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+fn sha256_of(path: &Path) -> String {
+    jsafe::store::journal::sha256_hex(&fs::read(path).unwrap())
+}
+
+#[test]
+fn one_line_per_successful_change_with_every_field() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    ok(dir, &["write", "f.json", r#"{"a":1}"#]);
+    ok(dir, &["merge", "f.json", r#"{"b":2}"#]);
+    ok(dir, &["update", "f.json", ".a += 1"]);
+    ok(dir, &["restore", "--latest", "f.json"]);
+    let entries = lines(dir);
+    let ops: Vec<&str> = entries.iter().map(|e| e["op"].as_str().unwrap()).collect();
+    assert_eq!(ops, ["write", "merge", "update", "restore"]);
+
+    let fields = [
+        "time",
+        "op",
+        "file",
+        "file_name",
+        "pid",
+        "uid",
+        "user",
+        "host",
+        "bytes_before",
+        "bytes_after",
+        "sha256_before",
+        "sha256_after",
+        "backup",
+        "quarantined",
+        "recovered_from",
+        "duration_ms",
+        "result",
+    ];
+    for e in &entries {
+        let keys: Vec<&str> = e.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, fields, "{e}");
+        assert_eq!(e["file"], "f.json");
+        assert_eq!(e["file_name"], "f.json");
+        assert_eq!(e["result"], "ok");
+        assert_eq!(e["host"], jsafe::process::host_name());
+    }
+    // The first write created the file: nothing before, no backup.
+    assert_eq!(entries[0]["bytes_before"], Value::Null);
+    assert_eq!(entries[0]["sha256_before"], Value::Null);
+    assert_eq!(entries[0]["backup"], Value::Null);
+    // Each change starts from the bytes the one before left, and the last one
+    // describes the file as it is.
+    for pair in entries.windows(2) {
+        assert_eq!(pair[1]["sha256_before"], pair[0]["sha256_after"]);
+        assert_eq!(pair[1]["bytes_before"], pair[0]["bytes_after"]);
+        let backup = pair[1]["backup"].as_str().unwrap();
+        assert_eq!(
+            sha256_of(&dir.join(".jsafe/backups/f.json").join(backup)),
+            pair[0]["sha256_after"].as_str().unwrap()
+        );
+    }
+    let last = entries.last().unwrap();
+    assert_eq!(last["sha256_after"], sha256_of(&dir.join("f.json")));
+    assert_eq!(
+        last["bytes_after"],
+        fs::metadata(dir.join("f.json")).unwrap().len()
+    );
+}
+
+#[test]
+fn no_line_for_failed_or_unchanged_operations() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    ok(dir, &["write", "f.json", r#"{"a":1}"#]);
+    assert_eq!(lines(dir).len(), 1);
+
+    // No change: a merge that changes nothing, the same content written again,
+    // a filter that returns its input.
+    ok(dir, &["merge", "f.json", r#"{"a":1}"#]);
+    ok(dir, &["merge", "f.json", r#"{"gone":null}"#]);
+    ok(dir, &["write", "f.json", r#"{"a":1}"#]);
+    ok(dir, &["update", "f.json", "."]);
+    // Failures: a failing filter, a filter with two results, a bad patch.
+    assert_eq!(fails(dir, &["update", "f.json", "error(\"no\")"]), 4);
+    assert_eq!(fails(dir, &["update", "f.json", ".a, .a"]), 4);
+    assert_eq!(fails(dir, &["merge", "f.json", "{"]), 4);
+    assert_eq!(lines(dir).len(), 1);
+
+    // A corrupt target stops merge and update: no line.
+    fs::write(dir.join("f.json"), "{oops").unwrap();
+    assert_eq!(fails(dir, &["merge", "f.json", r#"{"b":1}"#]), 5);
+    assert_eq!(fails(dir, &["update", "f.json", ".b = 1"]), 5);
+    assert_eq!(lines(dir).len(), 1);
+
+    // Replacing the corrupt file is a change, and says so.
+    ok(dir, &["write", "f.json", r#"{"a":2}"#]);
+    let entries = lines(dir);
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[1]["result"], "replaced-corrupt");
+    let q = entries[1]["quarantined"].as_str().unwrap();
+    assert_eq!(fs::read_to_string(dir.join(q)).unwrap(), "{oops");
+}
+
+#[test]
+fn opting_out_with_the_flag_or_the_environment() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    ok(dir, &["--no-journal", "write", "f.json", "[1]"]);
+    assert!(!journal(dir).exists());
+    for (value, content) in [("1", "[10]"), ("true", "[11]")] {
+        let out = Command::new(env!("CARGO_BIN_EXE_jsafe"))
+            .current_dir(dir)
+            .env("JSAFE_NO_JOURNAL", value)
+            .args(["--no-sync", "write", "f.json", content])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "JSAFE_NO_JOURNAL={value}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let now: Value = serde_json::from_slice(&fs::read(dir.join("f.json")).unwrap()).unwrap();
+        assert_eq!(now.to_string(), content);
+        assert!(
+            !journal(dir).exists(),
+            "JSAFE_NO_JOURNAL={value} wrote a line"
+        );
+    }
+    ok(dir, &["write", "f.json", "[2]"]);
+    assert_eq!(lines(dir).len(), 1);
+}
+
+#[test]
+fn concurrent_writers_write_whole_lines_in_the_order_of_their_changes() {
+    const WRITERS: usize = 6;
+    const UPDATES: usize = 40;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    ok(&dir, &["write", "count.json", r#"{"n":0}"#]);
+    ok(&dir, &["write", "other.json", r#"{"n":0}"#]);
+    // Writers of two files in one directory share the journal.
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|i| {
+            let dir = dir.clone();
+            let file = if i % 2 == 0 {
+                "count.json"
+            } else {
+                "other.json"
+            };
+            std::thread::spawn(move || {
+                for _ in 0..UPDATES {
+                    ok(&dir, &["--no-backup", "update", file, ".n += 1"]);
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let entries = lines(&dir);
+    assert_eq!(entries.len(), 2 + WRITERS * UPDATES);
+    for file in ["count.json", "other.json"] {
+        let mine: Vec<&Value> = entries.iter().filter(|e| e["file_name"] == file).collect();
+        assert_eq!(mine.len(), 1 + WRITERS / 2 * UPDATES);
+        // Changes of one file were serialized by its lock, and their lines are
+        // appended under it: each line starts where the one before ended.
+        for pair in mine.windows(2) {
+            assert_eq!(pair[1]["sha256_before"], pair[0]["sha256_after"], "{file}");
+        }
+        assert_eq!(
+            mine.last().unwrap()["sha256_after"],
+            sha256_of(&dir.join(file))
+        );
+    }
+}
+
+#[test]
+fn status_shows_the_last_entry_per_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    ok(dir, &["write", "a.json", "{}"]);
+    ok(dir, &["write", "b.json", "{}"]);
+    ok(dir, &["merge", "a.json", r#"{"x":1}"#]);
+    ok(dir, &["update", "b.json", ".y = 2"]);
+    ok(dir, &["merge", "a.json", r#"{"x":1}"#]); // no change, no line
+    let out = jsafe(dir, &["status", "--json"]);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let op = |name: &str| {
+        doc["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == name)
+            .unwrap()["last_op"]["op"]
+            .clone()
+    };
+    assert_eq!(op("a.json"), "merge");
+    assert_eq!(op("b.json"), "update");
+}
+
+/// Append entries for f0..f2.json in turn until the journal has been rotated
+/// twice, then `extra` more; returns the state dir and the number of entries.
+fn rotated_journal(extra: usize) -> (tempfile::TempDir, PathBuf, u64) {
+    use jsafe::store::journal;
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join(".jsafe");
+    fs::create_dir(&state).unwrap();
+    let path = state.join(journal::FILE_NAME);
+    let pad = "x".repeat(4000);
+    let mut n = 0u64;
+    let append = |n: u64| {
+        let entry =
+            serde_json::json!({"file_name": format!("f{}.json", n % 3), "n": n, "pad": pad});
+        journal::append(&path, &entry).unwrap();
+    };
+    while !state.join("journal.2.jsonl").exists() {
+        assert!(n < 10_000, "the journal never rotated");
+        append(n);
+        n += 1;
+    }
+    for _ in 0..extra {
+        append(n);
+        n += 1;
+    }
+    (tmp, state, n)
+}
+
+#[test]
+fn the_journal_rotates_without_losing_or_cutting_a_line() {
+    use jsafe::store::journal;
+    let (_tmp, state, n) = rotated_journal(5);
+    let path = state.join(journal::FILE_NAME);
+    let rotated = |k: usize| state.join(format!("journal.{k}.jsonl"));
+    assert!(fs::metadata(&path).unwrap().len() < journal::ROTATE_AT);
+    assert!(fs::metadata(rotated(1)).unwrap().len() >= journal::ROTATE_AT);
+    assert!(!rotated(journal::KEEP + 1).exists());
+    let mut all = Vec::new();
+    for p in [rotated(2), rotated(1), path.clone()] {
+        all.extend(journal::read_all(&p).unwrap());
+    }
+    let numbers: Vec<u64> = all.iter().map(|e| e["n"].as_u64().unwrap()).collect();
+    assert_eq!(numbers, (0..n).collect::<Vec<_>>());
+    let last = journal::last_entries(&state);
+    for k in 0..3u64 {
+        let expected = (0..n).rev().find(|i| i % 3 == k).unwrap();
+        assert_eq!(last[&format!("f{k}.json")]["n"], expected);
+    }
+}
+
+#[test]
+fn right_after_a_rotation_the_last_entries_come_from_the_rotated_journal() {
+    use jsafe::store::journal;
+    // One line after the rotation: the other two names are only in journal.1.
+    let (_tmp, state, n) = rotated_journal(1);
+    let last = journal::last_entries(&state);
+    for k in 0..3u64 {
+        let name = format!("f{k}.json");
+        let expected = (0..n).rev().find(|i| i % 3 == k).unwrap();
+        assert_eq!(
+            last.get(&name).map(|e| e["n"].clone()),
+            Some(expected.into()),
+            "{name}"
+        );
+    }
+}
