@@ -82,11 +82,13 @@ impl Error {
     }
     /// An I/O error while doing `what` to `path`, with a hint for the common causes.
     pub fn io(what: &str, path: &Path, err: &io::Error) -> Error {
-        let hint = match err.raw_os_error() {
-            Some(28) => " (disk full)",
-            Some(30) => " (read-only filesystem)",
-            Some(27) => " (file size limit exceeded)",
-            Some(122) => " (disk quota exceeded)",
+        // By kind, not raw OS code: libraries that wrap an OS error (tempfile adds
+        // the temp file's path) keep its kind but hide its code.
+        let hint = match err.kind() {
+            io::ErrorKind::StorageFull => " (disk full)",
+            io::ErrorKind::ReadOnlyFilesystem => " (read-only filesystem)",
+            io::ErrorKind::FileTooLarge => " (file size limit exceeded)",
+            io::ErrorKind::QuotaExceeded => " (disk quota exceeded)",
             _ => "",
         };
         Error::new(Kind::Io, format!("{what} {}: {err}{hint}", path.display()))

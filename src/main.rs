@@ -20,6 +20,7 @@ fn main() -> ExitCode {
         std::process::exit(1);
     }));
     jsafe::sys::ignore_file_size_signal();
+    jsafe::sys::report_stack_overflow();
 
     let parsed = Cli::command()
         .try_get_matches()
@@ -48,6 +49,8 @@ fn main() -> ExitCode {
                 Some(err) => (err.exit_code(), err.to_string()),
                 None => (1, format!("{e:#}")),
             };
+            // One line whatever the message holds: a file name may contain a newline.
+            let msg = msg.replace('\r', "\\r").replace('\n', "\\n");
             eprintln!("jsafe: {msg}");
             ExitCode::from(u8::try_from(code).unwrap_or(1))
         }

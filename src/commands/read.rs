@@ -28,9 +28,16 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<()> {
     let mut current = if args.lock {
         read_locked(g, &paths)?
     } else {
-        match load(&paths)? {
-            Current::Corrupt { .. } => read_locked(g, &paths)?,
-            other => other,
+        let first = load(&paths)?;
+        if matches!(first, Current::Corrupt { .. }) {
+            match read_locked(g, &paths) {
+                // No lock can be had here (a directory we may not write): then no
+                // jsafe writer holds one either, and what was read stands.
+                Err(e) if e.kind == Kind::Io => first,
+                other => other?,
+            }
+        } else {
+            first
         }
     };
     if let (Current::Corrupt { .. }, true) = (&current, args.recover) {

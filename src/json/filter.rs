@@ -9,6 +9,7 @@
 //! jaq's values are built for one thread; the filter lives on its own worker
 //! thread, fed through channels, which is what lets the caller stop waiting.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
@@ -46,6 +47,22 @@ impl std::fmt::Display for FilterError {
         }
     }
 }
+
+/// jaq deletes an object member with a swap-remove: the last member jumps into
+/// the hole, so `del(.a)` would reorder the file. These definitions delete the
+/// way jq does (paths sorted, deepest and last first), keeping member order.
+const ORDER_KEEPING_DEFS: &str = r#"
+def jsafe_delete_member($k):
+  if type == "object" and ($k | type) == "string"
+  then with_entries(select(.key != $k))
+  else getpath([$k]) |= empty end;
+def delpaths($paths):
+  reduce ($paths | unique | reverse)[] as $p (.;
+    if ($p | length) == 0 then null
+    elif getpath($p[:-1]) == null then .
+    else getpath($p[:-1]) |= jsafe_delete_member($p[-1]) end);
+def del(f): delpaths([path(f)]);
+"#;
 
 type Job = (Value, mpsc::Sender<Result<Vec<Value>, FilterError>>);
 
@@ -98,18 +115,42 @@ impl Filter {
     }
 }
 
+/// True while a filter compiles or runs in this process: a stack overflow then
+/// is the filter's doing (bad input), which the binary's fault handler reports.
+pub static RUNNING: AtomicBool = AtomicBool::new(false);
+
+/// Holds [`RUNNING`] true while it lives.
+struct FilterRunning;
+
+impl FilterRunning {
+    fn start() -> FilterRunning {
+        RUNNING.store(true, Ordering::Relaxed);
+        FilterRunning
+    }
+}
+
+impl Drop for FilterRunning {
+    fn drop(&mut self) {
+        RUNNING.store(false, Ordering::Relaxed);
+    }
+}
+
 fn worker(
     code: &str,
     vars: Vec<(String, Value)>,
     ready: &mpsc::Sender<Result<(), FilterError>>,
     jobs: &mpsc::Receiver<Job>,
 ) {
+    let compiling = FilterRunning::start();
     let names: Vec<String> = vars.iter().map(|(n, _)| format!("${n}")).collect();
     let values: Vec<Val> = vars.iter().map(|(_, v)| to_val(v)).collect();
 
+    // Later definitions shadow earlier ones: ours replace jaq's `del`/`delpaths`.
+    let own_defs = jaq_core::load::parse(ORDER_KEEPING_DEFS, |p| p.defs()).unwrap_or_default();
     let defs = jaq_core::defs()
         .chain(jaq_std::defs())
-        .chain(jaq_json::defs());
+        .chain(jaq_json::defs())
+        .chain(own_defs);
     let funs = jaq_core::funs()
         .chain(jaq_std::funs())
         .chain(jaq_json::funs());
@@ -139,10 +180,12 @@ fn worker(
             return;
         }
     };
+    drop(compiling);
     if ready.send(Ok(())).is_err() {
         return;
     }
     while let Ok((input, answer)) = jobs.recv() {
+        let _running = FilterRunning::start();
         let ctx = Ctx::<data::JustLut<Val>>::new(&filter.lut, Vars::new(values.clone()));
         let mut outputs = Vec::new();
         let mut result = Ok(());
@@ -285,10 +328,8 @@ fn number(text: &str) -> Value {
 /// is written back with its escape.
 pub fn keep_source_text(old: &Value, new: &mut Value) {
     match (old, new) {
-        (Value::String(o), Value::String(n)) => {
-            if o.value == n.value && n.raw.is_none() {
-                n.raw.clone_from(&o.raw);
-            }
+        (Value::String(o), Value::String(n)) if o.value == n.value && n.raw.is_none() => {
+            n.raw.clone_from(&o.raw);
         }
         (Value::Array(o), Value::Array(n)) => {
             for (a, b) in o.iter().zip(n.iter_mut()) {
@@ -375,6 +416,48 @@ mod tests {
         assert!(matches!(
             run("{(1): 2}", "{}"),
             Err(FilterError::Output(_)) | Err(FilterError::Runtime(_))
+        ));
+    }
+
+    #[test]
+    fn deleting_keeps_member_order() {
+        let cases = [
+            (
+                r#"del(.a)"#,
+                r#"{"z":1,"a":2,"m":3,"b":4}"#,
+                r#"{"z":1,"m":3,"b":4}"#,
+            ),
+            (
+                r#"del(.a, .z)"#,
+                r#"{"z":1,"a":2,"m":3,"b":4}"#,
+                r#"{"m":3,"b":4}"#,
+            ),
+            (
+                r#"del(.x.a)"#,
+                r#"{"x":{"a":1,"b":2,"c":3},"y":0}"#,
+                r#"{"x":{"b":2,"c":3},"y":0}"#,
+            ),
+            (
+                r#"del(.[] | select(. == 2))"#,
+                r#"{"a":2,"b":1,"c":2,"d":3}"#,
+                r#"{"b":1,"d":3}"#,
+            ),
+            (r#"del(.[0, 2])"#, r#"[1,2,3,4]"#, r#"[2,4]"#),
+            (r#"del(.[1:3])"#, r#"[1,2,3,4]"#, r#"[1,4]"#),
+            (r#"del(.missing.deeper)"#, r#"{"a":1}"#, r#"{"a":1}"#),
+            (
+                r#"delpaths([["a"], ["c", 0]])"#,
+                r#"{"a":1,"b":2,"c":[5,6]}"#,
+                r#"{"b":2,"c":[6]}"#,
+            ),
+            (r#"del(.)"#, r#"{"a":1}"#, r#"null"#),
+        ];
+        for (code, input, want) in cases {
+            assert_eq!(run(code, input).unwrap(), vec![want.to_owned()], "{code}");
+        }
+        assert!(matches!(
+            run("del(.a.b)", r#"{"a":1}"#),
+            Err(FilterError::Runtime(_))
         ));
     }
 

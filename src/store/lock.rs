@@ -188,7 +188,8 @@ pub fn acquire(
     timeout: Duration,
     on_wait: &dyn Fn(Option<&Holder>),
 ) -> Result<Lock> {
-    let deadline = Instant::now() + timeout;
+    // None: a timeout too large to add to the clock, i.e. wait for ever.
+    let deadline = Instant::now().checked_add(timeout);
     let mut told = false;
     loop {
         let file = open(lock_path).map_err(|e| lock_io_error(lock_path, data, &e))?;
@@ -201,7 +202,9 @@ pub fn acquire(
                 on_wait(holder.as_ref());
                 told = true;
             }
-            let remaining = deadline.saturating_duration_since(Instant::now());
+            let remaining = deadline.map_or(Duration::MAX, |d| {
+                d.saturating_duration_since(Instant::now())
+            });
             match wait(file, mode, remaining) {
                 Ok(Some(file)) => file,
                 Ok(None) => return Err(timeout_error(lock_path, data, timeout)),
@@ -217,7 +220,7 @@ pub fn acquire(
         // The sweeper removed this lock file between our open and our lock; a
         // fresh one is created on the next round.
         drop(file);
-        if Instant::now() >= deadline && timeout > Duration::ZERO {
+        if deadline.is_some_and(|d| Instant::now() >= d) && timeout > Duration::ZERO {
             return Err(timeout_error(lock_path, data, timeout));
         }
     }

@@ -38,7 +38,10 @@ pub fn replace(paths: &Paths, bytes: &[u8], old: Option<&Metadata>, sync: bool) 
             .map_err(|e| step("cannot set the mode of the new version of", &e))?;
         keep_owner(f, old).map_err(|e| step("cannot keep the owner of", &e))?;
     }
-    tmp.write_all(bytes)
+    // Through the File itself: NamedTempFile's own Write wraps errors with the
+    // temp file's path, a name the user never chose and cannot act on.
+    tmp.as_file_mut()
+        .write_all(bytes)
         .map_err(|e| step("cannot write the new version of", &e))?;
     if sync {
         tmp.as_file()

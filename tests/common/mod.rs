@@ -1,0 +1,385 @@
+//! Shared helpers for the black-box tests: run the `jsafe` binary in a directory
+//! with a clean environment, look at what it printed, hold a file's lock from the
+//! test process, and list what jsafe left beside a file.
+
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStderr, Command, Stdio};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Path of the binary under test.
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_jsafe")
+}
+
+/// Every variable jsafe reads; removed so the caller's environment cannot leak in.
+pub const ENV_VARS: &[&str] = &[
+    "JSAFE_TIMEOUT",
+    "JSAFE_KEEP",
+    "JSAFE_NO_BACKUP",
+    "JSAFE_NO_SYNC",
+    "JSAFE_NO_JOURNAL",
+    "JSAFE_QUIET",
+    "JSAFE_VERBOSE",
+    "JSAFE_FILTER_TIMEOUT",
+];
+
+/// `jsafe` in `dir`, clean environment, fsync off (durability is not what most
+/// tests check).
+pub fn jsafe(dir: &Path) -> Command {
+    let mut c = raw_jsafe(dir);
+    c.env("JSAFE_NO_SYNC", "true");
+    c
+}
+
+/// `jsafe` in `dir` with none of its variables set (not even JSAFE_NO_SYNC).
+pub fn raw_jsafe(dir: &Path) -> Command {
+    let mut c = Command::new(bin());
+    c.current_dir(dir);
+    for v in ENV_VARS {
+        c.env_remove(v);
+    }
+    c.env_remove("RUST_BACKTRACE");
+    c
+}
+
+/// What a finished run printed.
+#[derive(Debug)]
+pub struct Out {
+    /// Exit code; -1 when killed by a signal.
+    pub code: i32,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+impl Out {
+    pub fn from_output(o: std::process::Output) -> Out {
+        Out {
+            code: o.status.code().unwrap_or(-1),
+            stdout: o.stdout,
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+
+    pub fn stdout_str(&self) -> String {
+        String::from_utf8(self.stdout.clone()).expect("stdout is UTF-8")
+    }
+
+    /// Assert success and return self.
+    #[track_caller]
+    pub fn ok(&self) -> &Out {
+        assert_eq!(
+            self.code,
+            0,
+            "expected success; stderr: {}; stdout: {}",
+            self.stderr,
+            String::from_utf8_lossy(&self.stdout)
+        );
+        self
+    }
+
+    /// Assert exit `code` and that stderr is exactly one line, without panic text.
+    #[track_caller]
+    pub fn fails(&self, code: i32) -> &Out {
+        assert_eq!(
+            self.code,
+            code,
+            "expected exit {code}; stderr: {}; stdout: {}",
+            self.stderr,
+            String::from_utf8_lossy(&self.stdout)
+        );
+        self.one_line_error();
+        self
+    }
+
+    /// Stderr is one line starting with "jsafe: " and shows no panic.
+    #[track_caller]
+    pub fn one_line_error(&self) {
+        assert!(
+            self.stderr.ends_with('\n') && self.stderr.lines().count() == 1,
+            "expected exactly one line on stderr, got: {:?}",
+            self.stderr
+        );
+        assert!(
+            self.stderr.starts_with("jsafe: "),
+            "stderr: {:?}",
+            self.stderr
+        );
+        no_panic(&self.stderr);
+    }
+
+    #[track_caller]
+    pub fn stderr_has(&self, needle: &str) -> &Out {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}: {:?}",
+            self.stderr
+        );
+        self
+    }
+
+    /// Stdout parsed as one JSON document.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}): {:?}",
+                String::from_utf8_lossy(&self.stdout)
+            )
+        })
+    }
+}
+
+#[track_caller]
+pub fn no_panic(stderr: &str) {
+    for bad in ["panicked", "RUST_BACKTRACE", "internal error"] {
+        assert!(!stderr.contains(bad), "stderr shows {bad:?}: {stderr:?}");
+    }
+}
+
+/// Run `jsafe ARGS` in `dir` with empty stdin.
+pub fn run<S: AsRef<OsStr>>(dir: &Path, args: &[S]) -> Out {
+    run_cmd(jsafe(dir).args(args), b"")
+}
+
+/// Run `jsafe ARGS` in `dir` feeding `stdin`.
+pub fn run_stdin<S: AsRef<OsStr>>(dir: &Path, args: &[S], stdin: &[u8]) -> Out {
+    run_cmd(jsafe(dir).args(args), stdin)
+}
+
+/// Run a prepared command feeding `stdin`.
+pub fn run_cmd(cmd: &mut Command, stdin: &[u8]) -> Out {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn jsafe");
+    let mut input = child.stdin.take().expect("stdin");
+    let data = stdin.to_vec();
+    // A feeder thread: the child may stop reading early (and exit) without a deadlock.
+    let feeder = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let out = child.wait_with_output().expect("wait for jsafe");
+    let _ = feeder.join();
+    Out::from_output(out)
+}
+
+/// Read a file as bytes.
+#[track_caller]
+pub fn bytes(path: &Path) -> Vec<u8> {
+    fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+/// Read a file as text.
+#[track_caller]
+pub fn text(path: &Path) -> String {
+    String::from_utf8(bytes(path)).expect("UTF-8 file")
+}
+
+/// Parse a file with serde_json.
+#[track_caller]
+pub fn parse_file(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&bytes(path))
+        .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+}
+
+/// Names of the files in `dir` (sorted), empty if it does not exist.
+pub fn names_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = match fs::read_dir(dir) {
+        Ok(rd) => rd
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    v.sort();
+    v
+}
+
+/// Backups of `name` in `dir`, oldest first (full paths).
+pub fn backups(dir: &Path, name: &str) -> Vec<PathBuf> {
+    let d = dir.join(".jsafe/backups").join(name);
+    names_in(&d).into_iter().map(|n| d.join(n)).collect()
+}
+
+/// Files in `dir/.jsafe/quarantine` (full paths).
+pub fn quarantined(dir: &Path) -> Vec<PathBuf> {
+    let d = dir.join(".jsafe/quarantine");
+    names_in(&d).into_iter().map(|n| d.join(n)).collect()
+}
+
+/// jsafe temp files left in `dir`.
+pub fn temp_files(dir: &Path) -> Vec<String> {
+    names_in(dir)
+        .into_iter()
+        .filter(|n| n.starts_with(".jsafe-tmp."))
+        .collect()
+}
+
+/// Lines of `dir/.jsafe/journal.jsonl` (0 if it does not exist).
+pub fn journal_lines(dir: &Path) -> Vec<serde_json::Value> {
+    match fs::read_to_string(dir.join(".jsafe/journal.jsonl")) {
+        Ok(t) => t
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("journal line is JSON"))
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+pub fn now_unix() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// Take the exclusive lock jsafe uses for `dir/name`, recording a holder with
+/// `pid` and `command`. Dropping the returned file releases it.
+pub fn hold_lock(dir: &Path, name: &str, pid: u32, command: &str) -> File {
+    let locks = dir.join(".jsafe/locks");
+    fs::create_dir_all(&locks).unwrap();
+    let path = locks.join(format!("{name}.lock"));
+    let mut f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .unwrap();
+    f.lock().unwrap();
+    let holder = serde_json::json!({
+        "pid": pid,
+        "host": "h",
+        "start_time": null,
+        "command": command,
+        "acquired": now_unix().floor(),
+    });
+    writeln!(f, "{holder}").unwrap();
+    f.flush().unwrap();
+    f
+}
+
+/// Spawn `jsafe ARGS` with piped stderr (stdin null), for tests that watch it.
+pub fn spawn(cmd: &mut Command) -> Child {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn jsafe")
+}
+
+/// Read stderr lines until one contains `needle`; returns the lines read. Fails
+/// if stderr ends first (the process exited without saying it).
+pub fn wait_for_line(stderr: &mut BufReader<ChildStderr>, needle: &str) -> String {
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        let n = stderr.read_line(&mut line).unwrap();
+        assert!(
+            n > 0,
+            "stderr ended before a line containing {needle:?}: {seen:?}"
+        );
+        seen.push_str(&line);
+        if line.contains(needle) {
+            return seen;
+        }
+    }
+}
+
+/// Finish a spawned child whose stderr was partly consumed through `reader`.
+pub fn finish(mut child: Child, mut reader: BufReader<ChildStderr>, seen: String) -> Out {
+    let mut rest = String::new();
+    reader.read_to_string(&mut rest).unwrap();
+    let mut stdout = Vec::new();
+    if let Some(mut so) = child.stdout.take() {
+        so.read_to_end(&mut stdout).unwrap();
+    }
+    let status = child.wait().unwrap();
+    Out {
+        code: status.code().unwrap_or(-1),
+        stdout,
+        stderr: seen + &rest,
+    }
+}
+
+/// A small xorshift generator: randomness without crates.
+pub struct XorShift(u64);
+
+impl XorShift {
+    pub fn from_time() -> XorShift {
+        let seed = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64;
+        eprintln!("xorshift seed: {seed}");
+        XorShift::new(seed)
+    }
+    pub fn new(seed: u64) -> XorShift {
+        XorShift(seed | 1)
+    }
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+    /// Uniform-ish in 0..n (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Are we root (needed for mounts and setpriv)?
+pub fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+/// A tmpfs mounted on `dir` with `opts`, unmounted on drop. None when mounting
+/// is impossible here (not root, no permission): the caller prints SKIP.
+pub struct Tmpfs {
+    pub dir: PathBuf,
+}
+
+impl Tmpfs {
+    pub fn mount(dir: &Path, opts: &str) -> Option<Tmpfs> {
+        if !is_root() {
+            return None;
+        }
+        fs::create_dir_all(dir).ok()?;
+        let st = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", opts, "tmpfs"])
+            .arg(dir)
+            .stderr(Stdio::null())
+            .status()
+            .ok()?;
+        st.success().then(|| Tmpfs {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    pub fn remount(&self, opts: &str) -> bool {
+        Command::new("mount")
+            .args(["-o", &format!("remount,{opts}")])
+            .arg(&self.dir)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(&self.dir)
+            .stderr(Stdio::null())
+            .status();
+    }
+}
