@@ -276,7 +276,7 @@ fn a_recycled_pid_is_an_orphan_but_a_live_holder_keeps_a_young_lock() {
         "{}",
         removed[2].1
     );
-    assert!(kept[0].1.contains("younger than 60m"), "{}", kept[0].1);
+    assert!(kept[0].1.contains("younger than 1h"), "{}", kept[0].1);
     assert!(kept[0].1.ends_with("(alive)"), "{}", kept[0].1);
     assert!(
         kept[3].1.ends_with("on host other-host.invalid"),
