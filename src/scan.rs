@@ -51,6 +51,15 @@ pub struct Walk {
     pub roots_scanned: usize,
 }
 
+/// The paths to look under: those given, or the current directory.
+pub fn roots(given: &[PathBuf]) -> Vec<PathBuf> {
+    if given.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        given.to_vec()
+    }
+}
+
 /// Walk `roots`: directories recursively, anything else as a file given directly.
 pub fn walk(roots: &[PathBuf]) -> Walk {
     let mut out = Walk::default();

@@ -8,20 +8,8 @@ use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
-fn jsafe(dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_jsafe"));
-    c.current_dir(dir).arg("--no-sync");
-    c
-}
-
-fn ok(dir: &Path, args: &[&str]) {
-    let out = jsafe(dir).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "jsafe {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+mod common;
+use common::{jsafe, ok};
 
 /// (exit code, stdout, stderr) of `jsafe cleanup-locks ARGS`.
 fn cleanup(dir: &Path, args: &[&str]) -> (i32, String, String) {

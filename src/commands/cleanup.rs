@@ -74,12 +74,7 @@ use crate::time;
 
 /// Returns the exit code: 0 unless the sweep itself failed.
 pub fn run(g: &Global, args: &CleanupArgs) -> Result<i32> {
-    let roots = if args.paths.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        args.paths.clone()
-    };
-    let walk = scan::walk(&roots);
+    let walk = scan::walk(&scan::roots(&args.paths));
     let mut sweep = Sweep {
         dry_run: args.dry_run,
         older_than: args.older_than,

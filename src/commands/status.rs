@@ -79,12 +79,7 @@ use crate::time;
 
 /// Returns the exit code: 0 healthy, 1 problems, 5 a corrupt file.
 pub fn run(_g: &Global, args: &StatusArgs) -> Result<i32> {
-    let roots = if args.paths.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        args.paths.clone()
-    };
-    let walk = scan::walk(&roots);
+    let walk = scan::walk(&scan::roots(&args.paths));
     if walk.roots_scanned == 0 {
         return Err(Error::new(
             Kind::Io,

@@ -128,27 +128,22 @@ pub fn read_holder(lock_path: &Path) -> Option<Holder> {
 /// Open (creating if needed) a lock file without following symlinks.
 pub fn open(lock_path: &Path) -> io::Result<File> {
     let nofollow = rustix::fs::OFlags::NOFOLLOW.bits() as i32;
-    let rw = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o644)
-        .custom_flags(nofollow)
-        .open(lock_path);
-    match rw {
+    let open_rw = || {
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o644)
+            .custom_flags(nofollow)
+            .open(lock_path)
+    };
+    match open_rw() {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             if let Some(parent) = lock_path.parent() {
                 fs::create_dir_all(parent)?;
             }
-            OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .mode(0o644)
-                .custom_flags(nofollow)
-                .open(lock_path)
+            open_rw()
         }
         // Another user's lock file: flock works on a read-only descriptor too.
         Err(e) if e.kind() == io::ErrorKind::PermissionDenied => OpenOptions::new()

@@ -36,6 +36,16 @@ pub fn jsafe(dir: &Path) -> Command {
     c
 }
 
+/// Run `jsafe ARGS` in `dir` and fail the test, with its stderr, unless it succeeds.
+pub fn ok(dir: &Path, args: &[&str]) {
+    let out = jsafe(dir).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "jsafe {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// `jsafe` in `dir` with none of its variables set (not even JSAFE_NO_SYNC).
 pub fn raw_jsafe(dir: &Path) -> Command {
     let mut c = Command::new(bin());
