@@ -4,7 +4,7 @@ use super::{Global, indent_override, json_input};
 use crate::cli::MergeArgs;
 use crate::error::{Error, Result};
 use crate::json::{Map, Value, merge_patch};
-use crate::store::{self, Change, Current, OnCorrupt};
+use crate::store::{self, Change, OnCorrupt};
 
 pub fn run(g: &Global, args: &MergeArgs) -> Result<()> {
     let patch = json_input(Some(&args.patch), "the merge patch")?;
@@ -24,10 +24,9 @@ pub fn run(g: &Global, args: &MergeArgs) -> Result<()> {
     };
     let opts = g.options("merge", indent_override(&args.style), on_corrupt, &wait);
     let outcome = store::transact(file, &opts, |current| {
-        let mut value = match current {
-            Current::Valid(l) => l.value.clone(),
-            _ => Value::Object(Map::new()),
-        };
+        let mut value = current
+            .take_value()
+            .unwrap_or_else(|| Value::Object(Map::new()));
         if !matches!(value, Value::Object(_)) {
             // RFC 7386 would silently replace the whole document here.
             return Err(Error::bad_input(format!(

@@ -6,7 +6,7 @@ use super::{Global, filter_vars, indent_override, json_input};
 use crate::cli::UpdateArgs;
 use crate::error::{Error, Result};
 use crate::json::filter::Filter;
-use crate::store::{self, Change, Current, OnCorrupt};
+use crate::store::{self, Change, OnCorrupt};
 
 pub fn run(g: &Global, args: &UpdateArgs) -> Result<()> {
     let file = &args.file;
@@ -21,10 +21,7 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<()> {
     };
     let opts = g.options("update", indent_override(&args.style), on_corrupt, &wait);
     let outcome = store::transact(file, &opts, |current| {
-        let input = match current {
-            Current::Valid(l) => l.value.clone(),
-            _ => default,
-        };
+        let input = current.take_value().unwrap_or(default);
         let mut outputs = filter.run(input, Some(args.filter_timeout)).map_err(|e| {
             Error::bad_input(format!("{}: {e}; nothing was written", file.display()))
         })?;

@@ -151,6 +151,15 @@ impl Current {
             _ => None,
         }
     }
+
+    /// Take the current value out (leaving null), if valid: a change that builds
+    /// on it needs no copy of a large document. Bytes and style stay for rendering.
+    pub fn take_value(&mut self) -> Option<Value> {
+        match self {
+            Current::Valid(l) => Some(std::mem::replace(&mut l.value, Value::Null)),
+            _ => None,
+        }
+    }
 }
 
 /// What a change wants stored.
@@ -260,7 +269,7 @@ pub fn corrupt_error(file: &Path, error: &ParseError) -> Error {
 /// journal → unlock. See the module head for the contract.
 pub fn transact<F>(file: &Path, opts: &Options, change: F) -> Result<Outcome>
 where
-    F: FnOnce(&Current) -> Result<Change>,
+    F: FnOnce(&mut Current) -> Result<Change>,
 {
     let started = Instant::now();
     let paths = Paths::resolve(file)?;
@@ -322,12 +331,12 @@ where
         }
     }
 
-    let base_bytes: Option<&[u8]> = match &current {
-        Current::Valid(l) => Some(&l.bytes),
-        _ => None,
-    };
-    let new_bytes = match change(&current)? {
-        Change::Keep => base_bytes.map(<[u8]>::to_vec),
+    let change = change(&mut current)?;
+    let new_bytes = match change {
+        Change::Keep => match &current {
+            Current::Valid(l) => Some(l.bytes.clone()),
+            _ => None,
+        },
         Change::Bytes(b) => Some(b),
         Change::Value(v) => {
             if v.depth() > MAX_DEPTH {
