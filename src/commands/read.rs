@@ -72,9 +72,10 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<()> {
         Current::Corrupt { error, .. } => return Err(store::corrupt_error(file, &error)),
     };
 
+    // No time limit: a read holds no lock while its filter runs.
     let outputs = match &filter {
         Some(f) => f
-            .run(value, None)
+            .run(value)
             .map_err(|e| Error::bad_input(format!("{}: {e}", file.display())))?,
         None => vec![value],
     };

@@ -1,12 +1,17 @@
 //! `jsafe update FILE FILTER`: run a jq filter and store its one result. The
 //! filter is compiled before the lock is taken, and a run that outlives
-//! `--filter-timeout` is abandoned so that it never holds the file's lock.
+//! `--filter-timeout` ends the process (exit 4, one line): the kernel releases
+//! the file's lock with it and nothing has been written, so a runaway filter
+//! never holds the lock.
 
 use super::{Global, filter_vars, indent_override, json_input};
 use crate::cli::UpdateArgs;
 use crate::error::{Error, Result};
-use crate::json::filter::Filter;
+use crate::json::filter::{Filter, FilterError};
 use crate::store::{self, Change, OnCorrupt};
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::Duration;
 
 pub fn run(g: &Global, args: &UpdateArgs) -> Result<()> {
     let file = &args.file;
@@ -22,7 +27,10 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<()> {
     let opts = g.options("update", indent_override(&args.style), on_corrupt, &wait);
     let outcome = store::transact(file, &opts, |current| {
         let input = current.take_value().unwrap_or(default);
-        let mut outputs = filter.run(input, Some(args.filter_timeout)).map_err(|e| {
+        let watchdog = Watchdog::arm(file, args.filter_timeout);
+        let ran = filter.run(input);
+        drop(watchdog);
+        let mut outputs = ran.map_err(|e| {
             Error::bad_input(format!("{}: {e}; nothing was written", file.display()))
         })?;
         if outputs.len() != 1 {
@@ -36,4 +44,34 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<()> {
     })?;
     g.report(file, &outcome);
     Ok(())
+}
+
+/// Ends the process if the filter is still running when the limit passes.
+/// Dropping it disarms it (the thread wakes on the closed channel and leaves).
+struct Watchdog {
+    _disarm_on_drop: Option<mpsc::Sender<()>>,
+}
+
+impl Watchdog {
+    fn arm(file: &Path, limit: Duration) -> Watchdog {
+        let (tx, rx) = mpsc::channel::<()>();
+        let message = format!(
+            "jsafe: {}: {}; nothing was written",
+            file.display(),
+            FilterError::Timeout(limit)
+        );
+        let armed = std::thread::Builder::new()
+            .name("jsafe-filter-watchdog".into())
+            .spawn(move || {
+                if let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(limit) {
+                    eprintln!("{message}");
+                    std::process::exit(crate::error::Kind::BadInput.exit_code());
+                }
+            });
+        // Without a watchdog thread (none could be started) the filter runs
+        // unguarded rather than not at all.
+        Watchdog {
+            _disarm_on_drop: armed.ok().map(|_| tx),
+        }
+    }
 }

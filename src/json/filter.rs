@@ -1,17 +1,14 @@
 //! jq filters (jaq) over [`Value`]s.
 //!
 //! Promises: a filter is compiled before any lock is taken ([`Filter::compile`]),
-//! `--arg`/`--argjson` become `$NAME` variables, and a run that outlives its time
-//! limit is abandoned ([`Filter::run`] returns [`FilterError::Timeout`]) so that the
-//! caller can release the file's lock and exit. Numbers and strings the filter did
-//! not touch come back with their original text (see [`keep_source_text`]).
-//!
-//! jaq's values are built for one thread; the filter lives on its own worker
-//! thread, fed through channels, which is what lets the caller stop waiting.
+//! `--arg`/`--argjson` become `$NAME` variables, and numbers and strings the
+//! filter did not touch come back with their original text (see
+//! [`keep_source_text`]). Compiling and running happen on the calling thread: a
+//! worker thread's hand-offs cost more than the filter itself. A time limit is
+//! the caller's business (`update` arms a watchdog that ends the process, which
+//! releases the file's lock with it).
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
-use std::thread;
 use std::time::Duration;
 
 use jaq_core::load::{Arena, File, Loader};
@@ -64,54 +61,63 @@ def delpaths($paths):
 def del(f): delpaths([path(f)]);
 "#;
 
-type Job = (Value, mpsc::Sender<Result<Vec<Value>, FilterError>>);
-
-/// A compiled filter, ready to run on a worker thread.
+/// A compiled filter with its variables' values.
 pub struct Filter {
-    jobs: mpsc::Sender<Job>,
+    compiled: jaq_core::Filter<data::JustLut<Val>>,
+    values: Vec<Val>,
 }
 
 impl Filter {
     /// Compile `code` with global variables `vars` (names without `$`).
     pub fn compile(code: &str, vars: Vec<(String, Value)>) -> Result<Filter, FilterError> {
-        let (job_tx, job_rx) = mpsc::channel::<Job>();
-        let (ready_tx, ready_rx) = mpsc::channel::<Result<(), FilterError>>();
-        let code = code.to_owned();
-        // Deep values recurse in conversion and in jaq: give the worker room.
-        let spawned = thread::Builder::new()
-            .name("jsafe-filter".into())
-            .stack_size(256 << 20)
-            .spawn(move || worker(&code, vars, &ready_tx, &job_rx));
-        if let Err(e) = spawned {
-            return Err(FilterError::Runtime(format!(
-                "cannot start filter thread: {e}"
-            )));
-        }
-        match ready_rx.recv() {
-            Ok(Ok(())) => Ok(Filter { jobs: job_tx }),
-            Ok(Err(e)) => Err(e),
-            Err(_) => Err(FilterError::Compile("the filter compiler stopped".into())),
-        }
+        let _compiling = FilterRunning::start();
+        let names: Vec<String> = vars.iter().map(|(n, _)| format!("${n}")).collect();
+        let values: Vec<Val> = vars.iter().map(|(_, v)| to_val(v)).collect();
+
+        // Later definitions shadow earlier ones: ours replace jaq's `del`/`delpaths`.
+        let own_defs = jaq_core::load::parse(ORDER_KEEPING_DEFS, |p| p.defs()).unwrap_or_default();
+        let defs = jaq_core::defs()
+            .chain(jaq_std::defs())
+            .chain(jaq_json::defs())
+            .chain(own_defs);
+        let funs = jaq_core::funs()
+            .chain(jaq_std::funs())
+            .chain(jaq_json::funs());
+        let loader = Loader::new(defs);
+        let arena = Arena::default();
+        let modules = loader
+            .load(&arena, File { code, path: () })
+            .map_err(|errs| FilterError::Compile(load_errors(code, &errs)))?;
+        let compiled = Compiler::default()
+            .with_funs(funs)
+            .with_global_vars(names.iter().map(|s| s.as_str()))
+            .compile(modules)
+            .map_err(|errs| {
+                let msg = errs
+                    .iter()
+                    .flat_map(|(_, es)| es.iter())
+                    .map(|(name, undef)| format!("undefined {} '{name}'", undef.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                FilterError::Compile(msg)
+            })?;
+        Ok(Filter { compiled, values })
     }
 
-    /// Run the filter on `input`; all outputs, or an error. Waits at most `limit`.
-    pub fn run(&self, input: Value, limit: Option<Duration>) -> Result<Vec<Value>, FilterError> {
-        let (tx, rx) = mpsc::channel();
-        if self.jobs.send((input, tx)).is_err() {
-            return Err(FilterError::Runtime("the filter thread stopped".into()));
+    /// Run the filter on `input`: all its outputs, or its first error.
+    pub fn run(&self, input: Value) -> Result<Vec<Value>, FilterError> {
+        let _running = FilterRunning::start();
+        let ctx =
+            Ctx::<data::JustLut<Val>>::new(&self.compiled.lut, Vars::new(self.values.clone()));
+        let mut outputs = Vec::new();
+        for out in self.compiled.id.run((ctx, to_val(&input))).map(unwrap_valr) {
+            let v = out.map_err(|e| FilterError::Runtime(e.to_string()))?;
+            outputs.push(from_val(&v, 0)?);
         }
-        let answer = match limit {
-            Some(limit) => rx.recv_timeout(limit).map_err(|e| match e {
-                mpsc::RecvTimeoutError::Timeout => FilterError::Timeout(limit),
-                mpsc::RecvTimeoutError::Disconnected => {
-                    FilterError::Runtime("the filter thread stopped".into())
-                }
-            }),
-            None => rx
-                .recv()
-                .map_err(|_| FilterError::Runtime("the filter thread stopped".into())),
-        };
-        answer?
+        for out in &mut outputs {
+            keep_source_text(&input, out);
+        }
+        Ok(outputs)
     }
 }
 
@@ -132,87 +138,6 @@ impl FilterRunning {
 impl Drop for FilterRunning {
     fn drop(&mut self) {
         RUNNING.store(false, Ordering::Relaxed);
-    }
-}
-
-fn worker(
-    code: &str,
-    vars: Vec<(String, Value)>,
-    ready: &mpsc::Sender<Result<(), FilterError>>,
-    jobs: &mpsc::Receiver<Job>,
-) {
-    let compiling = FilterRunning::start();
-    let names: Vec<String> = vars.iter().map(|(n, _)| format!("${n}")).collect();
-    let values: Vec<Val> = vars.iter().map(|(_, v)| to_val(v)).collect();
-
-    // Later definitions shadow earlier ones: ours replace jaq's `del`/`delpaths`.
-    let own_defs = jaq_core::load::parse(ORDER_KEEPING_DEFS, |p| p.defs()).unwrap_or_default();
-    let defs = jaq_core::defs()
-        .chain(jaq_std::defs())
-        .chain(jaq_json::defs())
-        .chain(own_defs);
-    let funs = jaq_core::funs()
-        .chain(jaq_std::funs())
-        .chain(jaq_json::funs());
-    let loader = Loader::new(defs);
-    let arena = Arena::default();
-    let modules = match loader.load(&arena, File { code, path: () }) {
-        Ok(m) => m,
-        Err(errs) => {
-            let _ = ready.send(Err(FilterError::Compile(load_errors(code, &errs))));
-            return;
-        }
-    };
-    let compiled = Compiler::default()
-        .with_funs(funs)
-        .with_global_vars(names.iter().map(|s| s.as_str()))
-        .compile(modules);
-    let filter = match compiled {
-        Ok(f) => f,
-        Err(errs) => {
-            let msg = errs
-                .iter()
-                .flat_map(|(_, es)| es.iter())
-                .map(|(name, undef)| format!("undefined {} '{name}'", undef.as_str()))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let _ = ready.send(Err(FilterError::Compile(msg)));
-            return;
-        }
-    };
-    drop(compiling);
-    if ready.send(Ok(())).is_err() {
-        return;
-    }
-    while let Ok((input, answer)) = jobs.recv() {
-        let _running = FilterRunning::start();
-        let ctx = Ctx::<data::JustLut<Val>>::new(&filter.lut, Vars::new(values.clone()));
-        let mut outputs = Vec::new();
-        let mut result = Ok(());
-        for out in filter.id.run((ctx, to_val(&input))).map(unwrap_valr) {
-            match out {
-                Ok(v) => match from_val(&v, 0) {
-                    Ok(v) => outputs.push(v),
-                    Err(e) => {
-                        result = Err(e);
-                        break;
-                    }
-                },
-                Err(e) => {
-                    result = Err(FilterError::Runtime(e.to_string()));
-                    break;
-                }
-            }
-        }
-        let reply = result.map(|()| {
-            for out in &mut outputs {
-                keep_source_text(&input, out);
-            }
-            outputs
-        });
-        if answer.send(reply).is_err() {
-            return;
-        }
     }
 }
 
@@ -356,7 +281,7 @@ mod tests {
         let f = Filter::compile(code, vec![])?;
         let v = parse(input.as_bytes()).map_err(|e| FilterError::Output(e.to_string()))?;
         let style = Style::detect(input.as_bytes());
-        Ok(f.run(v, None)?
+        Ok(f.run(v)?
             .iter()
             .map(|v| String::from_utf8_lossy(&render(v, &style)).into_owned())
             .collect())
@@ -391,7 +316,7 @@ mod tests {
             ],
         )
         .unwrap();
-        let out = f.run(parse(b"{}").unwrap(), None).unwrap();
+        let out = f.run(parse(b"{}").unwrap()).unwrap();
         assert_eq!(
             render(&out[0], &Style::new_file()),
             b"{\n  \"events\": [\n    {\n      \"event\": \"x\"\n    }\n  ],\n  \"who\": \"me\"\n}\n"
@@ -459,12 +384,5 @@ mod tests {
             run("del(.a.b)", r#"{"a":1}"#),
             Err(FilterError::Runtime(_))
         ));
-    }
-
-    #[test]
-    fn timeout_returns_while_filter_spins() {
-        let f = Filter::compile("last(range(1e18))", vec![]).unwrap();
-        let r = f.run(Value::Null, Some(Duration::from_millis(200)));
-        assert_eq!(r, Err(FilterError::Timeout(Duration::from_millis(200))));
     }
 }
