@@ -28,7 +28,13 @@ pub fn replace(paths: &Paths, bytes: &[u8], old: Option<&Metadata>, sync: bool) 
         .rand_bytes(8)
         .permissions(Permissions::from_mode(mode))
         .tempfile_in(&paths.dir)
-        .map_err(|e| Error::io("cannot create a temp file in", &paths.dir, &e))?;
+        .map_err(|e| {
+            Error::io(
+                "cannot create a temp file in",
+                &paths.dir,
+                &without_temp_path(e),
+            )
+        })?;
 
     let step = |what: &str, e: &std::io::Error| Error::io(what, &paths.real, e);
     if let Some(old) = old {
@@ -84,5 +90,15 @@ pub fn remove_if_present(path: &std::path::Path) -> std::io::Result<()> {
     match fs::remove_file(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),
+    }
+}
+
+/// tempfile appends `at path "<temp name>"` to its errors: a name the user never
+/// chose and that does not exist. The directory is already in our message.
+fn without_temp_path(e: std::io::Error) -> std::io::Error {
+    let text = e.to_string();
+    match text.find(" at path \"") {
+        Some(cut) => std::io::Error::new(e.kind(), text[..cut].to_owned()),
+        None => e,
     }
 }
