@@ -47,6 +47,30 @@ fn boot_time() -> Option<u64> {
     })
 }
 
+/// The name of user `uid`: `$USER`/`$LOGNAME` when set (what the user calls
+/// themselves), else the first `/etc/passwd` entry with that uid (cron and
+/// service environments often set neither), else empty.
+pub fn user_name(uid: u32) -> String {
+    if let Some(name) = ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|n| !n.is_empty()))
+    {
+        return name;
+    }
+    let Ok(passwd) = std::fs::read_to_string("/etc/passwd") else {
+        return String::new();
+    };
+    passwd
+        .lines()
+        .find_map(|line| {
+            let mut fields = line.split(':');
+            let name = fields.next()?;
+            let id: u32 = fields.nth(1)?.parse().ok()?;
+            (id == uid).then(|| name.to_owned())
+        })
+        .unwrap_or_default()
+}
+
 /// This process's command line, shortened for a lock record.
 pub fn self_command_line() -> String {
     let mut cmd = std::env::args().collect::<Vec<_>>().join(" ");

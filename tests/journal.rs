@@ -310,3 +310,39 @@ fn right_after_a_rotation_the_last_entries_come_from_the_rotated_journal() {
         );
     }
 }
+
+#[test]
+fn the_user_is_named_even_without_user_in_the_environment() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let run = |user: Option<&str>, patch: &str| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_jsafe"));
+        c.current_dir(dir)
+            .args(["--no-sync", "merge", "f.json", patch])
+            .env_remove("USER")
+            .env_remove("LOGNAME");
+        if let Some(u) = user {
+            c.env("USER", u);
+        }
+        assert!(c.output().unwrap().status.success());
+    };
+    run(Some("alice"), r#"{"a":1}"#);
+    run(None, r#"{"a":2}"#);
+    let l = lines(dir);
+    assert_eq!(l[0]["user"], "alice");
+    // Without USER/LOGNAME the name comes from /etc/passwd for the uid.
+    let uid = l[1]["uid"].as_u64().unwrap();
+    let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let expected = passwd
+        .lines()
+        .find_map(|line| {
+            let f: Vec<&str> = line.split(':').collect();
+            (f.len() > 2 && f[2] == uid.to_string()).then(|| f[0].to_owned())
+        })
+        .unwrap_or_default();
+    assert!(
+        !expected.is_empty() || passwd.is_empty(),
+        "uid {uid} not in /etc/passwd"
+    );
+    assert_eq!(l[1]["user"], expected.as_str());
+}

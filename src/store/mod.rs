@@ -408,16 +408,15 @@ fn journal_entry(
     } else {
         "ok"
     };
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_default();
+    let uid = rustix::process::getuid().as_raw();
+    let user = process::user_name(uid);
     serde_json::json!({
         "time": time::rfc3339(SystemTime::now()),
         "op": opts.operation,
         "file": paths.given.to_string_lossy(),
         "file_name": paths.name.to_string_lossy(),
         "pid": std::process::id(),
-        "uid": rustix::process::getuid().as_raw(),
+        "uid": uid,
         "user": user,
         "host": process::host_name(),
         "bytes_before": outcome.bytes_before,
