@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::json::filter::{Filter, FilterError};
 use crate::store::{self, Change, OnCorrupt};
 use std::path::Path;
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 pub fn run(g: &Global, args: &UpdateArgs) -> Result<()> {
@@ -47,31 +47,62 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<()> {
 }
 
 /// Ends the process if the filter is still running when the limit passes.
-/// Dropping it disarms it (the thread wakes on the closed channel and leaves).
+/// Disarming it (drop) and firing it exclude each other under one mutex, so once
+/// the timeout message is printed this thread can never go on to write the file.
 struct Watchdog {
-    _disarm_on_drop: Option<mpsc::Sender<()>>,
+    state: Arc<Mutex<Watch>>,
+    _wake_on_drop: Option<mpsc::Sender<()>>,
+}
+
+#[derive(PartialEq)]
+enum Watch {
+    Armed,
+    Disarmed,
+    Fired,
 }
 
 impl Watchdog {
     fn arm(file: &Path, limit: Duration) -> Watchdog {
         let (tx, rx) = mpsc::channel::<()>();
+        let state = Arc::new(Mutex::new(Watch::Armed));
+        let watched = Arc::clone(&state);
         let message = format!(
             "jsafe: {}: {}; nothing was written",
             file.display(),
             FilterError::Timeout(limit)
         );
-        let armed = std::thread::Builder::new()
+        let started = std::thread::Builder::new()
             .name("jsafe-filter-watchdog".into())
             .spawn(move || {
                 if let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(limit) {
-                    eprintln!("{message}");
-                    std::process::exit(crate::error::Kind::BadInput.exit_code());
+                    let mut w = watched.lock().unwrap_or_else(|p| p.into_inner());
+                    if *w == Watch::Armed {
+                        *w = Watch::Fired;
+                        eprintln!("{message}");
+                        std::process::exit(crate::error::Kind::BadInput.exit_code());
+                    }
                 }
             });
         // Without a watchdog thread (none could be started) the filter runs
         // unguarded rather than not at all.
         Watchdog {
-            _disarm_on_drop: armed.ok().map(|_| tx),
+            state,
+            _wake_on_drop: started.ok().map(|_| tx),
         }
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        let mut w = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if *w == Watch::Fired {
+            // The process is exiting with the timeout's message; never return
+            // to the write.
+            drop(w);
+            loop {
+                std::thread::park();
+            }
+        }
+        *w = Watch::Disarmed;
     }
 }
