@@ -6,7 +6,7 @@
 //!   write fails with EFBIG instead, the temp file is removed, and the user gets
 //!   one clear line and exit code 7.
 //! - A jq filter that recurses without end (`def f: 1 + f; f`) or nests its own
-//!   text thousands deep overflows the filter thread's stack. Rust's runtime
+//!   text thousands deep overflows the stack. Rust's runtime
 //!   reports that with two lines and an abort; jsafe instead prints one line and
 //!   exits with 4 (bad input) when a filter was running, 1 otherwise. Nothing has
 //!   been written at that point (filters run before the new version exists), and
