@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
+mod common;
+use common::ENV_VARS;
+
 const STALE: &str = "completions/man pages are stale: run `cargo run -- generate .`";
 
 const COMPLETIONS: &[&str] = &[
@@ -28,17 +31,6 @@ const MAN_PAGES: &[&str] = &[
     "jsafe-update.1",
     "jsafe-write.1",
     "jsafe.1",
-];
-
-const ENV_VARS: &[&str] = &[
-    "JSAFE_TIMEOUT",
-    "JSAFE_KEEP",
-    "JSAFE_NO_BACKUP",
-    "JSAFE_NO_SYNC",
-    "JSAFE_NO_JOURNAL",
-    "JSAFE_QUIET",
-    "JSAFE_VERBOSE",
-    "JSAFE_FILTER_TIMEOUT",
 ];
 
 fn repo() -> PathBuf {
