@@ -69,7 +69,9 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<()> {
                 ),
             )
         })?,
-        Current::Corrupt { error, .. } => return Err(store::corrupt_error(file, &error)),
+        Current::Corrupt { error, .. } => {
+            return Err(store::corrupt_error(file, &error, "nothing was printed"));
+        }
     };
 
     // No time limit: a read holds no lock while its filter runs.

@@ -254,12 +254,13 @@ pub fn classify(bytes: Vec<u8>) -> Current {
     }
 }
 
-/// The error for a corrupt target file.
-pub fn corrupt_error(file: &Path, error: &ParseError) -> Error {
+/// The error for a corrupt target file; `stopped` says what was not done
+/// ("nothing was written", "nothing was printed").
+pub fn corrupt_error(file: &Path, error: &ParseError, stopped: &str) -> Error {
     Error::new(
         Kind::Corrupt,
         format!(
-            "{}: not valid JSON ({error}); nothing was written. See `jsafe restore --list {0}`, restore with `jsafe restore --latest {0}`, or rerun with --recover",
+            "{}: not valid JSON ({error}); {stopped}. See `jsafe restore --list {0}`, restore with `jsafe restore --latest {0}`, or rerun with --recover",
             file.display()
         ),
     )
@@ -307,7 +308,7 @@ where
     if let Current::Corrupt { error, .. } = &current {
         disk_is_corrupt = true;
         match opts.on_corrupt {
-            OnCorrupt::Fail => return Err(corrupt_error(file, error)),
+            OnCorrupt::Fail => return Err(corrupt_error(file, error, "nothing was written")),
             OnCorrupt::Quarantine => {}
             OnCorrupt::Recover => {
                 let Some((b, bytes, value)) = backup::newest_valid(&paths)? else {
