@@ -370,14 +370,33 @@ where
         return Ok(outcome);
     }
 
-    if disk.is_some() {
-        if disk_is_corrupt {
+    // Where the replaced version was kept (backups or quarantine), if anywhere.
+    let kept_in = match (&disk, disk_is_corrupt) {
+        (None, _) => None,
+        (Some(_), true) => {
             outcome.quarantined = Some(backup::quarantine(&paths)?);
-        } else if opts.keep > 0 {
-            outcome.backup = Some(backup::take(&paths, opts.keep)?);
+            Some(paths.quarantine())
         }
-    }
+        (Some(_), false) if opts.keep > 0 => {
+            outcome.backup = Some(backup::take(&paths, opts.keep)?);
+            Some(paths.backups())
+        }
+        (Some(_), false) => None,
+    };
     replace::replace(&paths, &new_bytes, meta.as_ref(), opts.sync)?;
+    // Exit 0 promises the backup too. After the data directory's fsync this one
+    // is nearly free on journaling filesystems, which commit metadata in order
+    // (the link went into the journal before the rename); before the rename it
+    // would cost a full extra fsync on every write. The new version is in place
+    // by now, so a failure here is a warning, not an error.
+    if let (Some(dir), true) = (&kept_in, opts.sync)
+        && let Err(e) = replace::sync_dir(dir)
+    {
+        outcome.warnings.push(format!(
+            "{}: changed, but the backup could not be made durable: {e}",
+            file.display()
+        ));
+    }
     outcome.changed = true;
     outcome.bytes_after = new_bytes.len() as u64;
 

@@ -57,11 +57,16 @@ pub fn replace(paths: &Paths, bytes: &[u8], old: Option<&Metadata>, sync: bool) 
     tmp.persist(&paths.real)
         .map_err(|e| step("cannot rename the new version over", &e.error))?;
     if sync {
-        File::open(&paths.dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| Error::io("cannot fsync directory", &paths.dir, &e))?;
+        sync_dir(&paths.dir)?;
     }
     Ok(())
+}
+
+/// fsync a directory, making the names created or removed in it durable.
+pub fn sync_dir(dir: &std::path::Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io("cannot fsync directory", dir, &e))
 }
 
 /// Give the temp file the old file's owner and group. Only root can give a file
