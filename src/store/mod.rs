@@ -20,7 +20,7 @@
 //!    `.jsafe/backups/<name>/` and the backups rotated ([`backup`]); a corrupt
 //!    version goes to `.jsafe/quarantine/` instead, and is never deleted.
 //! 7. **replace** — temp file in the same directory, fsync, rename, fsync of the
-//!    directory ([`replace`]).
+//!    directory ([`replace`]), then fsync of the backup directory.
 //! 8. **journal** — one line appended to `.jsafe/journal.jsonl` ([`journal`]).
 //! 9. **unlock** — the lock is dropped.
 //!
