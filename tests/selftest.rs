@@ -89,15 +89,8 @@ fn the_full_default_run_passes_and_its_json_has_one_passing_entry_per_check() {
         .iter()
         .map(|c| c["suite"].as_str().unwrap())
         .collect();
-    for suite in [
-        "basic",
-        "concurrent",
-        "crash",
-        "cleanup",
-        "rollback",
-        "performance",
-    ] {
-        assert!(suites.contains(&suite), "no check of {suite}: {suites:?}");
+    for suite in jsafe::commands::selftest::SUITES {
+        assert!(suites.contains(suite), "no check of {suite}: {suites:?}");
     }
     assert_eq!(doc["passed"], true);
     assert_eq!(doc["durable"], true);
