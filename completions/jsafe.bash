@@ -77,7 +77,7 @@ _jsafe() {
 
     case "${cmd}" in
         jsafe)
-            opts="-q -v -h -V --timeout --keep --no-backup --no-sync --no-journal --quiet --verbose --help --version read write merge update restore status cleanup-locks test help"
+            opts="-q -v -h -V --timeout --keep --split-links --no-backup --no-sync --no-journal --quiet --verbose --help --version read write merge update restore status cleanup-locks test help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -99,7 +99,7 @@ _jsafe() {
             return 0
             ;;
         jsafe__subcmd__cleanup__subcmd__locks)
-            opts="-q -v -h -V --older-than --dry-run --json --timeout --keep --no-backup --no-sync --no-journal --quiet --verbose --help --version"
+            opts="-x -q -v -h -V --older-than --dry-run --one-file-system --json --timeout --keep --split-links --no-backup --no-sync --no-journal --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -265,7 +265,7 @@ _jsafe() {
             return 0
             ;;
         jsafe__subcmd__merge)
-            opts="-q -v -h -V --compact --indent --tab --recover --timeout --keep --no-backup --no-sync --no-journal --quiet --verbose --help --version"
+            opts="-q -v -h -V --compact --indent --tab --recover --timeout --keep --split-links --no-backup --no-sync --no-journal --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -291,7 +291,7 @@ _jsafe() {
             return 0
             ;;
         jsafe__subcmd__read)
-            opts="-c -r -q -v -h -V --compact --raw-output --arg --argjson --default --lock --recover --timeout --keep --no-backup --no-sync --no-journal --quiet --verbose --help --version"
+            opts="-c -r -q -v -h -V --compact --raw-output --arg --argjson --default --lock --recover --timeout --keep --split-links --no-backup --no-sync --no-journal --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -325,7 +325,7 @@ _jsafe() {
             return 0
             ;;
         jsafe__subcmd__restore)
-            opts="-q -v -h -V --list --from --latest --json --timeout --keep --no-backup --no-sync --no-journal --quiet --verbose --help --version"
+            opts="-q -v -h -V --list --from --latest --json --timeout --keep --split-links --no-backup --no-sync --no-journal --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -351,7 +351,7 @@ _jsafe() {
             return 0
             ;;
         jsafe__subcmd__status)
-            opts="-q -v -h -V --all-json --json --stale-after --timeout --keep --no-backup --no-sync --no-journal --quiet --verbose --help --version"
+            opts="-x -q -v -h -V --all-json --json --one-file-system --stale-after --timeout --keep --split-links --no-backup --no-sync --no-journal --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -377,7 +377,7 @@ _jsafe() {
             return 0
             ;;
         jsafe__subcmd__test)
-            opts="-q -v -h -V --dir --workers --ops --json --timeout --keep --no-backup --no-sync --no-journal --quiet --verbose --help --version"
+            opts="-q -v -h -V --dir --workers --ops --json --timeout --keep --split-links --no-backup --no-sync --no-journal --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -411,7 +411,7 @@ _jsafe() {
             return 0
             ;;
         jsafe__subcmd__update)
-            opts="-q -v -h -V --arg --argjson --default --filter-timeout --compact --indent --tab --recover --timeout --keep --no-backup --no-sync --no-journal --quiet --verbose --help --version"
+            opts="-q -v -h -V --arg --argjson --default --filter-timeout --filter-memory --compact --indent --tab --recover --timeout --keep --split-links --no-backup --no-sync --no-journal --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -430,6 +430,10 @@ _jsafe() {
                     return 0
                     ;;
                 --filter-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --filter-memory)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -453,7 +457,7 @@ _jsafe() {
             return 0
             ;;
         jsafe__subcmd__write)
-            opts="-q -v -h -V --compact --indent --tab --timeout --keep --no-backup --no-sync --no-journal --quiet --verbose --help --version"
+            opts="-q -v -h -V --compact --indent --tab --timeout --keep --split-links --no-backup --no-sync --no-journal --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

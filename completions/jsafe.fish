@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_jsafe_global_optspecs
-    string join \n timeout= keep= no-backup no-sync no-journal q/quiet v/verbose h/help V/version
+    string join \n timeout= keep= split-links no-backup no-sync no-journal q/quiet v/verbose h/help V/version
 end
 
 function __fish_jsafe_needs_command
@@ -26,6 +26,7 @@ end
 
 complete -c jsafe -n "__fish_jsafe_needs_command" -l timeout -d 'Seconds to wait for a file\'s lock before giving up with exit code 3' -r
 complete -c jsafe -n "__fish_jsafe_needs_command" -l keep -d 'Number of backups to keep per file' -r
+complete -c jsafe -n "__fish_jsafe_needs_command" -l split-links -d 'Replace a file that has other hard links (they keep the old content)'
 complete -c jsafe -n "__fish_jsafe_needs_command" -l no-backup -d 'Do not back up the version being replaced'
 complete -c jsafe -n "__fish_jsafe_needs_command" -l no-sync -d 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable'
 complete -c jsafe -n "__fish_jsafe_needs_command" -l no-journal -d 'Do not append to the audit journal (.jsafe/journal.jsonl)'
@@ -51,6 +52,7 @@ complete -c jsafe -n "__fish_jsafe_using_subcommand read" -s c -l compact -d 'Pr
 complete -c jsafe -n "__fish_jsafe_using_subcommand read" -s r -l raw-output -d 'Print strings without quotes'
 complete -c jsafe -n "__fish_jsafe_using_subcommand read" -l lock -d 'Take a shared lock while reading (for files that non-jsafe writers change in place)'
 complete -c jsafe -n "__fish_jsafe_using_subcommand read" -l recover -d 'If the file is corrupt, quarantine it and restore the newest valid backup first'
+complete -c jsafe -n "__fish_jsafe_using_subcommand read" -l split-links -d 'Replace a file that has other hard links (they keep the old content)'
 complete -c jsafe -n "__fish_jsafe_using_subcommand read" -l no-backup -d 'Do not back up the version being replaced'
 complete -c jsafe -n "__fish_jsafe_using_subcommand read" -l no-sync -d 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable'
 complete -c jsafe -n "__fish_jsafe_using_subcommand read" -l no-journal -d 'Do not append to the audit journal (.jsafe/journal.jsonl)'
@@ -63,6 +65,7 @@ complete -c jsafe -n "__fish_jsafe_using_subcommand write" -l timeout -d 'Second
 complete -c jsafe -n "__fish_jsafe_using_subcommand write" -l keep -d 'Number of backups to keep per file' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand write" -l compact -d 'Write compact JSON (one line)'
 complete -c jsafe -n "__fish_jsafe_using_subcommand write" -l tab -d 'Indent with tabs'
+complete -c jsafe -n "__fish_jsafe_using_subcommand write" -l split-links -d 'Replace a file that has other hard links (they keep the old content)'
 complete -c jsafe -n "__fish_jsafe_using_subcommand write" -l no-backup -d 'Do not back up the version being replaced'
 complete -c jsafe -n "__fish_jsafe_using_subcommand write" -l no-sync -d 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable'
 complete -c jsafe -n "__fish_jsafe_using_subcommand write" -l no-journal -d 'Do not append to the audit journal (.jsafe/journal.jsonl)'
@@ -76,6 +79,7 @@ complete -c jsafe -n "__fish_jsafe_using_subcommand merge" -l keep -d 'Number of
 complete -c jsafe -n "__fish_jsafe_using_subcommand merge" -l compact -d 'Write compact JSON (one line)'
 complete -c jsafe -n "__fish_jsafe_using_subcommand merge" -l tab -d 'Indent with tabs'
 complete -c jsafe -n "__fish_jsafe_using_subcommand merge" -l recover -d 'If the file is corrupt, quarantine it and restore the newest valid backup first'
+complete -c jsafe -n "__fish_jsafe_using_subcommand merge" -l split-links -d 'Replace a file that has other hard links (they keep the old content)'
 complete -c jsafe -n "__fish_jsafe_using_subcommand merge" -l no-backup -d 'Do not back up the version being replaced'
 complete -c jsafe -n "__fish_jsafe_using_subcommand merge" -l no-sync -d 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable'
 complete -c jsafe -n "__fish_jsafe_using_subcommand merge" -l no-journal -d 'Do not append to the audit journal (.jsafe/journal.jsonl)'
@@ -87,12 +91,14 @@ complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l arg -d 'Bind $NAM
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l argjson -d 'Bind $NAME to the parsed JSON value in the filter' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l default -d 'The input when FILE is missing' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l filter-timeout -d 'Abort a filter still running after SECS (exit 4; the lock is released)' -r
+complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l filter-memory -d 'Abort a filter that allocates more than SIZE (exit 4; e.g. 512M, 2G)' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l indent -d 'Indent with N spaces' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l timeout -d 'Seconds to wait for a file\'s lock before giving up with exit code 3' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l keep -d 'Number of backups to keep per file' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l compact -d 'Write compact JSON (one line)'
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l tab -d 'Indent with tabs'
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l recover -d 'If the file is corrupt, quarantine it and restore the newest valid backup first'
+complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l split-links -d 'Replace a file that has other hard links (they keep the old content)'
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l no-backup -d 'Do not back up the version being replaced'
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l no-sync -d 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable'
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l no-journal -d 'Do not append to the audit journal (.jsafe/journal.jsonl)'
@@ -106,6 +112,7 @@ complete -c jsafe -n "__fish_jsafe_using_subcommand restore" -l keep -d 'Number 
 complete -c jsafe -n "__fish_jsafe_using_subcommand restore" -l list -d 'List the backups: name, time, size, valid JSON or not'
 complete -c jsafe -n "__fish_jsafe_using_subcommand restore" -l latest -d 'Restore the newest backup that is valid JSON'
 complete -c jsafe -n "__fish_jsafe_using_subcommand restore" -l json -d 'With --list: print JSON'
+complete -c jsafe -n "__fish_jsafe_using_subcommand restore" -l split-links -d 'Replace a file that has other hard links (they keep the old content)'
 complete -c jsafe -n "__fish_jsafe_using_subcommand restore" -l no-backup -d 'Do not back up the version being replaced'
 complete -c jsafe -n "__fish_jsafe_using_subcommand restore" -l no-sync -d 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable'
 complete -c jsafe -n "__fish_jsafe_using_subcommand restore" -l no-journal -d 'Do not append to the audit journal (.jsafe/journal.jsonl)'
@@ -113,11 +120,13 @@ complete -c jsafe -n "__fish_jsafe_using_subcommand restore" -s q -l quiet -d 'P
 complete -c jsafe -n "__fish_jsafe_using_subcommand restore" -s v -l verbose -d 'Say more on stderr (who holds a lock, what was backed up, ...)'
 complete -c jsafe -n "__fish_jsafe_using_subcommand restore" -s h -l help -d 'Print help'
 complete -c jsafe -n "__fish_jsafe_using_subcommand restore" -s V -l version -d 'Print version'
-complete -c jsafe -n "__fish_jsafe_using_subcommand status" -l stale-after -d 'A lock held longer than this is a problem (exit 1)' -r
+complete -c jsafe -n "__fish_jsafe_using_subcommand status" -l stale-after -d 'A lock held longer than this is a problem (exit 9)' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand status" -l timeout -d 'Seconds to wait for a file\'s lock before giving up with exit code 3' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand status" -l keep -d 'Number of backups to keep per file' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand status" -l all-json -d 'Also check plain *.json files that have no .jsafe state'
 complete -c jsafe -n "__fish_jsafe_using_subcommand status" -l json -d 'Print one JSON document (for monitoring)'
+complete -c jsafe -n "__fish_jsafe_using_subcommand status" -s x -l one-file-system -d 'Stay on each PATH\'s filesystem (kernel filesystems like /proc are never entered)'
+complete -c jsafe -n "__fish_jsafe_using_subcommand status" -l split-links -d 'Replace a file that has other hard links (they keep the old content)'
 complete -c jsafe -n "__fish_jsafe_using_subcommand status" -l no-backup -d 'Do not back up the version being replaced'
 complete -c jsafe -n "__fish_jsafe_using_subcommand status" -l no-sync -d 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable'
 complete -c jsafe -n "__fish_jsafe_using_subcommand status" -l no-journal -d 'Do not append to the audit journal (.jsafe/journal.jsonl)'
@@ -129,7 +138,9 @@ complete -c jsafe -n "__fish_jsafe_using_subcommand cleanup-locks" -l older-than
 complete -c jsafe -n "__fish_jsafe_using_subcommand cleanup-locks" -l timeout -d 'Seconds to wait for a file\'s lock before giving up with exit code 3' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand cleanup-locks" -l keep -d 'Number of backups to keep per file' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand cleanup-locks" -l dry-run -d 'Print what would be removed; remove nothing'
+complete -c jsafe -n "__fish_jsafe_using_subcommand cleanup-locks" -s x -l one-file-system -d 'Stay on each PATH\'s filesystem (kernel filesystems like /proc are never entered)'
 complete -c jsafe -n "__fish_jsafe_using_subcommand cleanup-locks" -l json -d 'Print one JSON document'
+complete -c jsafe -n "__fish_jsafe_using_subcommand cleanup-locks" -l split-links -d 'Replace a file that has other hard links (they keep the old content)'
 complete -c jsafe -n "__fish_jsafe_using_subcommand cleanup-locks" -l no-backup -d 'Do not back up the version being replaced'
 complete -c jsafe -n "__fish_jsafe_using_subcommand cleanup-locks" -l no-sync -d 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable'
 complete -c jsafe -n "__fish_jsafe_using_subcommand cleanup-locks" -l no-journal -d 'Do not append to the audit journal (.jsafe/journal.jsonl)'
@@ -143,6 +154,7 @@ complete -c jsafe -n "__fish_jsafe_using_subcommand test" -l ops -d 'Operations 
 complete -c jsafe -n "__fish_jsafe_using_subcommand test" -l timeout -d 'Seconds to wait for a file\'s lock before giving up with exit code 3' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand test" -l keep -d 'Number of backups to keep per file' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand test" -l json -d 'Print one JSON document'
+complete -c jsafe -n "__fish_jsafe_using_subcommand test" -l split-links -d 'Replace a file that has other hard links (they keep the old content)'
 complete -c jsafe -n "__fish_jsafe_using_subcommand test" -l no-backup -d 'Do not back up the version being replaced'
 complete -c jsafe -n "__fish_jsafe_using_subcommand test" -l no-sync -d 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable'
 complete -c jsafe -n "__fish_jsafe_using_subcommand test" -l no-journal -d 'Do not append to the audit journal (.jsafe/journal.jsonl)'

@@ -13,20 +13,25 @@ use clap::{Args, Parser, Subcommand};
 pub const AFTER_HELP: &str = "\
 Exit codes:
   0  ok
-  1  internal error
+  1  internal error (a bug in jsafe)
   2  usage error (bad command line)
   3  lock timeout: another process held the file's lock
   4  bad input: JSON, merge patch or filter
   5  target file is corrupt (not valid JSON)
   6  not found: missing file without --default, no such backup
-  7  I/O error: permission, disk full, read-only filesystem (original untouched)
+  7  I/O error or refused file: nothing was changed
+  8  changed, but not confirmed durable: the new version is in place
+  9  problems found (status, test)
+  128+N  stopped by signal N (SIGINT 130, SIGTERM 143, SIGHUP 129): nothing was changed
 
-Environment (a flag beats its variable, a variable beats the default):
+Environment (a flag beats its variable, a variable beats the default; an
+empty variable counts as unset):
   JSAFE_TIMEOUT, JSAFE_KEEP, JSAFE_NO_BACKUP, JSAFE_NO_SYNC, JSAFE_NO_JOURNAL,
-  JSAFE_QUIET, JSAFE_VERBOSE, JSAFE_FILTER_TIMEOUT
+  JSAFE_SPLIT_LINKS, JSAFE_QUIET, JSAFE_VERBOSE, JSAFE_FILTER_TIMEOUT,
+  JSAFE_FILTER_MEMORY
 
 State lives beside each file in <dir>/.jsafe/: locks/<name>.lock,
-backups/<name>/<UTC time>.json, quarantine/, journal.jsonl";
+backups/<name>/<seq>.<UTC time>.json, quarantine/, journal.jsonl";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -51,17 +56,21 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// Seconds to wait for a file's lock before giving up with exit code 3
-    #[arg(long, global = true, env = "JSAFE_TIMEOUT", default_value = "30", value_name = "SECS", value_parser = parse_seconds)]
+    #[arg(long, global = true, env = "JSAFE_TIMEOUT", default_value = "30", value_name = "SECS", value_parser = parse_timeout)]
     pub timeout: Duration,
     /// Number of backups to keep per file
     #[arg(
         long,
         global = true,
         env = "JSAFE_KEEP",
-        default_value_t = 20,
-        value_name = "N"
+        default_value = "20",
+        value_name = "N",
+        value_parser = parse_keep
     )]
     pub keep: usize,
+    /// Replace a file that has other hard links (they keep the old content)
+    #[arg(long, global = true, env = "JSAFE_SPLIT_LINKS", value_parser = FalseyValueParser::new())]
+    pub split_links: bool,
     /// Do not back up the version being replaced
     #[arg(long, global = true, env = "JSAFE_NO_BACKUP", value_parser = FalseyValueParser::new())]
     pub no_backup: bool,
@@ -187,8 +196,11 @@ pub struct UpdateArgs {
     #[arg(long, value_name = "JSON", default_value = "{}")]
     pub default: OsString,
     /// Abort a filter still running after SECS (exit 4; the lock is released)
-    #[arg(long, value_name = "SECS", env = "JSAFE_FILTER_TIMEOUT", default_value = "10", value_parser = parse_seconds)]
+    #[arg(long, value_name = "SECS", env = "JSAFE_FILTER_TIMEOUT", default_value = "10", value_parser = parse_filter_timeout)]
     pub filter_timeout: Duration,
+    /// Abort a filter that allocates more than SIZE (exit 4; e.g. 512M, 2G)
+    #[arg(long, value_name = "SIZE", env = "JSAFE_FILTER_MEMORY", default_value = "2G", value_parser = parse_filter_memory)]
+    pub filter_memory: usize,
     #[command(flatten)]
     pub style: StyleArgs,
     /// If the file is corrupt, quarantine it and restore the newest valid backup first
@@ -224,7 +236,10 @@ pub struct StatusArgs {
     /// Print one JSON document (for monitoring)
     #[arg(long)]
     pub json: bool,
-    /// A lock held longer than this is a problem (exit 1)
+    /// Stay on each PATH's filesystem (kernel filesystems like /proc are never entered)
+    #[arg(short = 'x', long)]
+    pub one_file_system: bool,
+    /// A lock held longer than this is a problem (exit 9)
     #[arg(long, value_name = "DUR", default_value = "1h", value_parser = parse_duration)]
     pub stale_after: Duration,
 }
@@ -239,6 +254,9 @@ pub struct CleanupArgs {
     /// Print what would be removed; remove nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Stay on each PATH's filesystem (kernel filesystems like /proc are never entered)
+    #[arg(short = 'x', long)]
+    pub one_file_system: bool,
     /// Print one JSON document
     #[arg(long)]
     pub json: bool,
@@ -267,6 +285,81 @@ pub struct GenerateArgs {
     /// Directory to write completions/ and man/ into
     #[arg(default_value = ".")]
     pub dir: PathBuf,
+}
+
+/// Defaults used when a variable is set but empty (it counts as unset).
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_KEEP: usize = 20;
+const DEFAULT_FILTER_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_FILTER_MEMORY: usize = 2 << 30;
+
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    if s.trim().is_empty() {
+        return Ok(DEFAULT_TIMEOUT);
+    }
+    if matches!(s.trim(), "forever" | "inf" | "infinity") {
+        return Ok(Duration::MAX);
+    }
+    parse_seconds(s)
+}
+
+fn parse_filter_timeout(s: &str) -> Result<Duration, String> {
+    if s.trim().is_empty() {
+        return Ok(DEFAULT_FILTER_TIMEOUT);
+    }
+    parse_seconds(s)
+}
+
+fn parse_keep(s: &str) -> Result<usize, String> {
+    if s.trim().is_empty() {
+        return Ok(DEFAULT_KEEP);
+    }
+    s.trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number of backups"))
+}
+
+fn parse_filter_memory(s: &str) -> Result<usize, String> {
+    if s.trim().is_empty() {
+        return Ok(DEFAULT_FILTER_MEMORY);
+    }
+    parse_size(s)
+}
+
+/// A size: "1048576", "512K", "64M", "2G", "1T" (powers of 1024).
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: usize = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size (like 512M or 2G)"))?;
+    let shift = match unit
+        .trim()
+        .to_ascii_uppercase()
+        .trim_end_matches("IB")
+        .trim_end_matches('B')
+    {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        _ => return Err(format!("'{s}': unknown unit '{unit}' (use K, M, G or T)")),
+    };
+    n.checked_mul(1usize << shift)
+        .filter(|&b| b > 0)
+        .ok_or_else(|| format!("'{s}' is out of range"))
+}
+
+/// A size for people: "2G", "512M", "1000".
+pub fn show_size(n: usize) -> String {
+    for (unit, shift) in [("T", 40), ("G", 30), ("M", 20), ("K", 10)] {
+        if n >= 1 << shift && n.is_multiple_of(1 << shift) {
+            return format!("{}{unit}", n >> shift);
+        }
+    }
+    format!("{n} bytes")
 }
 
 /// Seconds, possibly fractional: "30", "0.5".
@@ -331,5 +424,13 @@ mod tests {
         assert!(parse_duration("h").is_err());
         assert!(parse_seconds("-1").is_err());
         assert_eq!(parse_seconds("0.5"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_timeout(""), Ok(DEFAULT_TIMEOUT));
+        assert_eq!(parse_timeout("forever"), Ok(Duration::MAX));
+        assert_eq!(parse_keep(" "), Ok(DEFAULT_KEEP));
+        assert_eq!(parse_size("2G"), Ok(2 << 30));
+        assert_eq!(parse_size("512MiB"), Ok(512 << 20));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("1X").is_err());
+        assert_eq!(show_size(2 << 30), "2G");
     }
 }

@@ -1,12 +1,27 @@
 //! The binary's edge: parse arguments, run the command, turn an error into one
-//! line on stderr and its exit code. No panic message or backtrace reaches a user.
+//! line on stderr and its exit code. No panic message or backtrace reaches a
+//! user, and a stderr that cannot be written never turns an exit code into an
+//! abort.
+
+mod cli;
+mod commands;
+mod selftest;
+mod sys;
+
+// The library's modules under the binary's root, so that `crate::store` reads
+// the same in the library and in the commands.
+pub(crate) use jsafe::{error, json, process, store, time};
 
 use std::process::ExitCode;
 
 use clap::parser::ValueSource;
 use clap::{ArgMatches, CommandFactory, FromArgMatches};
-use jsafe::cli::{Cli, Command, GlobalArgs};
-use jsafe::commands::{self, Global};
+
+use cli::{Cli, Command, GlobalArgs};
+use commands::{Global, diag};
+
+#[global_allocator]
+static ALLOC: sys::Counting = sys::Counting;
 
 fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
@@ -16,11 +31,15 @@ fn main() -> ExitCode {
             .map(|s| (*s).to_owned())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown".to_owned());
-        eprintln!("jsafe: internal error: {msg} (this is a bug in jsafe)");
+        diag(&format!("internal error: {msg} (this is a bug in jsafe)"));
         std::process::exit(1);
     }));
-    jsafe::sys::ignore_file_size_signal();
-    jsafe::sys::report_stack_overflow();
+    if let Err(e) = sys::install() {
+        diag(&format!(
+            "internal error: cannot set up signal handling: {e}"
+        ));
+        return ExitCode::from(1);
+    }
 
     let parsed = Cli::command()
         .try_get_matches()
@@ -34,7 +53,7 @@ fn main() -> ExitCode {
             let text = e.render().to_string();
             let first = text.lines().next().unwrap_or("usage error");
             let first = first.strip_prefix("error: ").unwrap_or(first);
-            eprintln!("jsafe: {first} (see `jsafe --help`)");
+            diag(&format!("{first} (see `jsafe --help`)"));
             return ExitCode::from(2);
         }
         Err(e) => {
@@ -43,21 +62,15 @@ fn main() -> ExitCode {
         }
     };
     match run(cli) {
-        Ok(code) => code,
+        Ok(code) => exit(code),
         Err(e) => {
-            let (code, msg) = match e.downcast_ref::<jsafe::Error>() {
-                Some(err) => (err.exit_code(), err.to_string()),
-                None => (1, format!("{e:#}")),
-            };
-            // One line whatever the message holds: a file name may contain a newline.
-            let msg = msg.replace('\r', "\\r").replace('\n', "\\n");
-            eprintln!("jsafe: {msg}");
-            ExitCode::from(u8::try_from(code).unwrap_or(1))
+            diag(e.message());
+            exit(e.exit_code())
         }
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+fn run(cli: Cli) -> error::Result<i32> {
     let a = &cli.global;
     let g = Global {
         timeout: a.timeout,
@@ -65,6 +78,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         backup: !a.no_backup,
         sync: !a.no_sync,
         journal: !a.no_journal,
+        split_links: a.split_links,
         quiet: a.quiet,
         verbose: a.verbose,
     };
@@ -74,12 +88,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Merge(args) => commands::merge::run(&g, args)?,
         Command::Update(args) => commands::update::run(&g, args)?,
         Command::Restore(args) => commands::restore::run(&g, args)?,
-        Command::Status(args) => return Ok(exit(commands::status::run(&g, args)?)),
-        Command::CleanupLocks(args) => return Ok(exit(commands::cleanup::run(&g, args)?)),
-        Command::Test(args) => return Ok(exit(commands::selftest::run(&g, args)?)),
+        Command::Status(args) => return commands::status::run(&g, args),
+        Command::CleanupLocks(args) => return commands::cleanup::run(&g, args),
+        Command::Test(args) => return selftest::run(&g, args),
         Command::Generate(args) => commands::generate::run(args)?,
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(0)
 }
 
 /// --quiet and --verbose both set: one given on the command line beats the other

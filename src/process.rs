@@ -1,9 +1,130 @@
-//! Who a process is: our own identity for lock holder records, and whether a
-//! recorded holder is still alive (sysinfo, with the start time so that a
-//! recycled PID is not mistaken for the holder). The write path only calls the
-//! cheap `self_*` functions; sysinfo is for status and the sweeper.
+//! Who a process is: our own identity for lock holder records ([`Holder`]),
+//! and whether a recorded holder is still alive ([`liveness`], from `/proc`
+//! with the process start time, so that a recycled PID is not mistaken for the
+//! holder). Depends only on [`crate::time`].
+//!
+//! Every number here may come from a hostile lock file: conversions are
+//! checked, and nothing read from a record can panic.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use crate::time;
+
+/// Who holds (or last held) a lock, as recorded in the lock file: one JSON
+/// line, written by the exclusive holder right after it is granted. It names
+/// the process, never what it was asked to write (no JSON, no filter, no
+/// arguments): lock files may be readable where the data is not.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Holder {
+    /// Process id (on `host`).
+    pub pid: u32,
+    /// Host name of the holder's machine.
+    pub host: String,
+    /// Process start, seconds since the Unix epoch (tells a recycled PID).
+    #[serde(default)]
+    pub start_time: Option<u64>,
+    /// Real user id of the holder.
+    #[serde(default)]
+    pub uid: Option<u32>,
+    /// What holds it: `jsafe <subcommand>`, or for `jsafe lock` the command
+    /// name it runs (no arguments).
+    #[serde(default)]
+    pub command: String,
+    /// When the lock was granted, seconds since the Unix epoch.
+    #[serde(default)]
+    pub acquired: f64,
+    /// `acquired` for people (RFC 3339, UTC); ignored when read back.
+    #[serde(default, skip_deserializing)]
+    pub acquired_at: String,
+    /// For `jsafe lock`: the pid of the command it runs while holding the lock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child_pid: Option<u32>,
+    /// The random part of the temp file name this holder is about to give a
+    /// name (see `store::layout`): if the holder dies, the next one removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temp: Option<String>,
+}
+
+/// Longest holder record read back (a record is one short line).
+pub const MAX_RECORD: usize = 4096;
+
+impl Holder {
+    /// This process, now, doing `command` (e.g. "jsafe merge").
+    pub fn me(command: &str) -> Holder {
+        let now = SystemTime::now();
+        Holder {
+            pid: std::process::id(),
+            host: host_name(),
+            start_time: self_start_time(),
+            uid: Some(rustix::process::getuid().as_raw()),
+            command: command.chars().take(200).collect(),
+            acquired: time::unix(now),
+            acquired_at: time::rfc3339(now),
+            child_pid: None,
+            temp: None,
+        }
+    }
+
+    /// The record as one line (with its newline).
+    pub fn to_line(&self) -> String {
+        let mut line = serde_json::to_string(self).unwrap_or_default();
+        line.push('\n');
+        line
+    }
+
+    /// Parse a record; None for anything that is not one (empty, garbage,
+    /// binary, too long, numbers out of range).
+    pub fn parse(bytes: &[u8]) -> Option<Holder> {
+        if bytes.len() > MAX_RECORD {
+            return None;
+        }
+        let text = std::str::from_utf8(bytes).ok()?.trim();
+        let mut h: Holder = serde_json::from_str(text).ok()?;
+        if !h.acquired.is_finite() || h.acquired < 0.0 || h.acquired > 1e11 {
+            h.acquired = 0.0;
+        }
+        h.acquired_at = h.acquired_time().map(time::rfc3339).unwrap_or_default();
+        Some(h)
+    }
+
+    /// When it took the lock, if the record says so sensibly.
+    pub fn acquired_time(&self) -> Option<SystemTime> {
+        if self.acquired <= 0.0 {
+            return None;
+        }
+        let d = Duration::try_from_secs_f64(self.acquired).ok()?;
+        SystemTime::UNIX_EPOCH.checked_add(d)
+    }
+
+    /// How long it has held the lock (zero when unknown or in the future).
+    pub fn held_for(&self) -> Duration {
+        self.acquired_time()
+            .and_then(|t| SystemTime::now().duration_since(t).ok())
+            .unwrap_or(Duration::ZERO)
+    }
+
+    /// "pid 123 on host h (jsafe update) for 12s".
+    pub fn describe(&self) -> String {
+        let command = if self.command.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", self.command)
+        };
+        let child = self
+            .child_pid
+            .map_or(String::new(), |c| format!(", running pid {c}"));
+        format!(
+            "pid {} on host {}{command}{child} for {}",
+            self.pid,
+            self.host,
+            time::human(self.held_for())
+        )
+    }
+}
 
 /// This machine's host name.
 pub fn host_name() -> String {
@@ -17,24 +138,39 @@ pub fn host_name() -> String {
     .clone()
 }
 
-/// Start time of this process in seconds since the Unix epoch, computed the way
-/// sysinfo computes it (boot time + start ticks / clock ticks per second).
+/// Start time of this process in seconds since the Unix epoch.
 pub fn self_start_time() -> Option<u64> {
-    start_time_of("self")
+    stat_of("self").map(|s| s.start_time)
 }
 
 /// Start time of process `pid` (on this host), as for [`self_start_time`].
-pub fn start_time_of(pid: &str) -> Option<u64> {
+pub fn start_time_of(pid: u32) -> Option<u64> {
+    stat_of(&pid.to_string()).map(|s| s.start_time)
+}
+
+/// What `/proc/<pid>/stat` says that we need.
+struct ProcStat {
+    zombie: bool,
+    /// Seconds since the Unix epoch: boot time + start ticks / ticks per second.
+    start_time: u64,
+}
+
+fn stat_of(pid: &str) -> Option<ProcStat> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name (field 2) may contain spaces and ')': skip past the last ')'.
     let after = stat.get(stat.rfind(')')? + 1..)?;
-    // After ")" come fields 3.. ; starttime is field 22, i.e. index 19 here.
-    let ticks: u64 = after.split_whitespace().nth(19)?.parse().ok()?;
+    let mut fields = after.split_whitespace();
+    // Field 3 is the state; starttime is field 22.
+    let state = fields.next()?;
+    let ticks: u64 = fields.nth(18)?.parse().ok()?;
     let hz = rustix::param::clock_ticks_per_second();
     if hz == 0 {
         return None;
     }
-    Some(boot_time()? + ticks / hz)
+    Some(ProcStat {
+        zombie: state == "Z" || state == "X",
+        start_time: boot_time()?.checked_add(ticks / hz)?,
+    })
 }
 
 fn boot_time() -> Option<u64> {
@@ -47,42 +183,12 @@ fn boot_time() -> Option<u64> {
     })
 }
 
-/// The name of user `uid`: `$USER`/`$LOGNAME` when set (what the user calls
-/// themselves), else the first `/etc/passwd` entry with that uid (cron and
-/// service environments often set neither), else empty.
+/// The name of user `uid` from the system's user database (NSS: files, LDAP,
+/// sssd, …), never from the environment; empty when it has none.
 pub fn user_name(uid: u32) -> String {
-    if let Some(name) = ["USER", "LOGNAME"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|n| !n.is_empty()))
-    {
-        return name;
-    }
-    let Ok(passwd) = std::fs::read_to_string("/etc/passwd") else {
-        return String::new();
-    };
-    passwd
-        .lines()
-        .find_map(|line| {
-            let mut fields = line.split(':');
-            let name = fields.next()?;
-            let id: u32 = fields.nth(1)?.parse().ok()?;
-            (id == uid).then(|| name.to_owned())
-        })
+    uzers::get_user_by_uid(uid)
+        .map(|u| u.name().to_string_lossy().into_owned())
         .unwrap_or_default()
-}
-
-/// This process's command line, shortened for a lock record.
-pub fn self_command_line() -> String {
-    let mut cmd = std::env::args().collect::<Vec<_>>().join(" ");
-    if cmd.len() > 300 {
-        let mut cut = 300;
-        while !cmd.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        cmd.truncate(cut);
-        cmd.push('…');
-    }
-    cmd
 }
 
 /// Whether the process recorded as a lock holder still exists.
@@ -121,50 +227,17 @@ impl Liveness {
     }
 }
 
-/// Start times are compared with this slack, in seconds: the recorded one and
-/// sysinfo's are both whole seconds derived from boot time and clock ticks, and
-/// may round differently.
+/// Start times are compared with this slack, in seconds: both are whole
+/// seconds derived from boot time and clock ticks, and may round differently.
 pub const START_TIME_TOLERANCE: u64 = 2;
 
-/// Judge every holder at once: one sysinfo refresh of just the PIDs needed, so a
-/// scan of thousands of lock files costs one pass over a few `/proc` entries.
-/// The answers are in the order of `holders`.
-pub fn liveness(holders: &[&crate::store::Holder]) -> Vec<Liveness> {
-    use sysinfo::{Pid, ProcessRefreshKind, ProcessStatus, ProcessesToUpdate, System};
-
+/// Judge every holder; the answers are in the order of `holders`. Each PID is
+/// looked up once however many records name it.
+pub fn liveness(holders: &[&Holder]) -> Vec<Liveness> {
     let here = host_name();
-    let me = std::process::id();
-    let mut pids: Vec<Pid> = holders
-        .iter()
-        .filter(|h| h.host == here && h.pid != 0)
-        .map(|h| Pid::from_u32(h.pid))
-        .collect();
-    if pids.is_empty() {
-        return holders
-            .iter()
-            .map(|h| {
-                if h.host != here {
-                    Liveness::OtherHost
-                } else {
-                    Liveness::Unknown
-                }
-            })
-            .collect();
-    }
-    // Our own PID tells whether process information is readable at all.
-    pids.push(Pid::from_u32(me));
-    pids.sort_unstable();
-    pids.dedup();
-    let mut system = System::new();
-    system.refresh_processes_specifics(
-        ProcessesToUpdate::Some(&pids),
-        true,
-        ProcessRefreshKind::nothing(),
-    );
-    let readable = system.process(Pid::from_u32(me)).is_some();
-    // Many lock files may name the same gone PID: probe each once.
-    let mut unseen: std::collections::HashMap<u32, Liveness> = std::collections::HashMap::new();
-
+    // Our own entry tells whether process information is readable at all.
+    let readable = stat_of("self").is_some();
+    let mut seen: HashMap<u32, Option<ProcStat>> = HashMap::new();
     holders
         .iter()
         .map(|h| {
@@ -174,21 +247,24 @@ pub fn liveness(holders: &[&crate::store::Holder]) -> Vec<Liveness> {
             if h.pid == 0 || !readable {
                 return Liveness::Unknown;
             }
-            match system.process(Pid::from_u32(h.pid)) {
-                Some(p) if p.status() == ProcessStatus::Zombie => Liveness::Dead,
+            let stat = seen
+                .entry(h.pid)
+                .or_insert_with(|| stat_of(&h.pid.to_string()));
+            match stat {
+                Some(p) if p.zombie => Liveness::Dead,
                 Some(p) => match h.start_time {
-                    Some(t) if p.start_time().abs_diff(t) > START_TIME_TOLERANCE => {
+                    Some(t) if p.start_time.abs_diff(t) > START_TIME_TOLERANCE => {
                         Liveness::Recycled
                     }
                     _ => Liveness::Alive,
                 },
-                None => *unseen.entry(h.pid).or_insert_with(|| exists_unseen(h.pid)),
+                None => exists_unseen(h.pid),
             }
         })
         .collect()
 }
 
-/// A PID sysinfo did not see: gone, or there but hidden from us (a `/proc`
+/// A PID `/proc` does not show: gone, or there but hidden from us (a `/proc`
 /// mounted with `hidepid`)? A signal-0 probe tells without touching it.
 fn exists_unseen(pid: u32) -> Liveness {
     let Ok(raw) = i32::try_from(pid) else {
@@ -206,16 +282,13 @@ fn exists_unseen(pid: u32) -> Liveness {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Holder;
 
     fn holder(pid: u32, host: &str, start_time: Option<u64>) -> Holder {
-        Holder {
-            pid,
-            host: host.to_owned(),
-            start_time,
-            command: "test".to_owned(),
-            acquired: 0.0,
-        }
+        let mut h = Holder::me("test");
+        h.pid = pid;
+        h.host = host.to_owned();
+        h.start_time = start_time;
+        h
     }
 
     /// A PID no process has: past the kernel's maximum.
@@ -229,7 +302,7 @@ mod tests {
 
     #[test]
     fn judges_each_holder() {
-        let me = Holder::me();
+        let me = Holder::me("test");
         let start = me.start_time.expect("our own start time is readable");
         let here = host_name();
         let holders = [
@@ -263,8 +336,7 @@ mod tests {
             .spawn()
             .unwrap();
         let pid = child.id();
-        let start = start_time_of(&pid.to_string());
-        let h = holder(pid, &host_name(), start);
+        let h = holder(pid, &host_name(), start_time_of(pid));
         assert_eq!(liveness(&[&h]), vec![Liveness::Alive]);
         child.kill().unwrap();
         // Unreaped, it is a zombie: it holds no files any more. The kernel
@@ -274,7 +346,7 @@ mod tests {
             if seen == vec![Liveness::Dead] {
                 break;
             }
-            std::thread::sleep(std::time::Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(50));
             seen = liveness(&[&h]);
         }
         assert_eq!(seen, vec![Liveness::Dead]);
@@ -283,7 +355,39 @@ mod tests {
     }
 
     #[test]
+    fn records_round_trip_and_hostile_ones_are_refused_or_tamed() {
+        let me = Holder::me("jsafe merge");
+        let back = Holder::parse(me.to_line().as_bytes()).unwrap();
+        assert_eq!(back.pid, me.pid);
+        assert_eq!(back.command, "jsafe merge");
+        for bad in [
+            &b""[..],
+            b"garbage",
+            b"\xff\xfe\x00",
+            br#"{"pid": -1, "host": "h"}"#,
+            br#"{"pid": 1e300, "host": "h"}"#,
+            br#"{"pid": 99999999999, "host": "h"}"#,
+        ] {
+            assert_eq!(Holder::parse(bad), None, "{bad:?}");
+        }
+        let huge = vec![b' '; MAX_RECORD + 1];
+        assert_eq!(Holder::parse(&huge), None);
+        for acquired in ["1e300", "-1", "1e11", "0"] {
+            let text = format!(r#"{{"pid": 1, "host": "h", "acquired": {acquired}}}"#);
+            let h = Holder::parse(text.as_bytes()).unwrap();
+            assert_eq!(h.held_for(), Duration::ZERO, "{acquired}");
+            assert!(h.describe().contains("pid 1"));
+        }
+    }
+
+    #[test]
     fn no_holders_no_answers() {
         assert!(liveness(&[]).is_empty());
+    }
+
+    #[test]
+    fn user_names_come_from_the_user_database() {
+        assert_eq!(user_name(0), "root");
+        assert_eq!(user_name(u32::MAX - 7), "");
     }
 }

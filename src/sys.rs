@@ -1,122 +1,344 @@
-//! The one place with `unsafe`: libc calls std does not offer, both about how
-//! the process dies.
+//! The one place with `unsafe`: process-wide signal dispositions and the
+//! memory counter, which neither std nor rustix's safe API offers. Everything
+//! here is about how the process ends; every call's return value is checked.
 //!
-//! - Writing past `RLIMIT_FSIZE` raises SIGXFSZ, whose default action kills the
-//!   process before it can say anything. jsafe ignores the signal so that the
-//!   write fails with EFBIG instead, the temp file is removed, and the user gets
-//!   one clear line and exit code 7.
-//! - A jq filter that recurses without end (`def f: 1 + f; f`) or nests its own
-//!   text thousands deep overflows the stack. Rust's runtime
-//!   reports that with two lines and an abort; jsafe instead prints one line and
-//!   exits with 4 (bad input) when a filter was running, 1 otherwise. Nothing has
-//!   been written at that point (filters run before the new version exists), and
-//!   the kernel drops the file's lock with the process.
+//! - **SIGXFSZ** is ignored: writing past `RLIMIT_FSIZE` then fails with EFBIG,
+//!   the temp file is removed, and the user gets one line and exit 7 instead
+//!   of a silent kill.
+//! - **SIGINT, SIGTERM, SIGHUP**: the temp file of a write in progress (if it
+//!   has a name at that moment, see `jsafe::store::interrupt`) is removed and
+//!   the process exits with 128 + the signal number, as a shell reports it.
+//!   The target is untouched: the rename had not happened, or it had and the
+//!   change is complete.
+//! - **SIGSEGV/SIGBUS** on the alternate signal stack: a jq filter that
+//!   recursed without end overflowed the stack. One line, exit 4 while a
+//!   filter runs (nothing has been written then), 1 otherwise.
+//! - **SIGALRM** ends a filter that runs past its time limit (a timer, so no
+//!   thread is needed): one line, exit 4. Firing and disarming exclude each
+//!   other, so once the message is printed nothing is written.
+//! - **The memory counter** ([`Counting`], the binary's global allocator)
+//!   ends a filter whose allocations pass its limit: one line, exit 4,
+//!   instead of an abort when memory runs out.
 //!
-//! Neither std nor rustix's safe API can set a signal disposition, hence these
-//! small declarations of `signal(2)` and `sigaction(2)`.
+//! Handlers only do async-signal-safe things: atomics, `write(2)`,
+//! `unlinkat(2)`, `_exit(2)`.
 
-#[cfg(all(
-    target_os = "linux",
-    any(
-        target_arch = "x86_64",
-        target_arch = "x86",
-        target_arch = "aarch64",
-        target_arch = "arm",
-        target_arch = "riscv64"
-    )
-))]
-mod imp {
-    use std::sync::atomic::Ordering;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicUsize, Ordering};
+use std::time::Duration;
 
-    const SIGBUS: i32 = 7;
-    const SIGSEGV: i32 = 11;
-    const SIGXFSZ: i32 = 25;
-    const SIG_IGN: usize = 1;
-    const SA_ONSTACK: i32 = 0x0800_0000;
+use jsafe::store::interrupt;
 
-    /// glibc's and musl's `struct sigaction` on these targets: handler, a
-    /// 1024-bit mask, flags, restorer (u32 words keep 32-bit targets unpadded).
-    #[repr(C)]
-    struct SigAction {
-        handler: usize,
-        mask: [u32; 32],
-        flags: i32,
-        restorer: usize,
+/// Exit code of a runaway filter: bad input.
+const FILTER_EXIT: i32 = 4;
+
+/// True while a jq filter compiles or runs: a stack overflow then is the
+/// filter's doing (bad input).
+static FILTER_RUNNING: AtomicBool = AtomicBool::new(false);
+
+/// A message prepared in advance for a handler: (pointer, length) of a leaked
+/// byte string, swapped atomically.
+struct Message {
+    ptr: AtomicPtr<u8>,
+    len: AtomicUsize,
+}
+
+impl Message {
+    const fn new() -> Message {
+        Message {
+            ptr: AtomicPtr::new(std::ptr::null_mut()),
+            len: AtomicUsize::new(0),
+        }
     }
 
-    unsafe extern "C" {
-        fn signal(signum: i32, handler: usize) -> usize;
-        fn sigaction(signum: i32, act: *const SigAction, old: *mut SigAction) -> i32;
-        fn write(fd: i32, buf: *const u8, count: usize) -> isize;
-        fn _exit(status: i32) -> !;
+    /// Set the text (leaked: a handful per process).
+    fn set(&self, text: String) {
+        let bytes: &'static mut [u8] = Box::leak(text.into_bytes().into_boxed_slice());
+        self.len.store(0, Ordering::SeqCst);
+        self.ptr.store(bytes.as_mut_ptr(), Ordering::SeqCst);
+        self.len.store(bytes.len(), Ordering::SeqCst);
     }
 
-    const FILTER_MESSAGE: &[u8] = b"jsafe: the jq filter recursed or nested too deeply (stack overflow); nothing was written\n";
-    const INTERNAL_MESSAGE: &[u8] =
-        b"jsafe: internal error: stack overflow or memory fault (this is a bug in jsafe)\n";
-
-    /// Runs on the thread's alternate signal stack (std gives every thread it
-    /// starts one); only async-signal-safe calls: an atomic load, write, _exit.
-    extern "C" fn on_fault(_signum: i32) {
-        let (message, code) = if crate::json::filter::RUNNING.load(Ordering::Relaxed) {
-            (FILTER_MESSAGE, 4)
+    /// Write it (or `fallback`) to stderr; async-signal-safe.
+    fn write_or(&self, fallback: &[u8]) {
+        let ptr = self.ptr.load(Ordering::SeqCst);
+        let len = self.len.load(Ordering::SeqCst);
+        let (p, n) = if ptr.is_null() || len == 0 {
+            (fallback.as_ptr(), fallback.len())
         } else {
-            (INTERNAL_MESSAGE, 1)
+            (ptr.cast_const(), len)
         };
-        // SAFETY: write(2) and _exit(2) are async-signal-safe; the buffer is static.
+        // SAFETY: (p, n) is a leaked, never freed byte string or a static one;
+        // write(2) is async-signal-safe. A failed write changes nothing.
         unsafe {
-            write(2, message.as_ptr(), message.len());
-            _exit(code);
-        }
-    }
-
-    pub fn ignore_file_size_signal() {
-        // SAFETY: setting SIG_IGN for one signal touches no memory of ours and is
-        // async-signal-safe; it happens once at start-up before any thread exists.
-        unsafe {
-            signal(SIGXFSZ, SIG_IGN);
-        }
-    }
-
-    pub fn report_stack_overflow() {
-        let act = SigAction {
-            handler: on_fault as extern "C" fn(i32) as usize,
-            mask: [0; 32],
-            flags: SA_ONSTACK,
-            restorer: 0,
-        };
-        // SAFETY: `act` is a valid, initialized struct sigaction for this target
-        // and outlives the calls; the old action is not asked for. Called once at
-        // start-up before any thread exists.
-        unsafe {
-            sigaction(SIGSEGV, &act, std::ptr::null_mut());
-            sigaction(SIGBUS, &act, std::ptr::null_mut());
+            libc::write(2, p.cast(), n);
         }
     }
 }
 
-#[cfg(not(all(
-    target_os = "linux",
-    any(
-        target_arch = "x86_64",
-        target_arch = "x86",
-        target_arch = "aarch64",
-        target_arch = "arm",
-        target_arch = "riscv64"
-    )
-)))]
-mod imp {
-    pub fn ignore_file_size_signal() {}
-    pub fn report_stack_overflow() {}
+static TIMEOUT_MESSAGE: Message = Message::new();
+static MEMORY_MESSAGE: Message = Message::new();
+
+fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit(2) is async-signal-safe and ends the process at once.
+    unsafe { libc::_exit(code) }
 }
 
-/// Make writes past `RLIMIT_FSIZE` fail with EFBIG instead of killing jsafe.
-pub fn ignore_file_size_signal() {
-    imp::ignore_file_size_signal();
+/// Install the dispositions described in the module head. Called once at
+/// start-up, before any thread exists. Errors are returned, not ignored.
+pub fn install() -> std::io::Result<()> {
+    // SAFETY: each call sets a disposition for one signal with a valid,
+    // zero-initialised sigaction whose handler only does async-signal-safe
+    // things; no thread exists yet.
+    unsafe {
+        set_disposition(libc::SIGXFSZ, libc::SIG_IGN, 0)?;
+        let stop = on_stop as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            set_disposition(sig, stop, 0)?;
+        }
+        let fault = on_fault as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        set_disposition(libc::SIGSEGV, fault, libc::SA_ONSTACK)?;
+        set_disposition(libc::SIGBUS, fault, libc::SA_ONSTACK)?;
+        let alarm = on_alarm as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        set_disposition(libc::SIGALRM, alarm, 0)?;
+    }
+    Ok(())
 }
 
-/// Turn a stack overflow into one line on stderr and exit code 4 (a filter was
-/// running) or 1.
-pub fn report_stack_overflow() {
-    imp::report_stack_overflow();
+/// # Safety
+/// `handler` must be SIG_IGN, SIG_DFL, or an `extern "C" fn(c_int)` that only
+/// does async-signal-safe things.
+unsafe fn set_disposition(
+    sig: libc::c_int,
+    handler: libc::sighandler_t,
+    flags: libc::c_int,
+) -> std::io::Result<()> {
+    // SAFETY: a zeroed sigaction is valid (empty mask, no flags); the caller
+    // vouches for the handler.
+    unsafe {
+        let mut act: libc::sigaction = std::mem::zeroed();
+        act.sa_sigaction = handler;
+        act.sa_flags = flags;
+        if libc::sigemptyset(&mut act.sa_mask) != 0
+            || libc::sigaction(sig, &act, std::ptr::null_mut()) != 0
+        {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+extern "C" fn on_stop(sig: libc::c_int) {
+    let mut name = [0u8; interrupt::NAME_ROOM];
+    if let Some((fd, _)) = interrupt::in_flight(&mut name) {
+        // SAFETY: `name` is NUL-terminated by `in_flight`; unlinkat(2) is
+        // async-signal-safe; a stale descriptor makes it fail harmlessly.
+        unsafe {
+            libc::unlinkat(fd, name.as_ptr().cast(), 0);
+        }
+    }
+    exit_now(128 + sig);
+}
+
+const FILTER_OVERFLOW: &[u8] =
+    b"jsafe: the jq filter recursed or nested too deeply (stack overflow); nothing was written\n";
+const INTERNAL_FAULT: &[u8] =
+    b"jsafe: internal error: stack overflow or memory fault (this is a bug in jsafe)\n";
+
+extern "C" fn on_fault(_sig: libc::c_int) {
+    let (message, code) = if FILTER_RUNNING.load(Ordering::SeqCst) {
+        (FILTER_OVERFLOW, FILTER_EXIT)
+    } else {
+        (INTERNAL_FAULT, 1)
+    };
+    // SAFETY: static buffer, async-signal-safe write.
+    unsafe {
+        libc::write(2, message.as_ptr().cast(), message.len());
+    }
+    exit_now(code);
+}
+
+/// Marks a filter as running (for the fault handler) while it lives.
+pub struct FilterRunning(());
+
+impl FilterRunning {
+    /// A filter starts compiling or running.
+    pub fn start() -> FilterRunning {
+        FILTER_RUNNING.store(true, Ordering::SeqCst);
+        FilterRunning(())
+    }
+}
+
+impl Drop for FilterRunning {
+    fn drop(&mut self) {
+        FILTER_RUNNING.store(false, Ordering::SeqCst);
+    }
+}
+
+const DISARMED: u8 = 0;
+const ARMED: u8 = 1;
+const FIRED: u8 = 2;
+static TIMER: AtomicU8 = AtomicU8::new(DISARMED);
+
+extern "C" fn on_alarm(_sig: libc::c_int) {
+    if TIMER
+        .compare_exchange(ARMED, FIRED, Ordering::SeqCst, Ordering::SeqCst)
+        .is_ok()
+    {
+        TIMEOUT_MESSAGE
+            .write_or(b"jsafe: the jq filter ran past its time limit; nothing was written\n");
+        exit_now(FILTER_EXIT);
+    }
+}
+
+/// A filter's limits, armed while it lives: time (a timer signal) and memory
+/// (the counting allocator). Dropping it disarms both; if the timer fired
+/// meanwhile, the process is already ending and the drop never returns.
+pub struct Limits(());
+
+impl Limits {
+    /// Arm `time` and `memory` (bytes the filter may allocate beyond what the
+    /// process holds now); `what` is the one line printed when one of them
+    /// ends the process (without "jsafe: " and newline). Err when the timer
+    /// cannot be armed: the filter must not run unguarded.
+    pub fn arm(
+        time: Option<Duration>,
+        memory: Option<usize>,
+        timeout_line: &str,
+        memory_line: &str,
+    ) -> std::io::Result<Limits> {
+        TIMEOUT_MESSAGE.set(format!("jsafe: {timeout_line}\n"));
+        MEMORY_MESSAGE.set(format!("jsafe: {memory_line}\n"));
+        if let Some(extra) = memory {
+            let live = LIVE.load(Ordering::SeqCst);
+            LIMIT.store(live.saturating_add(extra).max(1), Ordering::SeqCst);
+        }
+        if let Some(t) = time.filter(|t| !t.is_zero()) {
+            TIMER.store(ARMED, Ordering::SeqCst);
+            if let Err(e) = set_timer(t) {
+                TIMER.store(DISARMED, Ordering::SeqCst);
+                LIMIT.store(0, Ordering::SeqCst);
+                return Err(e);
+            }
+        }
+        Ok(Limits(()))
+    }
+}
+
+impl Drop for Limits {
+    fn drop(&mut self) {
+        LIMIT.store(0, Ordering::SeqCst);
+        if TIMER
+            .compare_exchange(ARMED, DISARMED, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+            && TIMER.load(Ordering::SeqCst) == FIRED
+        {
+            // The handler is printing the timeout and exiting: never return
+            // to the write.
+            loop {
+                std::thread::park();
+            }
+        }
+        let _ = set_timer(Duration::ZERO);
+    }
+}
+
+fn set_timer(t: Duration) -> std::io::Result<()> {
+    let secs = libc::time_t::try_from(t.as_secs()).unwrap_or(libc::time_t::MAX);
+    let value = libc::itimerval {
+        it_interval: libc::timeval {
+            tv_sec: 0,
+            tv_usec: 0,
+        },
+        it_value: libc::timeval {
+            tv_sec: secs,
+            tv_usec: libc::suseconds_t::from(t.subsec_micros()),
+        },
+    };
+    // SAFETY: a valid itimerval; the old value is not asked for.
+    if unsafe { libc::setitimer(libc::ITIMER_REAL, &value, std::ptr::null_mut()) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Bytes the process holds through the global allocator.
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+/// Above this, while a filter runs, the process ends (0: no limit).
+static LIMIT: AtomicUsize = AtomicUsize::new(0);
+
+/// The binary's global allocator: the system allocator, counting what is held
+/// so that a filter's memory limit can be enforced.
+pub struct Counting;
+
+impl Counting {
+    /// Called before an allocation of `by` more bytes: ends the process when
+    /// a running filter would pass its limit.
+    #[inline]
+    fn check(by: usize) {
+        let limit = LIMIT.load(Ordering::Relaxed);
+        if limit != 0
+            && LIVE.load(Ordering::Relaxed).saturating_add(by) > limit
+            && FILTER_RUNNING.load(Ordering::Relaxed)
+        {
+            Counting::out_of_memory();
+        }
+    }
+
+    /// An allocation failed or would pass the limit while a filter runs.
+    fn out_of_memory() -> ! {
+        MEMORY_MESSAGE
+            .write_or(b"jsafe: the jq filter used more memory than allowed; nothing was written\n");
+        exit_now(FILTER_EXIT)
+    }
+
+    #[inline]
+    fn done(p: *mut u8, by: usize) -> *mut u8 {
+        if p.is_null() {
+            if FILTER_RUNNING.load(Ordering::Relaxed) {
+                Counting::out_of_memory();
+            }
+        } else {
+            LIVE.fetch_add(by, Ordering::Relaxed);
+        }
+        p
+    }
+}
+
+// SAFETY: every call is passed to the system allocator unchanged; the counter
+// only observes sizes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        Counting::check(layout.size());
+        // SAFETY: forwarded with the caller's layout.
+        Counting::done(unsafe { System.alloc(layout) }, layout.size())
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        Counting::check(layout.size());
+        // SAFETY: forwarded with the caller's layout.
+        Counting::done(unsafe { System.alloc_zeroed(layout) }, layout.size())
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded; `ptr` came from this allocator with `layout`.
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let grows = new_size.saturating_sub(layout.size());
+        Counting::check(grows);
+        // SAFETY: forwarded; `ptr` came from this allocator with `layout`.
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if p.is_null() {
+            return Counting::done(p, 0);
+        }
+        if new_size >= layout.size() {
+            LIVE.fetch_add(grows, Ordering::Relaxed);
+        } else {
+            LIVE.fetch_sub(layout.size() - new_size, Ordering::Relaxed);
+        }
+        p
+    }
 }

@@ -38,6 +38,9 @@ fn civil(t: SystemTime) -> (i64, u32, u32, u32, u32, u32, u32) {
     )
 }
 
+/// Length of a [`stamp`].
+pub const STAMP_LEN: usize = 26;
+
 /// `20261122T013046.123456789Z`: fixed width, so names sort by time.
 pub fn stamp(t: SystemTime) -> String {
     let (y, mo, d, h, mi, s, ns) = civil(t);
@@ -56,7 +59,7 @@ pub fn rfc3339(t: SystemTime) -> String {
 /// The time a [`stamp`] names, if it is one.
 pub fn parse_stamp(s: &str) -> Option<SystemTime> {
     let b = s.as_bytes();
-    if b.len() < 26 || b[8] != b'T' || b[15] != b'.' || b[25] != b'Z' {
+    if b.len() != STAMP_LEN || !b.is_ascii() || b[8] != b'T' || b[15] != b'.' || b[25] != b'Z' {
         return None;
     }
     let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
@@ -87,6 +90,29 @@ pub fn human(d: Duration) -> String {
     }
 }
 
+/// A duration as given in options: "30s", "1.5s", "2m", "1h30m", "forever".
+pub fn human_precise(d: Duration) -> String {
+    if d.as_secs() >= 100 * 365 * 86_400 {
+        return "forever".to_owned();
+    }
+    let secs = d.as_secs();
+    if d.subsec_nanos() != 0 {
+        return format!("{}s", d.as_secs_f64());
+    }
+    let mut out = String::new();
+    let mut rest = secs;
+    for (unit, len) in [("w", 7 * 86_400), ("d", 86_400), ("h", 3600), ("m", 60)] {
+        if rest >= len {
+            out.push_str(&format!("{}{unit}", rest / len));
+            rest %= len;
+        }
+    }
+    if rest > 0 || out.is_empty() {
+        out.push_str(&format!("{rest}s"));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,5 +136,10 @@ mod tests {
         assert_eq!(human(Duration::from_secs(3600)), "1h");
         assert_eq!(human(Duration::from_secs(5400)), "90m");
         assert_eq!(human(Duration::from_secs(3 * 86_400)), "3d");
+        assert_eq!(human_precise(Duration::from_secs(30)), "30s");
+        assert_eq!(human_precise(Duration::from_secs(5400)), "1h30m");
+        assert_eq!(human_precise(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(human_precise(Duration::ZERO), "0s");
+        assert_eq!(human_precise(Duration::MAX), "forever");
     }
 }

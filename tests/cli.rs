@@ -119,7 +119,7 @@ fn read_takes_no_lock_by_default_and_a_shared_lock_with_dash_dash_lock() {
     let d = tempfile::tempdir().unwrap();
     let dir = d.path();
     fs::write(dir.join("f.json"), "{\"a\":1}\n").unwrap();
-    let lock = hold_lock(dir, "f.json", 4242, "test holder");
+    let lock = hold_lock(dir, "f.json", std::process::id(), "test holder");
 
     // No lock by default: a held exclusive lock does not matter.
     let out = run(dir, &["--timeout", "0.2", "read", "f.json"]);
@@ -127,7 +127,8 @@ fn read_takes_no_lock_by_default_and_a_shared_lock_with_dash_dash_lock() {
 
     // --lock waits for the writer and gives up after --timeout.
     let out = run(dir, &["read", "--lock", "--timeout", "0.3", "f.json"]);
-    out.fails(3).stderr_has("4242");
+    out.fails(3)
+        .stderr_has(&format!("pid {}", std::process::id()));
     drop(lock);
 
     // A shared holder does not block a shared reader.
@@ -147,7 +148,7 @@ fn read_retries_a_parse_failure_under_the_shared_lock() {
     let dir = d.path();
     let file = dir.join("f.json");
     // A writer (holding the lock) is in the middle of an in-place rewrite.
-    let lock = hold_lock(dir, "f.json", 4242, "in-place writer");
+    let lock = hold_lock(dir, "f.json", std::process::id(), "in-place writer");
     fs::write(&file, "{\"half\": ").unwrap();
     let mut child = spawn(jsafe(dir).args(["--verbose", "--timeout", "30", "read", "f.json"]));
     let mut err = BufReader::new(child.stderr.take().unwrap());
@@ -563,7 +564,7 @@ fn timeout_flag_beats_env_and_env_beats_default() {
     let d = tempfile::tempdir().unwrap();
     let dir = d.path();
     fs::write(dir.join("f.json"), "{}").unwrap();
-    let _lock = hold_lock(dir, "f.json", 777, "test holder");
+    let _lock = hold_lock(dir, "f.json", std::process::id(), "test holder");
     // The message names the timeout that was used.
     let out = run_cmd(
         jsafe(dir)
@@ -767,7 +768,7 @@ fn every_exit_code_but_1() {
     assert_eq!(run(dir, &[] as &[&str]).code, 2, "no subcommand");
     // 3
     {
-        let _lock = hold_lock(dir, "ok.json", 31337, "test holder");
+        let _lock = hold_lock(dir, "ok.json", std::process::id(), "test holder");
         run(dir, &["--timeout", "0.2", "write", "ok.json", "1"]).fails(3);
     }
     // 4

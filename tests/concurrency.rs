@@ -192,14 +192,15 @@ fn lock_timeout_names_the_holder() {
     let d = tempfile::tempdir().unwrap();
     let dir = d.path();
     fs::write(dir.join("f.json"), "{\"a\": 1}").unwrap();
-    let _lock = hold_lock(dir, "f.json", 123, "test holder");
+    let _lock = hold_lock(dir, "f.json", std::process::id(), "test holder");
     let out = run(dir, &["--timeout", "0.5", "merge", "f.json", "{\"b\": 2}"]);
+    let me = format!("pid {}", std::process::id());
     out.fails(3)
-        .stderr_has("pid 123")
+        .stderr_has(&me)
         .stderr_has("test holder")
         .stderr_has("f.json");
     let out = run(dir, &["update", "f.json", ".a = 2", "--timeout", "0.1"]);
-    out.fails(3).stderr_has("pid 123");
+    out.fails(3).stderr_has(&me);
     let out = run(dir, &["--timeout", "0", "write", "f.json", "{}"]);
     out.fails(3).stderr_has("test holder");
     assert_eq!(text(&dir.join("f.json")), "{\"a\": 1}");
@@ -211,7 +212,7 @@ fn a_waiter_goes_on_after_the_lock_is_released() {
     let d = tempfile::tempdir().unwrap();
     let dir = d.path();
     fs::write(dir.join("f.json"), "{\"a\": 1}").unwrap();
-    let lock = hold_lock(dir, "f.json", 4321, "test holder");
+    let lock = hold_lock(dir, "f.json", std::process::id(), "test holder");
     // A timeout too large for the clock means waiting for ever.
     let mut child = spawn(jsafe(dir).args([
         "--verbose",
@@ -224,7 +225,10 @@ fn a_waiter_goes_on_after_the_lock_is_released() {
     let mut err = BufReader::new(child.stderr.take().unwrap());
     // --verbose tells who it waits for.
     let seen = wait_for_line(&mut err, "waiting for the lock");
-    assert!(seen.contains("4321"), "{seen}");
+    assert!(
+        seen.contains(&format!("pid {}", std::process::id())),
+        "{seen}"
+    );
     assert_eq!(text(&dir.join("f.json")), "{\"a\": 1}");
     drop(lock);
     let out = finish(child, err, seen);
@@ -234,7 +238,7 @@ fn a_waiter_goes_on_after_the_lock_is_released() {
     let rec: serde_json::Value =
         serde_json::from_str(text(&dir.join(".jsafe/locks/f.json.lock")).trim()).unwrap();
     assert!(rec["command"].as_str().unwrap().contains("merge"), "{rec}");
-    assert_ne!(rec["pid"], 4321);
+    assert_ne!(rec["pid"], std::process::id());
 }
 
 #[test]
@@ -242,7 +246,7 @@ fn several_waiters_all_get_through_in_turn() {
     let d = tempfile::tempdir().unwrap();
     let dir = d.path();
     fs::write(dir.join("f.json"), "{\"n\": 0}").unwrap();
-    let lock = hold_lock(dir, "f.json", 99, "test holder");
+    let lock = hold_lock(dir, "f.json", std::process::id(), "test holder");
     let mut waiting = Vec::new();
     for _ in 0..4 {
         let mut child = spawn(jsafe(dir).args([

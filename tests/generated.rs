@@ -165,11 +165,17 @@ fn man_page_documents_every_environment_variable() {
     let page = top_page();
     let environment = items(&section(&page, "ENVIRONMENT"));
     let names: Vec<&str> = environment.iter().map(|(tag, _)| tag.as_str()).collect();
-    assert_eq!(names, ENV_VARS);
+    // Every variable but the test-only fail point is documented.
+    let documented: Vec<&str> = ENV_VARS
+        .iter()
+        .copied()
+        .filter(|v| *v != "JSAFE_FAILPOINT")
+        .collect();
+    assert_eq!(names, documented);
     for (name, text) in &environment {
         assert!(text.contains("--"), "{name} does not name its flag: {text}");
     }
-    let filter_timeout = &environment[ENV_VARS.len() - 1].1;
+    let filter_timeout = &environment[documented.len() - 2].1;
     assert!(filter_timeout.contains("jsafe update --filter-timeout"));
 }
 

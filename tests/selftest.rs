@@ -2,6 +2,9 @@
 //! lines or as JSON), fails with exit 1 and a FAIL line where writes fail, and
 //! rejects an unknown suite with exit 2.
 
+#[path = "../src/selftest/suites.rs"]
+mod suites;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -89,7 +92,7 @@ fn the_full_default_run_passes_and_its_json_has_one_passing_entry_per_check() {
         .iter()
         .map(|c| c["suite"].as_str().unwrap())
         .collect();
-    for suite in jsafe::commands::selftest::SUITES {
+    for suite in suites::SUITES {
         assert!(suites.contains(suite), "no check of {suite}: {suites:?}");
     }
     assert_eq!(doc["passed"], true);

@@ -54,7 +54,7 @@ fn hold_lock(dir: &Path, name: &str) -> File {
         .open(locks.join(format!("{name}.lock")))
         .unwrap();
     f.lock().unwrap();
-    writeln!(f, "{}", jsafe::store::Holder::me().to_json()).unwrap();
+    write!(f, "{}", jsafe::process::Holder::me("jsafe test").to_line()).unwrap();
     f
 }
 
@@ -110,10 +110,17 @@ fn reports_healthy_corrupt_missing_and_locked_files_in_table_and_json() {
         table.contains("corrupt.json: not valid JSON (line 3, column 3"),
         "{table}"
     );
+    // Lock files left by finished writes are ordinary: only -v counts them.
     assert_eq!(
         lines.last().unwrap(),
-        &"4 files: 2 ok, 1 corrupt, 1 missing; 1 lock held; \
-          3 left-over lock files (`jsafe cleanup-locks` removes them)"
+        &"4 files: 2 ok, 1 corrupt, 1 missing; 1 lock held"
+    );
+    let (_, verbose) = status(dir, &["-v"]);
+    assert!(
+        verbose
+            .trim_end()
+            .ends_with("1 lock held; 3 left-over lock files (`jsafe cleanup-locks` removes them)"),
+        "{verbose}"
     );
 
     let (code, doc) = status_json(dir, &[]);
@@ -188,7 +195,7 @@ fn exit_codes_corrupt_wins_then_problems_then_zero() {
     // Without the corrupt file, the missing one is a problem.
     ok(dir, &["write", "corrupt.json", "{}"]);
     let (code, table) = status(dir, &[]);
-    assert_eq!(code, 1, "{table}");
+    assert_eq!(code, 9, "{table}");
     assert!(table.contains("missing.json: missing; `jsafe restore --latest missing.json`"));
 
     // A lock held for a moment by a live holder is normal.
@@ -199,7 +206,7 @@ fn exit_codes_corrupt_wins_then_problems_then_zero() {
 
     // Held longer than --stale-after is a problem.
     let (code, doc) = status_json(dir, &["--stale-after", "0s"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 9);
     let locked = file(&doc, "locked.json");
     assert_eq!(locked["lock"]["stale"], true);
     assert!(
@@ -209,7 +216,7 @@ fn exit_codes_corrupt_wins_then_problems_then_zero() {
             .contains("lock held longer than 0s")
     );
     let (code, table) = status(dir, &["--stale-after", "0s"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 9);
     assert!(table.contains("STALE"), "{table}");
 
     drop(lock);
@@ -248,11 +255,16 @@ fn a_lock_held_by_a_running_update_is_reported_with_its_holder() {
     assert_eq!(lock["state"], "held", "{doc:#}");
     assert_eq!(lock["holder"]["pid"], child.id());
     assert_eq!(lock["holder"]["alive"], "alive");
+    // The subcommand, never its arguments (they may hold data).
     assert!(
         lock["holder"]["command"]
             .as_str()
             .unwrap()
-            .contains("update slow.json")
+            .contains("update")
+            && !lock["holder"]["command"]
+                .as_str()
+                .unwrap()
+                .contains("slow.json")
     );
     assert_eq!(doc["exit_code"], 0);
 
@@ -299,10 +311,17 @@ fn a_file_given_directly_is_always_reported_and_nothing_is_created() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     fs::write(dir.join("plain.json"), "[1]").unwrap();
-    let (code, doc) = status_json(dir, &["plain.json", "absent.json"]);
-    assert_eq!(code, 1);
+    let (code, doc) = status_json(dir, &["plain.json"]);
+    assert_eq!(code, 0);
     assert_eq!(file(&doc, "plain.json")["health"], "ok");
-    assert_eq!(file(&doc, "absent.json")["health"], "missing");
+    // A PATH that does not exist is an error (6), not a "missing" file.
+    let (code, doc) = status_json(dir, &["plain.json", "absent.json"]);
+    assert_eq!(code, 6);
+    assert_eq!(paths(&doc), ["plain.json"]);
+    assert!(
+        doc["errors"][0].as_str().unwrap().contains("absent.json"),
+        "{doc:#}"
+    );
     assert!(!dir.join(".jsafe").exists(), "status must not create state");
 }
 
@@ -345,7 +364,7 @@ fn backups_quarantine_and_newest_valid() {
     ok(dir, &["write", "f.json", "[3]"]);
     // A newer backup that does not parse: newest_valid must skip it.
     fs::write(
-        dir.join(".jsafe/backups/f.json/29991231T235959.000000000Z.json"),
+        dir.join(".jsafe/backups/f.json/0000000099.29991231T235959.000000000Z.json"),
         "{",
     )
     .unwrap();
@@ -356,10 +375,13 @@ fn backups_quarantine_and_newest_valid() {
     assert_eq!(code, 0);
     let f = file(&doc, "f.json");
     assert_eq!(f["backups"]["count"], 3);
-    assert_eq!(f["backups"]["newest"], "29991231T235959.000000000Z.json");
+    assert_eq!(
+        f["backups"]["newest"],
+        "0000000099.29991231T235959.000000000Z.json"
+    );
     assert_eq!(f["backups"]["newest_time"], "2999-12-31T23:59:59.000Z");
     let valid = f["backups"]["newest_valid"].as_str().unwrap();
-    assert!(valid.starts_with("20") && valid < "2999", "{valid}");
+    assert!(valid.starts_with("0000000002."), "{valid}");
     let content = fs::read(dir.join(".jsafe/backups/f.json").join(valid)).unwrap();
     assert_eq!(
         serde_json::from_slice::<Value>(&content).unwrap(),
@@ -395,7 +417,7 @@ fn a_symlinked_lock_file_is_a_problem_and_not_followed() {
     fs::write(dir.join("elsewhere"), "x").unwrap();
     std::os::unix::fs::symlink(dir.join("elsewhere"), &lock).unwrap();
     let (code, doc) = status_json(dir, &[]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 9);
     let f = file(&doc, "f.json");
     assert_eq!(f["lock"]["state"], "error");
     assert!(
@@ -471,7 +493,7 @@ fn an_unreadable_directory_is_a_problem_and_nothing_readable_is_exit_7() {
     };
     assert_eq!(
         out.status.code(),
-        Some(1),
+        Some(9),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );

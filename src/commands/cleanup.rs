@@ -54,202 +54,125 @@
 //! - `exit_code`: the exit code of this run.
 
 use std::collections::BTreeMap;
-use std::ffi::OsString;
-use std::fs::File;
-use std::io;
-use std::os::unix::ffi::OsStrExt;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use serde_json::{Value as Json, json};
 
-use super::{Global, print};
+use super::status::{roots, scan_shown};
+use super::{Global, diag, print};
 use crate::cli::CleanupArgs;
 use crate::error::{Kind, Result};
-use crate::process::{self, Liveness};
-use crate::scan;
-use crate::store::replace::TEMP_PREFIX;
-use crate::store::{Holder, Mode, Paths, STATE_DIR, lock};
+use crate::process::{self, Holder, Liveness};
+use crate::store::lock::{self, Free, NewLockFile, Swept};
+use crate::store::scan::{self, Found, StateView};
+use crate::store::{Dir, layout};
 use crate::time;
 
-/// Returns the exit code: 0 unless the sweep itself failed.
+/// Version of the `--json` document; raised when a field changes meaning.
+pub const JSON_VERSION: u32 = 1;
+
+/// Returns the exit code: 0 unless the sweep itself failed (7).
 pub fn run(g: &Global, args: &CleanupArgs) -> Result<i32> {
-    let walk = scan::walk(&scan::roots(&args.paths));
     let mut sweep = Sweep {
         dry_run: args.dry_run,
         older_than: args.older_than,
-        removed: Vec::new(),
-        kept: Vec::new(),
-        errors: walk.errors.clone(),
+        entries: Vec::new(),
+        errors: Vec::new(),
     };
-    let items = items(&walk, &mut sweep.errors);
-
-    // Who recorded each lock, judged in one pass before any lock is taken (a
-    // sweep cannot hold thousands of descriptors at once). A record that has
-    // changed by the time we hold the lock is judged again on its own.
-    let recorded: Vec<Option<Holder>> = items
-        .iter()
-        .map(|i| {
-            i.lock_exists
-                .then(|| scan::open_lock(&i.lock).ok())
-                .flatten()
-                .and_then(|f| scan::holder_in(&f))
-        })
-        .collect();
-    let refs: Vec<&Holder> = recorded.iter().flatten().collect();
-    let mut answers = process::liveness(&refs).into_iter();
-    let judged: Vec<Option<(Holder, Liveness)>> = recorded
-        .into_iter()
-        .map(|h| h.map(|h| (h, answers.next().unwrap_or(Liveness::Unknown))))
-        .collect();
-
-    for (item, judged) in items.iter().zip(judged) {
-        sweep.item(item, judged);
+    let roots = roots(&args.paths);
+    let mut files: Vec<PathBuf> = Vec::new();
+    let walked = scan::walk(&roots, args.one_file_system, &mut |found| match found {
+        Found::Dir(listing) => {
+            let view = if listing.has_state {
+                StateView::open(listing.dir)
+            } else {
+                StateView::default()
+            };
+            sweep.errors.extend(view.errors.iter().cloned());
+            let mut keys: BTreeMap<OsString, Vec<OsString>> = view
+                .lock_keys
+                .iter()
+                .map(|k| (k.clone(), Vec::new()))
+                .collect();
+            for t in &listing.temp_files {
+                if let Some(k) = layout::temp_key(t) {
+                    keys.entry(k).or_default().push(t.clone());
+                }
+            }
+            for (key, temps) in keys {
+                sweep.key(listing.dir, &view, &key, &temps);
+            }
+        }
+        Found::File(path) => files.push(path.to_path_buf()),
+    });
+    sweep.errors.extend(walked.errors.iter().cloned());
+    for m in &walked.missing_roots {
+        sweep
+            .errors
+            .push(format!("{}: no such file or directory", m.display()));
+    }
+    for file in files {
+        match scan::resolve(&file) {
+            Ok(fv) => {
+                let view = StateView::open(&fv.dir);
+                sweep.errors.extend(view.errors.iter().cloned());
+                let temps: Vec<OsString> = fv
+                    .dir
+                    .entries()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(n, _)| n)
+                    .filter(|n| layout::temp_key(n).as_deref() == Some(fv.key.as_os_str()))
+                    .collect();
+                sweep.key(&fv.dir, &view, &fv.key, &temps);
+            }
+            Err(e) => sweep.errors.push(e.message().to_owned()),
+        }
     }
 
-    let code = if sweep.errors.is_empty() {
-        0
-    } else {
-        Kind::Io.exit_code()
-    };
+    let code =
+        if !walked.missing_roots.is_empty() && sweep.errors.len() == walked.missing_roots.len() {
+            Kind::NotFound.exit_code()
+        } else if sweep.errors.is_empty() {
+            0
+        } else {
+            Kind::Io.exit_code()
+        };
     for e in &sweep.errors {
-        eprintln!("jsafe: {e}");
+        diag(e);
     }
     let mut out = String::new();
     if args.json {
+        let (removed, kept): (Vec<&Entry>, Vec<&Entry>) =
+            sweep.entries.iter().partition(|e| e.removed);
         let doc = json!({
+            "version": JSON_VERSION,
             "dry_run": args.dry_run,
             "older_than_secs": args.older_than.as_secs_f64(),
-            "removed": sweep.removed.iter().map(Entry::to_json).collect::<Vec<_>>(),
-            "kept": sweep.kept.iter().map(Entry::to_json).collect::<Vec<_>>(),
+            "removed": removed.iter().map(|e| e.to_json()).collect::<Vec<_>>(),
+            "kept": kept.iter().map(|e| e.to_json()).collect::<Vec<_>>(),
             "errors": sweep.errors,
             "exit_code": code,
         });
         out = doc.to_string();
         out.push('\n');
     } else {
-        let verb = if args.dry_run {
-            "would remove"
-        } else {
-            "removed"
-        };
-        for e in &sweep.removed {
-            out.push_str(&format!("{verb} {} ({})\n", scan::shown(&e.path), e.reason));
-        }
-        if g.verbose {
-            for e in &sweep.kept {
-                out.push_str(&format!("kept {} ({})\n", scan::shown(&e.path), e.reason));
+        for e in &sweep.entries {
+            if !(e.news || g.verbose) {
+                continue;
             }
+            let verb = match (e.removed, args.dry_run) {
+                (true, true) => "would remove",
+                (true, false) => "removed",
+                (false, _) => "kept",
+            };
+            out.push_str(&format!("{verb} {} ({})\n", scan_shown(&e.path), e.reason));
         }
     }
     print(out.as_bytes())?;
     Ok(code)
-}
-
-/// One data file's lock file and temp files.
-#[derive(Debug)]
-struct Item {
-    /// The data file (named in reports).
-    file: PathBuf,
-    lock: PathBuf,
-    lock_exists: bool,
-    temps: Vec<PathBuf>,
-}
-
-fn items(walk: &scan::Walk, errors: &mut Vec<String>) -> Vec<Item> {
-    let mut by_file: BTreeMap<(PathBuf, OsString), Item> = BTreeMap::new();
-    fn entry<'a>(
-        by_file: &'a mut BTreeMap<(PathBuf, OsString), Item>,
-        dir: &Path,
-        name: &OsString,
-    ) -> &'a mut Item {
-        by_file
-            .entry((dir.to_path_buf(), name.clone()))
-            .or_insert_with(|| {
-                let paths = data_paths(dir, name);
-                Item {
-                    file: paths.real.clone(),
-                    lock: paths.lock(),
-                    lock_exists: false,
-                    temps: Vec::new(),
-                }
-            })
-    }
-    for listing in &walk.dirs {
-        if listing.has_state {
-            let (state, errs) = scan::list_state(&listing.dir.join(STATE_DIR));
-            errors.extend(errs);
-            for name in &state.locks {
-                entry(&mut by_file, &listing.dir, name).lock_exists = true;
-            }
-        }
-        for temp in &listing.temp_files {
-            if let Some(name) = scan::temp_target(temp) {
-                entry(&mut by_file, &listing.dir, &name)
-                    .temps
-                    .push(listing.dir.join(temp));
-            }
-        }
-    }
-    for file in &walk.files {
-        let paths = match Paths::resolve(file) {
-            Ok(p) => p,
-            Err(e) => {
-                errors.push(e.message);
-                continue;
-            }
-        };
-        let lock_exists = std::fs::symlink_metadata(paths.lock()).is_ok();
-        let temps = temps_of(&paths, errors);
-        let item = entry(&mut by_file, &paths.dir, &paths.name);
-        item.lock_exists |= lock_exists;
-        for t in temps {
-            if !item.temps.contains(&t) {
-                item.temps.push(t);
-            }
-        }
-    }
-    by_file
-        .into_values()
-        .filter(|i| i.lock_exists || !i.temps.is_empty())
-        .collect()
-}
-
-fn data_paths(dir: &Path, name: &OsString) -> Paths {
-    let real = dir.join(name);
-    Paths {
-        given: real.clone(),
-        real,
-        dir: dir.to_path_buf(),
-        name: name.clone(),
-    }
-}
-
-/// Temp files of one data file given directly.
-fn temps_of(paths: &Paths, errors: &mut Vec<String>) -> Vec<PathBuf> {
-    let mut prefix = TEMP_PREFIX.as_bytes().to_vec();
-    prefix.extend_from_slice(paths.name.as_bytes());
-    let entries = match std::fs::read_dir(&paths.dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Vec::new(),
-        Err(e) => {
-            errors.push(format!(
-                "cannot read directory {}: {e}",
-                paths.dir.display()
-            ));
-            return Vec::new();
-        }
-    };
-    entries
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .map(|e| e.file_name())
-        .filter(|n| {
-            n.as_bytes().starts_with(&prefix)
-                && scan::temp_target(n).is_some_and(|t| t == paths.name)
-        })
-        .map(|n| paths.dir.join(n))
-        .collect()
 }
 
 /// A file removed (or that would be) or kept.
@@ -259,23 +182,28 @@ struct Entry {
     file: PathBuf,
     reason: String,
     holder: Option<(Holder, Liveness)>,
+    removed: bool,
+    /// Worth a line in cron's mail: a crash happened, or something could not
+    /// be judged. Ordinary left-overs of finished writes are not.
+    news: bool,
 }
 
 impl Entry {
     fn to_json(&self) -> Json {
         let holder = self.holder.as_ref().map(|(h, alive)| {
-            let mut v = h.to_json();
+            let mut v = serde_json::to_value(h).unwrap_or(Json::Null);
             if let Json::Object(m) = &mut v {
                 m.insert("alive".to_owned(), json!(alive.as_str()));
             }
             v
         });
         json!({
-            "path": scan::shown(&self.path),
+            "path": scan_shown(&self.path),
             "kind": self.kind,
-            "file": scan::shown(&self.file),
+            "file": scan_shown(&self.file),
             "reason": self.reason,
             "holder": holder,
+            "news": self.news,
         })
     }
 }
@@ -283,98 +211,215 @@ impl Entry {
 struct Sweep {
     dry_run: bool,
     older_than: Duration,
-    removed: Vec<Entry>,
-    kept: Vec<Entry>,
+    entries: Vec<Entry>,
     errors: Vec<String>,
 }
 
 impl Sweep {
-    fn item(&mut self, item: &Item, judged: Option<(Holder, Liveness)>) {
-        if item.lock_exists {
-            match scan::open_lock(&item.lock) {
-                Ok(file) => return self.existing_lock(item, file, judged),
-                // Removed since the listing: sweep the temp files as if it never was.
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => {
-                    self.errors.push(format!(
-                        "cannot open lock file {}: {e}; left alone",
-                        item.lock.display()
-                    ));
-                    return;
-                }
+    /// One data file's lock file and temp files.
+    fn key(&mut self, dir: &Dir, view: &StateView, key: &OsStr, temps: &[OsString]) {
+        let file = dir.join(layout::plain_name(key).unwrap_or(key));
+        let lock_path = view.locks().map_or_else(
+            || PathBuf::from(layout::lock_name(key)),
+            |l| l.join(layout::lock_name(key)),
+        );
+        let Some(locks) = view.locks() else {
+            for t in temps {
+                self.push(
+                    dir.join(t),
+                    "temp",
+                    &file,
+                    false,
+                    true,
+                    "no .jsafe/locks to take its lock in: left alone".to_owned(),
+                    None,
+                );
             }
+            return;
+        };
+        // Temp files whose lock file is gone are taken under a lock file made
+        // for the purpose (and removed again).
+        let make = (!temps.is_empty()).then_some(NewLockFile {
+            mode: 0o600,
+            owner: None,
+        });
+        let mut temp_entries: Vec<Entry> = Vec::new();
+        let mut judged: Option<Verdict> = None;
+        let dry_run = self.dry_run;
+        let older_than = self.older_than;
+        let swept = lock::sweep(locks, dir, key, make, dry_run, |free: &Free| {
+            for t in temps {
+                let path = dir.join(t);
+                if !dry_run
+                    && let Err(e) = rustix::fs::unlinkat(
+                        free.data_dir.fd(),
+                        t.as_os_str(),
+                        rustix::fs::AtFlags::empty(),
+                    )
+                    && e != rustix::io::Errno::NOENT
+                {
+                    temp_entries.push(Entry {
+                        path,
+                        kind: "temp",
+                        file: file.clone(),
+                        reason: format!("cannot remove: {e}"),
+                        holder: None,
+                        removed: false,
+                        news: true,
+                    });
+                    continue;
+                }
+                temp_entries.push(Entry {
+                    path,
+                    kind: "temp",
+                    file: file.clone(),
+                    reason: "temp file of a write that did not finish (its writer died)".to_owned(),
+                    holder: None,
+                    removed: true,
+                    news: true,
+                });
+            }
+            if free.made_now {
+                return true;
+            }
+            let verdict = judge(free, older_than);
+            let remove = verdict.remove;
+            judged = Some(verdict);
+            remove
+        });
+        for e in temp_entries {
+            if e.reason.starts_with("cannot") {
+                self.errors
+                    .push(format!("{}: {}", e.path.display(), e.reason));
+            }
+            self.entries.push(e);
         }
-        if !item.temps.is_empty() {
-            self.temps_without_lock_file(item);
+        match swept {
+            Ok(Swept::Missing) => {}
+            Ok(Swept::Held(holder, pids)) => {
+                // The record names the holder only when /proc/locks agrees.
+                let holder = holder.filter(|h| pids.is_empty() || pids.contains(&h.pid));
+                let judged = holder.map(|h| {
+                    let alive = process::liveness(&[&h])
+                        .first()
+                        .copied()
+                        .unwrap_or(Liveness::Unknown);
+                    (h, alive)
+                });
+                let who = match (&judged, pids.is_empty()) {
+                    (Some((h, alive)), _) => {
+                        format!("held by {}{}", h.describe(), alive_note(*alive))
+                    }
+                    (None, false) => format!(
+                        "held by pid {}",
+                        pids.iter()
+                            .map(u32::to_string)
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    ),
+                    (None, true) => "held".to_owned(),
+                };
+                for t in temps {
+                    self.push(
+                        dir.join(t),
+                        "temp",
+                        &file,
+                        false,
+                        false,
+                        "its lock is held: a write may be in progress".to_owned(),
+                        None,
+                    );
+                }
+                self.push(lock_path, "lock", &file, false, false, who, judged);
+            }
+            Ok(Swept::Replaced) => {
+                self.push(
+                    lock_path,
+                    "lock",
+                    &file,
+                    false,
+                    false,
+                    "replaced meanwhile".to_owned(),
+                    None,
+                );
+            }
+            Ok(Swept::Kept) | Ok(Swept::Removed) => {
+                let removed = matches!(swept, Ok(Swept::Removed));
+                let v = judged.unwrap_or(Verdict {
+                    remove: removed,
+                    reason: String::new(),
+                    news: false,
+                    holder: None,
+                });
+                self.push(
+                    lock_path, "lock", &file, removed, v.news, v.reason, v.holder,
+                );
+            }
+            Err(e) => self.errors.push(format!(
+                "cannot sweep lock file {}: {e}; left alone",
+                lock_path.display()
+            )),
         }
     }
 
-    fn existing_lock(&mut self, item: &Item, file: File, judged: Option<(Holder, Liveness)>) {
-        let granted = match lock::try_take(&file, Mode::Exclusive) {
-            Ok(g) => g,
-            Err(e) => {
-                self.errors.push(format!(
-                    "cannot lock {}: {e}; left alone",
-                    item.lock.display()
-                ));
-                return;
-            }
-        };
-        if !granted {
-            let (reason, holder) = match judged {
-                Some((h, alive)) => (
-                    format!("held by {}{}", h.describe(), alive_note(alive)),
-                    Some((h, alive)),
-                ),
-                None => ("held".to_owned(), None),
-            };
-            self.keep_temps(item, "its lock is held: a write may be in progress");
-            self.keep(&item.lock, "lock", item, reason, holder);
-            return;
-        }
-        if !lock::still_linked(&file, &item.lock) {
-            // Another sweeper removed it, and perhaps a writer made a fresh one:
-            // nothing here is ours to judge now.
-            self.keep_temps(item, "its lock file was replaced meanwhile");
-            self.keep(
-                &item.lock,
-                "lock",
-                item,
-                "replaced meanwhile".to_owned(),
-                None,
-            );
-            return;
-        }
-        self.remove_temps(item);
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &mut self,
+        path: PathBuf,
+        kind: &'static str,
+        file: &Path,
+        removed: bool,
+        news: bool,
+        reason: String,
+        holder: Option<(Holder, Liveness)>,
+    ) {
+        self.entries.push(Entry {
+            path,
+            kind,
+            file: file.to_path_buf(),
+            reason,
+            holder,
+            removed,
+            news,
+        });
+    }
+}
 
-        // The record now, under the lock: the same as read before, or a newer one.
-        let holder = match (scan::holder_in(&file), judged) {
-            (Some(now), Some((before, alive))) if now == before => Some((now, alive)),
-            (Some(now), _) => {
-                let alive = process::liveness(&[&now])
-                    .first()
-                    .copied()
-                    .unwrap_or(Liveness::Unknown);
-                Some((now, alive))
-            }
-            (None, _) => None,
-        };
-        let age = file
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|m| SystemTime::now().duration_since(m).ok())
-            .unwrap_or(Duration::ZERO);
-        let verdict = match &holder {
-            Some((h, alive)) if alive.is_gone() => Ok(format!(
-                "free; {}",
-                match alive {
-                    Liveness::Recycled =>
-                        format!("pid {} of its holder now belongs to another process", h.pid),
-                    _ => format!("its holder pid {} is dead", h.pid),
-                }
-            )),
-            _ if age >= self.older_than => Ok(format!(
+/// What to do with a free lock file, and why.
+struct Verdict {
+    remove: bool,
+    reason: String,
+    /// Worth a line without -v.
+    news: bool,
+    holder: Option<(Holder, Liveness)>,
+}
+
+/// Remove a free lock file?
+fn judge(free: &Free, older_than: Duration) -> Verdict {
+    let holder = free.holder.clone().map(|h| {
+        let alive = process::liveness(&[&h])
+            .first()
+            .copied()
+            .unwrap_or(Liveness::Unknown);
+        (h, alive)
+    });
+    let age = free.age;
+    match &holder {
+        Some((h, alive)) if alive.is_gone() => Verdict {
+            remove: true,
+            reason: match alive {
+                Liveness::Recycled => format!(
+                    "free; pid {} of its holder now belongs to another process",
+                    h.pid
+                ),
+                _ => format!("free; its holder pid {} has exited", h.pid),
+            },
+            news: false,
+            holder: holder.clone(),
+        },
+        _ if age >= older_than => Verdict {
+            remove: true,
+            reason: format!(
                 "free; last taken {} ago{}",
                 time::human(age),
                 holder.as_ref().map_or(String::new(), |(h, alive)| format!(
@@ -382,144 +427,39 @@ impl Sweep {
                     h.pid,
                     alive_note(*alive)
                 ))
-            )),
-            Some((h, alive)) => Err(format!(
-                "free, but last taken {} ago (younger than {}) by pid {}{}",
-                time::human(age),
-                time::human(self.older_than),
-                h.pid,
-                match alive {
-                    Liveness::OtherHost => format!(" on host {}", h.host),
-                    a => alive_note(*a),
-                }
-            )),
-            None => Err(format!(
+            ),
+            news: false,
+            holder: holder.clone(),
+        },
+        Some((h, alive)) => {
+            let unsure = matches!(alive, Liveness::Unknown);
+            Verdict {
+                remove: false,
+                reason: format!(
+                    "free, but last taken {} ago (younger than {}) by pid {}{}",
+                    time::human(age),
+                    time::human(older_than),
+                    h.pid,
+                    match alive {
+                        Liveness::OtherHost => format!(" on host {}", h.host),
+                        Liveness::Unknown => " (cannot tell whether it still runs)".to_owned(),
+                        a => alive_note(*a),
+                    }
+                ),
+                news: unsure,
+                holder: holder.clone(),
+            }
+        }
+        None => Verdict {
+            remove: false,
+            reason: format!(
                 "free, but last taken {} ago (younger than {}); no holder recorded",
                 time::human(age),
-                time::human(self.older_than)
-            )),
-        };
-        match verdict {
-            Ok(reason) => {
-                if !self.dry_run
-                    && let Err(e) = std::fs::remove_file(&item.lock)
-                    && e.kind() != io::ErrorKind::NotFound
-                {
-                    self.errors.push(format!(
-                        "cannot remove lock file {}: {e}",
-                        item.lock.display()
-                    ));
-                    return;
-                }
-                self.removed.push(Entry {
-                    path: item.lock.clone(),
-                    kind: "lock",
-                    file: item.file.clone(),
-                    reason,
-                    holder,
-                });
-            }
-            Err(reason) => self.keep(&item.lock, "lock", item, reason, holder),
-        }
-        // The lock is released here, after the unlink.
-        drop(file);
-    }
-
-    /// Temp files of a name that has no lock file: nobody can be writing it
-    /// unless a writer is creating the lock file right now, so take the lock
-    /// (creating the file) before removing anything.
-    fn temps_without_lock_file(&mut self, item: &Item) {
-        if self.dry_run {
-            self.remove_temps(item);
-            return;
-        }
-        let file = match lock::open(&item.lock) {
-            Ok(f) => f,
-            Err(e) => {
-                self.errors.push(format!(
-                    "cannot create lock file {} to remove the temp files of {}: {e}",
-                    item.lock.display(),
-                    item.file.display()
-                ));
-                return;
-            }
-        };
-        match lock::try_take(&file, Mode::Exclusive) {
-            Ok(true) if lock::still_linked(&file, &item.lock) => {
-                self.remove_temps(item);
-                // Ours, made only to hold it: gone again before we let go.
-                if let Err(e) = std::fs::remove_file(&item.lock)
-                    && e.kind() != io::ErrorKind::NotFound
-                {
-                    self.errors.push(format!(
-                        "cannot remove lock file {}: {e}",
-                        item.lock.display()
-                    ));
-                }
-            }
-            Ok(_) => self.keep_temps(item, "its lock is held: a write may be in progress"),
-            Err(e) => self.errors.push(format!(
-                "cannot lock {}: {e}; temp files of {} left alone",
-                item.lock.display(),
-                item.file.display()
-            )),
-        }
-        drop(file);
-    }
-
-    /// Remove the item's temp files; the caller holds its lock (or, in a dry
-    /// run, found it free).
-    fn remove_temps(&mut self, item: &Item) {
-        let name = item
-            .file
-            .file_name()
-            .map_or(String::new(), |n| n.to_string_lossy().into_owned());
-        for temp in &item.temps {
-            // Only a regular file is ours: never follow or remove anything else.
-            match std::fs::symlink_metadata(temp) {
-                Ok(m) if m.is_file() => {}
-                _ => continue,
-            }
-            if !self.dry_run
-                && let Err(e) = std::fs::remove_file(temp)
-            {
-                if e.kind() != io::ErrorKind::NotFound {
-                    self.errors
-                        .push(format!("cannot remove temp file {}: {e}", temp.display()));
-                }
-                continue;
-            }
-            self.removed.push(Entry {
-                path: temp.clone(),
-                kind: "temp",
-                file: item.file.clone(),
-                reason: format!("temp file of an unfinished write to {name}"),
-                holder: None,
-            });
-        }
-    }
-
-    fn keep_temps(&mut self, item: &Item, why: &str) {
-        for temp in &item.temps {
-            self.keep(temp, "temp", item, why.to_owned(), None);
-        }
-    }
-
-    fn keep(
-        &mut self,
-        path: &Path,
-        kind: &'static str,
-        item: &Item,
-        reason: String,
-        holder: Option<(Holder, Liveness)>,
-    ) {
-        self.kept.push(Entry {
-            path: path.to_path_buf(),
-            kind,
-            file: item.file.clone(),
-            reason,
-            holder,
-        });
+                time::human(older_than)
+            ),
+            news: false,
+            holder: None,
+        },
     }
 }
 

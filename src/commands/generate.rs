@@ -18,8 +18,7 @@ use clap_mangen::roff::{Roff, bold, italic, roman};
 use crate::cli::{Cli, GenerateArgs};
 use crate::error::{EXIT_CODES, Error, Kind, Result};
 use crate::store::journal;
-use crate::store::replace::TEMP_PREFIX;
-use crate::store::{LOCK_SUFFIX, STATE_DIR};
+use crate::store::layout::{LOCK_SUFFIX, STATE_DIR, TEMP_PREFIX};
 
 /// Name the completion scripts complete.
 const BIN: &str = "jsafe";
@@ -38,9 +37,9 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
     for (relative, bytes) in render_all()? {
         let path = args.dir.join(&relative);
         if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).map_err(|e| Error::io("cannot create", parent, &e))?;
+            fs::create_dir_all(parent).map_err(|e| Error::io("cannot create", parent, e))?;
         }
-        fs::write(&path, bytes).map_err(|e| Error::io("cannot write", &path, &e))?;
+        fs::write(&path, bytes).map_err(|e| Error::io("cannot write", &path, e))?;
     }
     Ok(())
 }

@@ -6,7 +6,6 @@ pub mod generate;
 pub mod merge;
 pub mod read;
 pub mod restore;
-pub mod selftest;
 pub mod status;
 pub mod update;
 pub mod write;
@@ -18,7 +17,16 @@ use std::time::Duration;
 
 use crate::error::{Error, Kind, Result};
 use crate::json::{self, Indent, Value};
-use crate::store::{Holder, OnCorrupt, Options, Outcome};
+use crate::store::{OnCorrupt, Options, Outcome};
+
+/// One line on stderr. A stderr that is closed or full is ignored: the exit
+/// code stays the documented one (a failed diagnostic never aborts).
+pub fn diag(line: &str) {
+    // One line whatever the message holds: a file name may contain a newline.
+    let line = line.replace('\r', "\\r").replace('\n', "\\n");
+    let mut err = io::stderr().lock();
+    let _ = writeln!(err, "jsafe: {line}");
+}
 
 /// Settings every command shares (the global flags, after environment and defaults).
 #[derive(Clone, Debug)]
@@ -28,6 +36,7 @@ pub struct Global {
     pub backup: bool,
     pub sync: bool,
     pub journal: bool,
+    pub split_links: bool,
     pub quiet: bool,
     pub verbose: bool,
 }
@@ -36,34 +45,33 @@ impl Global {
     /// Transaction options for `operation`.
     pub fn options<'a>(
         &self,
-        operation: &'static str,
+        operation: &'a str,
         indent: Option<Indent>,
         on_corrupt: OnCorrupt,
-        on_wait: &'a dyn Fn(Option<&Holder>),
+        on_wait: &'a dyn Fn(&str),
     ) -> Options<'a> {
-        Options {
-            operation,
-            timeout: self.timeout,
-            keep: if self.backup { self.keep } else { 0 },
-            sync: self.sync,
-            journal: self.journal,
-            indent,
-            on_corrupt,
-            on_wait,
-        }
+        Options::new(operation)
+            .timeout(self.timeout)
+            .keep(if self.backup { self.keep } else { 0 })
+            .sync(self.sync)
+            .journal(self.journal)
+            .indent(indent)
+            .on_corrupt(on_corrupt)
+            .split_links(self.split_links)
+            .on_wait(on_wait)
     }
 
     /// A line on stderr, unless --quiet.
     pub fn notice(&self, line: &str) {
         if !self.quiet {
-            eprintln!("jsafe: {line}");
+            diag(line);
         }
     }
 
     /// A line on stderr with --verbose only.
     pub fn detail(&self, line: &str) {
         if self.verbose {
-            eprintln!("jsafe: {line}");
+            diag(line);
         }
     }
 
@@ -71,6 +79,13 @@ impl Global {
     pub fn report(&self, file: &Path, outcome: &Outcome) {
         for w in &outcome.warnings {
             self.notice(w);
+        }
+        for t in &outcome.removed_temps {
+            self.notice(&format!(
+                "{}: removed {}, the temp file of a write that did not finish",
+                file.display(),
+                t.display()
+            ));
         }
         if let Some(q) = &outcome.quarantined {
             let why = if outcome.recovered_from.is_some() {
@@ -103,14 +118,10 @@ impl Global {
     }
 
     /// The callback a transaction calls when it has to wait for the lock.
-    pub fn waiter(&self, file: &Path) -> impl Fn(Option<&Holder>) + use<'_> {
+    pub fn waiter(&self, file: &Path) -> impl Fn(&str) + use<'_> {
         let file = file.to_path_buf();
-        move |holder: Option<&Holder>| {
-            let who = holder.map_or("another process".to_owned(), Holder::describe);
-            self.detail(&format!(
-                "{}: waiting for the lock, held by {who}",
-                file.display()
-            ));
+        move |who: &str| {
+            self.detail(&format!("{}: waiting for the lock, {who}", file.display()));
         }
     }
 }

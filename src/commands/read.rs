@@ -7,15 +7,16 @@ use super::{Global, filter_vars, json_input, print};
 use crate::cli::ReadArgs;
 use crate::error::{Error, Kind, Result};
 use crate::json::{Indent, Style, Value, filter::Filter, render_into};
-use crate::store::{self, Change, Current, Mode, OnCorrupt, Paths, lock};
+use crate::store::{self, Change, Current, OnCorrupt};
 
 pub fn run(g: &Global, args: &ReadArgs) -> Result<()> {
     // Everything that can fail on the caller's input fails before the file is read.
     let filter = match &args.filter {
-        Some(code) => Some(
+        Some(code) => Some({
+            let _running = crate::sys::FilterRunning::start();
             Filter::compile(code, filter_vars(&args.vars)?)
-                .map_err(|e| Error::bad_input(e.to_string()))?,
-        ),
+                .map_err(|e| Error::bad_input(e.to_string()))?
+        }),
         None => None,
     };
     let default = match &args.default {
@@ -23,42 +24,36 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<()> {
         None => None,
     };
     let file = args.file.as_path();
-    let paths = Paths::resolve(file)?;
 
-    let mut current = if args.lock {
-        read_locked(g, &paths)?
-    } else {
-        let first = load(&paths)?;
-        if matches!(first, Current::Corrupt { .. }) {
-            match read_locked(g, &paths) {
-                // No lock can be had here (a directory we may not write): then no
-                // jsafe writer holds one either, and what was read stands.
-                Err(e) if e.kind == Kind::Io => first,
-                other => other?,
-            }
-        } else {
-            first
-        }
-    };
+    let wait = g.waiter(file);
+    let lock = args.lock.then_some((g.timeout, &wait as &dyn Fn(&str)));
+    let loaded = store::load(file, lock)?;
+    let mut current = loaded.current;
+    if matches!(current, Current::Corrupt { .. })
+        && loaded.lock.is_none()
+        && let Some(again) = store::reload_if_locked(file, g.timeout, &wait)?
+    {
+        current = again;
+    }
+    drop(loaded.lock);
     if let (Current::Corrupt { .. }, true) = (&current, args.recover) {
-        let wait = g.waiter(file);
         let opts = g.options("recover", None, OnCorrupt::Recover, &wait);
         let outcome = store::transact(file, &opts, |_| Ok(Change::Keep))?;
         g.report(file, &outcome);
-        current = load(&paths)?;
+        current = store::load(file, None)?.current;
     }
 
     let value = match current {
-        Current::Valid(loaded) => {
+        Current::Valid(doc) => {
             if filter.is_none() && !args.compact && !args.raw_output {
                 // The file as it is, byte for byte.
-                let mut bytes = loaded.bytes;
+                let mut bytes = doc.into_bytes();
                 if bytes.last() != Some(&b'\n') {
                     bytes.push(b'\n');
                 }
                 return print(&bytes);
             }
-            loaded.value
+            doc.value()?
         }
         Current::Missing => default.ok_or_else(|| {
             Error::new(
@@ -76,9 +71,11 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<()> {
 
     // No time limit: a read holds no lock while its filter runs.
     let outputs = match &filter {
-        Some(f) => f
-            .run(value)
-            .map_err(|e| Error::bad_input(format!("{}: {e}", file.display())))?,
+        Some(f) => {
+            let _running = crate::sys::FilterRunning::start();
+            f.run(value)
+                .map_err(|e| Error::bad_input(format!("{}: {e}", file.display())))?
+        }
         None => vec![value],
     };
     let style = Style {
@@ -105,18 +102,4 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<()> {
         }
     }
     print(&out)
-}
-
-fn load(paths: &Paths) -> Result<Current> {
-    Ok(match store::read_file(&paths.real)? {
-        None => Current::Missing,
-        Some((bytes, _)) => store::classify(bytes),
-    })
-}
-
-/// Read under a shared lock: no jsafe writer can be mid-change meanwhile.
-fn read_locked(g: &Global, paths: &Paths) -> Result<Current> {
-    let wait = g.waiter(&paths.given);
-    let _lock = lock::acquire(&paths.lock(), &paths.given, Mode::Shared, g.timeout, &wait)?;
-    load(paths)
 }

@@ -4,18 +4,17 @@
 use super::{Global, print};
 use crate::cli::RestoreArgs;
 use crate::error::{Error, Kind, Result};
-use crate::store::{self, Change, OnCorrupt, Paths, backup};
+use crate::store::{self, Backups, Change, OnCorrupt};
 use crate::time;
 
 pub fn run(g: &Global, args: &RestoreArgs) -> Result<()> {
     let file = &args.file;
-    let paths = Paths::resolve(file)?;
+    let (_, backups) = store::backups(file)?;
     if args.list || (args.from.is_none() && !args.latest) {
-        return list(&paths, args.json);
+        return list(file, &backups, args.json);
     }
-    let backups = backup::list(&paths)?;
     let (name, bytes) = if let Some(name) = &args.from {
-        let b = backups.iter().find(|b| &b.name == name).ok_or_else(|| {
+        let b = backups.find(name).ok_or_else(|| {
             Error::new(
                 Kind::NotFound,
                 format!(
@@ -24,7 +23,16 @@ pub fn run(g: &Global, args: &RestoreArgs) -> Result<()> {
                 ),
             )
         })?;
-        let (bytes, _) = b.load().ok_or_else(|| {
+        if let Some(why) = &b.untrusted {
+            return Err(Error::new(
+                Kind::Io,
+                format!(
+                    "{}: backup {name} is not restored: {why} (jsafe did not write it)",
+                    file.display()
+                ),
+            ));
+        }
+        let bytes = backups.load_valid(b).ok_or_else(|| {
             Error::new(
                 Kind::Corrupt,
                 format!(
@@ -35,14 +43,15 @@ pub fn run(g: &Global, args: &RestoreArgs) -> Result<()> {
         })?;
         (b.name.clone(), bytes)
     } else {
-        let (b, bytes, _) = backup::newest_valid(&paths)?.ok_or_else(|| {
+        let (b, bytes) = backups.newest_valid().ok_or_else(|| {
             Error::new(
                 Kind::NotFound,
                 format!("{}: no valid backup to restore", file.display()),
             )
         })?;
-        (b.name, bytes)
+        (b.name.clone(), bytes)
     };
+    drop(backups);
     let wait = g.waiter(file);
     let opts = g.options("restore", None, OnCorrupt::Quarantine, &wait);
     let outcome = store::transact(file, &opts, |_| Ok(Change::Bytes(bytes)))?;
@@ -58,40 +67,47 @@ pub fn run(g: &Global, args: &RestoreArgs) -> Result<()> {
     Ok(())
 }
 
-fn list(paths: &Paths, json: bool) -> Result<()> {
-    let backups = backup::list(paths)?;
-    let rows: Vec<(String, String, u64, bool)> = backups
+fn list(file: &std::path::Path, backups: &Backups, json: bool) -> Result<()> {
+    let rows: Vec<(String, String, u64, &'static str)> = backups
+        .list
         .iter()
         .rev()
         .map(|b| {
-            (
-                b.name.clone(),
-                time::rfc3339(b.time),
-                b.size,
-                b.load().is_some(),
-            )
+            let state = if b.untrusted.is_some() {
+                "UNTRUSTED"
+            } else if backups.load_valid(b).is_some() {
+                "valid"
+            } else {
+                "INVALID"
+            };
+            (b.name.clone(), time::rfc3339(b.time), b.size, state)
         })
         .collect();
     let mut out = String::new();
     if json {
         let items: Vec<serde_json::Value> = rows
             .iter()
-            .map(|(name, t, size, valid)| {
-                serde_json::json!({"name": name, "time": t, "size": size, "valid": valid})
+            .map(|(name, t, size, state)| {
+                serde_json::json!({
+                    "name": name,
+                    "time": t,
+                    "size": size,
+                    "valid": *state == "valid",
+                    "trusted": *state != "UNTRUSTED",
+                })
             })
             .collect();
         out = serde_json::Value::Array(items).to_string();
         out.push('\n');
     } else if rows.is_empty() {
-        eprintln!("jsafe: {}: no backups", paths.given.display());
+        super::diag(&format!("{}: no backups", file.display()));
     } else {
         out.push_str(&format!(
-            "{:<32}  {:<24}  {:>10}  {}\n",
+            "{:<43}  {:<24}  {:>10}  {}\n",
             "NAME", "TIME", "SIZE", "JSON"
         ));
-        for (name, t, size, valid) in &rows {
-            let v = if *valid { "valid" } else { "INVALID" };
-            out.push_str(&format!("{name:<32}  {t:<24}  {size:>10}  {v}\n"));
+        for (name, t, size, state) in &rows {
+            out.push_str(&format!("{name:<43}  {t:<24}  {size:>10}  {state}\n"));
         }
     }
     print(out.as_bytes())

@@ -58,13 +58,11 @@
 //! - `errors`: array of lines, one per directory that could not be read.
 //! - `exit_code`: the exit code of this run.
 
-use std::collections::{HashMap, HashSet};
-use std::ffi::OsString;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::ffi::{OsStr, OsString};
 use std::fmt::Write as _;
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value as Json, json};
 
@@ -72,45 +70,141 @@ use super::{Global, print};
 use crate::cli::StatusArgs;
 use crate::error::{Error, Kind, Result};
 use crate::json::{self, ParseError};
-use crate::process::{self, Liveness};
-use crate::scan::{self, State};
-use crate::store::{self, Holder, Mode, Paths, journal, lock};
+use crate::process::{self, Holder, Liveness};
+use crate::store::journal::Entry;
+use crate::store::lock::{self, Probe};
+use crate::store::scan::{self, Found, StateView};
+use crate::store::{Dir, layout};
 use crate::time;
 
-/// Returns the exit code: 0 healthy, 1 problems, 5 a corrupt file.
-pub fn run(_g: &Global, args: &StatusArgs) -> Result<i32> {
-    let walk = scan::walk(&scan::roots(&args.paths));
-    if walk.roots_scanned == 0 {
+/// Version of the `--json` document; raised when a field changes meaning.
+pub const JSON_VERSION: u32 = 1;
+
+/// Returns the exit code: 0 healthy, 9 problems, 5 a corrupt file, 6 a PATH
+/// that does not exist.
+pub fn run(g: &Global, args: &StatusArgs) -> Result<i32> {
+    let roots = roots(&args.paths);
+    let mut reports: Vec<Report> = Vec::new();
+    let mut errors: Vec<String> = Vec::new();
+    let mut later: Vec<(PathBuf, bool)> = Vec::new();
+    let mut seen: HashSet<(u64, u64, OsString)> = HashSet::new();
+    let walked = scan::walk(&roots, args.one_file_system, &mut |found| match found {
+        Found::Dir(listing) => {
+            let view = if listing.has_state {
+                StateView::open(listing.dir)
+            } else {
+                StateView::default()
+            };
+            errors.extend(view.errors.iter().cloned());
+            let journal = view.journal();
+            let mut names: BTreeSet<OsString> = BTreeSet::new();
+            let entries: Vec<&OsStr> = listing
+                .json_files
+                .iter()
+                .chain(listing.temp_files.iter())
+                .map(OsString::as_os_str)
+                .collect();
+            for key in view.lock_keys.iter().chain(view.backup_keys.iter()) {
+                let name =
+                    scan::name_of_key(key, entries.iter().copied()).unwrap_or_else(|| key.clone());
+                names.insert(name);
+            }
+            // A journal line names a file of this directory; anything else in
+            // `file_name` is not ours to follow.
+            names.extend(
+                journal
+                    .keys()
+                    .filter(|n| !n.is_empty() && !n.contains('/') && *n != "." && *n != "..")
+                    .map(OsString::from),
+            );
+            if args.all_json {
+                names.extend(listing.json_files.iter().cloned());
+            }
+            for name in names {
+                if !first_time(&mut seen, listing.dir, &name) {
+                    continue;
+                }
+                let shown = scan_shown(&listing.dir.join(&name));
+                let mut r = inspect(listing.dir, &view, &name, shown, &journal, args.stale_after);
+                r.temps = dead_temps(listing.dir, &view, &name, &listing.temp_files);
+                reports.push(r);
+            }
+            for link in &listing.links {
+                let json_named =
+                    scan::is_json_name(std::os::unix::ffi::OsStrExt::as_bytes(link.as_os_str()));
+                later.push((listing.dir.join(link), json_named));
+            }
+        }
+        Found::File(path) => later.push((path.to_path_buf(), true)),
+    });
+    errors.extend(walked.errors.iter().cloned());
+    let direct: HashSet<&PathBuf> = roots.iter().collect();
+    for (path, json_named) in later {
+        let given = direct.contains(&path);
+        // Links to directories are not followed.
+        if !given && std::fs::metadata(&path).is_ok_and(|m| m.is_dir()) {
+            continue;
+        }
+        let fv = match scan::resolve(&path) {
+            Ok(fv) => fv,
+            Err(e) => {
+                if given {
+                    errors.push(e.message().to_owned());
+                }
+                continue;
+            }
+        };
+        if !first_time(&mut seen, &fv.dir, &fv.name) {
+            continue;
+        }
+        let view = StateView::open(&fv.dir);
+        let journal = view.journal();
+        let managed = view.lock_keys.contains(&fv.key)
+            || view.backup_keys.contains(&fv.key)
+            || journal.contains_key(fv.name.to_string_lossy().as_ref());
+        if !(given || managed || (args.all_json && json_named)) {
+            continue;
+        }
+        errors.extend(view.errors.iter().cloned());
+        let mut r = inspect(
+            &fv.dir,
+            &view,
+            &fv.name,
+            scan_shown(&path),
+            &journal,
+            args.stale_after,
+        );
+        r.real = fv.dir.join(&fv.name);
+        reports.push(r);
+    }
+    for m in &walked.missing_roots {
+        errors.push(format!("{}: no such file or directory", m.display()));
+    }
+    if walked.roots_scanned == 0 && walked.missing_roots.is_empty() {
         return Err(Error::new(
             Kind::Io,
             format!(
                 "nothing could be scanned ({})",
-                walk.errors.first().map_or("no paths", String::as_str)
+                errors.first().map_or("no paths", String::as_str)
             ),
         ));
     }
-    let mut errors = walk.errors.clone();
-    let mut dirs = Dirs::default();
-    let targets = targets(&walk, args.all_json, &mut dirs, &mut errors);
     // Errors, not notices: they change the exit code, so --quiet keeps them.
     for e in &errors {
-        eprintln!("jsafe: {e}");
+        super::diag(e);
     }
 
-    let mut reports: Vec<Report> = targets
-        .into_iter()
-        .map(|t| inspect(t, args.stale_after))
-        .collect();
     judge_holders(&mut reports);
     for r in &mut reports {
         r.find_problems(args.stale_after);
     }
     reports.sort_by(|a, b| a.shown.cmp(&b.shown));
 
-    let summary = Summary::of(&reports, errors.len());
+    let summary = Summary::of(&reports, errors.len(), walked.missing_roots.len());
     let code = summary.exit_code();
     let out = if args.json {
         let doc = json!({
+            "version": JSON_VERSION,
             "files": reports.iter().map(Report::to_json).collect::<Vec<_>>(),
             "summary": summary.to_json(),
             "errors": errors,
@@ -121,155 +215,52 @@ pub fn run(_g: &Global, args: &StatusArgs) -> Result<i32> {
         s.push('\n');
         s
     } else {
-        table(&reports, &summary)
+        table(&reports, &summary, g.verbose)
     };
     print(out.as_bytes())?;
     Ok(code)
 }
 
-/// A file to report on.
-struct Target {
-    /// The path shown: as found under a root, or as given.
-    shown: String,
-    paths: Paths,
-    dir: Rc<DirInfo>,
-}
-
-/// What one data directory's `.jsafe` says, read once per run.
-struct DirInfo {
-    state: State,
-    journal: HashMap<String, Json>,
-}
-
-/// DirInfo per data directory, and the files already taken (by real location).
-#[derive(Default)]
-struct Dirs {
-    info: HashMap<PathBuf, Rc<DirInfo>>,
-    canonical: HashMap<PathBuf, PathBuf>,
-    taken: HashSet<(PathBuf, OsString)>,
-}
-
-impl Dirs {
-    fn info(&mut self, dir: &Path, errors: &mut Vec<String>) -> Rc<DirInfo> {
-        if let Some(info) = self.info.get(dir) {
-            return Rc::clone(info);
-        }
-        let state_dir = dir.join(store::STATE_DIR);
-        let (state, errs) = scan::list_state(&state_dir);
-        errors.extend(errs);
-        let info = Rc::new(DirInfo {
-            state,
-            journal: journal::last_entries(&state_dir),
-        });
-        self.info.insert(dir.to_path_buf(), Rc::clone(&info));
-        info
-    }
-
-    /// First time this real file is seen?
-    fn take(&mut self, dir: &Path, name: &OsString) -> bool {
-        let canonical = self
-            .canonical
-            .entry(dir.to_path_buf())
-            .or_insert_with(|| dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf()))
-            .clone();
-        self.taken.insert((canonical, name.clone()))
+/// The paths to look under: those given, or the current directory.
+pub fn roots(given: &[PathBuf]) -> Vec<PathBuf> {
+    if given.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        given.to_vec()
     }
 }
 
-fn targets(
-    walk: &scan::Walk,
-    all_json: bool,
-    dirs: &mut Dirs,
-    errors: &mut Vec<String>,
-) -> Vec<Target> {
-    let mut out = Vec::new();
-    // Files found in place first, so that a link to one of them is the duplicate.
-    for listing in &walk.dirs {
-        let mut names: Vec<OsString> = Vec::new();
-        if listing.has_state {
-            let info = dirs.info(&listing.dir, errors);
-            names.extend(info.state.locks.iter().cloned());
-            names.extend(info.state.backups.iter().cloned());
-            // A journal line names a file of this directory; anything else in
-            // `file_name` is not ours to follow.
-            names.extend(
-                info.journal
-                    .keys()
-                    .filter(|n| !n.is_empty() && !n.contains('/') && *n != "." && *n != "..")
-                    .map(OsString::from),
-            );
-        }
-        if all_json {
-            names.extend(listing.json_files.iter().cloned());
-        }
-        names.sort();
-        names.dedup();
-        if names.is_empty() {
-            continue;
-        }
-        let info = dirs.info(&listing.dir, errors);
-        for name in names {
-            if !dirs.take(&listing.dir, &name) {
-                continue;
-            }
-            let path = listing.dir.join(&name);
-            out.push(Target {
-                shown: scan::shown(&path),
-                paths: Paths {
-                    given: path.clone(),
-                    real: path,
-                    dir: listing.dir.clone(),
-                    name,
-                },
-                dir: Rc::clone(&info),
-            });
-        }
+/// A path for people: without a leading `./`.
+pub fn scan_shown(path: &Path) -> String {
+    path.strip_prefix(".")
+        .ok()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(path)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn first_time(seen: &mut HashSet<(u64, u64, OsString)>, dir: &Dir, name: &OsStr) -> bool {
+    match dir.stat() {
+        Ok(st) => seen.insert((jsafe::store::dev(&st), st.st_ino, name.to_os_string())),
+        Err(_) => true,
     }
-    let links = walk.dirs.iter().flat_map(|l| {
-        l.links
-            .iter()
-            .map(move |n| (l.dir.join(n), n.as_bytes().ends_with(b".json")))
-    });
-    for (link, json_named) in links {
-        // Links to directories are not followed.
-        if std::fs::metadata(&link).is_ok_and(|m| m.is_dir()) {
-            continue;
-        }
-        let Ok(paths) = Paths::resolve(&link) else {
-            continue;
-        };
-        let info = dirs.info(&paths.dir, errors);
-        let managed = info.state.locks.contains(&paths.name)
-            || info.state.backups.contains(&paths.name)
-            || info
-                .journal
-                .contains_key(paths.name.to_string_lossy().as_ref());
-        if (managed || (all_json && json_named)) && dirs.take(&paths.dir, &paths.name) {
-            out.push(Target {
-                shown: scan::shown(&link),
-                paths,
-                dir: info,
-            });
-        }
+}
+
+/// Temp files of `name` whose lock is free: writes that did not finish.
+fn dead_temps(dir: &Dir, view: &StateView, name: &OsStr, temps: &[OsString]) -> Vec<PathBuf> {
+    let key = layout::key(name);
+    let mine: Vec<&OsString> = temps
+        .iter()
+        .filter(|t| layout::temp_key(t).as_deref() == Some(key.as_os_str()))
+        .collect();
+    if mine.is_empty() {
+        return Vec::new();
     }
-    for file in &walk.files {
-        let paths = match Paths::resolve(file) {
-            Ok(p) => p,
-            Err(e) => {
-                errors.push(e.message);
-                continue;
-            }
-        };
-        let info = dirs.info(&paths.dir, errors);
-        if dirs.take(&paths.dir, &paths.name) {
-            out.push(Target {
-                shown: scan::shown(file),
-                paths,
-                dir: info,
-            });
-        }
+    match view.probe(&key).state {
+        lock::State::Held | lock::State::HeldShared => Vec::new(),
+        _ => mine.into_iter().map(|t| dir.join(t)).collect(),
     }
-    out
 }
 
 enum Health {
@@ -317,6 +308,8 @@ struct LockReport {
     state: LockState,
     path: PathBuf,
     holder: Option<Holder>,
+    /// Pids holding it per /proc/locks (held only).
+    pids: Vec<u32>,
     alive: Option<Liveness>,
     error: Option<String>,
     stale: bool,
@@ -325,7 +318,9 @@ struct LockReport {
 struct Backups {
     count: usize,
     newest: Option<String>,
+    newest_time: Option<SystemTime>,
     newest_valid: Option<String>,
+    untrusted: Vec<String>,
 }
 
 struct Report {
@@ -337,120 +332,108 @@ struct Report {
     lock: LockReport,
     backups: Backups,
     quarantined: usize,
-    last_op: Option<Json>,
+    last_op: Option<Entry>,
+    temps: Vec<PathBuf>,
     problems: Vec<String>,
 }
 
-fn inspect(t: Target, stale_after: Duration) -> Report {
-    let (health, size, modified) = match store::read_file(&t.paths.real) {
-        Ok(None) => (Health::Missing, None, None),
-        Ok(Some((bytes, meta))) => {
-            let health = match json::parse(&bytes) {
-                Ok(_) => Health::Ok,
+fn inspect(
+    dir: &Dir,
+    view: &StateView,
+    name: &OsStr,
+    shown: String,
+    journal: &HashMap<String, Entry>,
+    stale_after: Duration,
+) -> Report {
+    let (health, stat) = match scan::read_data(dir, name) {
+        Ok(None) => (Health::Missing, None),
+        Ok(Some((st, bytes))) => {
+            let health = match json::validate(&bytes) {
+                Ok(()) => Health::Ok,
                 Err(e) => Health::Corrupt(e),
             };
-            (health, Some(meta.len()), meta.modified().ok())
+            (health, Some(st))
         }
-        Err(e) => (Health::Unreadable(e.message), None, None),
+        Err(e) => (
+            Health::Unreadable(format!("cannot read {}: {e}", dir.join(name).display())),
+            None,
+        ),
     };
-    let name = &t.paths.name;
-    let lock = probe_lock(&t.paths.lock(), stale_after);
-    let backups = if t.dir.state.backups.contains(name) {
-        backups(&t.paths.backups())
-    } else {
-        Backups {
+    let key = layout::key(name);
+    let lock = lock_report(view.probe(&key), stale_after);
+    let backups = match view.backups(dir, &key, stat.as_ref()) {
+        Ok(b) => {
+            let trusted: Vec<&crate::store::Backup> =
+                b.list.iter().filter(|x| x.untrusted.is_none()).collect();
+            let newest = trusted.last();
+            Backups {
+                count: trusted.len(),
+                newest: newest.map(|x| x.name.clone()),
+                newest_time: newest.map(|x| x.time),
+                newest_valid: b.newest_valid().map(|(x, _)| x.name.clone()),
+                untrusted: b
+                    .list
+                    .iter()
+                    .filter_map(|x| x.untrusted.as_ref().map(|why| format!("{}: {why}", x.name)))
+                    .collect(),
+            }
+        }
+        Err(e) => Backups {
             count: 0,
             newest: None,
+            newest_time: None,
             newest_valid: None,
-        }
+            untrusted: vec![e.message().to_owned()],
+        },
     };
-    let last_op = t.dir.journal.get(name.to_string_lossy().as_ref()).map(|e| {
-        let mut op = serde_json::Map::new();
-        for key in ["time", "op", "result", "pid", "user", "host"] {
-            op.insert(key.to_owned(), e.get(key).cloned().unwrap_or(Json::Null));
-        }
-        Json::Object(op)
+    let modified = stat.as_ref().and_then(|st| {
+        let secs = u64::try_from(st.st_mtime).ok()?;
+        UNIX_EPOCH.checked_add(Duration::new(
+            secs,
+            u32::try_from(st.st_mtime_nsec).unwrap_or(0),
+        ))
     });
     Report {
-        shown: t.shown,
-        real: t.paths.real.clone(),
+        shown,
+        real: dir.join(name),
         health,
-        size,
+        size: stat
+            .as_ref()
+            .map(|st| u64::try_from(st.st_size).unwrap_or(0)),
         modified,
         lock,
         backups,
-        quarantined: t.dir.state.quarantined.get(name).copied().unwrap_or(0),
-        last_op,
+        quarantined: view.quarantined.get(&key).copied().unwrap_or(0),
+        last_op: journal.get(name.to_string_lossy().as_ref()).cloned(),
+        temps: Vec::new(),
         problems: Vec::new(),
     }
 }
 
-/// Take the lock exclusively without waiting and let go at once: if that fails
-/// someone holds it. Never creates the lock file.
-fn probe_lock(path: &Path, stale_after: Duration) -> LockReport {
-    let mut r = LockReport {
-        state: LockState::None,
-        path: path.to_path_buf(),
-        holder: None,
+fn lock_report(p: Probe, stale_after: Duration) -> LockReport {
+    let (state, error) = match p.state {
+        lock::State::None => (LockState::None, None),
+        lock::State::Free => (LockState::Free, None),
+        lock::State::Held => (LockState::Held, None),
+        lock::State::HeldShared => (LockState::HeldShared, None),
+        lock::State::Error(e) => (LockState::Error, Some(e)),
+    };
+    // The record names the holder only when /proc/locks agrees (or cannot tell).
+    let holder = match (&state, p.holder) {
+        (LockState::Held, Some(h)) if p.pids.is_empty() || p.pids.contains(&h.pid) => Some(h),
+        (LockState::Held, _) => None,
+        (_, h) => h,
+    };
+    let stale =
+        state == LockState::Held && holder.as_ref().is_some_and(|h| h.held_for() > stale_after);
+    LockReport {
+        state,
+        path: p.path,
+        holder,
+        pids: p.pids,
         alive: None,
-        error: None,
-        stale: false,
-    };
-    let file = match scan::open_lock(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return r,
-        Err(e) => {
-            r.state = LockState::Error;
-            r.error = Some(format!("cannot probe lock file {}: {e}", path.display()));
-            return r;
-        }
-    };
-    r.holder = scan::holder_in(&file);
-    r.state = match lock::try_take(&file, Mode::Exclusive) {
-        Ok(true) => LockState::Free,
-        Ok(false) => match lock::try_take(&file, Mode::Shared) {
-            Ok(true) => LockState::HeldShared,
-            _ => LockState::Held,
-        },
-        Err(e) => {
-            r.error = Some(format!("cannot probe lock file {}: {e}", path.display()));
-            LockState::Error
-        }
-    };
-    drop(file);
-    if r.state == LockState::Held {
-        r.stale = r
-            .holder
-            .as_ref()
-            .is_some_and(|h| h.held_for() > stale_after);
-    }
-    r
-}
-
-/// Count and newest from the names; parse newest-first until one parses.
-fn backups(dir: &Path) -> Backups {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok())
-                .filter_map(|e| e.file_name().into_string().ok())
-                .filter(|n| {
-                    n.strip_suffix(".json")
-                        .and_then(time::parse_stamp)
-                        .is_some()
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort_unstable_by(|a, b| b.cmp(a));
-    let newest_valid = names
-        .iter()
-        .find(|n| std::fs::read(dir.join(n)).is_ok_and(|b| json::parse(&b).is_ok()))
-        .cloned();
-    Backups {
-        count: names.len(),
-        newest: names.first().cloned(),
-        newest_valid,
+        error,
+        stale,
     }
 }
 
@@ -499,6 +482,16 @@ impl Report {
         if let Some(e) = &self.lock.error {
             self.problems.push(e.clone());
         }
+        for t in &self.temps {
+            self.problems.push(format!(
+                "a write did not finish: its temp file {} is left (the next write or `jsafe cleanup-locks` removes it)",
+                scan_shown(t)
+            ));
+        }
+        for u in &self.backups.untrusted {
+            self.problems
+                .push(format!("backup not written by jsafe, never restored: {u}"));
+        }
     }
 
     fn to_json(&self) -> Json {
@@ -512,7 +505,7 @@ impl Report {
             _ => Json::Null,
         };
         let holder = self.lock.holder.as_ref().map(|h| {
-            let mut v = h.to_json();
+            let mut v = serde_json::to_value(h).unwrap_or(Json::Null);
             if let Json::Object(m) = &mut v {
                 m.insert(
                     "alive".to_owned(),
@@ -525,24 +518,25 @@ impl Report {
             (Some(h), LockState::Held) => json!(h.held_for().as_secs_f64()),
             _ => Json::Null,
         };
-        let newest_time = self
-            .backups
-            .newest
-            .as_deref()
-            .and_then(|n| n.strip_suffix(".json"))
-            .and_then(time::parse_stamp)
-            .map(time::rfc3339);
+        let newest_time = self.backups.newest_time.map(time::rfc3339);
+        let last_op = self.last_op.as_ref().map(|e| {
+            json!({
+                "time": e.time, "op": e.op, "result": e.result,
+                "pid": e.pid, "user": e.user, "host": e.host,
+            })
+        });
         json!({
             "path": self.shown,
-            "real_path": scan::shown(&self.real),
+            "real_path": scan_shown(&self.real),
             "health": self.health.word(),
             "error": error,
             "size": self.size,
             "modified": self.modified.map(time::rfc3339),
             "lock": {
                 "state": self.lock.state.word(),
-                "path": scan::shown(&self.lock.path),
+                "path": scan_shown(&self.lock.path),
                 "holder": holder,
+                "pids": self.lock.pids,
                 "held_for_secs": held_for,
                 "stale": self.lock.stale,
                 "error": self.lock.error,
@@ -552,9 +546,11 @@ impl Report {
                 "newest": self.backups.newest,
                 "newest_time": newest_time,
                 "newest_valid": self.backups.newest_valid,
+                "untrusted": self.backups.untrusted,
             },
             "quarantined": self.quarantined,
-            "last_op": self.last_op,
+            "temp_files": self.temps.iter().map(|t| scan_shown(t)).collect::<Vec<_>>(),
+            "last_op": last_op,
             "problems": self.problems,
         })
     }
@@ -566,7 +562,7 @@ impl Report {
         }
     }
 
-    fn lock_cell(&self) -> String {
+    fn lock_cell(&self, verbose: bool) -> String {
         let l = &self.lock;
         let pid = |h: &Holder| {
             if l.alive == Some(Liveness::OtherHost) {
@@ -584,7 +580,17 @@ impl Report {
                 time::human(h.held_for()),
                 if l.stale { " STALE" } else { "" }
             ),
+            (LockState::Held, None) if !l.pids.is_empty() => format!(
+                "held by pid {} (not a jsafe writer)",
+                l.pids
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
             (LockState::Held, None) => "held".to_owned(),
+            // Ordinary use leaves these; they are news only to the curious.
+            (LockState::LeftOver | LockState::Free, _) if !verbose => "-".to_owned(),
             (LockState::HeldShared, _) => "held (shared)".to_owned(),
             (LockState::LeftOver, Some(h)) => format!(
                 "left-over ({} {})",
@@ -613,14 +619,19 @@ impl Report {
         let Some(op) = &self.last_op else {
             return "-".to_owned();
         };
-        let name = op.get("op").and_then(Json::as_str).unwrap_or("?");
-        let when = op
-            .get("time")
-            .and_then(Json::as_str)
-            .map_or(String::new(), |t| format!(" {}", whole_seconds(t)));
-        match op.get("result").and_then(Json::as_str) {
-            Some("ok") | None => format!("{name}{when}"),
-            Some(result) => format!("{name} ({result}){when}"),
+        let name = if op.op.is_empty() {
+            "?"
+        } else {
+            op.op.as_str()
+        };
+        let when = if op.time.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", whole_seconds(&op.time))
+        };
+        match op.result.as_str() {
+            "ok" | "" => format!("{name}{when}"),
+            result => format!("{name} ({result}){when}"),
         }
     }
 }
@@ -652,10 +663,11 @@ struct Summary {
     left_over: usize,
     with_problems: usize,
     scan_errors: usize,
+    missing_roots: usize,
 }
 
 impl Summary {
-    fn of(reports: &[Report], scan_errors: usize) -> Summary {
+    fn of(reports: &[Report], scan_errors: usize, missing_roots: usize) -> Summary {
         let count = |f: &dyn Fn(&Report) -> bool| reports.iter().filter(|r| f(r)).count();
         Summary {
             files: reports.len(),
@@ -668,14 +680,17 @@ impl Summary {
             left_over: count(&|r| r.lock.state == LockState::LeftOver),
             with_problems: count(&|r| !r.problems.is_empty()),
             scan_errors,
+            missing_roots,
         }
     }
 
     fn exit_code(&self) -> i32 {
         if self.corrupt > 0 {
             Kind::Corrupt.exit_code()
+        } else if self.missing_roots > 0 {
+            Kind::NotFound.exit_code()
         } else if self.with_problems > 0 || self.scan_errors > 0 {
-            1
+            Kind::Problems.exit_code()
         } else {
             0
         }
@@ -697,7 +712,7 @@ impl Summary {
     }
 
     /// "5 files: 3 ok, 1 corrupt, 1 missing; 1 lock held".
-    fn line(&self) -> String {
+    fn line(&self, verbose: bool) -> String {
         let plural =
             |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         let mut s = format!("{}: {} ok", plural(self.files, "file", "files"), self.ok);
@@ -716,7 +731,7 @@ impl Summary {
                 let _ = write!(s, " ({} stale)", self.stale);
             }
         }
-        if self.left_over > 0 {
+        if self.left_over > 0 && verbose {
             let _ = write!(
                 s,
                 "; {} (`jsafe cleanup-locks` removes them)",
@@ -742,14 +757,14 @@ impl Summary {
     }
 }
 
-fn table(reports: &[Report], summary: &Summary) -> String {
+fn table(reports: &[Report], summary: &Summary, verbose: bool) -> String {
     let mut out = String::new();
     if reports.is_empty() {
         out.push_str(
             "no managed files found (managed files have state in a .jsafe/ directory; --all-json also checks plain *.json files)\n",
         );
         if summary.scan_errors > 0 {
-            out.push_str(&summary.line());
+            out.push_str(&summary.line(verbose));
             out.push('\n');
         }
         return out;
@@ -766,7 +781,7 @@ fn table(reports: &[Report], summary: &Summary) -> String {
                 r.size.map_or("-".to_owned(), |s| s.to_string()),
                 r.modified
                     .map_or("-".to_owned(), |m| whole_seconds(&time::rfc3339(m))),
-                r.lock_cell(),
+                r.lock_cell(verbose),
                 r.backups_cell(),
                 r.last_op_cell(),
             ]
@@ -814,7 +829,7 @@ fn table(reports: &[Report], summary: &Summary) -> String {
         }
     }
     out.push('\n');
-    out.push_str(&summary.line());
+    out.push_str(&summary.line(verbose));
     out.push('\n');
     out
 }

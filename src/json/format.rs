@@ -18,7 +18,9 @@ pub enum Indent {
     /// Everything on one line; the flags say whether `:` and `,` are followed
     /// by a space (Python's default `json.dumps` has both, jq -c neither).
     Compact {
+        /// A space after each `:`.
         colon_space: bool,
+        /// A space after each `,`.
         comma_space: bool,
     },
     /// One member per line, indented by this many spaces per level.
@@ -27,8 +29,11 @@ pub enum Indent {
     Tab,
 }
 
+/// A file's formatting style, detected from its bytes and reproduced when
+/// it is written back.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Style {
+    /// How nesting is laid out.
     pub indent: Indent,
     /// Line breaks are "\r\n" rather than "\n".
     pub crlf: bool,

@@ -16,3 +16,9 @@ pub use format::{Indent, Style, render, render_into};
 pub use merge::merge_patch;
 pub use parse::{MAX_DEPTH, ParseError, ParseErrorKind, parse};
 pub use value::{Map, Number, Str, Value};
+
+/// Check that `bytes` are one valid JSON document, with the same errors as
+/// [`parse`].
+pub fn validate(bytes: &[u8]) -> Result<(), ParseError> {
+    parse(bytes).map(|_| ())
+}

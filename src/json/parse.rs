@@ -15,11 +15,16 @@ use super::value::{Map, Number, Str, Value, number_end};
 /// never a stack overflow: the parser recurses once per level.
 pub const MAX_DEPTH: usize = 256;
 
+/// What kind of parse error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ParseErrorKind {
+    /// Not JSON grammar.
     Syntax,
+    /// Nested deeper than [`MAX_DEPTH`].
     TooDeep,
+    /// Bytes that are not UTF-8.
     InvalidUtf8,
+    /// No value at all (empty or only whitespace).
     Empty,
 }
 
@@ -27,10 +32,15 @@ pub enum ParseErrorKind {
 /// exactly what `Display` prints. The other fields are for programs.
 #[derive(Debug, Clone)]
 pub struct ParseError {
+    /// What kind of error.
     pub kind: ParseErrorKind,
+    /// Byte offset where the grammar broke.
     pub offset: usize,
+    /// 1-based line of `offset`.
     pub line: usize,
+    /// 1-based column (in characters) of `offset`.
     pub column: usize,
+    /// The sentence for people, location included.
     pub message: String,
 }
 

@@ -10,13 +10,21 @@ use std::fmt;
 /// first position, which is also how duplicate keys in input are resolved.
 pub type Map = indexmap::IndexMap<String, Value>;
 
+/// A JSON value that remembers its source text where a plain model would
+/// forget it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
+    /// `null`
     Null,
+    /// `true` / `false`
     Bool(bool),
+    /// A number, as written.
     Number(Number),
+    /// A string, with its source escapes when it had any.
     String(Str),
+    /// An array.
     Array(Vec<Value>),
+    /// An object, members in document order.
     Object(Map),
 }
 
@@ -44,10 +52,12 @@ impl Number {
         Number(s.into())
     }
 
+    /// The number's text.
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
+    /// An integer.
     pub fn from_i64(i: i64) -> Number {
         Number(i.to_string().into_boxed_str())
     }
@@ -144,7 +154,9 @@ pub(super) fn number_end(bytes: &[u8], start: usize) -> Result<usize, NumberErro
 /// forgotten `raw` can cost formatting but never content.
 #[derive(Clone, Debug)]
 pub struct Str {
+    /// The decoded text.
     pub value: String,
+    /// The source text between the quotes, when it had escapes.
     pub raw: Option<Box<str>>,
 }
 
@@ -158,6 +170,7 @@ impl PartialEq for Str {
 impl Eq for Str {}
 
 impl Str {
+    /// A string without source text.
     pub fn new(s: impl Into<String>) -> Str {
         Str {
             value: s.into(),

@@ -1,157 +1,356 @@
 //! Backups and quarantine.
 //!
 //! A backup is the replaced version itself, hard-linked into
-//! `.jsafe/backups/<name>/<UTC stamp>.json` just before the rename: O(1) whatever
-//! the size, and safe because jsafe never writes that inode again (it is replaced,
-//! not rewritten). Where links are impossible, a copy that keeps the mode is made
-//! (through a temp name, so a crash never leaves a half backup under a real name).
-//! The newest `keep` are kept.
+//! `.jsafe/backups/<key>/<seq>.<stamp>.json` before the new version is written:
+//! O(1) whatever the size, and safe because jsafe never writes that inode again
+//! (it is replaced, not rewritten). Where links are impossible, a copy with the
+//! same mode and owner is made through a temp name. If the write then fails
+//! before its rename, the link is removed again ([`Taken::undo`]): a failed
+//! write leaves the backups as they were. Rotation to the newest `keep`
+//! happens only after the new version is in place.
 //!
 //! A corrupt version is never backed up or deleted: it goes to
-//! `.jsafe/quarantine/<name>.<stamp>.corrupt`, where nothing ever removes it.
+//! `.jsafe/quarantine/<key>.<stamp>.corrupt`, where nothing ever removes it.
+//!
+//! Read back ([`Backups`]) is only what jsafe could have written: a regular
+//! file (not a symlink), with one link (two when it is the current version,
+//! after a write that crashed between link and rename), owned by the data
+//! file's owner or root, on the data directory's device. Anything else in the
+//! directory is listed as untrusted and never restored.
 
-use std::fs;
-use std::io;
-use std::path::{Path, PathBuf};
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::io::{self, Write};
 use std::time::{Duration, SystemTime};
 
-use super::Paths;
-use crate::error::{Error, Result};
-use crate::json::{self, Value};
-use crate::time;
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, Stat};
 
-/// One backup of a file.
+use super::dir::{self, Dir};
+use super::failpoint::{self, Step};
+use super::layout::{self, BackupName};
+use crate::json;
+
+/// One backup of a file, as listed.
 #[derive(Clone, Debug)]
 pub struct Backup {
     /// The name `restore --from` takes.
     pub name: String,
-    pub path: PathBuf,
+    /// Version order.
+    pub seq: u64,
     /// When it was replaced (from its name).
     pub time: SystemTime,
+    /// Size in bytes.
     pub size: u64,
+    /// Why it is not restored, when it is not what jsafe writes.
+    pub untrusted: Option<String>,
+    ino: u64,
 }
 
-impl Backup {
-    /// Its content, parsed, if it is valid JSON.
-    pub fn load(&self) -> Option<(Vec<u8>, Value)> {
-        let bytes = fs::read(&self.path).ok()?;
-        let value = json::parse(&bytes).ok()?;
-        Some((bytes, value))
+/// A file's backups: the directory (when it exists) and its entries, oldest
+/// first.
+#[derive(Debug)]
+pub struct Backups {
+    dir: Option<Dir>,
+    /// Every entry whose name is a backup name, oldest first (trusted or not).
+    pub list: Vec<Backup>,
+}
+
+/// Who may own a trusted backup, and where it must live.
+#[derive(Clone, Copy, Debug)]
+pub struct Expect {
+    /// The data file's owner (or, for a missing file, the directory's).
+    pub owner: u32,
+    /// The data directory's device.
+    pub dev: u64,
+    /// The current data file's inode, if any (it may be linked here too).
+    pub current_ino: Option<u64>,
+}
+
+impl Backups {
+    /// List the backups in `dir` (None: there is no backup directory).
+    pub fn read(dir: Option<Dir>, expect: &Expect) -> io::Result<Backups> {
+        failpoint::hit(Step::BackupList)?;
+        let Some(d) = dir else {
+            return Ok(Backups {
+                dir: None,
+                list: Vec::new(),
+            });
+        };
+        let mut list = Vec::new();
+        for (name, _) in d.entries()? {
+            let Some(parsed) = BackupName::parse(&name) else {
+                continue;
+            };
+            let Some(st) = d.lstat(&name)? else {
+                continue; // rotated away while we looked
+            };
+            list.push(Backup {
+                name: name.to_string_lossy().into_owned(),
+                seq: parsed.seq,
+                time: parsed.time,
+                size: u64::try_from(st.st_size).unwrap_or(0),
+                untrusted: distrust(&st, expect),
+                ino: st.st_ino,
+            });
+        }
+        list.sort_by(|a, b| (a.seq, a.time, &a.name).cmp(&(b.seq, b.time, &b.name)));
+        Ok(Backups { dir: Some(d), list })
+    }
+
+    /// The backup named `name`.
+    pub fn find(&self, name: &str) -> Option<&Backup> {
+        self.list.iter().find(|b| b.name == name)
+    }
+
+    /// The content of a trusted backup; an error for an untrusted one.
+    pub fn load(&self, b: &Backup) -> io::Result<Vec<u8>> {
+        if let Some(why) = &b.untrusted {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!("not restored: {why}"),
+            ));
+        }
+        let Some(d) = &self.dir else {
+            return Err(io::ErrorKind::NotFound.into());
+        };
+        let (file, st) = d
+            .open_regular(OsStr::new(&b.name))?
+            .ok_or(io::ErrorKind::NotFound)?;
+        // The name may have been swapped for something else since the listing.
+        if st.st_ino != b.ino {
+            return Err(io::Error::other("it changed while being read"));
+        }
+        dir::read_to_end(&file, &st, Step::Read)
+    }
+
+    /// The content of a trusted backup if it is valid JSON.
+    pub fn load_valid(&self, b: &Backup) -> Option<Vec<u8>> {
+        let bytes = self.load(b).ok()?;
+        json::validate(&bytes).ok()?;
+        Some(bytes)
+    }
+
+    /// The newest trusted backup that is valid JSON, with its content.
+    pub fn newest_valid(&self) -> Option<(&Backup, Vec<u8>)> {
+        self.list
+            .iter()
+            .rev()
+            .filter(|b| b.untrusted.is_none())
+            .find_map(|b| self.load_valid(b).map(|bytes| (b, bytes)))
+    }
+
+    /// Whether one of the backups is the inode `ino` (the current data file,
+    /// linked here by a write that stopped between backup and rename).
+    pub fn holds_inode(&self, ino: u64) -> bool {
+        self.list.iter().any(|b| b.ino == ino)
+    }
+
+    pub(super) fn dir(&self) -> Option<&Dir> {
+        self.dir.as_ref()
     }
 }
 
-/// Back up the current version of `paths.real`; returns the backup's name.
-pub fn take(paths: &Paths, keep: usize) -> Result<String> {
-    let dir = paths.backups();
-    let name = preserve(&paths.real, &dir, |t| format!("{}.json", time::stamp(t)))
-        .map_err(|e| Error::io("cannot back up", &paths.real, &e))?;
-    rotate(&dir, keep).map_err(|e| Error::io("cannot rotate backups in", &dir, &e))?;
-    Ok(name)
+fn distrust(st: &Stat, expect: &Expect) -> Option<String> {
+    let t = FileType::from_raw_mode(st.st_mode);
+    if t != FileType::RegularFile {
+        return Some(dir::not_regular(t).to_string());
+    }
+    if st.st_uid != expect.owner && st.st_uid != 0 {
+        return Some(format!(
+            "owned by uid {}, not by the file's owner (uid {}) or root",
+            st.st_uid, expect.owner
+        ));
+    }
+    if dir::dev(st) != expect.dev {
+        return Some("on another filesystem than the file".to_owned());
+    }
+    let current = expect.current_ino == Some(st.st_ino);
+    if st.st_nlink != 1 && !(current && st.st_nlink == 2) {
+        return Some(format!("has {} hard links (a backup has one)", st.st_nlink));
+    }
+    None
 }
 
-/// Move the corrupt current version aside into quarantine; returns its path.
-pub fn quarantine(paths: &Paths) -> Result<PathBuf> {
-    let dir = paths.quarantine();
-    let base = paths.name.to_string_lossy().into_owned();
-    let name = preserve(&paths.real, &dir, |t| {
-        format!("{base}.{}.corrupt", time::stamp(t))
-    })
-    .map_err(|e| Error::io("cannot quarantine", &paths.real, &e))?;
-    Ok(dir.join(name))
+/// A backup just made, which the write may still take back.
+#[derive(Debug)]
+pub(super) struct Taken {
+    /// Its name.
+    pub name: String,
 }
 
-/// Link (or copy) `src` into `dir` under a fresh name made by `name_for`.
-fn preserve(src: &Path, dir: &Path, name_for: impl Fn(SystemTime) -> String) -> io::Result<String> {
-    let mut t = SystemTime::now();
+impl Taken {
+    /// Remove it: the write failed before its rename.
+    pub fn undo(&self, backups: &Dir) {
+        let _ = rustix::fs::unlinkat(backups.fd(), self.name.as_str(), AtFlags::empty());
+    }
+}
+
+/// Keep the current version `data_name` (open as `data`, with content
+/// `bytes`) as the next backup in `backups`.
+pub(super) fn take(
+    backups: &Backups,
+    data_dir: &Dir,
+    data_name: &OsStr,
+    data: &Stat,
+    bytes: &[u8],
+) -> io::Result<Taken> {
+    let dir = backups
+        .dir()
+        .ok_or_else(|| io::Error::other("no backup directory"))?;
+    let mut seq = backups.list.iter().map(|b| b.seq).max().unwrap_or(0) + 1;
     for _ in 0..1000 {
-        let name = name_for(t);
-        let dest = dir.join(&name);
-        match fs::hard_link(src, &dest) {
-            Ok(()) => return Ok(name),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                // Same nanosecond as an earlier backup: the next one keeps names sorted.
-                t += Duration::from_nanos(1);
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound && !dir.exists() => {
-                fs::create_dir_all(dir)?;
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(e),
-            Err(_) => {
-                // No hard links here (some FUSE and network filesystems): copy.
-                let partial = dir.join(format!(".partial.{name}"));
-                fs::copy(src, &partial)?;
-                fs::rename(&partial, &dest)?;
-                return Ok(name);
-            }
+        let name = BackupName {
+            seq,
+            time: SystemTime::now(),
+        }
+        .name();
+        match preserve(
+            dir,
+            &name,
+            data_dir,
+            data_name,
+            data,
+            bytes,
+            Step::BackupLink,
+        ) {
+            Ok(()) => return Ok(Taken { name }),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => seq += 1,
+            Err(e) => return Err(e),
         }
     }
     Err(io::Error::other("no free backup name"))
 }
 
-/// Delete all but the newest `keep` backups in `dir`.
-pub fn rotate(dir: &Path, keep: usize) -> io::Result<()> {
-    let mut names = backup_names(dir)?;
-    if names.len() <= keep {
-        return Ok(());
-    }
-    names.sort();
-    let excess = names.len() - keep;
-    for name in &names[..excess] {
-        super::replace::remove_if_present(&dir.join(name))?;
-    }
-    Ok(())
-}
-
-fn backup_names(dir: &Path) -> io::Result<Vec<String>> {
-    let entries = match fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e),
-    };
-    let mut names = Vec::new();
-    for entry in entries {
-        let name = entry?.file_name().to_string_lossy().into_owned();
-        if name
-            .strip_suffix(".json")
-            .and_then(time::parse_stamp)
-            .is_some()
-        {
-            names.push(name);
+/// Move the corrupt current version aside into `quarantine`; returns the name
+/// it got there.
+pub(super) fn quarantine(
+    quarantine: &Dir,
+    key: &OsStr,
+    data_dir: &Dir,
+    data_name: &OsStr,
+    data: &Stat,
+    bytes: &[u8],
+) -> io::Result<OsString> {
+    let mut t = SystemTime::now();
+    for _ in 0..1000 {
+        let name = layout::quarantine_name(key, t);
+        match preserve(
+            quarantine,
+            &name,
+            data_dir,
+            data_name,
+            data,
+            bytes,
+            Step::BackupLink,
+        ) {
+            Ok(()) => return Ok(name),
+            // Same nanosecond as an earlier one: the next keeps names in order.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => t += Duration::from_nanos(1),
+            Err(e) => return Err(e),
         }
     }
-    Ok(names)
+    Err(io::Error::other("no free quarantine name"))
 }
 
-/// A file's backups, oldest first.
-pub fn list(paths: &Paths) -> Result<Vec<Backup>> {
-    let dir = paths.backups();
-    let mut names =
-        backup_names(&dir).map_err(|e| Error::io("cannot list backups in", &dir, &e))?;
-    names.sort();
-    let mut out = Vec::with_capacity(names.len());
-    for name in names {
-        let path = dir.join(&name);
-        let Ok(meta) = fs::metadata(&path) else {
-            continue; // rotated away while we looked
-        };
-        let time = name
-            .strip_suffix(".json")
-            .and_then(time::parse_stamp)
-            .unwrap_or(SystemTime::UNIX_EPOCH);
-        out.push(Backup {
-            name,
-            path,
-            time,
-            size: meta.len(),
-        });
+/// Link the data file into `dir` as `name`; where links are impossible, copy
+/// `bytes` (its content) there with its mode and owner.
+fn preserve(
+    dir: &Dir,
+    name: impl AsRef<OsStr>,
+    data_dir: &Dir,
+    data_name: &OsStr,
+    data: &Stat,
+    bytes: &[u8],
+    step: Step,
+) -> io::Result<()> {
+    let name = name.as_ref();
+    failpoint::hit(step)?;
+    match rustix::fs::linkat(data_dir.fd(), data_name, dir.fd(), name, AtFlags::empty()) {
+        Ok(()) => {
+            // Linked by name: make sure it is the inode that was read.
+            match dir.lstat(name)? {
+                Some(st) if st.st_ino == data.st_ino && st.st_dev == data.st_dev => Ok(()),
+                _ => {
+                    let _ = rustix::fs::unlinkat(dir.fd(), name, AtFlags::empty());
+                    copy(dir, name, data, bytes)
+                }
+            }
+        }
+        Err(rustix::io::Errno::EXIST) => Err(io::ErrorKind::AlreadyExists.into()),
+        Err(
+            e @ (rustix::io::Errno::NOSPC
+            | rustix::io::Errno::DQUOT
+            | rustix::io::Errno::ROFS
+            | rustix::io::Errno::IO
+            | rustix::io::Errno::NOENT),
+        ) => Err(e.into()),
+        // No hard links here (some FUSE and network filesystems, or
+        // protected_hardlinks for a file we may replace but not write): copy.
+        Err(_) => copy(dir, name, data, bytes),
     }
-    Ok(out)
 }
 
-/// The newest backup that parses, with its content.
-pub fn newest_valid(paths: &Paths) -> Result<Option<(Backup, Vec<u8>, Value)>> {
-    Ok(list(paths)?
-        .into_iter()
-        .rev()
-        .find_map(|b| b.load().map(|(bytes, v)| (b, bytes, v))))
+fn copy(dir: &Dir, name: &OsStr, data: &Stat, bytes: &[u8]) -> io::Result<()> {
+    failpoint::hit(Step::BackupCopy)?;
+    let mut partial = OsString::from(".partial.");
+    partial.push(name);
+    let _ = rustix::fs::unlinkat(dir.fd(), &partial, AtFlags::empty());
+    let mode = data.st_mode & 0o7777;
+    let mut f: File = dir.open_file(
+        &partial,
+        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL,
+        Mode::from_raw_mode(mode & 0o666),
+    )?;
+    let done = (|| {
+        f.write_all(bytes)?;
+        super::replace::keep_mode_and_owner(&f, data)?;
+        match rustix::fs::renameat_with(
+            dir.fd(),
+            &partial,
+            dir.fd(),
+            name,
+            rustix::fs::RenameFlags::NOREPLACE,
+        ) {
+            Ok(()) => Ok(()),
+            Err(rustix::io::Errno::EXIST) => Err(io::ErrorKind::AlreadyExists.into()),
+            Err(e) => Err(io::Error::from(e)),
+        }
+    })();
+    if done.is_err() {
+        let _ = rustix::fs::unlinkat(dir.fd(), &partial, AtFlags::empty());
+    }
+    done
+}
+
+/// Delete all but the newest `keep` trusted backups; `just_taken` is never
+/// among those deleted. Untrusted entries are left alone (status reports
+/// them).
+pub(super) fn rotate(backups: &Backups, just_taken: Option<&str>, keep: usize) -> io::Result<()> {
+    let Some(dir) = backups.dir() else {
+        return Ok(());
+    };
+    let mut trusted: Vec<&str> = backups
+        .list
+        .iter()
+        .filter(|b| b.untrusted.is_none())
+        .map(|b| b.name.as_str())
+        .collect();
+    if let Some(t) = just_taken {
+        trusted.push(t);
+    }
+    if trusted.len() <= keep {
+        return Ok(());
+    }
+    let excess = trusted.len() - keep;
+    for name in trusted.iter().take(excess) {
+        if Some(*name) == just_taken {
+            continue;
+        }
+        failpoint::hit(Step::Rotate)?;
+        match rustix::fs::unlinkat(dir.fd(), *name, AtFlags::empty()) {
+            Ok(()) | Err(rustix::io::Errno::NOENT) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }

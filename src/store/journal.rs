@@ -1,26 +1,83 @@
-//! The audit journal: `<dir>/.jsafe/journal.jsonl`, one JSON line per successful
-//! change (never for failed or no-change operations).
+//! The audit journal: `<dir>/.jsafe/journal.jsonl`, one JSON line ([`Entry`])
+//! per successful change (never for failed or no-change operations).
 //!
-//! Each line is written with a single `write` on a descriptor opened with
-//! O_APPEND, under the changed file's lock, so lines from concurrent writers are
-//! whole and never interleaved. At [`ROTATE_AT`] bytes the journal is renamed to
-//! `journal.1.jsonl` (older ones shift up to `journal.<KEEP>.jsonl`); rotation
-//! takes a lock on the journal itself, because writers of different files in one
-//! directory share it.
+//! - Each entry reaches the file as one whole line or not at all: it is
+//!   written with one `write` call under the journal's own lock
+//!   (`.jsafe/journal.lock`, which only writers can open, so no reader can
+//!   stall a writer through it), and a short write is cut back off. If the
+//!   file does not end with a newline (a line cut by a crash), the new entry
+//!   starts on a fresh line.
+//! - The journal lock is tried, then waited for at growing intervals, never
+//!   past the caller's deadline: a journal that cannot be written in time is a
+//!   warning, the change itself stands.
+//! - At [`ROTATE_AT`] bytes the journal is renamed to `journal.1.jsonl` (older
+//!   ones shift up to `journal.<KEEP>.jsonl`), under the same lock.
+//! - An entry holds no data and no arguments: names, sizes, who and when. A
+//!   content hash is recorded only for files every user may read.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufRead, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::time::{Duration, Instant};
 
+use rustix::fs::{FileType, FlockOperation, Mode, OFlags};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+use super::dir::{self, Creation, Dir, Trust};
+use super::failpoint::{self, Step};
+use super::layout::{self, JOURNAL, JOURNAL_LOCK};
 
 /// Size at which the journal is rotated.
 pub const ROTATE_AT: u64 = 1 << 20;
 /// Rotated journals kept.
 pub const KEEP: usize = 3;
 /// File name of the journal in `.jsafe/`.
-pub const FILE_NAME: &str = "journal.jsonl";
+pub const FILE_NAME: &str = JOURNAL;
+
+/// One journal line.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Entry {
+    /// When the change was made (RFC 3339, UTC).
+    pub time: String,
+    /// The operation: write, merge, update, restore, recover, append, …
+    pub op: String,
+    /// The file as the user named it.
+    pub file: String,
+    /// The real file's name in this directory.
+    pub file_name: String,
+    /// The writer's process id.
+    pub pid: u32,
+    /// The writer's real user id.
+    pub uid: u32,
+    /// Its name in the system's user database (empty when it has none).
+    pub user: String,
+    /// Host name.
+    pub host: String,
+    /// Size before (null for a new file).
+    pub bytes_before: Option<u64>,
+    /// Size after.
+    pub bytes_after: u64,
+    /// SHA-256 of the old content, only for a file every user may read.
+    pub sha256_before: Option<String>,
+    /// SHA-256 of the new content, only for a file every user may read.
+    pub sha256_after: Option<String>,
+    /// Name of the backup of the replaced version.
+    pub backup: Option<String>,
+    /// Where a corrupt version was quarantined (`.jsafe/quarantine/<name>`,
+    /// relative to the data file's directory).
+    pub quarantined: Option<String>,
+    /// The backup a corrupt file was recovered from.
+    pub recovered_from: Option<String>,
+    /// Time from start to the change in place.
+    pub duration_ms: f64,
+    /// "ok", "recovered", "replaced-corrupt" or "not-durable".
+    pub result: String,
+}
 
 /// Hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -32,58 +89,184 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     s
 }
 
-/// Append one entry (a JSON object) as one line.
-pub fn append(journal: &Path, entry: &serde_json::Value) -> io::Result<()> {
-    let mut line = entry.to_string();
-    line.push('\n');
-    let mut f = OpenOptions::new().create(true).append(true).open(journal)?;
-    f.write_all(line.as_bytes())?;
-    if f.metadata()?.len() >= ROTATE_AT {
-        rotate(journal, &f)?;
+/// Append `entry` as one line, waiting for the journal lock no later than
+/// `deadline`.
+pub(super) fn append(
+    state: &Dir,
+    entry: &Entry,
+    trust: &Trust,
+    creation: &Creation,
+    deadline: Option<Instant>,
+) -> io::Result<()> {
+    let mut line = serde_json::to_vec(entry).map_err(io::Error::other)?;
+    line.push(b'\n');
+    let lock = open_checked(
+        state,
+        OsStr::new(JOURNAL_LOCK),
+        OFlags::RDWR,
+        // Owner (and a writing group) only: nobody who merely reads can hold it.
+        0o600
+            | if creation.dir_mode & 0o020 != 0 {
+                0o060
+            } else {
+                0
+            },
+        trust,
+        creation,
+    )?;
+    take_before(&lock, deadline)?;
+    failpoint::hit(Step::JournalAppend)?;
+    let journal = open_checked(
+        state,
+        OsStr::new(JOURNAL),
+        OFlags::RDWR | OFlags::APPEND,
+        creation.dir_mode & 0o664,
+        trust,
+        creation,
+    )?;
+    let size = journal.metadata()?.len();
+    if size > 0 {
+        let mut last = [0u8; 1];
+        journal.read_exact_at(&mut last, size - 1)?;
+        if last[0] != b'\n' {
+            line.insert(0, b'\n');
+        }
+    }
+    let written = rustix::io::write(&journal, &line);
+    match written {
+        Ok(n) if n == line.len() => {}
+        other => {
+            // Whole line or nothing: we hold the journal lock, so the tail
+            // past `size` is ours alone.
+            let _ = journal.set_len(size);
+            return Err(match other {
+                Ok(_) => io::Error::new(io::ErrorKind::StorageFull, "short write"),
+                Err(e) => e.into(),
+            });
+        }
+    }
+    if size + line.len() as u64 >= ROTATE_AT {
+        failpoint::hit(Step::JournalRotate)?;
+        rotate(state)?;
     }
     Ok(())
 }
 
-fn rotated(journal: &Path, n: usize) -> PathBuf {
-    journal.with_file_name(format!("journal.{n}.jsonl"))
+/// Open (creating if missing) a journal file: regular, one link, trusted owner.
+fn open_checked(
+    state: &Dir,
+    name: &OsStr,
+    flags: OFlags,
+    mode: u32,
+    trust: &Trust,
+    creation: &Creation,
+) -> io::Result<File> {
+    let f = match state.open_file(name, flags, Mode::empty()) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            match state.open_file(
+                name,
+                flags | OFlags::CREATE | OFlags::EXCL,
+                Mode::from_raw_mode(mode),
+            ) {
+                Ok(f) => {
+                    use std::os::fd::AsFd;
+                    creation.chown(f.as_fd())?;
+                    f
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    state.open_file(name, flags, Mode::empty())?
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(e) => return Err(e),
+    };
+    let st = rustix::fs::fstat(&f)?;
+    let t = FileType::from_raw_mode(st.st_mode);
+    if t != FileType::RegularFile {
+        return Err(dir::not_regular(t));
+    }
+    if st.st_nlink != 1 {
+        return Err(io::Error::other(format!(
+            "{} has {} hard links; refused",
+            name.to_string_lossy(),
+            st.st_nlink
+        )));
+    }
+    if !trust.owner_ok(&st) {
+        return Err(io::Error::other(format!(
+            "{} is owned by uid {}; refused",
+            name.to_string_lossy(),
+            st.st_uid
+        )));
+    }
+    Ok(f)
 }
 
-fn rotate(journal: &Path, f: &File) -> io::Result<()> {
-    f.lock()?;
-    // Someone else may have rotated while we waited: only rotate the file that
-    // is still the journal and still too big.
-    let same = fs::metadata(journal)
-        .map(|m| m.ino() == f.metadata().map(|n| n.ino()).unwrap_or(0))
-        .unwrap_or(false);
-    if !same || f.metadata()?.len() < ROTATE_AT {
-        return Ok(());
+/// The journal lock: tried, then tried again at growing intervals (it is only
+/// ever held for one append) until `deadline`.
+fn take_before(lock: &File, deadline: Option<Instant>) -> io::Result<()> {
+    let mut pause = Duration::from_micros(200);
+    loop {
+        match rustix::fs::flock(lock, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => return Ok(()),
+            Err(rustix::io::Errno::WOULDBLOCK) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let left = deadline.map_or(pause, |d| d.saturating_duration_since(Instant::now()));
+        if left.is_zero() {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the journal's lock stayed busy until the timeout",
+            ));
+        }
+        std::thread::sleep(pause.min(left));
+        pause = (pause * 2).min(Duration::from_millis(50));
     }
+}
+
+fn rotate(state: &Dir) -> io::Result<()> {
     for n in (1..KEEP).rev() {
-        let from = rotated(journal, n);
-        if from.exists() {
-            fs::rename(&from, rotated(journal, n + 1))?;
+        let from = layout::rotated_journal(n);
+        match rustix::fs::renameat(
+            state.fd(),
+            from.as_str(),
+            state.fd(),
+            layout::rotated_journal(n + 1).as_str(),
+        ) {
+            Ok(()) | Err(rustix::io::Errno::NOENT) => {}
+            Err(e) => return Err(e.into()),
         }
     }
-    fs::rename(journal, rotated(journal, 1))
+    Ok(rustix::fs::renameat(
+        state.fd(),
+        JOURNAL,
+        state.fd(),
+        layout::rotated_journal(1).as_str(),
+    )?)
 }
 
-/// The last journal entry per file name (the `file_name` field) in the journal
-/// of one `.jsafe` directory. Reads only the tail of the journal, falling back to
-/// the newest rotated one for names not found there.
-pub fn last_entries(state_dir: &Path) -> std::collections::HashMap<String, serde_json::Value> {
-    let mut found = std::collections::HashMap::new();
-    let journal = state_dir.join(FILE_NAME);
-    for path in [journal.clone(), rotated(&journal, 1)] {
-        let Ok(mut f) = File::open(&path) else {
+/// Bytes of a journal's tail read to find the last entries.
+const TAIL: u64 = 256 * 1024;
+
+/// The last entry per file name (the `file_name` field) in the journal of one
+/// `.jsafe` directory. Reads only the tail of the journal, falling back to the
+/// newest rotated one for names not found there. Lines that are not entries
+/// are skipped.
+pub fn last_entries(state: &Dir) -> HashMap<String, Entry> {
+    let mut found = HashMap::new();
+    for name in [JOURNAL.to_owned(), layout::rotated_journal(1)] {
+        let Ok(Some((mut f, st))) = state.open_regular(OsStr::new(&name)) else {
             continue;
         };
-        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
-        let start = len.saturating_sub(256 * 1024);
+        let len = u64::try_from(st.st_size).unwrap_or(0);
+        let start = len.saturating_sub(TAIL);
         if f.seek(SeekFrom::Start(start)).is_err() {
             continue;
         }
         let mut buf = Vec::new();
-        if f.read_to_end(&mut buf).is_err() {
+        if f.by_ref().take(TAIL).read_to_end(&mut buf).is_err() {
             continue;
         }
         let mut lines: Vec<&[u8]> = buf.split(|&b| b == b'\n').collect();
@@ -91,27 +274,194 @@ pub fn last_entries(state_dir: &Path) -> std::collections::HashMap<String, serde
             lines.remove(0); // probably a partial line
         }
         for line in lines.iter().rev() {
-            let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) else {
+            let Ok(e) = serde_json::from_slice::<Entry>(line) else {
                 continue;
             };
-            if let Some(name) = v.get("file_name").and_then(|n| n.as_str()) {
-                found.entry(name.to_owned()).or_insert(v);
+            if !e.file_name.is_empty() {
+                found.entry(e.file_name.clone()).or_insert(e);
             }
         }
     }
     found
 }
 
-/// Every entry of a journal file, in order (for tests and audits).
-pub fn read_all(journal: &Path) -> io::Result<Vec<serde_json::Value>> {
-    let f = File::open(journal)?;
+/// Every entry of a `.jsafe` directory's journal and its rotations, oldest
+/// first (rotations that do not exist are skipped).
+pub fn read_all_rotated(state_dir: &Path) -> io::Result<Vec<Entry>> {
     let mut out = Vec::new();
-    for line in io::BufReader::new(f).lines() {
-        let line = line?;
-        out.push(
-            serde_json::from_str(&line)
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?,
+    for n in (1..=KEEP).rev() {
+        match read_all(&state_dir.join(layout::rotated_journal(n))) {
+            Ok(e) => out.extend(e),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    out.extend(read_all(&state_dir.join(JOURNAL))?);
+    Ok(out)
+}
+
+/// Every entry of a journal file, in order; lines that are not entries are
+/// skipped (for audits and tests).
+pub fn read_all(journal: &Path) -> io::Result<Vec<Entry>> {
+    let bytes = std::fs::read(journal)?;
+    Ok(bytes
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .filter_map(|l| serde_json::from_slice(l).ok())
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fixture {
+        _tmp: tempfile::TempDir,
+        state: Dir,
+        path: std::path::PathBuf,
+        trust: Trust,
+        creation: Creation,
+    }
+
+    fn fixture() -> Fixture {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join(".jsafe");
+        std::fs::create_dir(&path).unwrap();
+        let state = Dir::open(&path).unwrap();
+        let st = Dir::open(tmp.path()).unwrap().stat().unwrap();
+        Fixture {
+            trust: Trust::new(&st, None),
+            creation: Creation::new(&st),
+            _tmp: tmp,
+            state,
+            path,
+        }
+    }
+
+    fn entry(n: u64) -> Entry {
+        Entry {
+            file_name: format!("f{}.json", n % 3),
+            // The pid field carries the sequence; `file` pads the line.
+            pid: u32::try_from(n).unwrap(),
+            file: "x".repeat(4000),
+            ..Entry::default()
+        }
+    }
+
+    /// Append entries for f0..f2.json in turn until the journal has been
+    /// rotated twice, then `extra` more; returns the number of entries.
+    fn rotated(f: &Fixture, extra: u64) -> u64 {
+        let mut n = 0u64;
+        while !f.path.join("journal.2.jsonl").exists() {
+            assert!(n < 10_000, "the journal never rotated");
+            append(&f.state, &entry(n), &f.trust, &f.creation, None).unwrap();
+            n += 1;
+        }
+        for _ in 0..extra {
+            append(&f.state, &entry(n), &f.trust, &f.creation, None).unwrap();
+            n += 1;
+        }
+        n
+    }
+
+    #[test]
+    fn the_journal_rotates_without_losing_or_cutting_a_line() {
+        let f = fixture();
+        let n = rotated(&f, 5);
+        let journal = f.path.join(FILE_NAME);
+        assert!(std::fs::metadata(&journal).unwrap().len() < ROTATE_AT);
+        assert!(
+            std::fs::metadata(f.path.join("journal.1.jsonl"))
+                .unwrap()
+                .len()
+                >= ROTATE_AT
+        );
+        assert!(!f.path.join(format!("journal.{}.jsonl", KEEP + 1)).exists());
+        let all = read_all_rotated(&f.path).unwrap();
+        let numbers: Vec<u64> = all.iter().map(|e| u64::from(e.pid)).collect();
+        assert_eq!(numbers, (0..n).collect::<Vec<_>>());
+        let last = last_entries(&f.state);
+        for k in 0..3u64 {
+            let expected = (0..n).rev().find(|i| i % 3 == k).unwrap();
+            assert_eq!(u64::from(last[&format!("f{k}.json")].pid), expected);
+        }
+    }
+
+    #[test]
+    fn right_after_a_rotation_the_last_entries_come_from_the_rotated_journal() {
+        let f = fixture();
+        // One line after the rotation: the other two names are only in journal.1.
+        let n = rotated(&f, 1);
+        let last = last_entries(&f.state);
+        for k in 0..3u64 {
+            let expected = (0..n).rev().find(|i| i % 3 == k).unwrap();
+            assert_eq!(
+                last.get(&format!("f{k}.json")).map(|e| u64::from(e.pid)),
+                Some(expected)
+            );
+        }
+    }
+
+    #[test]
+    fn a_cut_last_line_is_never_glued_to_the_next_entry() {
+        let f = fixture();
+        append(&f.state, &entry(1), &f.trust, &f.creation, None).unwrap();
+        // A crash cut the next line short.
+        let journal = f.path.join(FILE_NAME);
+        let mut bytes = std::fs::read(&journal).unwrap();
+        bytes.extend_from_slice(br#"{"time":"2026-1"#);
+        std::fs::write(&journal, &bytes).unwrap();
+        append(&f.state, &entry(2), &f.trust, &f.creation, None).unwrap();
+        let text = std::fs::read_to_string(&journal).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert_eq!(lines[1], r#"{"time":"2026-1"#);
+        assert_eq!(
+            read_all(&journal)
+                .unwrap()
+                .iter()
+                .map(|e| e.pid)
+                .collect::<Vec<_>>(),
+            [1, 2]
         );
     }
-    Ok(out)
+
+    #[test]
+    fn a_held_journal_lock_delays_a_writer_only_until_its_deadline() {
+        let f = fixture();
+        append(&f.state, &entry(1), &f.trust, &f.creation, None).unwrap();
+        let lock = std::fs::File::open(f.path.join(JOURNAL_LOCK)).unwrap();
+        rustix::fs::flock(&lock, FlockOperation::LockExclusive).unwrap();
+        let deadline = Instant::now() + Duration::from_millis(200);
+        let e = append(&f.state, &entry(2), &f.trust, &f.creation, Some(deadline)).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+        assert!(Instant::now() >= deadline);
+        drop(lock);
+        append(
+            &f.state,
+            &entry(3),
+            &f.trust,
+            &f.creation,
+            Some(Instant::now() + Duration::from_secs(5)),
+        )
+        .unwrap();
+        let pids: Vec<u32> = read_all(&f.path.join(FILE_NAME))
+            .unwrap()
+            .iter()
+            .map(|e| e.pid)
+            .collect();
+        assert_eq!(pids, [1, 3]);
+    }
+
+    #[test]
+    fn the_journal_lock_is_not_readable_by_others() {
+        use std::os::unix::fs::PermissionsExt;
+        let f = fixture();
+        append(&f.state, &entry(1), &f.trust, &f.creation, None).unwrap();
+        let mode = std::fs::metadata(f.path.join(JOURNAL_LOCK))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o007, 0, "{mode:o}");
+    }
 }

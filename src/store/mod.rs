@@ -1,164 +1,154 @@
 //! Everything that touches the disk for a managed file.
 //!
 //! # The contract
-//! Every change to a managed file is one call of [`transact`]; no command opens a
-//! data file for writing, takes a lock or writes a backup on its own. In order:
+//! Every change to a managed file is one call of [`transact`]; nothing else
+//! opens a data file for writing, takes its lock or writes a backup. In order:
 //!
-//! 1. **resolve** — a symlinked target is followed; the real file is replaced and
-//!    the link stays a link. All state lives beside the real file in
-//!    `<dir>/.jsafe/` ([`Paths`]).
-//! 2. **lock** — exclusive lock on `.jsafe/locks/<name>.lock` ([`lock`]), waiting
-//!    up to `timeout` (then [`Kind::LockTimeout`], naming the holder).
-//! 3. **load** — read and parse the current bytes: [`Current::Missing`],
-//!    [`Current::Valid`], or [`Current::Corrupt`]. A corrupt file stops the
-//!    transaction ([`Kind::Corrupt`], nothing written) unless the options say to
-//!    quarantine it (write, restore) or to recover from the newest valid backup.
-//! 4. **change** — the caller's closure computes the new content.
-//! 5. **render** — in the old file's formatting style; bytes identical to what is
-//!    on disk end the transaction: nothing written, no backup, no journal line.
-//! 6. **backup** — the version being replaced is hard-linked into
-//!    `.jsafe/backups/<name>/` and the backups rotated ([`backup`]); a corrupt
-//!    version goes to `.jsafe/quarantine/` instead, and is never deleted.
-//! 7. **replace** — temp file in the same directory, fsync, rename, fsync of the
-//!    directory ([`replace`]), then fsync of the backup directory.
-//! 8. **journal** — one line appended to `.jsafe/journal.jsonl` ([`journal`]).
-//! 9. **unlock** — the lock is dropped.
+//! 1. **resolve** — the data directory is opened once; everything after is
+//!    relative to that handle. A symlinked target is followed by jsafe itself
+//!    (the real file is replaced, the link stays a link), under the kernel's
+//!    protected-symlinks rule. Only a regular file is data: a directory, FIFO,
+//!    socket or device is refused before anything is created.
+//! 2. **state** — `<dir>/.jsafe` and its parts are opened without following
+//!    symlinks, created when missing, and checked (owner, mode): see
+//!    [`dir`](self) rules in the README's Security section.
+//! 3. **lock** — exclusive lock on `.jsafe/locks/<key>.lock` ([`lock`]),
+//!    waiting up to the timeout ([`Kind::LockTimeout`], naming the holder).
+//!    The temp file of a writer that died is removed now.
+//! 4. **load** — read the current bytes (no further than `fstat` says) and
+//!    validate them without building a tree: [`Current::Missing`],
+//!    [`Current::Valid`] or [`Current::Corrupt`]. A corrupt file stops the
+//!    transaction ([`Kind::Corrupt`], nothing written) unless the options say
+//!    to quarantine it or to recover from the newest valid backup. A file with
+//!    a second hard link is refused unless splitting it is allowed.
+//! 5. **change** — the caller's closure computes the new content.
+//! 6. **render** — in the old file's formatting style; bytes identical to what
+//!    is on disk end the transaction: nothing written, no backup, no journal.
+//! 7. **backup** — the version being replaced is hard-linked into
+//!    `.jsafe/backups/<key>/` under the next sequence number; a corrupt one
+//!    goes to `.jsafe/quarantine/` instead, and is never deleted.
+//! 8. **replace** — temp file in the same directory, fsync, rename, fsync of
+//!    the directory, then of the backup directory ([`replace`](self)).
+//! 9. **rotate** — only now, with the new version in place: old backups
+//!    beyond `keep` are removed.
+//! 10. **journal** — one line appended to `.jsafe/journal.jsonl`.
+//! 11. **unlock** — the lock is dropped.
 //!
 //! # Failure
-//! Any error before step 7's rename leaves the target as it was and removes the
-//! temp file; the error carries the file's path, the next step for the user, and a
-//! kind that maps to the exit code. `Ok` means the new version is on disk (unless
-//! `sync` was turned off).
+//! - Any error before step 8's rename leaves the target, its backups and the
+//!   journal as they were (a backup link made in step 7 is removed again) and
+//!   removes the temp file. The error carries the file's path, the next step
+//!   for the user, and a [`Kind`] that maps to an exit code.
+//! - After the rename, a failed fsync is [`Kind::NotDurable`]: the message says
+//!   the change is in place (a retry would apply it twice).
+//! - A failed rotation or journal append after a durable change is a warning
+//!   in [`Outcome::warnings`]; the result is `Ok`.
+//! - `Ok` means the new version is on disk (unless `sync` was turned off).
 
 pub mod backup;
+mod dir;
+mod failpoint;
+pub mod interrupt;
 pub mod journal;
+pub mod layout;
 pub mod lock;
-pub mod replace;
+mod replace;
+pub mod scan;
 
-use std::ffi::OsString;
-use std::fs::{self, File, Metadata};
-use std::io::{self, Read};
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
+
+use rustix::fs::{FileType, Stat};
 
 use crate::error::{Error, Kind, Result};
 use crate::json::{self, Indent, MAX_DEPTH, ParseError, Style, Value};
 use crate::{process, time};
 
-pub use lock::{Holder, Lock, Mode};
+pub use backup::{Backup, Backups};
+pub use dir::{Dir, dev};
+pub use failpoint::Step;
+pub use lock::{Lock, Mode};
 
-/// Name of the state directory beside managed files.
-pub const STATE_DIR: &str = ".jsafe";
-/// Suffix of lock files in `.jsafe/locks/`.
-pub const LOCK_SUFFIX: &str = ".lock";
-
-/// Where a file and its state live.
-#[derive(Clone, Debug)]
-pub struct Paths {
-    /// The path as the user gave it.
-    pub given: PathBuf,
-    /// The file that is read and replaced (symlinks of the last component followed).
-    pub real: PathBuf,
-    /// Directory of `real`.
-    pub dir: PathBuf,
-    /// File name of `real`.
-    pub name: OsString,
-}
-
-impl Paths {
-    /// Resolve `file`: follow symlinks of its last component (a dangling link names
-    /// the file to create).
-    pub fn resolve(file: &Path) -> Result<Paths> {
-        let mut real = file.to_path_buf();
-        let mut hops = 0;
-        while let Ok(meta) = fs::symlink_metadata(&real) {
-            if !meta.file_type().is_symlink() {
-                break;
-            }
-            hops += 1;
-            if hops > 40 {
-                return Err(Error::new(
-                    Kind::Io,
-                    format!("{}: too many levels of symbolic links", file.display()),
-                ));
-            }
-            let target = fs::read_link(&real).map_err(|e| Error::io("cannot follow", &real, &e))?;
-            real = match real.parent() {
-                Some(parent) if target.is_relative() => parent.join(target),
-                _ => target,
-            };
-        }
-        let name = real.file_name().map(|n| n.to_os_string()).ok_or_else(|| {
-            Error::new(Kind::Usage, format!("{}: not a file name", file.display()))
-        })?;
-        let dir = match real.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        Ok(Paths {
-            given: file.to_path_buf(),
-            real,
-            dir,
-            name,
-        })
-    }
-
-    /// `<dir>/.jsafe`
-    pub fn state(&self) -> PathBuf {
-        self.dir.join(STATE_DIR)
-    }
-    /// `<dir>/.jsafe/locks/<name>.lock`
-    pub fn lock(&self) -> PathBuf {
-        let mut n = self.name.clone();
-        n.push(LOCK_SUFFIX);
-        self.state().join("locks").join(n)
-    }
-    /// `<dir>/.jsafe/backups/<name>/`
-    pub fn backups(&self) -> PathBuf {
-        self.state().join("backups").join(&self.name)
-    }
-    /// `<dir>/.jsafe/quarantine/`
-    pub fn quarantine(&self) -> PathBuf {
-        self.state().join("quarantine")
-    }
-    /// `<dir>/.jsafe/journal.jsonl`
-    pub fn journal(&self) -> PathBuf {
-        self.state().join(journal::FILE_NAME)
-    }
-}
+use dir::{Creation, Resolved, Trust};
+use layout::{BACKUPS, LOCKS, QUARANTINE};
 
 /// What is on disk now.
 #[derive(Debug)]
 pub enum Current {
+    /// There is no file.
     Missing,
-    Valid(Loaded),
-    Corrupt { bytes: Vec<u8>, error: ParseError },
+    /// A valid JSON document.
+    Valid(Doc),
+    /// Bytes that are not valid JSON.
+    Corrupt {
+        /// The bytes on disk.
+        bytes: Vec<u8>,
+        /// Where and why parsing fails.
+        error: ParseError,
+    },
 }
 
-/// A valid current version.
+/// A valid current version: its bytes, validated, and their formatting style.
+/// The value is parsed only when asked for.
 #[derive(Debug)]
-pub struct Loaded {
-    pub bytes: Vec<u8>,
-    pub value: Value,
-    pub style: Style,
+pub struct Doc {
+    bytes: Vec<u8>,
+    style: Style,
+}
+
+impl Doc {
+    /// The bytes on disk.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The formatting style detected in them.
+    pub fn style(&self) -> &Style {
+        &self.style
+    }
+
+    /// The value, parsed now.
+    pub fn value(&self) -> Result<Value> {
+        json::parse(&self.bytes)
+            .map_err(|e| Error::internal(format!("a validated document does not parse: {e}")))
+    }
+
+    /// The bytes, giving up the document.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
 }
 
 impl Current {
-    /// The current value, if valid.
-    pub fn value(&self) -> Option<&Value> {
+    /// Classify loaded bytes: validated without building a tree.
+    pub fn classify(bytes: Vec<u8>) -> Current {
+        match json::validate(&bytes) {
+            Ok(()) => {
+                let style = Style::detect(&bytes);
+                Current::Valid(Doc { bytes, style })
+            }
+            Err(error) => Current::Corrupt { bytes, error },
+        }
+    }
+
+    /// The current document, if valid.
+    pub fn doc(&self) -> Option<&Doc> {
         match self {
-            Current::Valid(l) => Some(&l.value),
+            Current::Valid(d) => Some(d),
             _ => None,
         }
     }
 
-    /// Take the current value out (leaving null), if valid: a change that builds
-    /// on it needs no copy of a large document. Bytes and style stay for rendering.
-    pub fn take_value(&mut self) -> Option<Value> {
-        match self {
-            Current::Valid(l) => Some(std::mem::replace(&mut l.value, Value::Null)),
-            _ => None,
-        }
+    /// The current value, parsed, if valid.
+    pub fn value(&self) -> Result<Option<Value>> {
+        self.doc().map(Doc::value).transpose()
+    }
+
+    /// The current value, parsed, if valid (None also when it cannot be parsed).
+    pub fn take_value(&self) -> Option<Value> {
+        self.value().ok().flatten()
     }
 }
 
@@ -169,7 +159,7 @@ pub enum Change {
     Keep,
     /// Store this value, rendered in the file's style.
     Value(Value),
-    /// Store exactly these bytes (a restored backup).
+    /// Store exactly these bytes; the store checks that they are valid JSON.
     Bytes(Vec<u8>),
 }
 
@@ -178,30 +168,106 @@ pub enum Change {
 pub enum OnCorrupt {
     /// Stop with [`Kind::Corrupt`]; nothing written (merge, update).
     Fail,
-    /// The change does not need the old content: quarantine it and go on (write, restore).
+    /// The change does not need the old content: quarantine it and go on
+    /// (write, restore).
     Quarantine,
     /// Quarantine it, start from the newest valid backup, and go on (`--recover`).
     Recover,
 }
 
-/// How to run a transaction.
+/// How to run a transaction. `Options::new("merge")` gives the defaults: wait
+/// 30 s for the lock, keep 20 backups, fsync, journal, keep the file's style,
+/// stop on a corrupt file, refuse to split hard links.
 pub struct Options<'a> {
-    /// Operation name for the journal ("merge", "update", …).
-    pub operation: &'static str,
-    pub timeout: Duration,
-    /// Backups kept; 0 disables backups.
-    pub keep: usize,
-    pub sync: bool,
-    pub journal: bool,
-    /// Formatting override; None keeps the file's own style.
-    pub indent: Option<Indent>,
-    pub on_corrupt: OnCorrupt,
-    /// Told who holds the lock when we have to wait.
-    pub on_wait: &'a dyn Fn(Option<&Holder>),
+    operation: &'a str,
+    timeout: Duration,
+    keep: usize,
+    sync: bool,
+    journal: bool,
+    indent: Option<Indent>,
+    on_corrupt: OnCorrupt,
+    split_links: bool,
+    on_wait: Option<&'a dyn Fn(&str)>,
+    held: Option<&'a Lock>,
+}
+
+impl<'a> Options<'a> {
+    /// The defaults, for an operation named `operation` in the journal and the
+    /// lock record ("merge", "update", …).
+    pub fn new(operation: &'a str) -> Options<'a> {
+        Options {
+            operation,
+            timeout: Duration::from_secs(30),
+            keep: 20,
+            sync: true,
+            journal: true,
+            indent: None,
+            on_corrupt: OnCorrupt::Fail,
+            split_links: false,
+            on_wait: None,
+            held: None,
+        }
+    }
+
+    /// Longest wait for the lock (`Duration::MAX`: for ever).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Backups kept; 0 takes none.
+    pub fn keep(mut self, keep: usize) -> Self {
+        self.keep = keep;
+        self
+    }
+
+    /// fsync the new version and directories (default); off is not durable.
+    pub fn sync(mut self, sync: bool) -> Self {
+        self.sync = sync;
+        self
+    }
+
+    /// Append a journal line (default).
+    pub fn journal(mut self, journal: bool) -> Self {
+        self.journal = journal;
+        self
+    }
+
+    /// Format with this indent instead of the file's own style.
+    pub fn indent(mut self, indent: Option<Indent>) -> Self {
+        self.indent = indent;
+        self
+    }
+
+    /// What a corrupt current file means.
+    pub fn on_corrupt(mut self, on_corrupt: OnCorrupt) -> Self {
+        self.on_corrupt = on_corrupt;
+        self
+    }
+
+    /// Replace a file that has other hard links (they keep the old content).
+    pub fn split_links(mut self, split: bool) -> Self {
+        self.split_links = split;
+        self
+    }
+
+    /// Called once, with who holds the lock, when the transaction must wait.
+    pub fn on_wait(mut self, f: &'a dyn Fn(&str)) -> Self {
+        self.on_wait = Some(f);
+        self
+    }
+
+    /// Use this lock, already held exclusively on the file (by `jsafe lock`),
+    /// instead of taking it.
+    pub fn held(mut self, lock: Option<&'a Lock>) -> Self {
+        self.held = lock;
+        self
+    }
 }
 
 /// What a transaction did.
 #[derive(Debug, Default)]
+#[non_exhaustive]
 pub struct Outcome {
     /// A new version was written.
     pub changed: bool,
@@ -211,46 +277,478 @@ pub struct Outcome {
     pub quarantined: Option<PathBuf>,
     /// Name of the backup a corrupt file was recovered from.
     pub recovered_from: Option<String>,
+    /// Size before (None: there was no file).
     pub bytes_before: Option<u64>,
+    /// Size after.
     pub bytes_after: u64,
+    /// Temp files of writers that died, removed before this write.
+    pub removed_temps: Vec<PathBuf>,
     /// Problems that did not stop the change (a journal that could not be written).
     pub warnings: Vec<String>,
 }
 
-/// Read `path`: (content, metadata), or None when it does not exist.
-pub fn read_file(path: &Path) -> Result<Option<(Vec<u8>, Metadata)>> {
-    let mut f = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io("cannot read", path, &e)),
-    };
-    let meta = f
-        .metadata()
-        .map_err(|e| Error::io("cannot read", path, &e))?;
-    if meta.is_dir() {
-        return Err(Error::new(
-            Kind::Io,
-            format!("{}: is a directory, not a JSON file", path.display()),
-        ));
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
-    f.read_to_end(&mut bytes)
-        .map_err(|e| Error::io("cannot read", path, &e))?;
-    Ok(Some((bytes, meta)))
+/// A resolved data file: the real file's directory (open) and name, and what
+/// is known about it.
+struct Target<'p> {
+    given: &'p Path,
+    at: Resolved,
+    key: OsString,
+    /// lstat of the real file before anything was opened (None: missing).
+    pre: Option<Stat>,
 }
 
-/// Parse loaded bytes into a [`Current`].
-pub fn classify(bytes: Vec<u8>) -> Current {
-    match json::parse(&bytes) {
-        Ok(value) => {
-            let style = Style::detect(&bytes);
-            Current::Valid(Loaded {
-                bytes,
-                value,
-                style,
-            })
+impl<'p> Target<'p> {
+    /// Resolve for a change: a missing directory is an I/O error (jsafe
+    /// creates no directories but its own).
+    fn resolve(file: &'p Path) -> Result<Target<'p>> {
+        Target::resolve_any(file).map_err(|e| match e.kind() {
+            Kind::NotFound => Error::new(Kind::Io, e.message().to_owned()),
+            _ => e,
+        })
+    }
+
+    /// Resolve; a missing directory is [`Kind::NotFound`].
+    fn resolve_any(file: &'p Path) -> Result<Target<'p>> {
+        let at = dir::resolve(file)?;
+        let pre = at
+            .dir
+            .lstat(&at.name)
+            .map_err(|e| Error::io("cannot check", &at.dir.join(&at.name), e))?;
+        if let Some(st) = &pre {
+            let t = FileType::from_raw_mode(st.st_mode);
+            if t != FileType::RegularFile {
+                return Err(Error::new(
+                    Kind::Io,
+                    format!(
+                        "{}: {}; nothing was changed",
+                        file.display(),
+                        dir::not_regular(t)
+                    ),
+                ));
+            }
         }
-        Err(error) => Current::Corrupt { bytes, error },
+        let key = layout::key(&at.name);
+        Ok(Target {
+            given: file,
+            at,
+            key,
+            pre,
+        })
+    }
+
+    fn real(&self) -> PathBuf {
+        self.at.dir.join(&self.at.name)
+    }
+
+    fn trust(&self) -> Trust {
+        Trust::new(&self.at.dir_stat, self.pre.as_ref().map(|s| s.st_uid))
+    }
+
+    fn creation(&self) -> Creation {
+        Creation::new(&self.at.dir_stat)
+    }
+
+    /// Read the current file as a regular file; None when missing.
+    fn read(&self) -> Result<Option<(File, Stat, Vec<u8>)>> {
+        let real = self.real();
+        let opened = self
+            .at
+            .dir
+            .open_regular(&self.at.name)
+            .map_err(|e| Error::io("cannot read", &real, e))?;
+        let Some((file, st)) = opened else {
+            return Ok(None);
+        };
+        let bytes = dir::read_to_end(&file, &st, Step::Read)
+            .map_err(|e| Error::io("cannot read", &real, e))?;
+        Ok(Some((file, st, bytes)))
+    }
+
+    fn backup_expect(&self, current: Option<&Stat>) -> backup::Expect {
+        backup::Expect {
+            owner: current.map_or(self.at.dir_stat.st_uid, |s| s.st_uid),
+            dev: dir::dev(&self.at.dir_stat),
+            current_ino: current.map(|s| s.st_ino),
+        }
+    }
+}
+
+/// The state directories a write uses, opened (and created) on demand.
+struct State<'t> {
+    t: &'t Target<'t>,
+    trust: Trust,
+    creation: Creation,
+    root: Dir,
+}
+
+impl<'t> State<'t> {
+    fn open(t: &'t Target<'t>) -> Result<State<'t>> {
+        let trust = t.trust();
+        let creation = t.creation();
+        let root =
+            t.at.state(&trust, Some(&creation), t.given)?
+                .ok_or_else(|| Error::internal("the state directory was not created"))?;
+        Ok(State {
+            t,
+            trust,
+            creation,
+            root,
+        })
+    }
+
+    /// `.jsafe/<name>`, opened or created, checked.
+    fn sub(&self, name: &OsStr) -> Result<Dir> {
+        let what = format!("{}/{}", layout::STATE_DIR, name.to_string_lossy());
+        dir::state_dir(
+            &self.root,
+            name,
+            &what,
+            &self.trust,
+            Some(&self.creation),
+            self.t.given,
+        )?
+        .ok_or_else(|| Error::internal("a state directory was not created"))
+    }
+
+    /// `.jsafe/backups/<key>`, checked; created only with `create`.
+    fn backups(&self, create: bool) -> Result<Option<Dir>> {
+        let what = format!("{}/{BACKUPS}", layout::STATE_DIR);
+        let creation = create.then_some(&self.creation);
+        let Some(parent) = dir::state_dir(
+            &self.root,
+            OsStr::new(BACKUPS),
+            &what,
+            &self.trust,
+            creation,
+            self.t.given,
+        )?
+        else {
+            return Ok(None);
+        };
+        let what = format!("{what}/{}", self.t.key.to_string_lossy());
+        dir::state_dir(
+            &parent,
+            &self.t.key,
+            &what,
+            &self.trust,
+            creation,
+            self.t.given,
+        )
+    }
+
+    fn lock_file(&self) -> lock::NewLockFile {
+        let st = self.t.pre.as_ref();
+        lock::NewLockFile {
+            mode: st.map_or(0o666, |s| s.st_mode & 0o666),
+            owner: self
+                .creation
+                .owner
+                .map(|dir_owner| st.map_or(dir_owner, |s| (s.st_uid, s.st_gid))),
+        }
+    }
+}
+
+/// Run one change through resolve → state → lock → load → change → render →
+/// backup → replace → rotate → journal → unlock. See the module head for the
+/// contract.
+pub fn transact<F>(file: &Path, opts: &Options, change: F) -> Result<Outcome>
+where
+    F: FnOnce(&Current) -> Result<Change>,
+{
+    let started = Instant::now();
+    let deadline = started.checked_add(opts.timeout);
+    let t = Target::resolve(file)?;
+    let state = State::open(&t)?;
+    let locks = state.sub(OsStr::new(LOCKS))?;
+    let command = format!("jsafe {}", opts.operation);
+    let taken_lock;
+    let lock: &Lock = match opts.held {
+        Some(held) => held,
+        None => {
+            let no_wait = |_: &str| {};
+            taken_lock = lock::acquire(&lock::Request {
+                locks: &locks,
+                key: &t.key,
+                data: file,
+                mode: Mode::Exclusive,
+                timeout: opts.timeout,
+                on_wait: opts.on_wait.unwrap_or(&no_wait),
+                missing: lock::Missing::Create(state.lock_file()),
+                command: &command,
+            })?;
+            &taken_lock
+        }
+    };
+    let mut outcome = Outcome::default();
+    // The temp file of a writer that died holding this lock.
+    if let Some(temp) = lock.previous_temp()
+        && t.at
+            .dir
+            .lstat(&temp)
+            .ok()
+            .flatten()
+            .is_some_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::RegularFile)
+    {
+        replace::remove(&t.at.dir, &temp);
+        outcome.removed_temps.push(t.at.dir.join(&temp));
+    }
+
+    let (disk_stat, mut current) = match t.read()? {
+        None => (None, Current::Missing),
+        Some((_file, st, bytes)) => (Some(st), Current::classify(bytes)),
+    };
+    outcome.bytes_before = disk_stat
+        .as_ref()
+        .map(|st| u64::try_from(st.st_size).unwrap_or(0));
+    let expect = t.backup_expect(disk_stat.as_ref());
+    let mut backups = Backups::read(state.backups(false)?, &expect)
+        .map_err(|e| Error::io("cannot list the backups of", file, e))?;
+
+    if let Some(st) = &disk_stat
+        && st.st_nlink > 1
+        && !opts.split_links
+        && !(st.st_nlink == 2 && backups.holds_inode(st.st_ino))
+    {
+        return Err(Error::new(
+            Kind::Io,
+            format!(
+                "{}: has {} hard links; replacing it would split them (the other names would keep the old content), so nothing was changed (use --split-links to replace it anyway)",
+                file.display(),
+                st.st_nlink
+            ),
+        ));
+    }
+
+    // The corrupt bytes on disk, when a change replaces a corrupt file.
+    let disk_is_corrupt = matches!(current, Current::Corrupt { .. });
+    let mut corrupt_on_disk: Option<Vec<u8>> = None;
+    if let Current::Corrupt { error, .. } = &current {
+        match opts.on_corrupt {
+            OnCorrupt::Fail => return Err(corrupt_error(file, error, "nothing was written")),
+            OnCorrupt::Quarantine => {}
+            OnCorrupt::Recover => {
+                let Some((b, bytes)) = backups.newest_valid() else {
+                    return Err(Error::new(
+                        Kind::Corrupt,
+                        format!(
+                            "{}: not valid JSON ({error}) and no valid backup to recover from; nothing was written (quarantined copies, if any, are in {})",
+                            file.display(),
+                            state.root.join(QUARANTINE).display()
+                        ),
+                    ));
+                };
+                outcome.recovered_from = Some(b.name.clone());
+                if let Current::Corrupt { bytes, .. } =
+                    std::mem::replace(&mut current, Current::classify(bytes))
+                {
+                    corrupt_on_disk = Some(bytes);
+                }
+            }
+        }
+    }
+    if let Current::Corrupt { bytes, .. } = &mut current {
+        corrupt_on_disk = Some(std::mem::take(bytes));
+    }
+
+    let change = change(&current)?;
+    let new_bytes = match change {
+        Change::Keep => match &current {
+            Current::Valid(d) if outcome.recovered_from.is_some() => Some(d.bytes.clone()),
+            _ => None,
+        },
+        Change::Bytes(b) => {
+            json::validate(&b).map_err(|e| {
+                Error::bad_input(format!(
+                    "{}: the new content is not valid JSON ({e}); nothing was written",
+                    file.display()
+                ))
+            })?;
+            Some(b)
+        }
+        Change::Value(v) => {
+            if v.depth() > MAX_DEPTH {
+                return Err(Error::bad_input(format!(
+                    "{}: the new value is nested deeper than {MAX_DEPTH} levels; nothing was written",
+                    file.display()
+                )));
+            }
+            let mut st = match &current {
+                Current::Valid(d) => d.style,
+                Current::Missing => Style::new_file(),
+                Current::Corrupt { .. } => {
+                    let mut s = Style::new_file();
+                    s.crlf = corrupt_on_disk
+                        .as_deref()
+                        .is_some_and(|b| Style::detect(b).crlf);
+                    s
+                }
+            };
+            if let Some(indent) = opts.indent {
+                st.indent = indent;
+            }
+            Some(json::render(&v, &st))
+        }
+    };
+    // Nothing to write: the change kept a missing file missing, or its bytes
+    // are the ones already on disk.
+    let Some(new_bytes) = new_bytes else {
+        return Ok(outcome);
+    };
+    let old_bytes: Option<Vec<u8>> = match (corrupt_on_disk, current) {
+        (Some(b), _) => Some(b),
+        (None, Current::Valid(d)) => Some(d.into_bytes()),
+        (None, _) => None,
+    };
+    if old_bytes.as_deref() == Some(new_bytes.as_slice()) {
+        return Ok(outcome);
+    }
+    // Hashes only of what every user may read: a hash of a small private file
+    // can be brute-forced.
+    let public = t.pre.as_ref().is_none_or(|s| s.st_mode & 0o004 != 0);
+    let sha_before = (opts.journal && public)
+        .then(|| old_bytes.as_deref().map(journal::sha256_hex))
+        .flatten();
+
+    // Keep the replaced version (backups or quarantine), if there is one.
+    let quarantine_dir;
+    let mut kept_in: Option<&Dir> = None;
+    let mut taken: Option<backup::Taken> = None;
+    if let (Some(st), Some(old)) = (&disk_stat, &old_bytes) {
+        if disk_is_corrupt {
+            quarantine_dir = state.sub(OsStr::new(QUARANTINE))?;
+            let name = backup::quarantine(&quarantine_dir, &t.key, &t.at.dir, &t.at.name, st, old)
+                .map_err(|e| {
+                    Error::io("cannot quarantine", file, e)
+                        .map_message(|m| format!("{m}; nothing was changed"))
+                })?;
+            outcome.quarantined = Some(quarantine_dir.join(&name));
+            kept_in = Some(&quarantine_dir);
+        } else if opts.keep > 0 {
+            if backups.dir().is_none() {
+                backups = Backups::read(state.backups(true)?, &expect)
+                    .map_err(|e| Error::io("cannot list the backups of", file, e))?;
+            }
+            let b = backup::take(&backups, &t.at.dir, &t.at.name, st, old).map_err(|e| {
+                Error::io("cannot back up", file, e)
+                    .map_message(|m| format!("{m}; nothing was changed"))
+            })?;
+            outcome.backup = Some(b.name.clone());
+            kept_in = backups.dir();
+            taken = Some(b);
+        }
+    }
+    drop(old_bytes);
+
+    let announce = |temp: &OsStr| lock.announce_temp(temp);
+    let v = replace::NewVersion {
+        dir: &t.at.dir,
+        name: &t.at.name,
+        key: &t.key,
+        old: disk_stat.as_ref(),
+        sync: opts.sync,
+        announce: &announce,
+    };
+    let mut not_durable: Option<Error> = None;
+    match replace::replace(&v, &new_bytes) {
+        Ok(()) => {}
+        Err(replace::Failure::Untouched(what, e)) => {
+            if let (Some(b), Some(d)) = (&taken, backups.dir()) {
+                b.undo(d);
+            }
+            lock.announce_temp(OsStr::new(""));
+            return Err(
+                Error::io(what, file, e).map_message(|m| format!("{m}; nothing was changed"))
+            );
+        }
+        Err(replace::Failure::InPlace(what, e)) => {
+            not_durable = Some(not_durable_error(file, what, e));
+        }
+    }
+    lock.announce_temp(OsStr::new(""));
+    outcome.changed = true;
+    outcome.bytes_after = new_bytes.len() as u64;
+    if let (Some(d), true, None) = (kept_in, opts.sync, &not_durable)
+        && let Err(e) = d.sync(Step::BackupDirFsync)
+    {
+        not_durable = Some(not_durable_error(
+            file,
+            "cannot fsync the backup directory of",
+            e,
+        ));
+    }
+    if let Some(b) = &taken
+        && let Err(e) = backup::rotate(&backups, Some(&b.name), opts.keep)
+    {
+        outcome.warnings.push(format!(
+            "{}: changed, but old backups could not be removed: {e}",
+            file.display()
+        ));
+    }
+    if opts.journal {
+        let hashes = (sha_before, public.then(|| journal::sha256_hex(&new_bytes)));
+        let entry = journal_entry(&t, opts, &outcome, not_durable.is_some(), started, hashes);
+        if let Err(e) =
+            journal::append(&state.root, &entry, &state.trust, &state.creation, deadline)
+        {
+            outcome.warnings.push(format!(
+                "{}: changed, but the journal {} could not be written: {e}",
+                file.display(),
+                state.root.join(journal::FILE_NAME).display()
+            ));
+        }
+    }
+    match not_durable {
+        Some(e) => Err(e),
+        None => Ok(outcome),
+    }
+}
+
+fn not_durable_error(file: &Path, what: &str, e: std::io::Error) -> Error {
+    Error::io_kind(Kind::NotDurable, what, file, e).map_message(|m| {
+        format!("{m}; the new version IS in place but may not survive a crash (do not retry the change; run `sync` or check the disk)")
+    })
+}
+
+fn journal_entry(
+    t: &Target,
+    opts: &Options,
+    outcome: &Outcome,
+    not_durable: bool,
+    started: Instant,
+    (sha256_before, sha256_after): (Option<String>, Option<String>),
+) -> journal::Entry {
+    let result = if not_durable {
+        "not-durable"
+    } else if outcome.recovered_from.is_some() {
+        "recovered"
+    } else if outcome.quarantined.is_some() {
+        "replaced-corrupt"
+    } else {
+        "ok"
+    };
+    let uid = rustix::process::getuid().as_raw();
+    journal::Entry {
+        time: time::rfc3339(SystemTime::now()),
+        op: opts.operation.to_owned(),
+        file: t.given.to_string_lossy().into_owned(),
+        file_name: t.at.name.to_string_lossy().into_owned(),
+        pid: std::process::id(),
+        uid,
+        user: process::user_name(uid),
+        host: process::host_name(),
+        bytes_before: outcome.bytes_before,
+        bytes_after: outcome.bytes_after,
+        sha256_before,
+        sha256_after,
+        backup: outcome.backup.clone(),
+        quarantined: outcome.quarantined.as_ref().and_then(|p| {
+            let name = p.file_name()?;
+            let rel = Path::new(layout::STATE_DIR).join(QUARANTINE).join(name);
+            Some(rel.to_string_lossy().into_owned())
+        }),
+        recovered_from: outcome.recovered_from.clone(),
+        duration_ms: (started.elapsed().as_secs_f64() * 1e6).round() / 1e3,
+        result: result.to_owned(),
     }
 }
 
@@ -266,187 +764,271 @@ pub fn corrupt_error(file: &Path, error: &ParseError, stopped: &str) -> Error {
     )
 }
 
-/// Run one change through lock → load → change → render → backup → replace →
-/// journal → unlock. See the module head for the contract.
-pub fn transact<F>(file: &Path, opts: &Options, change: F) -> Result<Outcome>
-where
-    F: FnOnce(&mut Current) -> Result<Change>,
-{
-    let started = Instant::now();
-    let paths = Paths::resolve(file)?;
-    if !paths.dir.is_dir() {
-        return Err(Error::new(
-            Kind::Io,
-            format!(
-                "{}: directory {} does not exist",
-                file.display(),
-                paths.dir.display()
-            ),
-        ));
-    }
-    let _lock = lock::acquire(
-        &paths.lock(),
-        file,
-        Mode::Exclusive,
-        opts.timeout,
-        opts.on_wait,
-    )?;
+/// How long to wait for a shared lock, and what to call when waiting.
+pub type LockWait<'a> = (Duration, &'a dyn Fn(&str));
 
-    let (disk, meta) = match read_file(&paths.real)? {
-        Some((bytes, meta)) => (Some(bytes), Some(meta)),
-        None => (None, None),
-    };
-    let mut outcome = Outcome {
-        bytes_before: disk.as_ref().map(|b| b.len() as u64),
-        ..Outcome::default()
-    };
-    let mut current = match &disk {
-        None => Current::Missing,
-        Some(bytes) => classify(bytes.clone()),
-    };
-    let mut disk_is_corrupt = false;
-    if let Current::Corrupt { error, .. } = &current {
-        disk_is_corrupt = true;
-        match opts.on_corrupt {
-            OnCorrupt::Fail => return Err(corrupt_error(file, error, "nothing was written")),
-            OnCorrupt::Quarantine => {}
-            OnCorrupt::Recover => {
-                let Some((b, bytes, value)) = backup::newest_valid(&paths)? else {
-                    return Err(Error::new(
-                        Kind::Corrupt,
-                        format!(
-                            "{}: not valid JSON ({error}) and no valid backup to recover from; nothing was written (quarantined copies, if any, are in {})",
-                            file.display(),
-                            paths.quarantine().display()
-                        ),
-                    ));
-                };
-                outcome.recovered_from = Some(b.name);
-                let style = Style::detect(&bytes);
-                current = Current::Valid(Loaded {
-                    bytes,
-                    value,
-                    style,
-                });
-            }
-        }
-    }
-
-    let change = change(&mut current)?;
-    let new_bytes = match change {
-        Change::Keep => match &current {
-            Current::Valid(l) => Some(l.bytes.clone()),
-            _ => None,
-        },
-        Change::Bytes(b) => Some(b),
-        Change::Value(v) => {
-            if v.depth() > MAX_DEPTH {
-                return Err(Error::bad_input(format!(
-                    "{}: the new value is nested deeper than {MAX_DEPTH} levels; nothing was written",
-                    file.display()
-                )));
-            }
-            let mut style = match &current {
-                Current::Valid(l) => l.style,
-                Current::Missing => Style::new_file(),
-                Current::Corrupt { bytes, .. } => {
-                    let mut s = Style::new_file();
-                    s.crlf = Style::detect(bytes).crlf;
-                    s
-                }
-            };
-            if let Some(indent) = opts.indent {
-                style.indent = indent;
-            }
-            Some(json::render(&v, &style))
-        }
-    };
-    // Nothing to write: the change kept a missing file missing, or its bytes are
-    // the ones already on disk.
-    let Some(new_bytes) = new_bytes else {
-        return Ok(outcome);
-    };
-    if disk.as_deref() == Some(new_bytes.as_slice()) {
-        return Ok(outcome);
-    }
-
-    // Where the replaced version was kept (backups or quarantine), if anywhere.
-    let kept_in = match (&disk, disk_is_corrupt) {
-        (None, _) => None,
-        (Some(_), true) => {
-            outcome.quarantined = Some(backup::quarantine(&paths)?);
-            Some(paths.quarantine())
-        }
-        (Some(_), false) if opts.keep > 0 => {
-            outcome.backup = Some(backup::take(&paths, opts.keep)?);
-            Some(paths.backups())
-        }
-        (Some(_), false) => None,
-    };
-    replace::replace(&paths, &new_bytes, meta.as_ref(), opts.sync)?;
-    // Exit 0 promises the backup too. After the data directory's fsync this one
-    // is nearly free on journaling filesystems, which commit metadata in order
-    // (the link went into the journal before the rename); before the rename it
-    // would cost a full extra fsync on every write. The new version is in place
-    // by now, so a failure here is a warning, not an error.
-    if let (Some(dir), true) = (&kept_in, opts.sync)
-        && let Err(e) = replace::sync_dir(dir)
-    {
-        outcome.warnings.push(format!(
-            "{}: changed, but the backup could not be made durable: {e}",
-            file.display()
-        ));
-    }
-    outcome.changed = true;
-    outcome.bytes_after = new_bytes.len() as u64;
-
-    if opts.journal {
-        let entry = journal_entry(&paths, opts, &outcome, disk.as_deref(), &new_bytes, started);
-        if let Err(e) = journal::append(&paths.journal(), &entry) {
-            outcome.warnings.push(format!(
-                "{}: changed, but the journal {} could not be written: {e}",
-                file.display(),
-                paths.journal().display()
-            ));
-        }
-    }
-    Ok(outcome)
+/// A data file read without a lock and without creating anything: the current
+/// content, and (with `lock`) a shared lock held while it is used.
+pub struct Loaded {
+    /// What is on disk.
+    pub current: Current,
+    /// The shared lock, when one was asked for and could be had.
+    pub lock: Option<Lock>,
 }
 
-fn journal_entry(
-    paths: &Paths,
-    opts: &Options,
-    outcome: &Outcome,
-    old: Option<&[u8]>,
-    new: &[u8],
-    started: Instant,
-) -> serde_json::Value {
-    let result = if outcome.recovered_from.is_some() {
-        "recovered"
-    } else if outcome.quarantined.is_some() {
-        "replaced-corrupt"
-    } else {
-        "ok"
+/// Read `file` for a reader: never creates `.jsafe` or a lock file, never
+/// blocks on a FIFO or device, never reads past what `fstat` said. With
+/// `lock`, a shared lock is taken first (waiting up to `timeout`); the lock
+/// file is created only when it is missing and the directory is writable —
+/// where it cannot be (a read-only filesystem), no jsafe writer can be at
+/// work, and the file is read without it.
+pub fn load(file: &Path, lock: Option<LockWait>) -> Result<Loaded> {
+    let t = match Target::resolve_any(file) {
+        Ok(t) => t,
+        // A file in a directory that does not exist is a missing file.
+        Err(e) if e.kind() == Kind::NotFound => {
+            return Ok(Loaded {
+                current: Current::Missing,
+                lock: None,
+            });
+        }
+        Err(e) => return Err(e),
     };
-    let uid = rustix::process::getuid().as_raw();
-    let user = process::user_name(uid);
-    serde_json::json!({
-        "time": time::rfc3339(SystemTime::now()),
-        "op": opts.operation,
-        "file": paths.given.to_string_lossy(),
-        "file_name": paths.name.to_string_lossy(),
-        "pid": std::process::id(),
-        "uid": uid,
-        "user": user,
-        "host": process::host_name(),
-        "bytes_before": outcome.bytes_before,
-        "bytes_after": outcome.bytes_after,
-        "sha256_before": old.map(journal::sha256_hex),
-        "sha256_after": journal::sha256_hex(new),
-        "backup": outcome.backup,
-        "quarantined": outcome.quarantined.as_ref().map(|p| p.to_string_lossy()),
-        "recovered_from": outcome.recovered_from,
-        "duration_ms": (started.elapsed().as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0,
-        "result": result,
+    let held = match lock {
+        None => None,
+        Some((timeout, on_wait)) => shared_lock(&t, timeout, on_wait)?,
+    };
+    let current = match t.read()? {
+        None => Current::Missing,
+        Some((_, _, bytes)) => Current::classify(bytes),
+    };
+    Ok(Loaded {
+        current,
+        lock: held,
     })
+}
+
+/// Read `file` again under a shared lock if, and only if, its lock file
+/// exists: a reader that saw corrupt bytes may have met a non-jsafe writer in
+/// the middle of a write, or a jsafe writer of an earlier version. Creates
+/// nothing.
+pub fn reload_if_locked(
+    file: &Path,
+    timeout: Duration,
+    on_wait: &dyn Fn(&str),
+) -> Result<Option<Current>> {
+    let t = Target::resolve_any(file)?;
+    let trust = t.trust();
+    let Some(state) = t.at.state(&trust, None, file)? else {
+        return Ok(None);
+    };
+    let Some(locks) = dir::state_dir(
+        &state,
+        OsStr::new(LOCKS),
+        ".jsafe/locks",
+        &trust,
+        None,
+        file,
+    )?
+    else {
+        return Ok(None);
+    };
+    let held = lock::acquire(&lock::Request {
+        locks: &locks,
+        key: &t.key,
+        data: file,
+        mode: Mode::Shared,
+        timeout,
+        on_wait,
+        missing: lock::Missing::Fail,
+        command: "jsafe read",
+    });
+    let _held = match held {
+        Ok(l) => l,
+        Err(e) if e.kind() == Kind::Io => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    Ok(Some(match t.read()? {
+        None => Current::Missing,
+        Some((_, _, bytes)) => Current::classify(bytes),
+    }))
+}
+
+fn shared_lock(t: &Target, timeout: Duration, on_wait: &dyn Fn(&str)) -> Result<Option<Lock>> {
+    let trust = t.trust();
+    let creation = t.creation();
+    // Make what is missing only where we may; a read-only filesystem or a
+    // directory we cannot write has no jsafe writer at work either.
+    let may_create = |e: &Error| e.kind() == Kind::Io;
+    let state = match t.at.state(&trust, Some(&creation), t.given) {
+        Ok(Some(s)) => s,
+        Ok(None) => return Ok(None),
+        Err(e) if may_create(&e) && t.at.state(&trust, None, t.given)?.is_none() => {
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
+    let locks = match dir::state_dir(
+        &state,
+        OsStr::new(LOCKS),
+        ".jsafe/locks",
+        &trust,
+        Some(&creation),
+        t.given,
+    ) {
+        Ok(Some(l)) => l,
+        Ok(None) => return Ok(None),
+        Err(e) if may_create(&e) => match dir::state_dir(
+            &state,
+            OsStr::new(LOCKS),
+            ".jsafe/locks",
+            &trust,
+            None,
+            t.given,
+        )? {
+            Some(l) => l,
+            None => return Ok(None),
+        },
+        Err(e) => return Err(e),
+    };
+    let st = t.pre.as_ref();
+    let new = lock::NewLockFile {
+        mode: st.map_or(0o666, |s| s.st_mode & 0o666),
+        owner: creation
+            .owner
+            .map(|o| st.map_or(o, |s| (s.st_uid, s.st_gid))),
+    };
+    let req = |missing| lock::Request {
+        locks: &locks,
+        key: &t.key,
+        data: t.given,
+        mode: Mode::Shared,
+        timeout,
+        on_wait,
+        missing,
+        command: "jsafe read",
+    };
+    match lock::acquire(&req(lock::Missing::Create(new))) {
+        Ok(l) => Ok(Some(l)),
+        Err(e) if e.kind() == Kind::Io => match lock::acquire(&req(lock::Missing::Fail)) {
+            Ok(l) => Ok(Some(l)),
+            Err(e2)
+                if e2.kind() == Kind::Io
+                    && locks
+                        .lstat(&layout::lock_name(&t.key))
+                        .ok()
+                        .flatten()
+                        .is_none() =>
+            {
+                Ok(None)
+            }
+            Err(e2) => Err(e2),
+        },
+        Err(e) => Err(e),
+    }
+}
+
+/// Take `file`'s lock without changing anything (for `jsafe lock`): the same
+/// lock, state directories and checks as a write.
+pub fn lock_file(
+    file: &Path,
+    mode: Mode,
+    timeout: Duration,
+    on_wait: &dyn Fn(&str),
+    command: &str,
+) -> Result<Lock> {
+    let t = Target::resolve(file)?;
+    let state = State::open(&t)?;
+    let locks = state.sub(OsStr::new(LOCKS))?;
+    lock::acquire(&lock::Request {
+        locks: &locks,
+        key: &t.key,
+        data: file,
+        mode,
+        timeout,
+        on_wait,
+        missing: lock::Missing::Create(state.lock_file()),
+        command,
+    })
+}
+
+/// A file's backups (never creating anything), oldest first, and its real
+/// path; for `restore --list` and `status`.
+pub fn backups(file: &Path) -> Result<(PathBuf, Backups)> {
+    let t = Target::resolve_any(file)?;
+    let trust = t.trust();
+    let dir = match t.at.state(&trust, None, file)? {
+        None => None,
+        Some(state) => match dir::state_dir(
+            &state,
+            OsStr::new(BACKUPS),
+            ".jsafe/backups",
+            &trust,
+            None,
+            file,
+        )? {
+            None => None,
+            Some(parent) => {
+                dir::state_dir(&parent, &t.key, ".jsafe/backups/<file>", &trust, None, file)?
+            }
+        },
+    };
+    let current = t
+        .pre
+        .as_ref()
+        .filter(|s| FileType::from_raw_mode(s.st_mode) == FileType::RegularFile);
+    let list = Backups::read(dir, &t.backup_expect(current))
+        .map_err(|e| Error::io("cannot list the backups of", file, e))?;
+    Ok((t.real(), list))
+}
+
+/// Where jsafe keeps a file's state, as paths: for people, tests and tools.
+/// The store itself never goes through these paths.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct StatePaths {
+    /// The real file (symlinks of its last component followed).
+    pub file: PathBuf,
+    /// `<dir>/.jsafe`
+    pub state: PathBuf,
+    /// `<dir>/.jsafe/locks/<key>.lock`
+    pub lock: PathBuf,
+    /// `<dir>/.jsafe/backups/<key>`
+    pub backups: PathBuf,
+    /// `<dir>/.jsafe/quarantine`
+    pub quarantine: PathBuf,
+    /// `<dir>/.jsafe/journal.jsonl`
+    pub journal: PathBuf,
+}
+
+/// The state paths of `file` (resolving it as a write would; nothing is created).
+pub fn state_paths(file: &Path) -> Result<StatePaths> {
+    let t = Target::resolve(file)?;
+    let state = t.at.dir.join(layout::STATE_DIR);
+    Ok(StatePaths {
+        file: t.real(),
+        lock: state.join(LOCKS).join(layout::lock_name(&t.key)),
+        backups: state.join(BACKUPS).join(&t.key),
+        quarantine: state.join(QUARANTINE),
+        journal: state.join(layout::JOURNAL),
+        state,
+    })
+}
+
+/// Probe `file`'s lock without waiting and without creating anything.
+pub fn probe(file: &Path) -> Result<lock::Probe> {
+    let t = Target::resolve(file)?;
+    let trust = t.trust();
+    let locks = match t.at.state(&trust, None, file)? {
+        None => None,
+        Some(state) => dir::state_dir(
+            &state,
+            OsStr::new(LOCKS),
+            ".jsafe/locks",
+            &trust,
+            None,
+            file,
+        )?,
+    };
+    Ok(lock::probe(locks.as_ref(), &t.key))
 }

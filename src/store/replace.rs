@@ -1,109 +1,219 @@
-//! Atomic replace: the new bytes go to a temp file in the target's own directory
-//! (created exclusively, unpredictable name, never through a symlink), get the
-//! original's mode (and owner/group where permitted), are fsynced, renamed over
-//! the target, and the directory is fsynced so the rename itself is durable.
+//! Atomic replace: the new bytes go to a temp file in the target's own
+//! directory, get the original's mode (setuid/setgid/sticky included) and
+//! owner/group where permitted, are fsynced, and are renamed over the target;
+//! the directory is then fsynced so the rename itself is durable.
 //!
-//! On any failure the temp file is removed (tempfile's `NamedTempFile` deletes it
-//! on drop) and the target is untouched: a reader sees the old version or the new
-//! one, never a mix.
+//! The temp file is made with `O_TMPFILE` where the filesystem supports it: it
+//! has no name while it is written, so a writer killed meanwhile leaves
+//! nothing behind. It gets a name (`.jsafe-tmp.<key>.<random>`) only for the
+//! instant between `linkat` and `renameat`. Elsewhere it is created with that
+//! name (`O_EXCL`, never through a symlink). Either way the name is first
+//! written into the lock file's holder record, so the next writer removes the
+//! temp file of one that died, and it is published to [`super::interrupt`] so
+//! that a signal handler can remove it.
+//!
+//! On any failure before the rename the temp file is removed and the target is
+//! untouched: a reader sees the old version or the new one, never a mix.
 
-use std::fs::{self, File, Metadata, Permissions};
-use std::io::Write;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::ffi::OsString;
+use std::fs::File;
+use std::io::{self, Write};
+use std::os::fd::AsFd;
 
-use super::Paths;
-use crate::error::{Error, Result};
+use rustix::fs::{AtFlags, Mode, OFlags, Stat};
 
-/// Prefix of jsafe's temp files (`.jsafe-tmp.<name>.<random>`), which the sweeper
-/// recognizes and `status` ignores.
-pub const TEMP_PREFIX: &str = ".jsafe-tmp.";
+use super::dir::Dir;
+use super::failpoint::{self, Step};
+use super::{interrupt, layout};
 
-/// Replace `paths.real` with `bytes`. `old` is the metadata of the file being
-/// replaced (None for a new file).
-pub fn replace(paths: &Paths, bytes: &[u8], old: Option<&Metadata>, sync: bool) -> Result<()> {
-    let prefix = format!("{TEMP_PREFIX}{}.", paths.name.to_string_lossy());
-    let mode = old.map_or(0o666, |m| m.mode() & 0o7777);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&prefix)
-        .rand_bytes(8)
-        .permissions(Permissions::from_mode(mode))
-        .tempfile_in(&paths.dir)
-        .map_err(|e| {
-            Error::io(
-                "cannot create a temp file in",
-                &paths.dir,
-                &without_temp_path(e),
-            )
-        })?;
+/// Where and how to write a new version.
+pub(super) struct NewVersion<'a> {
+    pub dir: &'a Dir,
+    pub name: &'a std::ffi::OsStr,
+    pub key: &'a std::ffi::OsStr,
+    /// The version being replaced (None for a new file).
+    pub old: Option<&'a Stat>,
+    pub sync: bool,
+    /// Told the temp file's name before it exists under it.
+    pub announce: &'a dyn Fn(&std::ffi::OsStr),
+}
 
-    let step = |what: &str, e: &std::io::Error| Error::io(what, &paths.real, e);
-    if let Some(old) = old {
-        let f = tmp.as_file();
-        // The umask may have cut bits from the mode given at creation.
-        f.set_permissions(Permissions::from_mode(mode))
-            .map_err(|e| step("cannot set the mode of the new version of", &e))?;
-        keep_owner(f, old).map_err(|e| step("cannot keep the owner of", &e))?;
+/// Why a replace failed, and whether the target changed.
+#[derive(Debug)]
+pub(super) enum Failure {
+    /// Before the rename: the target is untouched.
+    Untouched(&'static str, io::Error),
+    /// After the rename: the new version is in place, its durability not confirmed.
+    InPlace(&'static str, io::Error),
+}
+
+/// Write `bytes` as the new version of `v.name` in `v.dir`.
+pub(super) fn replace(v: &NewVersion, bytes: &[u8]) -> Result<(), Failure> {
+    use Failure::Untouched;
+    let create_mode = v.old.map_or(0o666, |st| st.st_mode & 0o666);
+    failpoint::hit(Step::TempCreate).map_err(|e| Untouched("cannot create a temp file for", e))?;
+    let unnamed = rustix::fs::openat(
+        v.dir.fd(),
+        ".",
+        OFlags::WRONLY | OFlags::TMPFILE | OFlags::CLOEXEC,
+        Mode::from_raw_mode(create_mode),
+    );
+    match unnamed {
+        Ok(fd) => {
+            let file = File::from(fd);
+            fill(&file, v, bytes)?;
+            let temp = temp_name(v)?;
+            (v.announce)(&temp);
+            interrupt::set(v.dir.fd(), &temp);
+            let linked = link_unnamed(&file, v.dir, &temp);
+            if let Err(e) = linked {
+                interrupt::clear();
+                // A filesystem that makes unnamed files but cannot name them
+                // (no /proc): write it again under a name.
+                if e.kind() == io::ErrorKind::NotFound
+                    || e.kind() == io::ErrorKind::PermissionDenied
+                {
+                    return named(v, bytes);
+                }
+                return Err(Untouched("cannot create a temp file for", e));
+            }
+            rename(v, &temp)
+        }
+        Err(
+            rustix::io::Errno::OPNOTSUPP
+            | rustix::io::Errno::ISDIR
+            | rustix::io::Errno::INVAL
+            | rustix::io::Errno::NOENT,
+        ) => named(v, bytes),
+        Err(e) => Err(Untouched("cannot create a temp file for", e.into())),
     }
-    // Through the File itself: NamedTempFile's own Write wraps errors with the
-    // temp file's path, a name the user never chose and cannot act on.
-    tmp.as_file_mut()
-        .write_all(bytes)
-        .map_err(|e| step("cannot write the new version of", &e))?;
-    if sync {
-        tmp.as_file()
-            .sync_all()
-            .map_err(|e| step("cannot fsync the new version of", &e))?;
+}
+
+/// The temp file created under its name from the start.
+fn named(v: &NewVersion, bytes: &[u8]) -> Result<(), Failure> {
+    use Failure::Untouched;
+    for _ in 0..16 {
+        let temp = temp_name(v)?;
+        (v.announce)(&temp);
+        interrupt::set(v.dir.fd(), &temp);
+        let file = match v.dir.open_file(
+            &temp,
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL,
+            Mode::from_raw_mode(v.old.map_or(0o666, |st| st.st_mode & 0o666)),
+        ) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                interrupt::clear();
+                return Err(Untouched("cannot create a temp file for", e));
+            }
+        };
+        if let Err(f) = fill(&file, v, bytes) {
+            remove(v.dir, &temp);
+            interrupt::clear();
+            return Err(f);
+        }
+        return rename(v, &temp);
     }
-    tmp.persist(&paths.real)
-        .map_err(|e| step("cannot rename the new version over", &e.error))?;
-    if sync {
-        sync_dir(&paths.dir)?;
+    Err(Untouched(
+        "cannot create a temp file for",
+        io::Error::other("no free temp file name"),
+    ))
+}
+
+/// Mode, owner, content, fsync.
+fn fill(file: &File, v: &NewVersion, bytes: &[u8]) -> Result<(), Failure> {
+    use Failure::Untouched;
+    if let Some(old) = v.old {
+        keep_mode_and_owner(file, old)
+            .map_err(|e| Untouched("cannot keep the mode and owner of", e))?;
+    }
+    failpoint::hit(Step::TempWrite).map_err(|e| Untouched("cannot write the new version of", e))?;
+    let mut w = file;
+    w.write_all(bytes)
+        .map_err(|e| Untouched("cannot write the new version of", e))?;
+    if v.sync {
+        failpoint::hit(Step::TempFsync)
+            .map_err(|e| Untouched("cannot fsync the new version of", e))?;
+        rustix::fs::fsync(file)
+            .map_err(|e| Untouched("cannot fsync the new version of", e.into()))?;
     }
     Ok(())
 }
 
-/// fsync a directory, making the names created or removed in it durable.
-pub fn sync_dir(dir: &std::path::Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Error::io("cannot fsync directory", dir, &e))
+fn rename(v: &NewVersion, temp: &std::ffi::OsStr) -> Result<(), Failure> {
+    let renamed = failpoint::hit(Step::Rename)
+        .and_then(|()| Ok(rustix::fs::renameat(v.dir.fd(), temp, v.dir.fd(), v.name)?));
+    interrupt::clear();
+    if let Err(e) = renamed {
+        remove(v.dir, temp);
+        return Err(Failure::Untouched("cannot rename the new version over", e));
+    }
+    if v.sync {
+        v.dir
+            .sync(Step::DirFsync)
+            .map_err(|e| Failure::InPlace("cannot fsync the directory of", e))?;
+    }
+    Ok(())
 }
 
-/// Give the temp file the old file's owner and group. Only root can give a file
-/// away; anyone may keep a group they belong to. When we are not allowed, the
-/// new version belongs to the writer, as with any editor.
-fn keep_owner(f: &File, old: &Metadata) -> std::io::Result<()> {
-    let now = f.metadata()?;
-    if now.uid() == old.uid() && now.gid() == old.gid() {
-        return Ok(());
-    }
-    let root = rustix::process::geteuid().is_root();
-    let uid = if root && now.uid() != old.uid() {
-        Some(old.uid())
-    } else {
-        None
-    };
-    match std::os::unix::fs::fchown(f, uid, Some(old.gid())) {
+/// Give an unnamed (`O_TMPFILE`) file the name `temp`.
+fn link_unnamed(file: &File, dir: &Dir, temp: &std::ffi::OsStr) -> io::Result<()> {
+    // Through /proc, which any user may do; AT_EMPTY_PATH would need
+    // CAP_DAC_READ_SEARCH.
+    let proc_path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(file));
+    match rustix::fs::linkat(
+        rustix::fs::CWD,
+        proc_path.as_str(),
+        dir.fd(),
+        temp,
+        AtFlags::SYMLINK_FOLLOW,
+    ) {
         Ok(()) => Ok(()),
-        Err(e) if !root && e.kind() == std::io::ErrorKind::PermissionDenied => Ok(()),
-        Err(e) => Err(e),
+        Err(_) if rustix::process::geteuid().is_root() => Ok(rustix::fs::linkat(
+            file.as_fd(),
+            "",
+            dir.fd(),
+            temp,
+            AtFlags::EMPTY_PATH,
+        )?),
+        Err(e) => Err(e.into()),
     }
 }
 
-/// Remove a file, ignoring "already gone".
-pub fn remove_if_present(path: &std::path::Path) -> std::io::Result<()> {
-    match fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
-    }
+fn temp_name(v: &NewVersion) -> Result<OsString, Failure> {
+    let mut raw = [0u8; layout::TEMP_RANDOM];
+    rustix::rand::getrandom(&mut raw, rustix::rand::GetRandomFlags::empty())
+        .map_err(|e| Failure::Untouched("cannot create a temp file for", e.into()))?;
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let random: String = raw
+        .iter()
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect();
+    Ok(layout::temp_name(v.key, &random))
 }
 
-/// tempfile appends `at path "<temp name>"` to its errors: a name the user never
-/// chose and that does not exist. The directory is already in our message.
-fn without_temp_path(e: std::io::Error) -> std::io::Error {
-    let text = e.to_string();
-    match text.find(" at path \"") {
-        Some(cut) => std::io::Error::new(e.kind(), text[..cut].to_owned()),
-        None => e,
+/// Remove a temp file (best effort: it is ours and the write is failing).
+pub(super) fn remove(dir: &Dir, temp: &std::ffi::OsStr) {
+    let _ = rustix::fs::unlinkat(dir.fd(), temp, AtFlags::empty());
+}
+
+/// Give `file` the owner, group and full mode (setuid, setgid, sticky
+/// included) of `old`. Only root can give a file away; anyone may keep a group
+/// they belong to. When we are not allowed, the new version belongs to the
+/// writer, as with any editor. The mode is set after the owner, because
+/// changing the owner clears setuid/setgid.
+pub(super) fn keep_mode_and_owner(file: &File, old: &Stat) -> io::Result<()> {
+    let now = rustix::fs::fstat(file)?;
+    if now.st_uid != old.st_uid || now.st_gid != old.st_gid {
+        let root = rustix::process::geteuid().is_root();
+        let uid = (root && now.st_uid != old.st_uid).then(|| rustix::fs::Uid::from_raw(old.st_uid));
+        match rustix::fs::fchown(file, uid, Some(rustix::fs::Gid::from_raw(old.st_gid))) {
+            Ok(()) => {}
+            Err(rustix::io::Errno::PERM) if !root => {}
+            Err(e) => return Err(e.into()),
+        }
     }
+    rustix::fs::fchmod(file, Mode::from_raw_mode(old.st_mode & 0o7777))?;
+    Ok(())
 }

@@ -20,12 +20,15 @@ pub fn bin() -> &'static str {
 pub const ENV_VARS: &[&str] = &[
     "JSAFE_TIMEOUT",
     "JSAFE_KEEP",
+    "JSAFE_SPLIT_LINKS",
     "JSAFE_NO_BACKUP",
     "JSAFE_NO_SYNC",
     "JSAFE_NO_JOURNAL",
     "JSAFE_QUIET",
     "JSAFE_VERBOSE",
     "JSAFE_FILTER_TIMEOUT",
+    "JSAFE_FILTER_MEMORY",
+    "JSAFE_FAILPOINT",
 ];
 
 /// `jsafe` in `dir`, clean environment, fsync off (durability is not what most
@@ -392,4 +395,18 @@ impl Drop for Tmpfs {
             .stderr(Stdio::null())
             .status();
     }
+}
+
+/// After the test process lets go of a lock, wait until nobody holds it: a
+/// child that another test thread is starting at that moment shares the lock
+/// (a forked copy of the descriptor) until it execs.
+pub fn wait_until_free(lock: &Path) {
+    for _ in 0..500 {
+        let free = File::open(lock).is_ok_and(|f| f.try_lock().is_ok());
+        if free {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    panic!("{} stayed locked", lock.display());
 }

@@ -57,20 +57,13 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use super::Global;
 use crate::cli::TestArgs;
+use crate::commands::Global;
 use crate::error::{Error, Kind, Result};
-use crate::store::replace::TEMP_PREFIX;
+use crate::store::layout::TEMP_PREFIX;
 
-/// The suites, in the order a default run takes them.
-pub const SUITES: &[&str] = &[
-    "basic",
-    "concurrent",
-    "crash",
-    "cleanup",
-    "rollback",
-    "performance",
-];
+mod suites;
+pub use suites::SUITES;
 
 /// Arguments for a worker, as `OsStr`s: `args!["write", path, json]`.
 macro_rules! args {
@@ -650,7 +643,7 @@ impl WorkDir {
                 .map_err(|e| format!("cannot remove the leftover {}: {e}", path.display()))?;
         }
         fs::create_dir(&path)
-            .map_err(|e| Error::io("cannot create the test directory", &path, &e).message)?;
+            .map_err(|e| Error::io("cannot create the test directory", &path, e).to_string())?;
         Ok(WorkDir {
             path,
             temp: None,
@@ -870,8 +863,12 @@ mod tests {
         assert_eq!(select(&names).unwrap(), vec!["crash", "basic"]);
         assert_eq!(select(&[]).unwrap(), SUITES.to_vec());
         let err = select(&["nope".to_owned()]).unwrap_err();
-        assert_eq!(err.kind, Kind::Usage);
-        assert!(err.message.contains("basic, concurrent"), "{}", err.message);
+        assert_eq!(err.kind(), Kind::Usage);
+        assert!(
+            err.message().contains("basic, concurrent"),
+            "{}",
+            err.message()
+        );
     }
 
     #[test]

@@ -8,8 +8,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::{Ctx, Finding, Report, args};
-use crate::store::Paths;
-use crate::store::lock::{self, Mode};
+use crate::store::{self, Mode};
 
 const SUITE: &str = "cleanup";
 /// A filter that never ends: the update holds the file's lock until killed.
@@ -27,7 +26,7 @@ pub(super) fn run(ctx: &Ctx, report: &mut Report) {
 }
 
 fn lock_path_of(file: &Path) -> std::result::Result<std::path::PathBuf, String> {
-    Ok(Paths::resolve(file).map_err(|e| e.message)?.lock())
+    Ok(store::state_paths(file).map_err(|e| e.to_string())?.lock)
 }
 
 fn orphan(ctx: &Ctx, dir: &Path) -> Outcome {
@@ -44,7 +43,7 @@ fn orphan(ctx: &Ctx, dir: &Path) -> Outcome {
     let pid = child.id();
     let deadline = Instant::now() + Duration::from_secs(10);
     let holding = loop {
-        if lock::read_holder(&lock_path).is_some_and(|h| h.pid == pid) {
+        if store::probe(&file).is_ok_and(|p| p.holder.is_some_and(|h| h.pid == pid)) {
             break true;
         }
         if Instant::now() > deadline || matches!(child.try_wait(), Ok(Some(_))) {
@@ -62,9 +61,8 @@ fn orphan(ctx: &Ctx, dir: &Path) -> Outcome {
     }
 
     // A kernel lock dies with its process: the record is all that is left.
-    let free = lock::open(&lock_path)
-        .and_then(|f| lock::try_take(&f, Mode::Exclusive))
-        .map_err(|e| format!("cannot try the lock {}: {e}", lock_path.display()))?;
+    // Probed, not taken: taking it would record this process as its holder.
+    let free = store::probe(&file).is_ok_and(|p| p.state == store::lock::State::Free);
     if !free {
         return Err(format!(
             "{} is still locked after its holder (pid {pid}) was killed",
@@ -76,12 +74,14 @@ fn orphan(ctx: &Ctx, dir: &Path) -> Outcome {
     if !lock_path.exists() {
         return Err("cleanup-locks --dry-run removed a lock file".to_owned());
     }
-    ctx.run(args!["cleanup-locks", dir])?
+    let swept = ctx
+        .run(args!["-v", "cleanup-locks", dir])?
         .require_ok("cleanup-locks")?;
     if lock_path.exists() {
         return Err(format!(
-            "cleanup-locks left {}, whose recorded holder (pid {pid}) is dead",
-            lock_path.display()
+            "cleanup-locks left {}, whose recorded holder (pid {pid}) is dead: {}",
+            lock_path.display(),
+            swept.stdout_text().trim()
         ));
     }
     ctx.run(args!["--timeout", "5", "write", file, r#"{"v":2}"#])?
@@ -99,16 +99,16 @@ fn held(ctx: &Ctx, dir: &Path) -> Outcome {
     let lock_path = lock_path_of(&file)?;
     // Held by this process; the sweeper is another process, so the kernel lock
     // conflicts exactly as with any other writer.
-    let held = lock::acquire(
-        &lock_path,
+    let held = store::lock_file(
         &file,
         Mode::Exclusive,
         Duration::from_secs(10),
         &|_| {},
+        "jsafe test",
     )
-    .map_err(|e| e.message)?;
+    .map_err(|e| e.to_string())?;
     let swept = ctx.run(args!["cleanup-locks", dir, "--older-than", "0s"]);
-    let kept = lock::still_linked(held.file(), &lock_path);
+    let kept = held.is_linked();
     drop(held);
     swept?.require_ok("cleanup-locks --older-than 0s")?;
     if !kept {

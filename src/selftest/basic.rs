@@ -8,8 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::{Ctx, Finding, Report, args, parse_json, read_bytes};
-use crate::store::Paths;
-use crate::store::lock::{self, Mode};
+use crate::store::{self, Mode};
 
 const SUITE: &str = "basic";
 
@@ -207,7 +206,9 @@ fn recover(ctx: &Ctx, file: &Path, newest_backup: &[u8]) -> Outcome {
     if read_bytes(file)? != newest_backup {
         return Err("read --recover did not restore the newest valid backup".to_owned());
     }
-    let quarantine = Paths::resolve(file).map_err(|e| e.message)?.quarantine();
+    let quarantine = store::state_paths(file)
+        .map_err(|e| e.to_string())?
+        .quarantine;
     let kept: Vec<Vec<u8>> = fs::read_dir(&quarantine)
         .map_err(|e| format!("no quarantine directory {}: {e}", quarantine.display()))?
         .flatten()
@@ -251,15 +252,14 @@ fn exit_codes(ctx: &Ctx, dir: &Path, file: &Path) -> Outcome {
     ];
 
     // The lock is held here, by this process, while a worker tries.
-    let lock_path = Paths::resolve(file).map_err(|e| e.message)?.lock();
-    let held = lock::acquire(
-        &lock_path,
+    let held = store::lock_file(
         file,
         Mode::Exclusive,
         Duration::from_secs(10),
         &|_| {},
+        "jsafe test",
     )
-    .map_err(|e| e.message)?;
+    .map_err(|e| e.to_string())?;
     let timed_out = ctx.run(args!["--timeout", "0.3", "merge", file, r#"{"x":1}"#])?;
     drop(held);
     let mut wrong = Vec::new();

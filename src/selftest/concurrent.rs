@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use super::{Ctx, Finding, Report, args, parse_json, read_bytes};
-use crate::store::{Paths, backup, journal};
+use crate::store::{self, journal};
 
 const SUITE: &str = "concurrent";
 /// Passed to every worker, so the backup count does not depend on defaults.
@@ -89,16 +89,17 @@ pub(super) fn run(ctx: &Ctx, report: &mut Report) {
         return;
     }
     report.check(SUITE, "journal", || {
-        let paths = Paths::resolve(&file).map_err(|e| e.message)?;
-        let entries = journal::read_all(&paths.journal()).map_err(|e| {
+        let paths = store::state_paths(&file).map_err(|e| e.to_string())?;
+        // Across rotations: many workers' lines pass the rotation size.
+        let entries = journal::read_all_rotated(&paths.state).map_err(|e| {
             format!(
                 "the journal {} cannot be read line by line: {e}",
-                paths.journal().display()
+                paths.journal.display()
             )
         })?;
         let updates = entries
             .iter()
-            .filter(|e| e["op"] == "update" && e["file_name"] == "counter.json")
+            .filter(|e| e.op == "update" && e.file_name == "counter.json")
             .count();
         Ok(Finding::verdict(
             updates == total,
@@ -112,8 +113,11 @@ pub(super) fn run(ctx: &Ctx, report: &mut Report) {
         .with("expected", total))
     });
     report.check(SUITE, "backups", || {
-        let paths = Paths::resolve(&file).map_err(|e| e.message)?;
-        let kept = backup::list(&paths).map_err(|e| e.message)?.len();
+        let kept = store::backups(&file)
+            .map_err(|e| e.to_string())?
+            .1
+            .list
+            .len();
         let want = total.min(KEEP);
         Ok(Finding::verdict(
             kept == want,

@@ -21,7 +21,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::{Ctx, Finding, Report, Rng, args, parse_json, read_bytes, temp_files};
-use crate::store::Paths;
+use crate::store;
 
 const SUITE: &str = "crash";
 const CHUNKS: usize = 32;
@@ -46,7 +46,7 @@ pub(super) fn run(ctx: &Ctx, report: &mut Report) {
     }
     report.check(SUITE, "final", || {
         let id = verify(&read_bytes(&file)?, &issued)?;
-        let quarantine = Paths::resolve(&file).map_err(|e| e.message)?.quarantine();
+        let quarantine = store::state_paths(&file).map_err(|e| e.to_string())?.quarantine;
         let quarantined = std::fs::read_dir(&quarantine).map_or(0, |d| d.count());
         Ok(Finding::verdict(
             quarantined == 0,

@@ -1,0 +1,514 @@
+//! Directory handles: the data directory is opened once, and everything the
+//! store does afterwards is relative to it (`openat`, `mkdirat`, `linkat`,
+//! `renameat`, `unlinkat`, `fstatat`), never through a path twice. `.jsafe`
+//! and its parts are opened with `O_DIRECTORY|O_NOFOLLOW` and checked before
+//! use; every state file is opened with `O_NOFOLLOW` and checked with `fstat`.
+//!
+//! The threat: local users who can write the data directory, or who once
+//! could, plant symlinks, hard links, FIFOs and files in `.jsafe/` for a more
+//! privileged jsafe (root, from cron) to follow. The rules:
+//!
+//! - A component of `.jsafe` that is a symlink, not a directory, writable by
+//!   every user, or owned by an untrusted user is refused ([`Trust`]).
+//! - The last component of a data file's path is followed by jsafe itself
+//!   (a symlinked data file stays a link), under the kernel's
+//!   `fs.protected_symlinks` rule: in a sticky world-writable directory, a
+//!   link is followed only if it belongs to the follower or to the directory's
+//!   owner.
+//! - Only regular files are data, state or backups; they are read no further
+//!   than `fstat` said (a file that grows while read is re-checked, a few
+//!   times, then refused).
+
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{AtFlags, FileType, Mode, OFlags, Stat};
+
+use super::failpoint::{self, Step};
+use super::layout::STATE_DIR;
+use crate::error::{Error, Kind, Result};
+
+/// Symlink hops followed for one data file before giving up (as the kernel's
+/// own limit).
+const MAX_HOPS: usize = 40;
+/// Rounds of re-reading a file that grows while it is read.
+const MAX_GROWTH_ROUNDS: usize = 4;
+
+/// An open directory and the path it was reached by (for messages only).
+#[derive(Debug)]
+pub struct Dir {
+    fd: OwnedFd,
+    path: PathBuf,
+}
+
+impl Dir {
+    /// Open the directory at `path`, following symlinks in it: the user named it.
+    pub fn open(path: &Path) -> io::Result<Dir> {
+        let fd = rustix::fs::open(
+            path,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        Ok(Dir {
+            fd,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The path for messages.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// `path/name` for messages.
+    pub fn join(&self, name: impl AsRef<Path>) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// The descriptor.
+    pub fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    /// fstat of the directory itself.
+    pub fn stat(&self) -> io::Result<Stat> {
+        Ok(rustix::fs::fstat(&self.fd)?)
+    }
+
+    /// A subdirectory, never through a symlink. Not checked: see [`Trust`].
+    pub fn child_dir(&self, name: &OsStr) -> io::Result<Dir> {
+        let fd = rustix::fs::openat(
+            &self.fd,
+            name,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        Ok(Dir {
+            fd,
+            path: self.path.join(name),
+        })
+    }
+
+    /// lstat of an entry; None when there is none.
+    pub fn lstat(&self, name: &OsStr) -> io::Result<Option<Stat>> {
+        match rustix::fs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) => Ok(Some(st)),
+            Err(rustix::io::Errno::NOENT) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Open an entry as a file: never through a symlink, never blocking on a
+    /// FIFO or device, closed on exec.
+    pub fn open_file(&self, name: &OsStr, flags: OFlags, mode: Mode) -> io::Result<File> {
+        let fd = rustix::fs::openat(
+            &self.fd,
+            name,
+            flags | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            mode,
+        )?;
+        Ok(File::from(fd))
+    }
+
+    /// Open an existing regular file for reading; None when there is none.
+    /// Anything else under the name (symlink, FIFO, device, socket,
+    /// directory) is an error, found without opening it.
+    pub fn open_regular(&self, name: &OsStr) -> io::Result<Option<(File, Stat)>> {
+        match self.lstat(name)? {
+            None => return Ok(None),
+            Some(st) if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile => {
+                return Err(not_regular(FileType::from_raw_mode(st.st_mode)));
+            }
+            Some(_) => {}
+        }
+        let file = match self.open_file(name, OFlags::RDONLY, Mode::empty()) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            // O_NOFOLLOW met a symlink put there since the lstat.
+            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
+                return Err(not_regular(FileType::Symlink));
+            }
+            Err(e) => return Err(e),
+        };
+        let st = rustix::fs::fstat(&file)?;
+        match FileType::from_raw_mode(st.st_mode) {
+            FileType::RegularFile => Ok(Some((file, st))),
+            other => Err(not_regular(other)),
+        }
+    }
+
+    /// Names and types of the entries (without `.` and `..`).
+    pub fn entries(&self) -> io::Result<Vec<(OsString, FileType)>> {
+        let mut dir = rustix::fs::Dir::read_from(&self.fd)?;
+        let mut out = Vec::new();
+        while let Some(entry) = dir.read() {
+            let entry = entry?;
+            let name = entry.file_name().to_bytes();
+            if name == b"." || name == b".." {
+                continue;
+            }
+            out.push((OsStr::from_bytes(name).to_os_string(), entry.file_type()));
+        }
+        Ok(out)
+    }
+
+    /// fsync the directory: names created or removed in it become durable.
+    pub fn sync(&self, step: Step) -> io::Result<()> {
+        failpoint::hit(step)?;
+        Ok(rustix::fs::fsync(&self.fd)?)
+    }
+}
+
+/// A stat's device number as u64, whatever width the platform gives it.
+#[allow(clippy::useless_conversion)]
+pub fn dev(st: &Stat) -> u64 {
+    u64::from(st.st_dev)
+}
+
+/// The error for a name that is not a regular file.
+pub fn not_regular(t: FileType) -> io::Error {
+    let what = match t {
+        FileType::Directory => "a directory",
+        FileType::Symlink => "a symbolic link",
+        FileType::Fifo => "a FIFO (named pipe)",
+        FileType::Socket => "a socket",
+        FileType::CharacterDevice => "a character device",
+        FileType::BlockDevice => "a block device",
+        _ => "not a regular file",
+    };
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("is {what}; jsafe only manages regular files"),
+    )
+}
+
+/// Read a regular file opened with its `fstat`: never more than the size it
+/// reported at each round, no allocation trusted to a reported size that the
+/// allocator refuses, and a file that keeps growing is refused.
+pub fn read_to_end(mut file: &File, st: &Stat, step: Step) -> io::Result<Vec<u8>> {
+    failpoint::hit(step)?;
+    let mut want = u64::try_from(st.st_size).unwrap_or(0);
+    let mut bytes: Vec<u8> = Vec::new();
+    for _ in 0..MAX_GROWTH_ROUNDS {
+        let more = usize::try_from(want)
+            .ok()
+            .and_then(|w| w.checked_sub(bytes.len()))
+            .ok_or_else(too_large)?;
+        bytes.try_reserve_exact(more + 1).map_err(|_| too_large())?;
+        let limit = u64::try_from(more + 1).map_err(|_| too_large())?;
+        file.by_ref().take(limit).read_to_end(&mut bytes)?;
+        if (bytes.len() as u64) <= want {
+            return Ok(bytes); // EOF at or before the size fstat gave
+        }
+        // It grew while we read: look again.
+        let now = rustix::fs::fstat(file)?;
+        want = u64::try_from(now.st_size)
+            .unwrap_or(0)
+            .max(bytes.len() as u64);
+    }
+    Err(io::Error::other("the file kept growing while it was read"))
+}
+
+/// Read at most `cap` bytes (a holder record); None when there are more.
+pub fn read_capped(mut file: &File, cap: usize) -> io::Result<Option<Vec<u8>>> {
+    let mut bytes = Vec::with_capacity(cap.min(4096) + 1);
+    file.by_ref()
+        .take(u64::try_from(cap + 1).unwrap_or(u64::MAX))
+        .read_to_end(&mut bytes)?;
+    Ok((bytes.len() <= cap).then_some(bytes))
+}
+
+fn too_large() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::OutOfMemory,
+        "the file is too large to read into memory",
+    )
+}
+
+/// Whose `.jsafe` we trust: root, ourselves, the data file's owner and the
+/// data directory's owner — and, in a group-writable directory without the
+/// sticky bit, a state directory of the directory's group (any member could
+/// have made it, and could change the data file directly anyway).
+#[derive(Clone, Debug)]
+pub struct Trust {
+    uids: [u32; 4],
+    group_dir: Option<u32>,
+}
+
+impl Trust {
+    /// The trust for files in `data_dir` (stat) whose data file is owned by
+    /// `data_owner` (None: the file does not exist yet).
+    pub fn new(data_dir: &Stat, data_owner: Option<u32>) -> Trust {
+        let me = rustix::process::geteuid().as_raw();
+        let mode = data_dir.st_mode;
+        let group_writable = mode & 0o020 != 0 && mode & 0o1000 == 0 && mode & 0o002 == 0;
+        Trust {
+            uids: [0, me, data_owner.unwrap_or(me), data_dir.st_uid],
+            group_dir: group_writable.then_some(data_dir.st_gid),
+        }
+    }
+
+    /// May a state directory or file with this owner be used?
+    pub fn owner_ok(&self, st: &Stat) -> bool {
+        self.uids.contains(&st.st_uid) || self.group_dir == Some(st.st_gid)
+    }
+
+    /// Check a state directory: owned by someone trusted, not writable by
+    /// every user. `what` names it in the error (".jsafe/locks").
+    pub fn check_dir(&self, dir: &Dir, what: &str, data: &Path) -> Result<()> {
+        let st = dir
+            .stat()
+            .map_err(|e| Error::io("cannot check", dir.path(), e))?;
+        if !self.owner_ok(&st) {
+            return Err(refused(
+                data,
+                what,
+                &format!(
+                    "is owned by uid {}, not by the file's owner, the directory's owner or root",
+                    st.st_uid
+                ),
+            ));
+        }
+        if st.st_mode & 0o002 != 0 {
+            return Err(refused(data, what, "is writable by every user"));
+        }
+        Ok(())
+    }
+}
+
+/// The error for a state component that cannot be used.
+pub fn refused(data: &Path, what: &str, why: &str) -> Error {
+    Error::new(
+        Kind::Io,
+        format!(
+            "{}: refused: {what} {why}; jsafe will not use it (remove or fix it, see the README's Security section)",
+            data.display()
+        ),
+    )
+}
+
+/// How to create a state directory or file: mode bits, and (when running as
+/// root in another user's directory) the owner it is given.
+#[derive(Clone, Copy, Debug)]
+pub struct Creation {
+    /// Directory mode (before the umask).
+    pub dir_mode: u32,
+    /// Owner and group given to what root creates; None: keep the creator's.
+    pub owner: Option<(u32, u32)>,
+}
+
+impl Creation {
+    /// State directories take the data directory's mode without write bits
+    /// for every user; root gives what it creates to the directory's owner.
+    pub fn new(data_dir: &Stat) -> Creation {
+        let root = rustix::process::geteuid().is_root();
+        Creation {
+            dir_mode: (data_dir.st_mode & 0o775) | 0o700,
+            owner: (root && data_dir.st_uid != 0).then_some((data_dir.st_uid, data_dir.st_gid)),
+        }
+    }
+
+    /// Give a freshly created file or directory its owner.
+    pub fn chown(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
+        if let Some((uid, gid)) = self.owner {
+            rustix::fs::fchown(
+                fd,
+                Some(rustix::fs::Uid::from_raw(uid)),
+                Some(rustix::fs::Gid::from_raw(gid)),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Open (and with `create`, make) the state directory `parent/name`, checked.
+/// None: it does not exist and `create` is None.
+pub fn state_dir(
+    parent: &Dir,
+    name: &OsStr,
+    what: &str,
+    trust: &Trust,
+    create: Option<&Creation>,
+    data: &Path,
+) -> Result<Option<Dir>> {
+    let dir = match parent.child_dir(name) {
+        Ok(d) => d,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let Some(c) = create else {
+                return Ok(None);
+            };
+            failpoint::hit(Step::StateDir)
+                .map_err(|e| Error::io("cannot create", &parent.join(name), e))?;
+            match rustix::fs::mkdirat(parent.fd(), name, Mode::from_raw_mode(c.dir_mode)) {
+                Ok(()) | Err(rustix::io::Errno::EXIST) => {}
+                Err(e) => {
+                    return Err(Error::io("cannot create", &parent.join(name), e.into())
+                        .map_message(|m| format!("{}: {m}; nothing was changed", data.display())));
+                }
+            }
+            let d = parent
+                .child_dir(name)
+                .map_err(|e| component_error(data, what, &parent.join(name), e))?;
+            c.chown(d.fd())
+                .map_err(|e| Error::io("cannot give to the directory's owner", d.path(), e))?;
+            d
+        }
+        Err(e) => return Err(component_error(data, what, &parent.join(name), e)),
+    };
+    trust.check_dir(&dir, what, data)?;
+    Ok(Some(dir))
+}
+
+fn component_error(data: &Path, what: &str, path: &Path, e: io::Error) -> Error {
+    match e.raw_os_error() {
+        Some(c) if c == rustix::io::Errno::LOOP.raw_os_error() => {
+            refused(data, what, "is a symbolic link")
+        }
+        Some(c) if c == rustix::io::Errno::NOTDIR.raw_os_error() => {
+            refused(data, what, "is not a directory")
+        }
+        _ => Error::io("cannot open", path, e)
+            .map_message(|m| format!("{}: {m}; nothing was changed", data.display())),
+    }
+}
+
+/// A data file, resolved: its directory (open) and its name there.
+#[derive(Debug)]
+pub struct Resolved {
+    /// The directory holding the real file.
+    pub dir: Dir,
+    /// The real file's name in `dir`.
+    pub name: OsString,
+    /// fstat of `dir`.
+    pub dir_stat: Stat,
+}
+
+impl Resolved {
+    /// The `.jsafe` directory beside the file, checked; None when it does not
+    /// exist and `create` is None.
+    pub fn state(
+        &self,
+        trust: &Trust,
+        create: Option<&Creation>,
+        data: &Path,
+    ) -> Result<Option<Dir>> {
+        state_dir(
+            &self.dir,
+            OsStr::new(STATE_DIR),
+            STATE_DIR,
+            trust,
+            create,
+            data,
+        )
+    }
+}
+
+/// Resolve `file`: open its directory and follow symlinks of its last
+/// component ourselves (a dangling link names the file to create), under the
+/// kernel's protected-symlinks rule.
+pub fn resolve(file: &Path) -> Result<Resolved> {
+    let name = file
+        .file_name()
+        .filter(|_| !file.as_os_str().as_bytes().ends_with(b"/"))
+        .ok_or_else(|| Error::new(Kind::Usage, format!("{}: not a file name", file.display())))?;
+    let parent = match file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut dir = open_data_dir(file, &parent)?;
+    let mut name = name.to_os_string();
+    for _ in 0..MAX_HOPS {
+        let dir_stat = dir
+            .stat()
+            .map_err(|e| Error::io("cannot check", dir.path(), e))?;
+        let st = dir
+            .lstat(&name)
+            .map_err(|e| Error::io("cannot check", &dir.join(&name), e))?;
+        let Some(st) = st.filter(|st| FileType::from_raw_mode(st.st_mode) == FileType::Symlink)
+        else {
+            return Ok(Resolved {
+                dir,
+                name,
+                dir_stat,
+            });
+        };
+        // fs.protected_symlinks: in a sticky world-writable directory, follow
+        // only links of the follower or of the directory's owner.
+        let me = rustix::process::geteuid().as_raw();
+        let sticky_shared = dir_stat.st_mode & 0o1002 == 0o1002;
+        if sticky_shared && st.st_uid != me && st.st_uid != dir_stat.st_uid {
+            return Err(Error::new(
+                Kind::Io,
+                format!(
+                    "{}: refused: {} is a symbolic link owned by uid {} in a shared sticky directory; it is followed only for its owner or the directory's owner (as the kernel's protected_symlinks rule)",
+                    file.display(),
+                    dir.join(&name).display(),
+                    st.st_uid
+                ),
+            ));
+        }
+        let target = rustix::fs::readlinkat(dir.fd(), &name, Vec::new())
+            .map_err(|e| Error::io("cannot follow", &dir.join(&name), e.into()))?;
+        let target = PathBuf::from(OsStr::from_bytes(target.as_bytes()));
+        let Some(next_name) = target
+            .file_name()
+            .filter(|_| !target.as_os_str().as_bytes().ends_with(b"/"))
+        else {
+            return Err(Error::new(
+                Kind::Io,
+                format!(
+                    "{}: the symbolic link {} does not name a file ({})",
+                    file.display(),
+                    dir.join(&name).display(),
+                    target.display()
+                ),
+            ));
+        };
+        let next_name = next_name.to_os_string();
+        dir = match target.parent() {
+            Some(p) if p.as_os_str().is_empty() => dir,
+            Some(p) if p.is_absolute() => open_data_dir(file, p)?,
+            Some(p) => {
+                let fd = rustix::fs::openat(
+                    dir.fd(),
+                    p,
+                    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )
+                .map_err(|e| Error::io("cannot follow", &dir.join(&name), e.into()))?;
+                Dir {
+                    fd,
+                    path: dir.join(p),
+                }
+            }
+            None => dir,
+        };
+        name = next_name;
+    }
+    Err(Error::new(
+        Kind::Io,
+        format!("{}: too many levels of symbolic links", file.display()),
+    ))
+}
+
+fn open_data_dir(file: &Path, dir: &Path) -> Result<Dir> {
+    Dir::open(dir).map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => Error::new(
+            Kind::NotFound,
+            format!(
+                "{}: directory {} does not exist",
+                file.display(),
+                dir.display()
+            ),
+        ),
+        io::ErrorKind::NotADirectory => Error::new(
+            Kind::Io,
+            format!("{}: {} is not a directory", file.display(), dir.display()),
+        ),
+        _ => Error::io("cannot open directory", dir, e),
+    })
+}
