@@ -23,6 +23,14 @@ pub enum Kind {
     NotFound,
     /// Permission denied, disk full, read-only filesystem, …; the original is untouched.
     Io,
+    /// `update`: the filter called `halt` (or `halt_error(0)`); nothing was written.
+    FilterHalted,
+    /// `read -e`: the last output was `false` or `null` (jq's exit 1).
+    FalseOutput,
+    /// `read -e`: the filter produced no output (jq's exit 4).
+    NoOutput,
+    /// `halt_error`: the filter stopped with an error message (jq's exit 5).
+    FilterHaltError,
 }
 
 /// The one table of exit codes: (kind, code, meaning).
@@ -45,6 +53,22 @@ pub const EXIT_CODES: &[(Kind, i32, &str)] = &[
         Kind::Io,
         7,
         "I/O error: permission, disk full, read-only filesystem (original untouched)",
+    ),
+    (
+        Kind::FilterHalted,
+        10,
+        "update: the filter called halt or halt_error(0); nothing written",
+    ),
+    (
+        Kind::FalseOutput,
+        11,
+        "read -e: the last output was false or null",
+    ),
+    (Kind::NoOutput, 14, "read -e: the filter produced no output"),
+    (
+        Kind::FilterHaltError,
+        15,
+        "halt_error: the filter stopped with an error message; nothing written",
     ),
 ];
 

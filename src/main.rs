@@ -31,10 +31,9 @@ fn main() -> ExitCode {
             cli
         }
         Err(e) if e.use_stderr() => {
-            let text = e.render().to_string();
-            let first = text.lines().next().unwrap_or("usage error");
-            let first = first.strip_prefix("error: ").unwrap_or(first);
-            eprintln!("jsafe: {first} (see `jsafe --help`)");
+            // clap's whole message: what is missing or unknown, the usage
+            // line, a "did you mean" tip.
+            let _ = e.print();
             return ExitCode::from(2);
         }
         Err(e) => {
@@ -69,10 +68,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         verbose: a.verbose,
     };
     match &cli.command {
-        Command::Read(args) => commands::read::run(&g, args)?,
+        Command::Read(args) => return Ok(exit(commands::read::run(&g, args)?)),
         Command::Write(args) => commands::write::run(&g, args)?,
         Command::Merge(args) => commands::merge::run(&g, args)?,
-        Command::Update(args) => commands::update::run(&g, args)?,
+        Command::Update(args) => return Ok(exit(commands::update::run(&g, args)?)),
         Command::Restore(args) => commands::restore::run(&g, args)?,
         Command::Status(args) => return Ok(exit(commands::status::run(&g, args)?)),
         Command::CleanupLocks(args) => return Ok(exit(commands::cleanup::run(&g, args)?)),

@@ -2,6 +2,8 @@
 # shadow jaq's own; names starting with `_` are not listed by `builtins`.
 
 def have_decnum: true;
+# jq exits 5 after halt_error; jsafe's 5 means "corrupt file", so 15.
+def halt_error: halt_error(15);
 def have_literal_numbers: true;
 def input_line_number: 0;
 

@@ -28,8 +28,8 @@ use jaq_core::{Compiler, Ctx, Vars};
 use jaq_json::{Map, Val};
 
 pub use convert::keep_source_text;
-use natives::{Data, RunData};
 pub use natives::Side;
+use natives::{Data, RunData};
 use val::V;
 
 use super::Value;
@@ -134,8 +134,9 @@ impl Filter {
             .map(|(name, args, _)| (*name, args.len()))
             .chain(natives::REPLACED.iter().copied())
             .collect();
-        let own_defs = jaq_core::load::parse(JQ_DEFS, |p| p.defs())
-            .ok_or_else(|| FilterError::Compile("jsafe's own jq definitions do not parse".into()))?;
+        let own_defs = jaq_core::load::parse(JQ_DEFS, |p| p.defs()).ok_or_else(|| {
+            FilterError::Compile("jsafe's own jq definitions do not parse".into())
+        })?;
         let defs: Vec<_> = jaq_core::defs()
             .chain(jaq_std::defs())
             .chain(jaq_json::defs())
@@ -251,6 +252,20 @@ impl Filter {
         })?;
         Ok(outputs)
     }
+}
+
+/// Every JSON value in `bytes` (whitespace-separated, as `--slurpfile` reads
+/// them); numbers keep their text.
+pub fn parse_values(bytes: &[u8]) -> Result<Vec<Value>, String> {
+    if let Ok(v) = super::parse(bytes) {
+        return Ok(vec![v]);
+    }
+    let mut out = Vec::new();
+    for v in jaq_json::read::parse_many(bytes) {
+        let v = v.map_err(|e| e.to_string())?;
+        out.push(convert::from_val(&V(v)).map_err(|e| e.to_string())?);
+    }
+    Ok(out)
 }
 
 /// An error value as jq prints it: a string as it is, anything else as JSON.

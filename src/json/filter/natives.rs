@@ -88,7 +88,10 @@ pub fn funs() -> impl Iterator<Item = Fun<Data>> {
         ("utf8bytelength", v(0), |cv| {
             bome(match &cv.1.0 {
                 Val::TStr(b) | Val::BStr(b) => Ok(V::from(b.len())),
-                other => err(format!("{} only strings have UTF-8 byte length", describe(other))),
+                other => err(format!(
+                    "{} only strings have UTF-8 byte length",
+                    describe(other)
+                )),
             })
         }),
         ("tojson", v(0), |cv| bome(Ok(V::from(cv.1.to_json())))),
@@ -181,7 +184,9 @@ pub fn funs() -> impl Iterator<Item = Fun<Data>> {
         ("@csv", v(0), |cv| bome(csv_tsv(&cv.1, Table::Csv))),
         ("@tsv", v(0), |cv| bome(csv_tsv(&cv.1, Table::Tsv))),
         ("env", v(0), |cv| bome(Ok(cv.0.data().env.clone()))),
-        ("builtins", v(0), |cv| bome(Ok(cv.0.data().builtins.clone()))),
+        ("builtins", v(0), |cv| {
+            bome(Ok(cv.0.data().builtins.clone()))
+        }),
         ("input_filename", v(0), |cv| {
             bome(Ok(cv.0.data().input_filename.clone()))
         }),
@@ -508,10 +513,7 @@ fn delete_paths(v: Val, paths: &[&[Val]]) -> Result<Val, Error> {
             });
             Ok(Val::Arr(Rc::new(a)))
         }
-        other => err(format!(
-            "Cannot delete field at index of {}",
-            kind(&other)
-        )),
+        other => err(format!("Cannot delete field at index of {}", kind(&other))),
     }
 }
 
@@ -549,10 +551,7 @@ fn csv_tsv(v: &V, t: Table) -> ValR<V> {
                 }
             }
             other => {
-                return err(format!(
-                    "{} is not valid in a csv row",
-                    describe(other)
-                ));
+                return err(format!("{} is not valid in a csv row", describe(other)));
             }
         });
     }

@@ -85,11 +85,13 @@ fn block_kind(t: &Token<&str>) -> Option<char> {
 /// `(0)`, `(null)`, `(true)`, `([])`: a key jq rejects when compiling.
 fn constant_non_string_key(t: &Token<&str>) -> bool {
     match t {
-        Token(s, Tok::Block(inner)) if s.starts_with('(') => matches!(
-            &inner[..],
-            [Token(_, Tok::Num), Token(")", _)]
-                | [Token("null" | "true" | "false", _), Token(")", _)]
-        ) || matches!(&inner[..], [b @ Token(_, Tok::Block(_)), Token(")", _)] if matches!(block_kind(b), Some('[' | '{'))),
+        Token(s, Tok::Block(inner)) if s.starts_with('(') => {
+            matches!(
+                &inner[..],
+                [Token(_, Tok::Num), Token(")", _)]
+                    | [Token("null" | "true" | "false", _), Token(")", _)]
+            ) || matches!(&inner[..], [b @ Token(_, Tok::Block(_)), Token(")", _)] if matches!(block_kind(b), Some('[' | '{')))
+        }
         _ => false,
     }
 }
@@ -121,7 +123,10 @@ impl<'s> Writer<'s> {
 
     fn loc(&mut self, part: &str) -> String {
         self.changed = true;
-        format!("{{\"file\":\"<top-level>\",\"line\":{}}}", self.line_of(part))
+        format!(
+            "{{\"file\":\"<top-level>\",\"line\":{}}}",
+            self.line_of(part)
+        )
     }
 
     /// A token list of one nesting level.
@@ -216,7 +221,11 @@ impl<'s> Writer<'s> {
             pattern_vars(p, &mut all_vars);
         }
         let mut body_text = String::new();
-        self.list(body, if ctx == Ctx::Object { Ctx::Group } else { ctx }, &mut body_text)?;
+        self.list(
+            body,
+            if ctx == Ctx::Object { Ctx::Group } else { ctx },
+            &mut body_text,
+        )?;
         out.push_str(&format!("as {var} | "));
         let last = pats.len() - 1;
         for (n, p) in pats.iter().enumerate() {
@@ -388,7 +397,12 @@ mod tests {
 
     #[test]
     fn leaves_ordinary_filters_alone() {
-        for code in [".a", ".[] | {a, b: .c}", "reduce .[] as $x (0; . + $x)", "\"a\\(1)\""] {
+        for code in [
+            ".a",
+            ".[] | {a, b: .c}",
+            "reduce .[] as $x (0; . + $x)",
+            "\"a\\(1)\"",
+        ] {
             assert_eq!(rewrite(code), Ok(None), "{code}");
         }
     }

@@ -357,9 +357,9 @@ impl std::ops::Add for V {
             (Val::Null, x) | (x, Val::Null) => Ok(V(x)),
             (Val::Num(x), Val::Num(y)) => Ok(V(Val::Num(num_add(&x, &y)))),
             (l @ (Val::TStr(_) | Val::BStr(_)), r @ (Val::TStr(_) | Val::BStr(_)))
-            | (l @ Val::Arr(_), r @ Val::Arr(_)) => (l + r).map(V).map_err(|_| {
-                Error::new(V::from("cannot add these values".to_owned()))
-            }),
+            | (l @ Val::Arr(_), r @ Val::Arr(_)) => (l + r)
+                .map(V)
+                .map_err(|_| Error::new(V::from("cannot add these values".to_owned()))),
             (Val::Obj(mut l), Val::Obj(r)) => {
                 let m = Rc::make_mut(&mut l);
                 for (k, v) in r.iter() {
@@ -416,7 +416,8 @@ impl std::ops::Mul for V {
     fn mul(self, rhs: V) -> ValR<V> {
         match (self.0, rhs.0) {
             (Val::Num(x), Val::Num(y)) => Ok(V(Val::Num(num_mul(&x, &y)))),
-            (Val::TStr(s) | Val::BStr(s), Val::Num(n)) | (Val::Num(n), Val::TStr(s) | Val::BStr(s)) => {
+            (Val::TStr(s) | Val::BStr(s), Val::Num(n))
+            | (Val::Num(n), Val::TStr(s) | Val::BStr(s)) => {
                 let r = repeat_str(&s, num_f64(&n));
                 if r.as_str() == Some("Repeat string result too long") {
                     return err("Repeat string result too long");
@@ -451,7 +452,9 @@ impl std::ops::Div for V {
                 if matches!(&l, Val::TStr(b) | Val::BStr(b) if b.is_empty()) {
                     return Ok(V::arr(Vec::new()));
                 }
-                (l / r).map(V).map_err(|_| Error::new(V::str("cannot split")))
+                (l / r)
+                    .map(V)
+                    .map_err(|_| Error::new(V::str("cannot split")))
             }
             (l, r) => Err(math_err(&V(l), &V(r), "divided")),
         }
@@ -510,7 +513,11 @@ fn abs_index(i: f64, len: usize) -> Option<f64> {
 }
 
 /// A slice's bounds as jq computes them: clamped, start floored, end ceiled.
-pub(super) fn slice_bounds(start: Option<&V>, end: Option<&V>, len: usize) -> Result<(usize, usize), Error> {
+pub(super) fn slice_bounds(
+    start: Option<&V>,
+    end: Option<&V>,
+    len: usize,
+) -> Result<(usize, usize), Error> {
     let bound = |b: Option<&V>, default: f64| -> Result<f64, Error> {
         match b.map(|v| &v.0) {
             None | Some(Val::Null) => Ok(default),
@@ -578,10 +585,7 @@ impl jaq_core::ValT for V {
         let mut m = Map::default();
         for (k, v) in iter {
             if !matches!(k.0, Val::TStr(_) | Val::BStr(_)) {
-                return err(format!(
-                    "Object keys must be strings, not {}",
-                    k.kind()
-                ));
+                return err(format!("Object keys must be strings, not {}", k.kind()));
             }
             m.insert(k.0, v.0);
         }
@@ -745,7 +749,9 @@ impl jaq_core::ValT for V {
                 set_array_index(a, num_f64(n), len, opt, f)
             }
             (Val::Arr(a), Val::Arr(_)) => opt.fail(V(Val::Arr(a)), |_| {
-                Exn::from(Error::new(V::str("Cannot update field at array index of array")))
+                Exn::from(Error::new(V::str(
+                    "Cannot update field at array index of array",
+                )))
             }),
             (t, k) => {
                 let e = index_err(&t, k);
@@ -786,7 +792,10 @@ impl jaq_core::ValT for V {
                 Exn::from(Error::new(V::str("Cannot update string slices")))
             }),
             other => {
-                let e = Error::new(V::from(format!("Cannot update field at object index of {}", kind(&other))));
+                let e = Error::new(V::from(format!(
+                    "Cannot update field at object index of {}",
+                    kind(&other)
+                )));
                 opt.fail(V(other), |_| Exn::from(e))
             }
         }
