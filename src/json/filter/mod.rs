@@ -145,8 +145,7 @@ impl Filter {
             .collect();
         let jaq_natives = jaq_core::funs::<Data>()
             .chain(jaq_std::funs::<Data>())
-            .filter(|(name, args, _)| !replaced.contains(&(*name, args.len())))
-            .map(|(name, args, f)| (name, args, f));
+            .filter(|(name, args, _)| !replaced.contains(&(*name, args.len())));
         // Some of jaq's natives are wrapped by a jq definition of the same
         // name; they stay reachable under a `_jaq_` name (and under their own
         // for jaq's definitions, which are compiled before the wrappers).

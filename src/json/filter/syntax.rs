@@ -99,11 +99,7 @@ fn constant_non_string_key(t: &Token<&str>) -> bool {
 /// Variables a pattern binds (not those used inside `(key)` expressions).
 fn pattern_vars<'s>(t: &Token<&'s str>, out: &mut Vec<&'s str>) {
     match t {
-        Token(s, Tok::Var) => {
-            if !out.contains(s) {
-                out.push(s);
-            }
-        }
+        Token(s, Tok::Var) if !out.contains(s) => out.push(s),
         Token(s, Tok::Block(inner)) if !s.starts_with('(') => {
             for x in inner {
                 pattern_vars(x, out);
@@ -311,6 +307,11 @@ impl<'s> Writer<'s> {
                 out.push(open);
                 let ctx = if open == '{' { Ctx::Object } else { Ctx::Group };
                 self.list(inner, ctx, out)?;
+                // No space after the closing delimiter: inside a string
+                // interpolation it would become part of the string.
+                if out.ends_with(' ') {
+                    out.pop();
+                }
             }
             Token(s, Tok::Str(parts)) => {
                 // A format prefix is its own token; this is the quoted part.

@@ -399,16 +399,17 @@ fn deep_merge(l: &mut Rc<Map>, r: &Map) {
     }
 }
 
-fn repeat_str(s: &[u8], n: f64) -> V {
-    // jq 1.8: a count of at most 0 gives null; a fraction rounds up.
-    if n.is_nan() || n <= 0.0 {
-        return V::null();
+/// jq 1.8: a negative (or NaN) count gives null, otherwise the string is
+/// repeated the count rounded down (so 0.5 gives "").
+fn repeat_str(s: &[u8], n: f64) -> ValR<V> {
+    if n.is_nan() || n < 0.0 {
+        return Ok(V::null());
     }
-    let times = n.ceil().min(1e9) as usize;
-    if s.len().saturating_mul(times) > (1 << 30) {
-        return V::from("Repeat string result too long".to_owned());
+    let times = n.floor().min(1e12) as usize;
+    if s.len().saturating_mul(times) > i32::MAX as usize {
+        return err("Repeat string result too long");
     }
-    V(Val::utf8_str(s.repeat(times)))
+    Ok(V(Val::utf8_str(s.repeat(times))))
 }
 
 impl std::ops::Mul for V {
@@ -417,13 +418,7 @@ impl std::ops::Mul for V {
         match (self.0, rhs.0) {
             (Val::Num(x), Val::Num(y)) => Ok(V(Val::Num(num_mul(&x, &y)))),
             (Val::TStr(s) | Val::BStr(s), Val::Num(n))
-            | (Val::Num(n), Val::TStr(s) | Val::BStr(s)) => {
-                let r = repeat_str(&s, num_f64(&n));
-                if r.as_str() == Some("Repeat string result too long") {
-                    return err("Repeat string result too long");
-                }
-                Ok(r)
-            }
+            | (Val::Num(n), Val::TStr(s) | Val::BStr(s)) => repeat_str(&s, num_f64(&n)),
             (Val::Obj(mut l), Val::Obj(r)) => {
                 deep_merge(&mut l, &r);
                 Ok(V(Val::Obj(l)))
