@@ -407,7 +407,11 @@ mod tests {
         assert_eq!(run("empty", "[1,2]").unwrap(), Vec::<String>::new());
         assert!(matches!(
             run("{(1): 2}", "{}"),
-            Err(FilterError::Output(_)) | Err(FilterError::Runtime(_))
+            Err(FilterError::Compile(_))
+        ));
+        assert!(matches!(
+            run("{(.a): 2}", r#"{"a":1}"#),
+            Err(FilterError::Runtime(_))
         ));
     }
 

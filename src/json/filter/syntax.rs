@@ -401,7 +401,7 @@ mod tests {
         for code in [
             ".a",
             ".[] | {a, b: .c}",
-            "reduce .[] as $x (0; . + $x)",
+            ". as [$x] | $x",
             "\"a\\(1)\"",
         ] {
             assert_eq!(rewrite(code), Ok(None), "{code}");
