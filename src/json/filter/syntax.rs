@@ -398,12 +398,7 @@ mod tests {
 
     #[test]
     fn leaves_ordinary_filters_alone() {
-        for code in [
-            ".a",
-            ".[] | {a, b: .c}",
-            ". as [$x] | $x",
-            "\"a\\(1)\"",
-        ] {
+        for code in [".a", ".[] | {a, b: .c}", ". as [$x] | $x", "\"a\\(1)\""] {
             assert_eq!(rewrite(code), Ok(None), "{code}");
         }
     }
