@@ -291,17 +291,29 @@ _jsafe() {
             return 0
             ;;
         jsafe__subcmd__read)
-            opts="-c -r -q -v -h -V --compact --raw-output --arg --argjson --default --lock --recover --timeout --keep --no-backup --no-sync --no-journal --quiet --verbose --help --version"
+            opts="-c -r -j -a -S -e -q -v -h -V --compact --raw-output --join-output --ascii-output --sort-keys --tab --indent --exit-status --arg --argjson --slurpfile --rawfile --args --jsonargs --default --lock --recover --timeout --keep --no-backup --no-sync --no-journal --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --indent)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --arg)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --argjson)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --slurpfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rawfile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -411,7 +423,7 @@ _jsafe() {
             return 0
             ;;
         jsafe__subcmd__update)
-            opts="-q -v -h -V --arg --argjson --default --filter-timeout --compact --indent --tab --recover --timeout --keep --no-backup --no-sync --no-journal --quiet --verbose --help --version"
+            opts="-q -v -h -V --arg --argjson --slurpfile --rawfile --args --jsonargs --default --filter-timeout --compact --indent --tab --recover --timeout --keep --no-backup --no-sync --no-journal --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -422,6 +434,14 @@ _jsafe() {
                     return 0
                     ;;
                 --argjson)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --slurpfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rawfile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
