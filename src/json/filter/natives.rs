@@ -464,9 +464,10 @@ fn delete_paths(v: Val, paths: &[&[Val]]) -> Result<Val, Error> {
                         let mut i = f.floor();
                         if i < 0.0 {
                             i += len as f64;
-                            if i < 0.0 {
-                                return err("Out of bounds negative array index");
-                            }
+                        }
+                        // Before the start or past the end: nothing to delete.
+                        if i < 0.0 {
+                            continue;
                         }
                         if i >= len as f64 {
                             continue;
