@@ -291,12 +291,16 @@ _jsafe() {
             return 0
             ;;
         jsafe__subcmd__read)
-            opts="-c -r -q -v -h -V --compact --raw-output --arg --argjson --default --lock --recover --timeout --keep --split-links --no-backup --no-sync --no-journal --quiet --verbose --help --version"
+            opts="-c -r -j -a -S -e -q -v -h -V --compact --raw-output --join-output --ascii-output --sort-keys --tab --indent --exit-status --arg --argjson --slurpfile --rawfile --args --jsonargs --default --lock --recover --filter-memory --timeout --keep --split-links --no-backup --no-sync --no-journal --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --indent)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --arg)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -305,7 +309,19 @@ _jsafe() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --slurpfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rawfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --default)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --filter-memory)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -411,7 +427,7 @@ _jsafe() {
             return 0
             ;;
         jsafe__subcmd__update)
-            opts="-q -v -h -V --arg --argjson --default --filter-timeout --filter-memory --compact --indent --tab --recover --timeout --keep --split-links --no-backup --no-sync --no-journal --quiet --verbose --help --version"
+            opts="-q -v -h -V --arg --argjson --slurpfile --rawfile --args --jsonargs --default --filter-timeout --filter-memory --compact --indent --tab --recover --timeout --keep --split-links --no-backup --no-sync --no-journal --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -422,6 +438,14 @@ _jsafe() {
                     return 0
                     ;;
                 --argjson)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --slurpfile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rawfile)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -43,13 +43,24 @@ complete -c jsafe -n "__fish_jsafe_needs_command" -f -a "status" -d 'Show the he
 complete -c jsafe -n "__fish_jsafe_needs_command" -f -a "cleanup-locks" -d 'Remove lock files nobody holds and temp files of writes that died (for cron)'
 complete -c jsafe -n "__fish_jsafe_needs_command" -f -a "test" -d 'Self-test: check that locking, atomic replace and recovery work on this filesystem'
 complete -c jsafe -n "__fish_jsafe_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c jsafe -n "__fish_jsafe_using_subcommand read" -l indent -d 'Indent with N spaces (0: compact)' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand read" -l arg -d 'Bind $NAME to the string VALUE in the filter' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand read" -l argjson -d 'Bind $NAME to the parsed JSON value in the filter' -r
+complete -c jsafe -n "__fish_jsafe_using_subcommand read" -l slurpfile -d 'Bind $NAME to an array of the JSON values in FILE' -r
+complete -c jsafe -n "__fish_jsafe_using_subcommand read" -l rawfile -d 'Bind $NAME to the text of FILE' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand read" -l default -d 'JSON printed (or filtered) when FILE is missing; without it a missing file is exit 6' -r
+complete -c jsafe -n "__fish_jsafe_using_subcommand read" -l filter-memory -d 'Abort a filter that allocates more than SIZE (exit 4; e.g. 512M, 2G)' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand read" -l timeout -d 'Seconds to wait for a file\'s lock before giving up with exit code 3' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand read" -l keep -d 'Number of backups to keep per file' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand read" -s c -l compact -d 'Print compact JSON, one value per line'
 complete -c jsafe -n "__fish_jsafe_using_subcommand read" -s r -l raw-output -d 'Print strings without quotes'
+complete -c jsafe -n "__fish_jsafe_using_subcommand read" -s j -l join-output -d 'Like -r, and no newline after each output'
+complete -c jsafe -n "__fish_jsafe_using_subcommand read" -s a -l ascii-output -d 'Escape every non-ASCII character as \\uXXXX'
+complete -c jsafe -n "__fish_jsafe_using_subcommand read" -s S -l sort-keys -d 'Print object keys sorted'
+complete -c jsafe -n "__fish_jsafe_using_subcommand read" -l tab -d 'Indent with a tab'
+complete -c jsafe -n "__fish_jsafe_using_subcommand read" -s e -l exit-status -d 'Exit 11 if the last output is false or null, 14 if there is none (jq\'s -e)'
+complete -c jsafe -n "__fish_jsafe_using_subcommand read" -l args -d 'The ARGs after the filter are strings in $ARGS.positional'
+complete -c jsafe -n "__fish_jsafe_using_subcommand read" -l jsonargs -d 'The ARGs after the filter are JSON values in $ARGS.positional'
 complete -c jsafe -n "__fish_jsafe_using_subcommand read" -l lock -d 'Take a shared lock while reading (for files that non-jsafe writers change in place)'
 complete -c jsafe -n "__fish_jsafe_using_subcommand read" -l recover -d 'If the file is corrupt, quarantine it and restore the newest valid backup first'
 complete -c jsafe -n "__fish_jsafe_using_subcommand read" -l split-links -d 'Replace a file that has other hard links (they keep the old content)'
@@ -89,12 +100,16 @@ complete -c jsafe -n "__fish_jsafe_using_subcommand merge" -s h -l help -d 'Prin
 complete -c jsafe -n "__fish_jsafe_using_subcommand merge" -s V -l version -d 'Print version'
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l arg -d 'Bind $NAME to the string VALUE in the filter' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l argjson -d 'Bind $NAME to the parsed JSON value in the filter' -r
+complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l slurpfile -d 'Bind $NAME to an array of the JSON values in FILE' -r
+complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l rawfile -d 'Bind $NAME to the text of FILE' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l default -d 'The input when FILE is missing' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l filter-timeout -d 'Abort a filter still running after SECS (exit 4; the lock is released)' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l filter-memory -d 'Abort a filter that allocates more than SIZE (exit 4; e.g. 512M, 2G)' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l indent -d 'Indent with N spaces' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l timeout -d 'Seconds to wait for a file\'s lock before giving up with exit code 3' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l keep -d 'Number of backups to keep per file' -r
+complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l args -d 'The ARGs after the filter are strings in $ARGS.positional'
+complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l jsonargs -d 'The ARGs after the filter are JSON values in $ARGS.positional'
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l compact -d 'Write compact JSON (one line)'
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l tab -d 'Indent with tabs'
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l recover -d 'If the file is corrupt, quarantine it and restore the newest valid backup first'

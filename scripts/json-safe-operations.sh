@@ -35,10 +35,13 @@
 #       --default JSON (the input when FILE is missing; default {}).
 #   safe_jq [OPTION...] FILTER FILE
 #       Read-only jq on one file, through `jsafe read FILE FILTER`. Supported
-#       jq options, anywhere on the line: -r/--raw-output, -c/--compact-output
-#       (also combined: -rc, -cr), --arg NAME VALUE, --argjson NAME JSON, and
-#       `--` to end options. Anything else (-s, -n, -e, several files, no file,
-#       stdin, ...) is refused with 2 and a message; use jq itself for those.
+#       jq options, anywhere on the line: -r/--raw-output, -c/--compact-output,
+#       -e/--exit-status (also combined: -rc, -cr, -er), --arg NAME VALUE,
+#       --argjson NAME JSON, and `--` to end options. With -e the result is
+#       jsafe read's: 11 when the last output is false or null, 14 when there
+#       is none, so `if safe_jq -e '.enabled' f` works as with jq. Anything
+#       else (-s, -n, several files, no file, stdin, ...) is refused with 2
+#       and a message; use jq itself for those.
 #   cleanup_orphaned_locks [DIR...]
 #       jsafe cleanup-locks --older-than 1h DIR... (default: .): remove lock
 #       files nobody holds and temp files of writes that died.
@@ -162,6 +165,7 @@ safe_jq() {
                 ;;
             -r | --raw-output) options+=(--raw-output) ;;
             -c | --compact-output) options+=(--compact) ;;
+            -e | --exit-status) options+=(--exit-status) ;;
             --arg | --argjson)
                 if (($# < 2)); then
                     echo "safe_jq: $arg needs NAME and a value" >&2
@@ -170,18 +174,19 @@ safe_jq() {
                 options+=("$arg" "$1" "$2")
                 shift 2
                 ;;
-            -[rc]*)
-                # Combined short flags, as jq allows: -rc, -cr.
+            -[rce]*)
+                # Combined short flags, as jq allows: -rc, -cr, -er.
                 flags=${arg#-}
-                if [[ -n "${flags//[rc]/}" ]]; then
-                    echo "safe_jq: unsupported jq option '$arg' (supported: -r, -c, --raw-output, --compact-output, --arg, --argjson); run jq directly for others" >&2
+                if [[ -n "${flags//[rce]/}" ]]; then
+                    echo "safe_jq: unsupported jq option '$arg' (supported: -r, -c, -e, --raw-output, --compact-output, --exit-status, --arg, --argjson); run jq directly for others" >&2
                     return 2
                 fi
                 if [[ "$flags" == *r* ]]; then options+=(--raw-output); fi
                 if [[ "$flags" == *c* ]]; then options+=(--compact); fi
+                if [[ "$flags" == *e* ]]; then options+=(--exit-status); fi
                 ;;
             -?*)
-                echo "safe_jq: unsupported jq option '$arg' (supported: -r, -c, --raw-output, --compact-output, --arg, --argjson); run jq directly for others" >&2
+                echo "safe_jq: unsupported jq option '$arg' (supported: -r, -c, -e, --raw-output, --compact-output, --exit-status, --arg, --argjson); run jq directly for others" >&2
                 return 2
                 ;;
             *) operands+=("$arg") ;;
@@ -189,7 +194,7 @@ safe_jq() {
     done
     if ((${#operands[@]} != 2)); then
         echo "safe_jq: needs exactly a FILTER and one FILE (got ${#operands[@]} operands); stdin and several files are not supported" >&2
-        _jsafe_usage "safe_jq [-r] [-c] [--arg NAME VALUE]... [--argjson NAME JSON]... FILTER FILE"
+        _jsafe_usage "safe_jq [-r] [-c] [-e] [--arg NAME VALUE]... [--argjson NAME JSON]... FILTER FILE"
         return
     fi
     # ${a[@]+"${a[@]}"}: an empty array under set -u in bash before 4.4.

@@ -22,6 +22,11 @@ Exit codes:
   7  I/O error or refused file: nothing was changed
   8  changed, but not confirmed durable: the new version is in place
   9  problems found (status, test)
+  10  update: the filter called halt or halt_error(0); nothing written
+  11  read -e: the last output was false or null
+  14  read -e: the filter produced no output
+  15  halt_error: the filter stopped with an error message; nothing written
+  (halt_error(N) exits N, as in jq)
   128+N  stopped by signal N (SIGINT 130, SIGTERM 143, SIGHUP 129): nothing was changed
 
 Environment (a flag beats its variable, a variable beats the default; an
@@ -134,13 +139,29 @@ pub struct VarArgs {
     /// Bind $NAME to the parsed JSON value in the filter
     #[arg(long = "argjson", num_args = 2, value_names = ["NAME", "JSON"], action = clap::ArgAction::Append, value_parser = clap::value_parser!(OsString))]
     pub argjson: Vec<OsString>,
+    /// Bind $NAME to an array of the JSON values in FILE
+    #[arg(long = "slurpfile", num_args = 2, value_names = ["NAME", "FILE"], action = clap::ArgAction::Append, value_parser = clap::value_parser!(OsString))]
+    pub slurpfile: Vec<OsString>,
+    /// Bind $NAME to the text of FILE
+    #[arg(long = "rawfile", num_args = 2, value_names = ["NAME", "FILE"], action = clap::ArgAction::Append, value_parser = clap::value_parser!(OsString))]
+    pub rawfile: Vec<OsString>,
+    /// The ARGs after the filter are strings in $ARGS.positional
+    #[arg(long = "args", conflicts_with = "jsonargs")]
+    pub args: bool,
+    /// The ARGs after the filter are JSON values in $ARGS.positional
+    #[arg(long = "jsonargs")]
+    pub jsonargs: bool,
+    /// Values for $ARGS.positional (with --args or --jsonargs)
+    #[arg(value_name = "ARG", value_parser = clap::value_parser!(OsString))]
+    pub positional: Vec<OsString>,
 }
 
 #[derive(Debug, Args)]
+#[command(allow_negative_numbers = true)]
 pub struct ReadArgs {
     /// The JSON file
     pub file: PathBuf,
-    /// A jq filter; its outputs are printed one per line
+    /// A jq filter; its outputs are printed one per line as they are produced
     pub filter: Option<String>,
     /// Print compact JSON, one value per line
     #[arg(short, long)]
@@ -148,6 +169,24 @@ pub struct ReadArgs {
     /// Print strings without quotes
     #[arg(short, long)]
     pub raw_output: bool,
+    /// Like -r, and no newline after each output
+    #[arg(short = 'j', long)]
+    pub join_output: bool,
+    /// Escape every non-ASCII character as \uXXXX
+    #[arg(short = 'a', long)]
+    pub ascii_output: bool,
+    /// Print object keys sorted
+    #[arg(short = 'S', long)]
+    pub sort_keys: bool,
+    /// Indent with a tab
+    #[arg(long, conflicts_with = "indent")]
+    pub tab: bool,
+    /// Indent with N spaces (0: compact)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=7))]
+    pub indent: Option<u8>,
+    /// Exit 11 if the last output is false or null, 14 if there is none (jq's -e)
+    #[arg(short = 'e', long)]
+    pub exit_status: bool,
     #[command(flatten)]
     pub vars: VarArgs,
     /// JSON printed (or filtered) when FILE is missing; without it a missing file is exit 6
@@ -159,6 +198,9 @@ pub struct ReadArgs {
     /// If the file is corrupt, quarantine it and restore the newest valid backup first
     #[arg(long)]
     pub recover: bool,
+    /// Abort a filter that allocates more than SIZE (exit 4; e.g. 512M, 2G)
+    #[arg(long, value_name = "SIZE", env = "JSAFE_FILTER_MEMORY", default_value = "2G", value_parser = parse_filter_memory)]
+    pub filter_memory: usize,
 }
 
 #[derive(Debug, Args)]
@@ -185,6 +227,7 @@ pub struct MergeArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(allow_negative_numbers = true)]
 pub struct UpdateArgs {
     /// The JSON file
     pub file: PathBuf,

@@ -32,6 +32,14 @@ pub enum Kind {
     NotDurable,
     /// `status` or `test` found problems (the run itself worked).
     Problems,
+    /// `update`: the filter called `halt` (or `halt_error(0)`); nothing was written.
+    FilterHalted,
+    /// `read -e`: the last output was `false` or `null` (jq's exit 1).
+    FalseOutput,
+    /// `read -e`: the filter produced no output (jq's exit 4).
+    NoOutput,
+    /// `halt_error`: the filter stopped with an error message (jq's exit 5).
+    FilterHaltError,
 }
 
 /// The one table of exit codes: (kind, code, meaning). Codes 10–19 are the jq
@@ -62,6 +70,22 @@ pub const EXIT_CODES: &[(Kind, i32, &str)] = &[
         "changed, but not confirmed durable: the new version is in place",
     ),
     (Kind::Problems, 9, "problems found (status, test)"),
+    (
+        Kind::FilterHalted,
+        10,
+        "update: the filter called halt or halt_error(0); nothing written",
+    ),
+    (
+        Kind::FalseOutput,
+        11,
+        "read -e: the last output was false or null",
+    ),
+    (Kind::NoOutput, 14, "read -e: the filter produced no output"),
+    (
+        Kind::FilterHaltError,
+        15,
+        "halt_error: the filter stopped with an error message; nothing written",
+    ),
 ];
 
 impl Kind {
@@ -183,7 +207,7 @@ mod tests {
         assert_eq!(codes.len(), EXIT_CODES.len());
         assert_eq!(Kind::Problems.exit_code(), 9);
         assert_eq!(Kind::NotDurable.exit_code(), 8);
-        assert!(codes.iter().all(|c| (1..10).contains(c)));
+        assert!(codes.iter().all(|c| (1..20).contains(c)));
     }
 
     #[test]

@@ -50,10 +50,9 @@ fn main() -> ExitCode {
             cli
         }
         Err(e) if e.use_stderr() => {
-            let text = e.render().to_string();
-            let first = text.lines().next().unwrap_or("usage error");
-            let first = first.strip_prefix("error: ").unwrap_or(first);
-            diag(&format!("{first} (see `jsafe --help`)"));
+            // clap's whole message: what is missing or unknown, the usage
+            // line, a "did you mean" tip.
+            let _ = e.print();
             return ExitCode::from(2);
         }
         Err(e) => {
@@ -83,10 +82,10 @@ fn run(cli: Cli) -> error::Result<i32> {
         verbose: a.verbose,
     };
     match &cli.command {
-        Command::Read(args) => commands::read::run(&g, args)?,
+        Command::Read(args) => return commands::read::run(&g, args),
         Command::Write(args) => commands::write::run(&g, args)?,
         Command::Merge(args) => commands::merge::run(&g, args)?,
-        Command::Update(args) => commands::update::run(&g, args)?,
+        Command::Update(args) => return commands::update::run(&g, args),
         Command::Restore(args) => commands::restore::run(&g, args)?,
         Command::Status(args) => return commands::status::run(&g, args),
         Command::CleanupLocks(args) => return commands::cleanup::run(&g, args),

@@ -403,7 +403,7 @@ fn update_needs_exactly_one_output_and_a_working_filter() {
     let file = dir.join("f.json");
     fs::write(&file, "{\"a\": [1, 2]}").unwrap();
     for (filter, hint) in [
-        (".a[]", "2 values"),
+        (".a[]", "more than one value"),
         ("empty", "0 values"),
         (".a +", "compile"),
         ("$undefined", "undefined"),
@@ -598,7 +598,7 @@ fn timeout_flag_beats_env_and_env_beats_default() {
             .args(["read", "f.json"]),
         b"",
     );
-    out.fails(2);
+    usage_error(&out);
 }
 
 #[test]
@@ -759,12 +759,17 @@ fn every_exit_code_but_1() {
     let out = run(dir, &["read", "ok.json"]);
     assert_eq!(out.ok().code, 0);
     // 2: bad flag, missing argument, bad value.
-    run(dir, &["read", "--bogus", "ok.json"]).fails(2);
-    run(dir, &["--bogus", "read", "ok.json"]).fails(2);
-    run(dir, &["merge", "ok.json"]).fails(2);
-    run(dir, &["--timeout", "-1", "read", "ok.json"]).fails(2);
-    run(dir, &["--keep", "many", "read", "ok.json"]).fails(2);
-    run(dir, &["frobnicate"]).fails(2);
+    // Usage errors are clap's whole message (what is wrong, usage, tips).
+    for args in [
+        &["read", "--bogus", "ok.json"][..],
+        &["--bogus", "read", "ok.json"],
+        &["merge", "ok.json"],
+        &["--timeout", "-1", "read", "ok.json"],
+        &["--keep", "many", "read", "ok.json"],
+    ] {
+        usage_error(&run(dir, args));
+    }
+    usage_error(&run(dir, &["frobnicate"]));
     assert_eq!(run(dir, &[] as &[&str]).code, 2, "no subcommand");
     // 3
     {
@@ -933,7 +938,11 @@ fn errors_are_one_line_without_panic_text() {
     for (args, code) in cases {
         let out = run(dir, &args);
         assert_eq!(out.code, code, "{args:?}: {}", out.stderr);
-        out.one_line_error();
+        if code == 2 {
+            usage_error(&out);
+        } else {
+            out.one_line_error();
+        }
     }
 }
 
@@ -1076,4 +1085,12 @@ fn file_size_limit_is_exit_7_original_intact_no_temp_file() {
         .stderr_has("file size limit");
     assert_eq!(bytes(&dir.join("f.json")), before);
     assert!(temp_files(dir).is_empty(), "{:?}", names_in(dir));
+}
+
+/// A usage error: exit 2 with clap's whole message, no panic text.
+fn usage_error(out: &common::Out) {
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    common::no_panic(&out.stderr);
+    assert!(out.stderr.starts_with("error: "), "{}", out.stderr);
+    assert!(out.stderr.contains("--help"), "{}", out.stderr);
 }

@@ -284,7 +284,10 @@ fn style_flags_override_the_file_style() {
     )
     .ok();
     assert_eq!(text(&file), "{\n  \"t\": [\n    false\n  ]\n}\n");
-    run(dir, &["write", "f.json", "{}", "--compact", "--tab"]).fails(2);
+    assert_eq!(
+        run(dir, &["write", "f.json", "{}", "--compact", "--tab"]).code,
+        2
+    );
 }
 
 #[test]

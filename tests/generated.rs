@@ -175,7 +175,7 @@ fn man_page_documents_every_environment_variable() {
     for (name, text) in &environment {
         assert!(text.contains("--"), "{name} does not name its flag: {text}");
     }
-    let filter_timeout = &environment[documented.len() - 2].1;
+    let filter_timeout = &environment[documented.len() - 1].1;
     assert!(filter_timeout.contains("jsafe update --filter-timeout"));
 }
 

@@ -218,11 +218,44 @@ fn safe_jq_maps_the_supported_jq_options_to_jsafe_read() {
 }
 
 #[test]
+fn safe_jq_passes_exit_status_through() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(
+        tmp.path().join("f.json"),
+        r#"{"enabled": true, "off": false}"#,
+    )
+    .unwrap();
+    let cases = [
+        ("safe_jq -e .enabled f.json", 0, "true\n"),
+        ("safe_jq --exit-status .enabled f.json", 0, "true\n"),
+        ("safe_jq -e .off f.json", 11, "false\n"),
+        ("safe_jq -e .missing f.json", 11, "null\n"),
+        ("safe_jq -e 'empty' f.json", 14, ""),
+        ("safe_jq -er '.enabled' f.json", 0, "true\n"),
+        (
+            "if safe_jq -e .enabled f.json >/dev/null; then echo yes; else echo no; fi",
+            0,
+            "yes\n",
+        ),
+        (
+            "if safe_jq -e .off f.json >/dev/null; then echo yes; else echo no; fi",
+            0,
+            "no\n",
+        ),
+    ];
+    for (script, code, expected) in cases {
+        let out = bash(tmp.path(), script).assert().code(code);
+        let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+        assert_eq!(stdout, expected, "{script}");
+    }
+}
+
+#[test]
 fn safe_jq_refuses_what_it_does_not_support() {
     let tmp = tempfile::tempdir().unwrap();
     fs::write(tmp.path().join("f.json"), "{}").unwrap();
     fs::write(tmp.path().join("g.json"), "{}").unwrap();
-    for option in ["-s", "--slurp", "-n", "-e", "-rx", "--tab", "-S"] {
+    for option in ["-s", "--slurp", "-n", "-rx", "--tab", "-S"] {
         bash(tmp.path(), &format!("safe_jq {option} . f.json"))
             .assert()
             .code(2)

@@ -166,24 +166,93 @@ pub fn json_input(arg: Option<&OsStr>, what: &str) -> Result<Value> {
     json::parse(&bytes).map_err(|e| Error::bad_input(format!("{what} is not valid JSON: {e}")))
 }
 
-/// `--arg`/`--argjson` pairs as filter variables.
-pub fn filter_vars(vars: &crate::cli::VarArgs) -> Result<Vec<(String, Value)>> {
-    let mut out = Vec::new();
+/// `--arg`/`--argjson`/`--slurpfile`/`--rawfile` and `--args`/`--jsonargs`
+/// as the filter's variables.
+pub fn filter_args(vars: &crate::cli::VarArgs) -> Result<crate::json::filter::Args> {
+    let mut named = Vec::new();
     for pair in vars.arg.chunks(2) {
         if let [name, value] = pair {
             let name = utf8_arg(name, "--arg name")?;
             let value = utf8_arg(value, &format!("--arg {name} value"))?;
-            out.push((name.to_owned(), Value::from(value)));
+            named.push((name.to_owned(), Value::from(value)));
         }
     }
     for pair in vars.argjson.chunks(2) {
         if let [name, value] = pair {
             let name = utf8_arg(name, "--argjson name")?.to_owned();
             let value = json_input(Some(value), &format!("--argjson {name}"))?;
-            out.push((name, value));
+            named.push((name, value));
         }
     }
-    Ok(out)
+    for pair in vars.slurpfile.chunks(2) {
+        if let [name, file] = pair {
+            let name = utf8_arg(name, "--slurpfile name")?.to_owned();
+            let bytes = read_arg_file(file, "--slurpfile")?;
+            let values = crate::json::filter::parse_values(&bytes).map_err(|e| {
+                Error::bad_input(format!(
+                    "--slurpfile {name}: {} is not valid JSON: {e}",
+                    Path::new(file).display()
+                ))
+            })?;
+            named.push((name, Value::Array(values)));
+        }
+    }
+    for pair in vars.rawfile.chunks(2) {
+        if let [name, file] = pair {
+            let name = utf8_arg(name, "--rawfile name")?.to_owned();
+            let bytes = read_arg_file(file, "--rawfile")?;
+            named.push((
+                name,
+                Value::from(String::from_utf8_lossy(&bytes).into_owned()),
+            ));
+        }
+    }
+    let mut positional = Vec::new();
+    if !vars.positional.is_empty() && !vars.args && !vars.jsonargs {
+        return Err(Error::new(
+            Kind::Usage,
+            "values after the filter need --args (strings) or --jsonargs (JSON) before them",
+        ));
+    }
+    for a in &vars.positional {
+        positional.push(if vars.jsonargs {
+            json_input(Some(a), "--jsonargs value")?
+        } else {
+            Value::from(utf8_arg(a, "--args value")?)
+        });
+    }
+    Ok(crate::json::filter::Args { named, positional })
+}
+
+fn read_arg_file(file: &OsStr, what: &str) -> Result<Vec<u8>> {
+    let path = Path::new(file);
+    std::fs::read(path).map_err(|e| match e.kind() {
+        io::ErrorKind::NotFound => Error::new(
+            Kind::NotFound,
+            format!("{what}: {}: no such file", path.display()),
+        ),
+        _ => Error::io(&format!("{what}: cannot read"), path, e),
+    })
+}
+
+/// `jsafe read '.a' f.json` (jq's order): FILE does not exist but FILTER names
+/// a file. A usage error that says the order, rather than a confusing
+/// "undefined filter".
+pub fn check_file_filter_order(command: &str, file: &Path, filter: Option<&str>) -> Result<()> {
+    if let Some(f) = filter
+        && !file.exists()
+        && Path::new(f).is_file()
+    {
+        return Err(Error::new(
+            Kind::Usage,
+            format!(
+                "{}: no such file, but the filter '{f}' is a file: the order is FILE FILTER, as in `jsafe {command} {f} '{}'`",
+                file.display(),
+                file.display()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Write to stdout; a closed pipe (`jsafe read f | head`) is not an error.

@@ -3,18 +3,24 @@
 //! files that other programs change in place. A parse failure is retried once
 //! under the shared lock before it is reported as corruption.
 
-use super::{Global, filter_vars, json_input, print};
+use std::io::{self, Write};
+use std::ops::ControlFlow;
+
+use super::{Global, check_file_filter_order, filter_args, json_input, print};
 use crate::cli::ReadArgs;
 use crate::error::{Error, Kind, Result};
-use crate::json::{Indent, Style, Value, filter::Filter, render_into};
+use crate::json::filter::{Ending, Filter, Side};
+use crate::json::{Indent, Style, Value, render_into};
 use crate::store::{self, Change, Current, OnCorrupt};
 
-pub fn run(g: &Global, args: &ReadArgs) -> Result<()> {
+/// Returns the exit code: 0, or what `-e` or a `halt` in the filter decided.
+pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
+    check_file_filter_order("read", &args.file, args.filter.as_deref())?;
     // Everything that can fail on the caller's input fails before the file is read.
     let filter = match &args.filter {
         Some(code) => Some({
             let _running = crate::sys::FilterRunning::start();
-            Filter::compile(code, filter_vars(&args.vars)?)
+            Filter::compile_with(code, &filter_args(&args.vars)?)
                 .map_err(|e| Error::bad_input(e.to_string()))?
         }),
         None => None,
@@ -45,13 +51,14 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<()> {
 
     let value = match current {
         Current::Valid(doc) => {
-            if filter.is_none() && !args.compact && !args.raw_output {
+            if filter.is_none() && !reformats(args) {
                 // The file as it is, byte for byte.
                 let mut bytes = doc.into_bytes();
                 if bytes.last() != Some(&b'\n') {
                     bytes.push(b'\n');
                 }
-                return print(&bytes);
+                print(&bytes)?;
+                return Ok(0);
             }
             doc.value()?
         }
@@ -70,36 +77,157 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<()> {
     };
 
     // No time limit: a read holds no lock while its filter runs.
-    let outputs = match &filter {
-        Some(f) => {
-            let _running = crate::sys::FilterRunning::start();
-            f.run(value)
-                .map_err(|e| Error::bad_input(format!("{}: {e}", file.display())))?
-        }
-        None => vec![value],
+    let mut out = Output::new(args);
+    let Some(filter) = &filter else {
+        let _ = out.emit(value);
+        out.finish()?;
+        return Ok(0);
     };
-    let style = Style {
-        indent: if args.compact {
+    let name = file.to_string_lossy();
+    let memory_line = format!(
+        "{}: the filter used more than {} of memory (--filter-memory); nothing more was printed",
+        file.display(),
+        crate::cli::show_size(args.filter_memory)
+    );
+    let ran = {
+        // No time limit: a read holds no lock while its filter runs.
+        let _limits = crate::sys::Limits::arm(None, Some(args.filter_memory), "", &memory_line)
+            .map_err(|e| Error::new(Kind::Io, format!("{}: {e}", file.display())))?;
+        let _running = crate::sys::FilterRunning::start();
+        filter.run_each(&value, Some(&name), &side_output, &mut |v| out.emit(v))
+    };
+    // Outputs printed before an error stay printed; the error comes after them.
+    out.finish()?;
+    let ending = ran.map_err(|e| Error::bad_input(format!("{}: {e}", file.display())))?;
+    Ok(match ending {
+        Ending::Halted(code) => code & 0xff,
+        Ending::Stopped => 0,
+        Ending::Finished if args.exit_status => match out.last_truthy {
+            None => Kind::NoOutput.exit_code(),
+            Some(false) => Kind::FalseOutput.exit_code(),
+            Some(true) => 0,
+        },
+        Ending::Finished => 0,
+    })
+}
+
+/// `debug`, `stderr` and `halt_error` write to stderr as they run.
+pub fn side_output(side: Side<'_>) {
+    let mut err = io::stderr().lock();
+    let text = match side {
+        Side::Stderr(t) | Side::Debug(t) | Side::HaltError(t) => t,
+    };
+    let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
+}
+
+/// A flag that changes how the file's own bytes would be printed.
+fn reformats(args: &ReadArgs) -> bool {
+    args.compact
+        || args.raw_output
+        || args.join_output
+        || args.ascii_output
+        || args.sort_keys
+        || args.tab
+        || args.indent.is_some()
+}
+
+/// Prints outputs one by one as the filter produces them (buffered, so a
+/// generator is not a write per value); a closed pipe stops the filter quietly.
+struct Output {
+    stdout: io::BufWriter<io::StdoutLock<'static>>,
+    style: Style,
+    raw: bool,
+    newline: bool,
+    sort_keys: bool,
+    buf: Vec<u8>,
+    failed: Option<io::Error>,
+    /// Whether the last output was neither false nor null (for -e).
+    last_truthy: Option<bool>,
+}
+
+impl Output {
+    fn new(args: &ReadArgs) -> Output {
+        let indent = if args.compact || args.indent == Some(0) {
             Indent::Compact {
                 colon_space: false,
                 comma_space: false,
             }
+        } else if args.tab {
+            Indent::Tab
         } else {
-            Indent::Spaces(2)
-        },
-        crlf: false,
-        trailing_newline: true,
-        ensure_ascii: false,
-    };
-    let mut out = Vec::new();
-    for v in &outputs {
-        match v {
-            Value::String(s) if args.raw_output => {
-                out.extend_from_slice(s.value.as_bytes());
-                out.push(b'\n');
-            }
-            _ => render_into(&mut out, v, &style),
+            Indent::Spaces(args.indent.unwrap_or(2))
+        };
+        Output {
+            stdout: io::BufWriter::with_capacity(64 * 1024, io::stdout().lock()),
+            style: Style {
+                indent,
+                crlf: false,
+                trailing_newline: !args.join_output,
+                ensure_ascii: args.ascii_output,
+            },
+            raw: args.raw_output || args.join_output,
+            newline: !args.join_output,
+            sort_keys: args.sort_keys,
+            buf: Vec::with_capacity(256),
+            failed: None,
+            last_truthy: None,
         }
     }
-    print(&out)
+
+    fn emit(&mut self, mut v: Value) -> ControlFlow<()> {
+        self.last_truthy = Some(!matches!(v, Value::Null | Value::Bool(false)));
+        if self.sort_keys {
+            sort_keys(&mut v);
+        }
+        self.buf.clear();
+        match &v {
+            Value::String(s) if self.raw => {
+                if self.style.ensure_ascii {
+                    for c in s.value.chars() {
+                        if c.is_ascii() {
+                            self.buf.push(c as u8);
+                        } else {
+                            let mut units = [0u16; 2];
+                            for u in c.encode_utf16(&mut units) {
+                                self.buf.extend_from_slice(format!("\\u{u:04x}").as_bytes());
+                            }
+                        }
+                    }
+                } else {
+                    self.buf.extend_from_slice(s.value.as_bytes());
+                }
+                if self.newline {
+                    self.buf.push(b'\n');
+                }
+            }
+            _ => render_into(&mut self.buf, &v, &self.style),
+        }
+        match self.stdout.write_all(&self.buf) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(e) => {
+                self.failed = Some(e);
+                ControlFlow::Break(())
+            }
+        }
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        let flushed = self.stdout.flush();
+        match self.failed.take().map_or(flushed, Err) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+            Err(e) => Err(Error::new(Kind::Io, format!("cannot write to stdout: {e}"))),
+        }
+    }
+}
+
+fn sort_keys(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.sort_keys();
+            m.values_mut().for_each(sort_keys);
+        }
+        Value::Array(a) => a.iter_mut().for_each(sort_keys),
+        _ => {}
+    }
 }

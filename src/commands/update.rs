@@ -4,17 +4,22 @@
 //! process (exit 4, one line): the kernel releases the file's lock with it and
 //! nothing has been written, so a runaway filter never holds the lock.
 
-use super::{Global, filter_vars, indent_override, json_input};
+use super::{Global, check_file_filter_order, filter_args, indent_override, json_input};
 use crate::cli::UpdateArgs;
-use crate::error::{Error, Result};
-use crate::json::filter::{Filter, FilterError};
+use crate::error::{Error, Kind, Result};
+use crate::json::filter::{Ending, Filter, FilterError};
 use crate::store::{self, Change, OnCorrupt};
+use std::cell::Cell;
+use std::ops::ControlFlow;
 
-pub fn run(g: &Global, args: &UpdateArgs) -> Result<()> {
+/// Returns the exit code: 0, or what a `halt` in the filter decided (nothing
+/// is written then).
+pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
     let file = &args.file;
+    check_file_filter_order("update", file, Some(&args.filter))?;
     let filter = {
         let _running = crate::sys::FilterRunning::start();
-        Filter::compile(&args.filter, filter_vars(&args.vars)?)
+        Filter::compile_with(&args.filter, &filter_args(&args.vars)?)
             .map_err(|e| Error::bad_input(e.to_string()))?
     };
     let default = json_input(Some(&args.default), "--default")?;
@@ -35,8 +40,11 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<()> {
         file.display(),
         crate::cli::show_size(args.filter_memory)
     );
-    let outcome = store::transact(file, &opts, |current| {
+    let halted = Cell::new(None);
+    let name = file.to_string_lossy();
+    let result = store::transact(file, &opts, |current| {
         let input = current.take_value().unwrap_or(default);
+        let mut outputs = Vec::with_capacity(1);
         let ran = {
             // Armed after the lock is taken and the file read: the limits are
             // the filter's own. A timer that cannot be armed means no run.
@@ -48,7 +56,7 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<()> {
             )
             .map_err(|e| {
                 Error::new(
-                    crate::error::Kind::Io,
+                    Kind::Io,
                     format!(
                         "{}: cannot arm the filter's time limit: {e}; nothing was written",
                         file.display()
@@ -56,20 +64,50 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<()> {
                 )
             })?;
             let _running = crate::sys::FilterRunning::start();
-            filter.run(input)
+            filter.run_each(&input, Some(&name), &super::read::side_output, &mut |v| {
+                outputs.push(v);
+                // Two outputs are already one too many: stop the filter there.
+                if outputs.len() > 1 {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            })
         };
-        let mut outputs = ran.map_err(|e| {
+        let ending = ran.map_err(|e| {
             Error::bad_input(format!("{}: {e}; nothing was written", file.display()))
         })?;
+        if let Ending::Halted(code) = ending {
+            halted.set(Some(code));
+            return Err(Error::new(Kind::FilterHalted, "halted"));
+        }
         if outputs.len() != 1 {
+            let count = if ending == Ending::Stopped {
+                "more than one value".to_owned()
+            } else {
+                format!("{} values", outputs.len())
+            };
             return Err(Error::bad_input(format!(
-                "{}: the filter produced {} values; it must produce exactly one (nothing was written)",
+                "{}: the filter produced {count}; it must produce exactly one (nothing was written)",
                 file.display(),
-                outputs.len()
             )));
         }
         Ok(Change::Value(outputs.remove(0)))
-    })?;
+    });
+    if let Some(code) = halted.get() {
+        // A halting filter never writes: halt/halt_error(0) is exit 10, an
+        // explicit halt_error(N) exits N as in jq.
+        let code = match code & 0xff {
+            0 => Kind::FilterHalted.exit_code(),
+            c => c,
+        };
+        g.notice(&format!(
+            "{}: the filter halted (exit {code}); nothing was written",
+            file.display()
+        ));
+        return Ok(code);
+    }
+    let outcome = result?;
     g.report(file, &outcome);
-    Ok(())
+    Ok(0)
 }

@@ -26,8 +26,8 @@ pub const ENV_VARS: &[&str] = &[
     "JSAFE_NO_JOURNAL",
     "JSAFE_QUIET",
     "JSAFE_VERBOSE",
-    "JSAFE_FILTER_TIMEOUT",
     "JSAFE_FILTER_MEMORY",
+    "JSAFE_FILTER_TIMEOUT",
     "JSAFE_FAILPOINT",
 ];
 
