@@ -53,6 +53,9 @@ key order and number text that a change did not touch are kept as they were.",
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
+    /// --timeout was given on the command line (set after parsing).
+    #[arg(skip)]
+    pub timeout_given: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -109,6 +112,14 @@ pub enum Command {
     Status(StatusArgs),
     /// Remove lock files nobody holds and temp files of writes that died (for cron)
     CleanupLocks(CleanupArgs),
+    /// Run a command while holding a file's lock (nested jsafe calls on the file use it)
+    Lock(LockArgs),
+    /// Print a file's (filtered) value now and after every committed change
+    Watch(WatchArgs),
+    /// Append a value to a JSON Lines file (O(1)), or to an array in a JSON document
+    Append(AppendArgs),
+    /// Attach a JSON Schema to a file (every change is checked), show it, or detach it
+    Schema(SchemaArgs),
     /// Self-test: check that locking, atomic replace and recovery work on this filesystem
     Test(TestArgs),
     /// Write shell completions and man pages into a directory
@@ -201,6 +212,9 @@ pub struct ReadArgs {
     /// Abort a filter that allocates more than SIZE (exit 4; e.g. 512M, 2G)
     #[arg(long, value_name = "SIZE", env = "JSAFE_FILTER_MEMORY", default_value = "2G", value_parser = parse_filter_memory)]
     pub filter_memory: usize,
+    /// Read FILE as JSON Lines (one value per line; the default for *.jsonl, *.ndjson)
+    #[arg(long)]
+    pub lines: bool,
 }
 
 #[derive(Debug, Args)]
@@ -211,6 +225,9 @@ pub struct WriteArgs {
     pub json: Option<OsString>,
     #[command(flatten)]
     pub style: StyleArgs,
+    /// Refuse the change (exit 4) unless the result matches this JSON Schema
+    #[arg(long, value_name = "SCHEMA.json")]
+    pub schema: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -218,12 +235,19 @@ pub struct MergeArgs {
     /// The JSON file (a missing file starts as {})
     pub file: PathBuf,
     /// The merge patch, a JSON object; "-" reads it from stdin
-    pub patch: OsString,
+    #[arg(required_unless_present = "stream")]
+    pub patch: Option<OsString>,
     #[command(flatten)]
     pub style: StyleArgs,
     /// If the file is corrupt, quarantine it and restore the newest valid backup first
     #[arg(long)]
     pub recover: bool,
+    /// Read one patch per line from stdin and apply them in order (waiting ones in one write)
+    #[arg(long)]
+    pub stream: bool,
+    /// Refuse the change (exit 4) unless the result matches this JSON Schema
+    #[arg(long, value_name = "SCHEMA.json")]
+    pub schema: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -249,6 +273,86 @@ pub struct UpdateArgs {
     /// If the file is corrupt, quarantine it and restore the newest valid backup first
     #[arg(long)]
     pub recover: bool,
+    /// Read one JSON value per line from stdin as $in and run FILTER for each, in order
+    #[arg(long)]
+    pub stream: bool,
+    /// Refuse the change (exit 4) unless the result matches this JSON Schema
+    #[arg(long, value_name = "SCHEMA.json")]
+    pub schema: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// The JSON file whose lock is taken (it need not exist)
+    pub file: PathBuf,
+    /// Take the lock shared (like `read --lock`): other shared holders may run, writers wait
+    #[arg(long)]
+    pub shared: bool,
+    /// Exit N instead of 3 when the lock is not granted within --timeout (flock's -E)
+    #[arg(short = 'E', long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=255))]
+    pub conflict_exit_code: Option<u8>,
+    /// The command to run, after --
+    #[arg(last = true, required = true, value_name = "CMD", value_parser = clap::value_parser!(OsString))]
+    pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+#[command(allow_negative_numbers = true)]
+pub struct WatchArgs {
+    /// The file to watch (it need not exist yet)
+    pub file: PathBuf,
+    /// A jq filter applied to each version (to each line of a JSON Lines file)
+    pub filter: Option<String>,
+    /// Print compact JSON: one line per change
+    #[arg(short, long)]
+    pub compact: bool,
+    /// Print strings without quotes
+    #[arg(short, long)]
+    pub raw_output: bool,
+    /// Do not print the current value at start; only changes
+    #[arg(long)]
+    pub changes_only: bool,
+    /// Wait for the next change, print it and exit 0
+    #[arg(long)]
+    pub once: bool,
+    /// Read FILE as JSON Lines (the default for *.jsonl, *.ndjson): print each appended line
+    #[arg(long)]
+    pub lines: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AppendArgs {
+    /// The JSON Lines file (*.jsonl, *.ndjson, or --lines), or with --to a JSON document
+    pub file: PathBuf,
+    /// The value to append; "-" reads JSON Lines from stdin (one value per line)
+    pub json: OsString,
+    /// Append to the array at this path of a JSON document (e.g. .events, .a."b c"[0])
+    #[arg(long, value_name = "PATH", conflicts_with = "lines")]
+    pub to: Option<String>,
+    /// FILE is JSON Lines whatever its name
+    #[arg(long)]
+    pub lines: bool,
+    /// Refuse the change (exit 4) unless the value matches this JSON Schema
+    #[arg(long, value_name = "SCHEMA.json")]
+    pub schema: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// The data file
+    pub file: PathBuf,
+    /// The JSON Schema (draft 2020-12) to attach; without it the attached one is printed
+    #[arg(value_name = "SCHEMA.json", conflicts_with = "detach")]
+    pub schema: Option<PathBuf>,
+    /// Remove the attached schema
+    #[arg(long)]
+    pub detach: bool,
+    /// Attach even if the file's current content does not match
+    #[arg(long, requires = "schema")]
+    pub force: bool,
+    /// The data file is JSON Lines whatever its name (the schema applies to each line)
+    #[arg(long)]
+    pub lines: bool,
 }
 
 #[derive(Debug, Args)]

@@ -47,6 +47,7 @@ fn main() -> ExitCode {
     let cli = match parsed {
         Ok((mut cli, matches)) => {
             settle_loudness(&mut cli.global, &matches);
+            cli.timeout_given = given_on_command_line(&matches, "timeout");
             cli
         }
         Err(e) if e.use_stderr() => {
@@ -80,6 +81,7 @@ fn run(cli: Cli) -> error::Result<i32> {
         split_links: a.split_links,
         quiet: a.quiet,
         verbose: a.verbose,
+        timeout_given: cli.timeout_given,
     };
     match &cli.command {
         Command::Read(args) => return commands::read::run(&g, args),
@@ -89,6 +91,10 @@ fn run(cli: Cli) -> error::Result<i32> {
         Command::Restore(args) => commands::restore::run(&g, args)?,
         Command::Status(args) => return commands::status::run(&g, args),
         Command::CleanupLocks(args) => return commands::cleanup::run(&g, args),
+        Command::Lock(args) => return commands::lock::run(&g, args),
+        Command::Watch(args) => return commands::watch::run(&g, args),
+        Command::Append(args) => commands::append::run(&g, args)?,
+        Command::Schema(args) => return commands::schema::run(&g, args),
         Command::Test(args) => return selftest::run(&g, args),
         Command::Generate(args) => commands::generate::run(args)?,
     }
@@ -107,6 +113,13 @@ fn settle_loudness(a: &mut GlobalArgs, m: &ArgMatches) {
     } else {
         a.quiet = false;
     }
+}
+
+/// Whether the global option `id` was given on the command line (before or
+/// after the subcommand).
+fn given_on_command_line(m: &ArgMatches, id: &str) -> bool {
+    let here = |m: &ArgMatches| m.value_source(id) == Some(ValueSource::CommandLine);
+    here(m) || m.subcommand().is_some_and(|(_, sub)| here(sub))
 }
 
 fn exit(code: i32) -> ExitCode {

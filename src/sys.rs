@@ -19,6 +19,12 @@
 //! - **The memory counter** ([`Counting`], the binary's global allocator)
 //!   ends a filter whose allocations pass its limit: one line, exit 4,
 //!   instead of an abort when memory runs out.
+//! - **`jsafe lock`**: while its command runs ([`ChildRunning`]), SIGINT,
+//!   SIGTERM and SIGHUP do not end jsafe (they reach the command, which is
+//!   in the same process group, and jsafe waits for it and exits with its
+//!   status); the command starts with SIGXFSZ at its default
+//!   ([`child_defaults`]). An inherited descriptor is taken over by
+//!   duplicating it ([`inherited_fd`]).
 //!
 //! Handlers only do async-signal-safe things: atomics, `write(2)`,
 //! `unlinkat(2)`, `_exit(2)`.
@@ -128,7 +134,15 @@ unsafe fn set_disposition(
     Ok(())
 }
 
+/// True while `jsafe lock` waits for its command.
+static CHILD_RUNNING: AtomicBool = AtomicBool::new(false);
+
 extern "C" fn on_stop(sig: libc::c_int) {
+    if CHILD_RUNNING.load(Ordering::SeqCst) {
+        // The command got it too (same process group) and decides; jsafe
+        // waits for it. Nothing of ours is in flight meanwhile.
+        return;
+    }
     let mut name = [0u8; interrupt::NAME_ROOM];
     if let Some((fd, _)) = interrupt::in_flight(&mut name) {
         // SAFETY: `name` is NUL-terminated by `in_flight`; unlinkat(2) is
@@ -156,6 +170,60 @@ extern "C" fn on_fault(_sig: libc::c_int) {
         libc::write(2, message.as_ptr().cast(), message.len());
     }
     exit_now(code);
+}
+
+/// Marks `jsafe lock`'s command as running while it lives: stop signals
+/// then leave jsafe waiting for it.
+pub struct ChildRunning(());
+
+impl ChildRunning {
+    /// The command is about to start.
+    pub fn start() -> ChildRunning {
+        CHILD_RUNNING.store(true, Ordering::SeqCst);
+        ChildRunning(())
+    }
+}
+
+impl Drop for ChildRunning {
+    fn drop(&mut self) {
+        CHILD_RUNNING.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Start `cmd` with the signal dispositions a program expects: SIGXFSZ,
+/// which jsafe ignores, back at its default (caught signals are reset by
+/// exec itself).
+pub fn child_defaults(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the child between fork and exec and only
+    // calls signal(2), which is async-signal-safe; its result is checked.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::signal(libc::SIGXFSZ, libc::SIG_DFL) == libc::SIG_ERR {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// A descriptor of our own for the inherited descriptor number `raw`
+/// (closed on exec), sharing its open file description — and so any flock
+/// held through it. Err (EBADF) when `raw` is not open. The number itself is
+/// left alone: it may be in use by code that does not know about us.
+pub fn inherited_fd(raw: i32) -> std::io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    if raw < 0 {
+        return Err(std::io::Error::from_raw_os_error(libc::EBADF));
+    }
+    // SAFETY: fcntl(F_DUPFD_CLOEXEC) on any number is defined (EBADF when it
+    // is not open) and returns a new descriptor that nothing else owns.
+    let new = unsafe { libc::fcntl(raw, libc::F_DUPFD_CLOEXEC, 3) };
+    if new < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `new` was just created for us and is owned by nothing else.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(new) })
 }
 
 /// Marks a filter as running (for the fault handler) while it lives.

@@ -1,43 +1,95 @@
 //! `jsafe merge FILE PATCH|-`: RFC 7386 merge patch. A missing file starts as {}.
+//! `--stream` reads one patch per line from stdin and applies them in order,
+//! the ones waiting together in one write (see [`super::stream`]).
 
-use super::{Global, indent_override, json_input};
+use super::lock::inherited_for_change;
+use super::stream::{Item, Stream};
+use super::{Global, indent_override, json_input, schema_check};
 use crate::cli::MergeArgs;
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result};
 use crate::json::{Map, Value, merge_patch};
 use crate::store::{self, Change, OnCorrupt};
 
 pub fn run(g: &Global, args: &MergeArgs) -> Result<()> {
-    let patch = json_input(Some(&args.patch), "the merge patch")?;
-    if !matches!(patch, Value::Object(_)) {
-        return Err(Error::bad_input(format!(
-            "the merge patch must be a JSON object, not {} (to replace the whole content use `jsafe write {} JSON`)",
-            patch.type_name(),
-            args.file.display()
-        )));
-    }
     let file = &args.file;
+    let patch = match (&args.patch, args.stream) {
+        (Some(p), false) => Some(json_input(Some(p), "the merge patch")?),
+        (None, false) => return Err(Error::new(Kind::Usage, "a PATCH (or --stream) is needed")),
+        (Some(p), true) if p != "-" => {
+            return Err(Error::new(
+                Kind::Usage,
+                "with --stream the patches come from stdin, one per line: give no PATCH (or \"-\")",
+            ));
+        }
+        (_, true) => None,
+    };
+    if let Some(p) = &patch {
+        check_patch(file, p)?;
+    }
+    let check = schema_check(args.schema.as_deref())?;
+    let held = inherited_for_change(file)?;
     let wait = g.waiter(file);
     let on_corrupt = if args.recover {
         OnCorrupt::Recover
     } else {
         OnCorrupt::Fail
     };
-    let opts = g.options("merge", indent_override(&args.style), on_corrupt, &wait);
-    let outcome = store::transact(file, &opts, |current| {
-        let mut value = current
-            .take_value()
-            .unwrap_or_else(|| Value::Object(Map::new()));
-        if !matches!(value, Value::Object(_)) {
-            // RFC 7386 would silently replace the whole document here.
-            return Err(Error::bad_input(format!(
-                "{}: holds {}, not an object; a merge patch would replace all of it, so nothing was written (use `jsafe write` or `jsafe update`)",
+    let opts = g
+        .options("merge", indent_override(&args.style), on_corrupt, &wait)
+        .held(held.as_ref())
+        .check(check.as_deref());
+    let mut apply = |items: &[Item]| -> Result<Option<(usize, Error)>> {
+        let mut failed = None;
+        let outcome = store::transact(file, &opts, |current| {
+            let mut value = current
+                .take_value()
+                .unwrap_or_else(|| Value::Object(Map::new()));
+            if !matches!(value, Value::Object(_)) {
+                // RFC 7386 would silently replace the whole document here.
+                return Err(Error::bad_input(format!(
+                    "{}: holds {}, not an object; a merge patch would replace all of it, so nothing was written (use `jsafe write` or `jsafe update`)",
+                    file.display(),
+                    value.type_name()
+                )));
+            }
+            for (k, it) in items.iter().enumerate() {
+                if let Err(e) = check_patch(file, &it.value) {
+                    failed = Some((k, e.map_message(|m| format!("stdin line {}: {m}", it.line))));
+                    if k == 0 {
+                        return Ok(Change::Keep);
+                    }
+                    break;
+                }
+                merge_patch(&mut value, &it.value);
+            }
+            Ok(Change::Value(value))
+        })?;
+        g.report(file, &outcome);
+        Ok(failed)
+    };
+    match patch {
+        Some(value) => apply(&[Item { line: 0, value }]).map(|_| ()),
+        None => {
+            let mut stream = Stream::stdin()?;
+            let done = stream.run(&mut apply);
+            g.detail(&format!(
+                "{}: {} patches applied in {} writes",
                 file.display(),
-                value.type_name()
-            )));
+                stream.values,
+                stream.writes
+            ));
+            done
         }
-        merge_patch(&mut value, &patch);
-        Ok(Change::Value(value))
-    })?;
-    g.report(file, &outcome);
-    Ok(())
+    }
+}
+
+fn check_patch(file: &std::path::Path, patch: &Value) -> Result<()> {
+    if matches!(patch, Value::Object(_)) {
+        return Ok(());
+    }
+    Err(Error::bad_input(format!(
+        "the merge patch must be a JSON object, not {} (to replace the whole content use `jsafe write {} JSON`)",
+        patch.type_name(),
+        file.display()
+    )))
 }

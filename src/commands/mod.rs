@@ -1,13 +1,18 @@
 //! One module per subcommand, each a short function over `store` and `json`.
 //! Commands never touch a data file except through `store`.
 
+pub mod append;
 pub mod cleanup;
 pub mod generate;
+pub mod lock;
 pub mod merge;
 pub mod read;
 pub mod restore;
+pub mod schema;
 pub mod status;
+pub mod stream;
 pub mod update;
+pub mod watch;
 pub mod write;
 
 use std::ffi::OsStr;
@@ -39,6 +44,8 @@ pub struct Global {
     pub split_links: bool,
     pub quiet: bool,
     pub verbose: bool,
+    /// --timeout was given on the command line (`watch` obeys only that).
+    pub timeout_given: bool,
 }
 
 impl Global {
@@ -143,6 +150,27 @@ pub fn indent_override(style: &crate::cli::StyleArgs) -> Option<Indent> {
     } else {
         style.indent.map(Indent::Spaces)
     }
+}
+
+/// A one-off schema check for `--schema SCHEMA.json` (None without it): the
+/// schema is read and compiled before any lock is taken.
+pub fn schema_check(schema: Option<&Path>) -> Result<Option<Box<crate::store::Check<'static>>>> {
+    let Some(path) = schema else {
+        return Ok(None);
+    };
+    let bytes = read_arg_file(path.as_os_str(), "--schema")?;
+    let compiled = crate::store::Schema::compile(&bytes)
+        .map_err(|why| Error::bad_input(format!("--schema {}: {why}", path.display())))?;
+    let shown = path.display().to_string();
+    Ok(Some(Box::new(move |bytes: &[u8]| {
+        compiled
+            .check(bytes, crate::store::Format::Document)
+            .map_err(|why| {
+                Error::bad_input(format!(
+                    "the result does not match --schema {shown} {why}; nothing was written"
+                ))
+            })
+    })))
 }
 
 /// An argument as UTF-8 text (exit 4 otherwise).

@@ -52,8 +52,11 @@ pub fn run(g: &Global, args: &RestoreArgs) -> Result<()> {
         (b.name.clone(), bytes)
     };
     drop(backups);
+    let held = super::lock::inherited_for_change(file)?;
     let wait = g.waiter(file);
-    let opts = g.options("restore", None, OnCorrupt::Quarantine, &wait);
+    let opts = g
+        .options("restore", None, OnCorrupt::Quarantine, &wait)
+        .held(held.as_ref());
     let outcome = store::transact(file, &opts, |_| Ok(Change::Bytes(bytes)))?;
     g.report(file, &outcome);
     if outcome.changed {

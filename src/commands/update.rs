@@ -3,8 +3,17 @@
 //! `--filter-timeout` or allocates more than `--filter-memory` ends the
 //! process (exit 4, one line): the kernel releases the file's lock with it and
 //! nothing has been written, so a runaway filter never holds the lock.
+//!
+//! `--stream` reads one JSON value per line from stdin and runs the filter
+//! once per value with `$in` bound to it, in order; values waiting together
+//! are applied in one write (see [`super::stream`]). The limits apply to
+//! each run.
 
-use super::{Global, check_file_filter_order, filter_args, indent_override, json_input};
+use super::lock::inherited_for_change;
+use super::stream::{Item, Stream};
+use super::{
+    Global, check_file_filter_order, filter_args, indent_override, json_input, schema_check,
+};
 use crate::cli::UpdateArgs;
 use crate::error::{Error, Kind, Result};
 use crate::json::filter::{Ending, Filter, FilterError};
@@ -17,19 +26,29 @@ use std::ops::ControlFlow;
 pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
     let file = &args.file;
     check_file_filter_order("update", file, Some(&args.filter))?;
-    let filter = {
+    let mut filter = {
         let _running = crate::sys::FilterRunning::start();
-        Filter::compile_with(&args.filter, &filter_args(&args.vars)?)
-            .map_err(|e| Error::bad_input(e.to_string()))?
+        let vars = filter_args(&args.vars)?;
+        if args.stream {
+            Filter::compile_with_slot(&args.filter, &vars, "in")
+        } else {
+            Filter::compile_with(&args.filter, &vars)
+        }
+        .map_err(|e| Error::bad_input(e.to_string()))?
     };
     let default = json_input(Some(&args.default), "--default")?;
+    let check = schema_check(args.schema.as_deref())?;
+    let held = inherited_for_change(file)?;
     let wait = g.waiter(file);
     let on_corrupt = if args.recover {
         OnCorrupt::Recover
     } else {
         OnCorrupt::Fail
     };
-    let opts = g.options("update", indent_override(&args.style), on_corrupt, &wait);
+    let opts = g
+        .options("update", indent_override(&args.style), on_corrupt, &wait)
+        .held(held.as_ref())
+        .check(check.as_deref());
     let timeout_line = format!(
         "{}: {}; nothing was written",
         file.display(),
@@ -40,6 +59,15 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
         file.display(),
         crate::cli::show_size(args.filter_memory)
     );
+    if args.stream {
+        let limits = (
+            args.filter_timeout,
+            args.filter_memory,
+            &timeout_line[..],
+            &memory_line[..],
+        );
+        return stream(g, file, &opts, &mut filter, &default, limits).map(|()| 0);
+    }
     let halted = Cell::new(None);
     let name = file.to_string_lossy();
     let result = store::transact(file, &opts, |current| {
@@ -110,4 +138,93 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
     let outcome = result?;
     g.report(file, &outcome);
     Ok(0)
+}
+
+/// `update --stream`: the filter once per stdin value (as `$in`), in order.
+fn stream(
+    g: &Global,
+    file: &std::path::Path,
+    opts: &store::Options,
+    filter: &mut Filter,
+    default: &crate::json::Value,
+    (time, memory, timeout_line, memory_line): (std::time::Duration, usize, &str, &str),
+) -> Result<()> {
+    let name = file.to_string_lossy();
+    let mut apply = |items: &[Item]| -> Result<Option<(usize, Error)>> {
+        let mut failed = None;
+        let outcome = store::transact(file, opts, |current| {
+            let mut doc = current.take_value().unwrap_or_else(|| default.clone());
+            for (k, it) in items.iter().enumerate() {
+                filter.set_slot(&it.value);
+                let mut outputs = Vec::with_capacity(1);
+                let ran = {
+                    let _limits = crate::sys::Limits::arm(
+                        Some(time),
+                        Some(memory),
+                        timeout_line,
+                        memory_line,
+                    )
+                    .map_err(|e| {
+                        Error::new(
+                            Kind::Io,
+                            format!(
+                                "{}: cannot arm the filter's time limit: {e}; nothing was written",
+                                file.display()
+                            ),
+                        )
+                    })?;
+                    let _running = crate::sys::FilterRunning::start();
+                    filter.run_each(&doc, Some(&name), &super::read::side_output, &mut |v| {
+                        outputs.push(v);
+                        if outputs.len() > 1 {
+                            ControlFlow::Break(())
+                        } else {
+                            ControlFlow::Continue(())
+                        }
+                    })
+                };
+                let why = match ran {
+                    Err(e) => Some(Error::bad_input(e.to_string())),
+                    Ok(Ending::Halted(_)) => Some(Error::new(
+                        Kind::FilterHalted,
+                        "the filter halted".to_owned(),
+                    )),
+                    Ok(_) if outputs.len() != 1 => Some(Error::bad_input(format!(
+                        "the filter produced {} values; it must produce exactly one",
+                        if outputs.len() > 1 {
+                            "more than one".to_owned()
+                        } else {
+                            "no".to_owned()
+                        }
+                    ))),
+                    Ok(_) => None,
+                };
+                if let Some(e) = why {
+                    failed = Some((
+                        k,
+                        e.map_message(|m| {
+                            format!("{}: stdin line {}: {m}", file.display(), it.line)
+                        }),
+                    ));
+                    if k == 0 {
+                        return Ok(Change::Keep);
+                    }
+                    break;
+                }
+                doc = outputs.remove(0);
+            }
+            Ok(Change::Value(doc))
+        })?;
+        g.report(file, &outcome);
+        Ok(failed)
+    };
+    let mut stream = Stream::stdin()?;
+    let done = stream.run(&mut apply);
+    g.detail(&format!(
+        "{}: {} values applied in {} writes",
+        file.display(),
+        stream.values,
+        stream.writes
+    ));
+    done
 }

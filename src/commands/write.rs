@@ -1,20 +1,26 @@
 //! `jsafe write FILE [JSON|-]`: replace the content. It does not need the old
 //! content, so it also replaces a corrupt file (whose bytes go to quarantine).
 
-use super::{Global, indent_override, json_input};
+use super::lock::inherited_for_change;
+use super::{Global, indent_override, json_input, schema_check};
 use crate::cli::WriteArgs;
 use crate::error::Result;
 use crate::store::{self, Change, OnCorrupt};
 
 pub fn run(g: &Global, args: &WriteArgs) -> Result<()> {
     let value = json_input(args.json.as_deref(), "the new content")?;
+    let check = schema_check(args.schema.as_deref())?;
+    let held = inherited_for_change(&args.file)?;
     let wait = g.waiter(&args.file);
-    let opts = g.options(
-        "write",
-        indent_override(&args.style),
-        OnCorrupt::Quarantine,
-        &wait,
-    );
+    let opts = g
+        .options(
+            "write",
+            indent_override(&args.style),
+            OnCorrupt::Quarantine,
+            &wait,
+        )
+        .held(held.as_ref())
+        .check(check.as_deref());
     let outcome = store::transact(&args.file, &opts, |_| Ok(Change::Value(value)))?;
     g.report(&args.file, &outcome);
     Ok(())

@@ -7,6 +7,7 @@
 //! <dir>/.jsafe/locks/<key>.lock                       lock file + holder record
 //! <dir>/.jsafe/backups/<key>/<seq>.<stamp>.json       replaced versions
 //! <dir>/.jsafe/quarantine/<key>.<stamp>.corrupt       corrupt versions, never deleted
+//! <dir>/.jsafe/schemas/<key>.json                     the JSON Schema attached to a file
 //! <dir>/.jsafe/journal.jsonl, journal.<n>.jsonl       audit journal and its rotations
 //! <dir>/.jsafe/journal.lock                           guards journal appends and rotation
 //! <dir>/.jsafe-tmp.<key>.<8 random>                   a write in progress
@@ -40,6 +41,8 @@ pub const LOCKS: &str = "locks";
 pub const BACKUPS: &str = "backups";
 /// Quarantined corrupt versions, in `.jsafe/`.
 pub const QUARANTINE: &str = "quarantine";
+/// Attached JSON Schemas (one per data file), in `.jsafe/`.
+pub const SCHEMAS: &str = "schemas";
 /// The journal, in `.jsafe/`.
 pub const JOURNAL: &str = "journal.jsonl";
 /// The journal's own lock, in `.jsafe/`: only writers can open it (it is
@@ -187,6 +190,14 @@ pub fn quarantine_key(name: &OsStr) -> Option<OsString> {
     time::parse_stamp(stamp)?;
     let key = &b[..cut];
     valid_key(key).then(|| OsStr::from_bytes(key).to_os_string())
+}
+
+/// `<key>.json`: the schema attached to the data file of `key`, in
+/// `.jsafe/schemas/`.
+pub fn schema_name(key: &OsStr) -> OsString {
+    let mut n = key.to_os_string();
+    n.push(".json");
+    n
 }
 
 /// `journal.<n>.jsonl`

@@ -45,15 +45,20 @@
 //!   in [`Outcome::warnings`]; the result is `Ok`.
 //! - `Ok` means the new version is on disk (unless `sync` was turned off).
 
+mod append;
 pub mod backup;
 mod dir;
 mod failpoint;
+mod held;
 pub mod interrupt;
 pub mod journal;
 pub mod layout;
+pub mod lines;
 pub mod lock;
 mod replace;
 pub mod scan;
+pub mod schema;
+pub mod watch;
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
@@ -66,10 +71,14 @@ use crate::error::{Error, Kind, Result};
 use crate::json::{self, Indent, MAX_DEPTH, ParseError, Style, Value};
 use crate::{process, time};
 
+pub use append::append;
 pub use backup::{Backup, Backups};
 pub use dir::{Dir, dev};
 pub use failpoint::Step;
+pub use held::{adopt_lock, shared_refusal};
+pub use lines::Format;
 pub use lock::{Lock, Mode};
+pub use schema::{Schema, attach_schema, schema_of};
 
 use dir::{Creation, Resolved, Trust};
 use layout::{BACKUPS, LOCKS, QUARANTINE};
@@ -96,6 +105,7 @@ pub enum Current {
 pub struct Doc {
     bytes: Vec<u8>,
     style: Style,
+    format: Format,
 }
 
 impl Doc {
@@ -109,10 +119,34 @@ impl Doc {
         &self.style
     }
 
-    /// The value, parsed now.
+    /// The value, parsed now. A JSON Lines file has no one value: an error
+    /// (read its lines with [`Doc::values`]).
     pub fn value(&self) -> Result<Value> {
+        if self.format == Format::Lines {
+            return Err(Error::bad_input(
+                "a JSON Lines file holds one value per line, not one document",
+            ));
+        }
         json::parse(&self.bytes)
             .map_err(|e| Error::internal(format!("a validated document does not parse: {e}")))
+    }
+
+    /// How the bytes were validated: one document, or JSON Lines.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The values: the document's one value, or a JSON Lines file's values
+    /// line by line (each parsed when the iterator reaches it).
+    pub fn values(&self) -> Box<dyn Iterator<Item = Result<Value>> + '_> {
+        match self.format {
+            Format::Document => Box::new(std::iter::once(self.value())),
+            Format::Lines => Box::new(lines::values(&self.bytes).map(|(n, l)| {
+                json::parse(l).map_err(|e| {
+                    Error::internal(format!("a validated line {n} does not parse: {e}"))
+                })
+            })),
+        }
     }
 
     /// The bytes, giving up the document.
@@ -127,9 +161,39 @@ impl Current {
         match json::validate(&bytes) {
             Ok(()) => {
                 let style = Style::detect(&bytes);
-                Current::Valid(Doc { bytes, style })
+                Current::Valid(Doc {
+                    bytes,
+                    style,
+                    format: Format::Document,
+                })
             }
             Err(error) => Current::Corrupt { bytes, error },
+        }
+    }
+
+    /// Classify loaded bytes as `format` says (JSON Lines: every line).
+    pub fn classify_as(bytes: Vec<u8>, format: Format) -> Current {
+        match format {
+            Format::Document => Current::classify(bytes),
+            Format::Lines => match lines::validate(&bytes) {
+                Ok(()) => Current::Valid(Doc {
+                    bytes,
+                    style: Style::new_file(),
+                    format,
+                }),
+                Err(error) => Current::Corrupt { bytes, error },
+            },
+        }
+    }
+
+    /// The same bytes classified again as `format` (what `load` read is
+    /// classified as a document).
+    pub fn reclassify(self, format: Format) -> Current {
+        match self {
+            Current::Missing => Current::Missing,
+            Current::Valid(d) if d.format == format => Current::Valid(d),
+            Current::Valid(d) => Current::classify_as(d.bytes, format),
+            Current::Corrupt { bytes, .. } => Current::classify_as(bytes, format),
         }
     }
 
@@ -189,7 +253,11 @@ pub struct Options<'a> {
     split_links: bool,
     on_wait: Option<&'a dyn Fn(&str)>,
     held: Option<&'a Lock>,
+    check: Option<&'a Check<'a>>,
 }
+
+/// A check of a change's new bytes (see [`Options::check`]).
+pub type Check<'a> = dyn Fn(&[u8]) -> Result<()> + 'a;
 
 impl<'a> Options<'a> {
     /// The defaults, for an operation named `operation` in the journal and the
@@ -206,6 +274,7 @@ impl<'a> Options<'a> {
             split_links: false,
             on_wait: None,
             held: None,
+            check: None,
         }
     }
 
@@ -261,6 +330,15 @@ impl<'a> Options<'a> {
     /// instead of taking it.
     pub fn held(mut self, lock: Option<&'a Lock>) -> Self {
         self.held = lock;
+        self
+    }
+
+    /// Check the new bytes before anything is kept or written (after the
+    /// file's attached schema, if any, accepted them): an error refuses the
+    /// change, nothing written. For [`append`], called on each new line.
+    /// `jsafe --schema FILE` uses it for a one-off schema check.
+    pub fn check(mut self, check: Option<&'a Check<'a>>) -> Self {
+        self.check = check;
         self
     }
 }
@@ -463,7 +541,7 @@ where
     let command = format!("jsafe {}", opts.operation);
     let taken_lock;
     let lock: &Lock = match opts.held {
-        Some(held) => held,
+        Some(held) => held::exclusive(held, file)?,
         None => {
             let no_wait = |_: &str| {};
             taken_lock = lock::acquire(&lock::Request {
@@ -602,6 +680,7 @@ where
     if old_bytes.as_deref() == Some(new_bytes.as_slice()) {
         return Ok(outcome);
     }
+    schema::enforce(&state, &t, opts, &new_bytes, Format::Document)?;
     // Hashes only of what every user may read: a hash of a small private file
     // can be brute-forced.
     let public = t.pre.as_ref().is_none_or(|s| s.st_mode & 0o004 != 0);

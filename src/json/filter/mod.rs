@@ -92,6 +92,8 @@ pub struct Filter {
     values: Vec<V>,
     env: V,
     builtins: V,
+    /// Index in `values` of the variable [`Filter::set_slot`] changes.
+    slot: Option<usize>,
 }
 
 impl Filter {
@@ -108,6 +110,25 @@ impl Filter {
 
     /// Compile `code` with the given variables.
     pub fn compile_with(code: &str, args: &Args) -> Result<Filter, FilterError> {
+        Filter::compile_inner(code, args, None)
+    }
+
+    /// Compile `code` with the given variables and one more, `$slot` (null
+    /// until [`Filter::set_slot`] gives it a value): one compiled filter run
+    /// on many inputs with a per-input variable (`update --stream`'s `$in`).
+    pub fn compile_with_slot(code: &str, args: &Args, slot: &str) -> Result<Filter, FilterError> {
+        Filter::compile_inner(code, args, Some(slot))
+    }
+
+    /// Give the slot variable (see [`Filter::compile_with_slot`]) a value for
+    /// the next runs; no effect on a filter without one.
+    pub fn set_slot(&mut self, value: &Value) {
+        if let Some(v) = self.slot.and_then(|i| self.values.get_mut(i)) {
+            *v = convert::to_val(value);
+        }
+    }
+
+    fn compile_inner(code: &str, args: &Args, slot: Option<&str>) -> Result<Filter, FilterError> {
         let rewritten = syntax::rewrite(code).map_err(FilterError::Compile)?;
         let code = rewritten.as_deref().unwrap_or(code);
 
@@ -127,6 +148,11 @@ impl Filter {
             names.push(format!("${name}"));
             values.push(convert::to_val(value));
         }
+        let slot = slot.map(|name| {
+            names.push(format!("${name}"));
+            values.push(V::null());
+            values.len() - 1
+        });
 
         let own_natives: Vec<_> = natives::funs().collect();
         let replaced: BTreeSet<(&str, usize)> = own_natives
@@ -193,6 +219,7 @@ impl Filter {
             values,
             env,
             builtins,
+            slot,
         })
     }
 

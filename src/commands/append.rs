@@ -1,0 +1,339 @@
+//! `jsafe append FILE JSON|-`: add values to a JSON Lines file in O(1)
+//! (`store::append`: one `O_APPEND` write under the lock, fsync; a torn last
+//! line left by a crash is quarantined first). `-` reads JSON Lines from
+//! stdin and appends them as they come (group commit, see [`super::stream`]).
+//!
+//! `jsafe append FILE --to PATH JSON|-` appends to the array at PATH of a JSON
+//! document through the ordinary write core (a missing array is created;
+//! `-` reads one value per line, each appended in order).
+
+use std::path::Path;
+
+use super::lock::inherited_for_change;
+use super::stream::{Item, Stream};
+use super::{Global, json_input, schema_check, utf8_arg};
+use crate::cli::AppendArgs;
+use crate::error::{Error, Kind, Result};
+use crate::json::{self, Indent, Map, Style, Value};
+use crate::store::{self, Change, Format, OnCorrupt, Outcome};
+
+pub fn run(g: &Global, args: &AppendArgs) -> Result<()> {
+    let file = &args.file;
+    let schema = schema_check(args.schema.as_deref())?;
+    let held = inherited_for_change(file)?;
+    let wait = g.waiter(file);
+    if let Some(path) = &args.to {
+        let path = parse_path(path)?;
+        let opts = g
+            .options("append", None, OnCorrupt::Fail, &wait)
+            .held(held.as_ref())
+            .check(schema.as_deref());
+        let apply = |items: &[Item]| -> Result<Option<(usize, Error)>> {
+            let mut failed = None;
+            let outcome = store::transact(file, &opts, |current| {
+                let mut doc = current
+                    .take_value()
+                    .unwrap_or_else(|| Value::Object(Map::new()));
+                for (k, it) in items.iter().enumerate() {
+                    if let Err(m) = push_at(&mut doc, &path, it.value.clone()) {
+                        let line = if it.line > 0 {
+                            format!("stdin line {}: ", it.line)
+                        } else {
+                            String::new()
+                        };
+                        failed = Some((
+                            k,
+                            Error::bad_input(format!("{line}{}: {m}", file.display())),
+                        ));
+                        if k == 0 {
+                            return Ok(Change::Keep);
+                        }
+                        break;
+                    }
+                }
+                Ok(Change::Value(doc))
+            })?;
+            g.report(file, &outcome);
+            Ok(failed)
+        };
+        return if args.json == "-" {
+            let mut apply = apply;
+            Stream::stdin()?.run(&mut apply)
+        } else {
+            let value = json_input(Some(&args.json), "the value to append")?;
+            match apply(&[Item { line: 0, value }])? {
+                Some((_, e)) => Err(e.map_message(|m| format!("{m}; nothing was written"))),
+                None => Ok(()),
+            }
+        };
+    }
+    if Format::of_or(file, args.lines) != Format::Lines {
+        return Err(Error::new(
+            Kind::Usage,
+            format!(
+                "{}: not a JSON Lines file (*.jsonl, *.ndjson): give --lines to append lines to it anyway, or --to PATH to append to an array in a JSON document",
+                file.display()
+            ),
+        ));
+    }
+    let opts = g
+        .options("append", None, OnCorrupt::Fail, &wait)
+        .held(held.as_ref())
+        .check(schema.as_deref());
+    let compact = Style {
+        indent: Indent::Compact {
+            colon_space: false,
+            comma_space: false,
+        },
+        crlf: false,
+        trailing_newline: false,
+        ensure_ascii: false,
+    };
+    let mut apply = |items: &[Item]| -> Result<Option<(usize, Error)>> {
+        let lines: Vec<Vec<u8>> = items
+            .iter()
+            .map(|it| json::render(&it.value, &compact))
+            .collect();
+        let outcome = store::append(file, &opts, &lines)?;
+        report(g, file, outcome);
+        Ok(None)
+    };
+    if args.json == "-" {
+        Stream::stdin()?.run(&mut apply)
+    } else {
+        let text = utf8_arg(&args.json, "the value to append")?;
+        let value = json::parse(text.as_bytes())
+            .map_err(|e| Error::bad_input(format!("the value to append is not valid JSON: {e}")))?;
+        apply(&[Item { line: 0, value }]).map(|_| ())
+    }
+}
+
+fn report(g: &Global, file: &Path, mut outcome: Outcome) {
+    if let Some(q) = outcome.quarantined.take() {
+        g.notice(&format!(
+            "{}: its last line was torn (an append that did not finish); moved to {}",
+            file.display(),
+            q.display()
+        ));
+    }
+    g.report(file, &outcome);
+}
+
+/// One step of a `--to` path.
+#[derive(Debug, PartialEq)]
+enum Step {
+    Key(String),
+    Index(i64),
+}
+
+/// `.a.b`, `."a b"`, `.["a"]`, `.a[0]`, `.a[-1]`; `.` is the document itself.
+fn parse_path(text: &str) -> Result<Vec<Step>> {
+    let bad = |why: &str| {
+        Error::new(
+            Kind::Usage,
+            format!(
+                "--to {text}: {why} (write a path like .events, .a.b, .\"key with spaces\", .list[0])"
+            ),
+        )
+    };
+    let b = text.as_bytes();
+    if b.first() != Some(&b'.') {
+        return Err(bad("a path starts with ."));
+    }
+    let mut steps = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'.' if i + 1 == b.len() && steps.is_empty() => i += 1,
+            b'.' if b.get(i + 1) == Some(&b'"') => {
+                let (s, end) = quoted(text, i + 1).ok_or_else(|| bad("unterminated string"))?;
+                steps.push(Step::Key(s));
+                i = end;
+            }
+            b'.' if b.get(i + 1) == Some(&b'[') => i += 1,
+            b'.' => {
+                let start = i + 1;
+                let mut end = start;
+                while end < b.len() && (b[end].is_ascii_alphanumeric() || b[end] == b'_') {
+                    end += 1;
+                }
+                if end == start {
+                    return Err(bad("a key is missing after ."));
+                }
+                steps.push(Step::Key(text[start..end].to_owned()));
+                i = end;
+            }
+            b'[' => {
+                let close = text[i..]
+                    .find(']')
+                    .map(|c| i + c)
+                    .ok_or_else(|| bad("[ without ]"))?;
+                let inner = text[i + 1..close].trim();
+                if inner.starts_with('"') {
+                    let v = json::parse(inner.as_bytes()).map_err(|_| bad("bad string key"))?;
+                    let Value::String(s) = v else {
+                        return Err(bad("bad string key"));
+                    };
+                    steps.push(Step::Key(s.value));
+                } else {
+                    let n = inner
+                        .parse::<i64>()
+                        .map_err(|_| bad("an index is a whole number"))?;
+                    steps.push(Step::Index(n));
+                }
+                i = close + 1;
+            }
+            _ => return Err(bad("unexpected character")),
+        }
+    }
+    Ok(steps)
+}
+
+/// The JSON string starting at `text[at]` (a `"`), and where it ends.
+fn quoted(text: &str, at: usize) -> Option<(String, usize)> {
+    let b = text.as_bytes();
+    let mut j = at + 1;
+    while j < b.len() {
+        match b[j] {
+            b'\\' => j += 2,
+            b'"' => {
+                let v = json::parse(&b[at..=j]).ok()?;
+                let Value::String(s) = v else {
+                    return None;
+                };
+                return Some((s.value, j + 1));
+            }
+            _ => j += 1,
+        }
+    }
+    None
+}
+
+/// Append `value` to the array at `path` in `doc`, creating objects and
+/// the array where missing (null counts as missing).
+fn push_at(doc: &mut Value, path: &[Step], value: Value) -> std::result::Result<(), String> {
+    let mut here = doc;
+    let mut shown = String::new();
+    for step in path {
+        if matches!(here, Value::Null) {
+            *here = match step {
+                Step::Key(_) => Value::Object(Map::new()),
+                Step::Index(_) => {
+                    return Err(format!("{} is null, not an array to index", at(&shown)));
+                }
+            };
+        }
+        here = match (step, here) {
+            (Step::Key(k), Value::Object(m)) => {
+                shown.push_str(&format!(".{}", show_key(k)));
+                m.entry(k.clone()).or_insert(Value::Null)
+            }
+            (Step::Index(n), Value::Array(a)) => {
+                let len = i64::try_from(a.len()).unwrap_or(i64::MAX);
+                let idx = if *n < 0 { len + n } else { *n };
+                shown.push_str(&format!("[{n}]"));
+                let i = usize::try_from(idx)
+                    .ok()
+                    .filter(|&i| i < a.len())
+                    .ok_or_else(|| {
+                        format!("{} does not exist (the array has {len} items)", shown)
+                    })?;
+                &mut a[i]
+            }
+            (step, other) => {
+                let want = if matches!(step, Step::Key(_)) {
+                    "an object"
+                } else {
+                    "an array"
+                };
+                return Err(format!(
+                    "{} is {}, not {want}",
+                    at(&shown),
+                    other.type_name()
+                ));
+            }
+        };
+    }
+    match here {
+        Value::Null => {
+            *here = Value::Array(vec![value]);
+            Ok(())
+        }
+        Value::Array(a) => {
+            a.push(value);
+            Ok(())
+        }
+        other => Err(format!(
+            "{} is {}, not an array to append to",
+            at(&shown),
+            other.type_name()
+        )),
+    }
+}
+
+fn at(shown: &str) -> String {
+    if shown.is_empty() {
+        "the document".to_owned()
+    } else {
+        shown.to_owned()
+    }
+}
+
+fn show_key(k: &str) -> String {
+    if !k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        k.to_owned()
+    } else {
+        json::render(&Value::from(k), &Style::new_file())
+            .trim_ascii_end()
+            .iter()
+            .map(|&b| b as char)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_parse() {
+        assert_eq!(parse_path(".").unwrap(), vec![]);
+        assert_eq!(
+            parse_path(".a.b_2").unwrap(),
+            vec![Step::Key("a".into()), Step::Key("b_2".into())]
+        );
+        assert_eq!(
+            parse_path(".\"a b\"[0].c[-1]").unwrap(),
+            vec![
+                Step::Key("a b".into()),
+                Step::Index(0),
+                Step::Key("c".into()),
+                Step::Index(-1)
+            ]
+        );
+        assert_eq!(parse_path(".[\"x\"]").unwrap(), vec![Step::Key("x".into())]);
+        for bad in ["a", ".a..b", ".\"x", ".a[", ".a[x]", ".a|.b", ""] {
+            assert!(parse_path(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn values_are_pushed_where_the_path_says() {
+        let mut doc = json::parse(br#"{"a": {"list": [1]}, "s": "x"}"#).unwrap();
+        push_at(&mut doc, &parse_path(".a.list").unwrap(), Value::from(2)).unwrap();
+        push_at(
+            &mut doc,
+            &parse_path(".new.events").unwrap(),
+            Value::from(3),
+        )
+        .unwrap();
+        assert!(push_at(&mut doc, &parse_path(".s").unwrap(), Value::from(4)).is_err());
+        assert!(push_at(&mut doc, &parse_path(".a.list[5]").unwrap(), Value::from(4)).is_err());
+        let out = json::render(&doc, &Style::new_file());
+        let back = json::parse(&out).unwrap();
+        assert_eq!(
+            back,
+            json::parse(br#"{"a": {"list": [1, 2]}, "s": "x", "new": {"events": [3]}}"#).unwrap()
+        );
+    }
+}

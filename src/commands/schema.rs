@@ -1,0 +1,69 @@
+//! `jsafe schema FILE [SCHEMA.json | --detach]`: attach a JSON Schema to a
+//! file (kept in `.jsafe/schemas/`), print the attached one, or detach it.
+//! Once attached, every change of FILE whose result does not validate is
+//! refused (exit 4, naming the failing path and rule; nothing written), and
+//! `status` reports FILE when its content no longer validates.
+
+use super::lock::inherited_for_change;
+use super::{Global, print};
+use crate::cli::SchemaArgs;
+use crate::error::{Error, Kind, Result};
+use crate::store::{self, Format, OnCorrupt, schema::Attached};
+
+pub fn run(g: &Global, args: &SchemaArgs) -> Result<i32> {
+    let file = &args.file;
+    let format = Format::of_or(file, args.lines);
+    if args.schema.is_none() && !args.detach {
+        let Some(bytes) = store::schema_of(file)? else {
+            return Err(Error::new(
+                Kind::NotFound,
+                format!(
+                    "{}: no schema attached (attach one with `jsafe schema {0} SCHEMA.json`)",
+                    file.display()
+                ),
+            ));
+        };
+        let mut bytes = bytes;
+        if bytes.last() != Some(&b'\n') {
+            bytes.push(b'\n');
+        }
+        print(&bytes)?;
+        return Ok(0);
+    }
+    let bytes = match &args.schema {
+        Some(path) => Some(std::fs::read(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::new(
+                Kind::NotFound,
+                format!("{}: no such schema file", path.display()),
+            ),
+            _ => Error::io("cannot read", path, e),
+        })?),
+        None => None,
+    };
+    if bytes
+        .as_ref()
+        .is_some_and(|b| b.len() > store::schema::MAX_SCHEMA)
+    {
+        return Err(Error::bad_input(format!(
+            "the schema is larger than {} MiB; nothing was attached",
+            store::schema::MAX_SCHEMA >> 20
+        )));
+    }
+    let held = inherited_for_change(file)?;
+    let wait = g.waiter(file);
+    let opts = g
+        .options("schema", None, OnCorrupt::Fail, &wait)
+        .held(held.as_ref());
+    match store::attach_schema(file, &opts, bytes.as_deref(), format, args.force)? {
+        Attached::Attached => g.notice(&format!(
+            "{}: schema attached; every change is now checked against it",
+            file.display()
+        )),
+        Attached::Detached => g.notice(&format!("{}: schema detached", file.display())),
+        Attached::NoneAttached => g.notice(&format!(
+            "{}: no schema was attached; nothing to detach",
+            file.display()
+        )),
+    }
+    Ok(0)
+}

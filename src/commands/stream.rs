@@ -1,0 +1,195 @@
+//! Streamed changes (`merge --stream`, `update --stream`, `append FILE -`):
+//! one JSON value per line on stdin, applied in order, with group commit.
+//!
+//! A reader thread parses lines as they come; the writer takes everything
+//! that has arrived (at least one value, at most [`MAX_BATCH`]) and commits
+//! it in one transaction, so values that arrive faster than a durable write
+//! takes share one write. Every committed version is the result of a prefix
+//! of the stream. A bad line (not JSON, or a value the change refuses) ends
+//! the stream: the values before it are committed, then exit 4 naming the
+//! line. When a whole batch is refused by a check its values cannot see one
+//! by one (the file's schema), it is split in halves until the refused value
+//! is found, so the prefix before it is still kept (in a few writes).
+
+use std::io::{BufRead, BufReader};
+use std::sync::mpsc::{self, Receiver, TryRecvError};
+
+use crate::error::{Error, Kind, Result};
+use crate::json::{self, Value};
+
+/// Most values committed in one write.
+pub const MAX_BATCH: usize = 50_000;
+/// Values parsed ahead of the writer (bounds memory when the writer is slow).
+const AHEAD: usize = 16_384;
+
+/// One value and the stdin line it came from.
+pub struct Item {
+    pub line: usize,
+    pub value: Value,
+}
+
+enum Msg {
+    Value(Item),
+    Bad(Error),
+}
+
+/// The values on stdin, read and parsed by a thread.
+pub struct Stream {
+    rx: Receiver<Msg>,
+    ended: bool,
+    /// Values committed so far and writes they took (for --verbose).
+    pub values: usize,
+    pub writes: usize,
+}
+
+impl Stream {
+    /// Start reading stdin.
+    pub fn stdin() -> Result<Stream> {
+        let (tx, rx) = mpsc::sync_channel(AHEAD);
+        std::thread::Builder::new()
+            .name("jsafe-stream-reader".into())
+            .spawn(move || {
+                let mut input = BufReader::with_capacity(256 << 10, std::io::stdin().lock());
+                let mut buf = Vec::new();
+                let mut line = 0usize;
+                loop {
+                    buf.clear();
+                    match input.read_until(b'\n', &mut buf) {
+                        Ok(0) => return,
+                        Ok(_) => {}
+                        Err(e) => {
+                            let _ = tx.send(Msg::Bad(Error::new(
+                                Kind::Io,
+                                format!("cannot read stdin after line {line}: {e}"),
+                            )));
+                            return;
+                        }
+                    }
+                    line += 1;
+                    if buf.iter().all(u8::is_ascii_whitespace) {
+                        continue;
+                    }
+                    let msg = match json::parse(&buf) {
+                        Ok(value) => Msg::Value(Item { line, value }),
+                        Err(e) => Msg::Bad(Error::bad_input(format!(
+                            "stdin line {line}: not valid JSON ({e})"
+                        ))),
+                    };
+                    let bad = matches!(msg, Msg::Bad(_));
+                    if tx.send(msg).is_err() || bad {
+                        return;
+                    }
+                }
+            })
+            .map_err(|e| Error::new(Kind::Io, format!("cannot start the stdin reader: {e}")))?;
+        Ok(Stream {
+            rx,
+            ended: false,
+            values: 0,
+            writes: 0,
+        })
+    }
+
+    /// The next batch: every value available now (waiting for the first),
+    /// and the error of a bad line that ends the stream after them. None at
+    /// the end.
+    pub fn next_batch(&mut self) -> Option<(Vec<Item>, Option<Error>)> {
+        if self.ended {
+            return None;
+        }
+        let mut items = Vec::new();
+        let first = match self.rx.recv() {
+            Ok(m) => m,
+            Err(_) => {
+                self.ended = true;
+                return None;
+            }
+        };
+        let mut next = Some(first);
+        while let Some(m) = next.take() {
+            match m {
+                Msg::Value(item) => items.push(item),
+                Msg::Bad(e) => {
+                    self.ended = true;
+                    return Some((items, Some(e)));
+                }
+            }
+            if items.len() >= MAX_BATCH {
+                break;
+            }
+            next = match self.rx.try_recv() {
+                Ok(m) => Some(m),
+                Err(TryRecvError::Empty) => None,
+                Err(TryRecvError::Disconnected) => {
+                    self.ended = true;
+                    None
+                }
+            };
+        }
+        Some((items, None))
+    }
+
+    /// Run the stream: commit each batch with `commit` (see [`commit`]),
+    /// stop at the first error.
+    pub fn run(&mut self, commit_batch: &mut Batch) -> Result<()> {
+        while let Some((items, bad)) = self.next_batch() {
+            if !items.is_empty() {
+                commit(&items, commit_batch, self)?;
+            }
+            if let Some(e) = bad {
+                return Err(after_prefix(e, self.values));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Commits a batch: Ok(None) when all its values were committed,
+/// Ok(Some((k, e))) when value k failed with `e` and the k before it were
+/// committed, Err when the store refused the whole batch (nothing written).
+pub type Batch<'a> = dyn FnMut(&[Item]) -> Result<Option<(usize, Error)>> + 'a;
+
+/// Commit `items` with `batch`; a batch refused as bad input is retried one
+/// value at a time.
+fn commit(items: &[Item], batch: &mut Batch, counts: &mut Stream) -> Result<()> {
+    match batch(items) {
+        Ok(None) => {
+            counts.values += items.len();
+            counts.writes += 1;
+            Ok(())
+        }
+        Ok(Some((k, e))) => {
+            if k > 0 {
+                counts.values += k;
+                counts.writes += 1;
+            }
+            Err(after_prefix(e, counts.values))
+        }
+        Err(e) if e.kind() == Kind::BadInput && items.len() > 1 => {
+            // Refused as a whole: halves, so that the prefix before the
+            // refused value is committed in a few writes.
+            let (first, rest) = items.split_at(items.len() / 2);
+            commit(first, batch, counts)?;
+            commit(rest, batch, counts)
+        }
+        Err(e) if e.kind() == Kind::BadInput => {
+            let line = items.first().map_or(0, |i| i.line);
+            Err(after_prefix(
+                e.map_message(|m| format!("stdin line {line}: {m}")),
+                counts.values,
+            ))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Say how much of the stream was committed before `e`.
+fn after_prefix(e: Error, committed: usize) -> Error {
+    e.map_message(|m| {
+        format!(
+            "{m} (the {committed} value{} before it {} committed)",
+            if committed == 1 { "" } else { "s" },
+            if committed == 1 { "is" } else { "are" }
+        )
+    })
+}

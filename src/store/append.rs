@@ -1,0 +1,359 @@
+//! O(1) appends to JSON Lines files ([`append`]): the one change of a data
+//! file that does not go through [`super::transact`], because a log is
+//! never rewritten. It keeps the write core's other promises:
+//!
+//! 1. **resolve, state, lock** — exactly as `transact` (the same lock file,
+//!    the same checks; a lock handed down by `jsafe lock` is used as is).
+//! 2. **check** — each new line is a compact JSON value without a newline,
+//!    accepted by the file's attached schema and the caller's check;
+//!    otherwise nothing is written.
+//! 3. **tail** — the file is opened `O_APPEND` (created when missing) and
+//!    only its end is read: a torn last line (see [`super::lines`]) is copied
+//!    to `.jsafe/quarantine/<key>.<stamp>.corrupt`, made durable there, and
+//!    cut off the file; a last whole line without its newline gets one. The
+//!    last whole line must be JSON, or the file is not JSON Lines (exit 5).
+//! 4. **append** — all new lines in one `write(2)`, then fsync (and, for a
+//!    new file, fsync of the directory). A failed write is cut back off.
+//! 5. **journal** — one line (`op` as the options say, no hashes: hashing
+//!    a growing log would make every append O(n)).
+//!
+//! No backup is taken: the old content is not replaced but extended, and
+//! what a crash can damage — the line being written — is what the
+//! quarantine keeps.
+
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::io::Write;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::time::{Instant, SystemTime};
+
+use rustix::fs::{FileType, Mode as FileMode, OFlags};
+
+use super::dir::Dir;
+use super::failpoint::Step;
+use super::layout::{self, LOCKS, QUARANTINE};
+use super::lock::{self, Lock, Mode};
+use super::{Format, Options, Outcome, State, Target, held, journal, lines, replace, schema};
+use crate::error::{Error, Kind, Result};
+use crate::json;
+
+/// Longest last line read back to check it (a longer one is refused).
+const MAX_LAST_LINE: u64 = 64 << 20;
+/// Bytes read per step when looking back for the last newline.
+const CHUNK: u64 = 64 << 10;
+
+/// Append `lines` (compact JSON values, without newlines) to the JSON Lines
+/// file `file`; with no lines, only repair a torn tail. See the module head.
+pub fn append(file: &Path, opts: &Options, new_lines: &[Vec<u8>]) -> Result<Outcome> {
+    let started = Instant::now();
+    let deadline = started.checked_add(opts.timeout);
+    for (i, l) in new_lines.iter().enumerate() {
+        if l.contains(&b'\n') || json::validate(l).is_err() {
+            return Err(Error::bad_input(format!(
+                "{}: value {} to append is not one compact JSON value; nothing was appended",
+                file.display(),
+                i + 1
+            )));
+        }
+    }
+    let t = Target::resolve(file)?;
+    let state = State::open(&t)?;
+    let locks = state.sub(OsStr::new(LOCKS))?;
+    let command = format!("jsafe {}", opts.operation);
+    let taken_lock;
+    let lock: &Lock = match opts.held {
+        Some(h) => held::exclusive(h, file)?,
+        None => {
+            let no_wait = |_: &str| {};
+            taken_lock = lock::acquire(&lock::Request {
+                locks: &locks,
+                key: &t.key,
+                data: file,
+                mode: Mode::Exclusive,
+                timeout: opts.timeout,
+                on_wait: opts.on_wait.unwrap_or(&no_wait),
+                missing: lock::Missing::Create(state.lock_file()),
+                command: &command,
+            })?;
+            &taken_lock
+        }
+    };
+    let mut outcome = Outcome::default();
+    if let Some(temp) = lock.previous_temp()
+        && t.at
+            .dir
+            .lstat(&temp)
+            .ok()
+            .flatten()
+            .is_some_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::RegularFile)
+    {
+        replace::remove(&t.at.dir, &temp);
+        outcome.removed_temps.push(t.at.dir.join(&temp));
+    }
+
+    let guard = schema::Guard::load(&state, &t)?;
+    for l in new_lines {
+        guard.check(file, opts, l, Format::Lines)?;
+    }
+
+    let (f, created) = open_for_append(&t, file)?;
+    let st = rustix::fs::fstat(&f).map_err(|e| Error::io("cannot check", file, e.into()))?;
+    let size = u64::try_from(st.st_size).unwrap_or(0);
+    outcome.bytes_before = (!created).then_some(size);
+    let end = Tail::read(&f, size).map_err(|e| Error::io("cannot read", file, e))?;
+    if let Some(bad) = &end.bad_last_line {
+        return Err(Error::new(
+            Kind::Corrupt,
+            format!(
+                "{}: its last line is not valid JSON ({bad}): not a JSON Lines file, or damaged; nothing was appended (`jsafe status {0}` checks every line)",
+                file.display()
+            ),
+        ));
+    }
+
+    let mut keep_len = size;
+    let mut needs_newline = false;
+    if !end.tail.is_empty() {
+        if lines::tail_is_whole(&end.tail) {
+            needs_newline = end.tail.iter().any(|b| !b.is_ascii_whitespace());
+        } else {
+            let q = state.sub(OsStr::new(QUARANTINE))?;
+            let name = quarantine_tail(&q, &t.key, &end.tail, &st, opts.sync).map_err(|e| {
+                Error::io("cannot quarantine the torn last line of", file, e)
+                    .map_message(|m| format!("{m}; nothing was changed"))
+            })?;
+            keep_len = end.start;
+            f.set_len(keep_len)
+                .and_then(|()| if opts.sync { f.sync_data() } else { Ok(()) })
+                .map_err(|e| {
+                    Error::io("cannot cut the torn last line off", file, e).map_message(|m| {
+                        format!("{m}; a copy of it is in {}", q.join(&name).display())
+                    })
+                })?;
+            outcome.quarantined = Some(q.join(&name));
+            outcome.changed = true;
+        }
+    }
+
+    let mut buf = Vec::with_capacity(new_lines.iter().map(|l| l.len() + 1).sum::<usize>() + 1);
+    if needs_newline && !new_lines.is_empty() {
+        buf.push(b'\n');
+    }
+    for l in new_lines {
+        buf.extend_from_slice(l);
+        buf.push(b'\n');
+    }
+    let mut not_durable = None;
+    if !buf.is_empty() {
+        let wrote = super::failpoint::hit(Step::TempWrite).and_then(|()| (&f).write_all(&buf));
+        if let Err(e) = wrote {
+            // Whole lines or nothing: we hold the lock, the end is ours.
+            let undone = f.set_len(keep_len).is_ok();
+            let what = if undone {
+                "nothing was appended"
+            } else {
+                "part of a line may be left at the end (the next append moves it to quarantine)"
+            };
+            return Err(
+                Error::io("cannot append to", file, e).map_message(|m| format!("{m}; {what}"))
+            );
+        }
+        outcome.changed = true;
+        if opts.sync {
+            let synced = super::failpoint::hit(Step::TempFsync)
+                .and_then(|()| f.sync_data())
+                .and_then(|()| {
+                    if created {
+                        t.at.dir.sync(Step::DirFsync)
+                    } else {
+                        Ok(())
+                    }
+                });
+            if let Err(e) = synced {
+                not_durable = Some(super::not_durable_error(file, "cannot fsync", e));
+            }
+        }
+    }
+    outcome.bytes_after = keep_len + buf.len() as u64;
+    if outcome.changed && opts.journal {
+        let entry = super::journal_entry(
+            &t,
+            opts,
+            &outcome,
+            not_durable.is_some(),
+            started,
+            (None, None),
+        );
+        if let Err(e) =
+            journal::append(&state.root, &entry, &state.trust, &state.creation, deadline)
+        {
+            outcome.warnings.push(format!(
+                "{}: appended, but the journal {} could not be written: {e}",
+                file.display(),
+                state.root.join(journal::FILE_NAME).display()
+            ));
+        }
+    }
+    match not_durable {
+        Some(e) => Err(e),
+        None => Ok(outcome),
+    }
+}
+
+/// Open the data file for appending, creating it (with the mode a new file
+/// gets from `transact`) when missing; only a regular file.
+fn open_for_append(t: &Target, file: &Path) -> Result<(File, bool)> {
+    let name = &t.at.name;
+    let open = |flags| {
+        t.at.dir.open_file(
+            name,
+            OFlags::WRONLY | OFlags::APPEND | flags,
+            FileMode::from_raw_mode(0o666),
+        )
+    };
+    let (f, created) = match open(OFlags::empty()) {
+        Ok(f) => (f, false),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            match open(OFlags::CREATE | OFlags::EXCL) {
+                Ok(f) => (f, true),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => (
+                    open(OFlags::empty()).map_err(|e| Error::io("cannot open", file, e))?,
+                    false,
+                ),
+                Err(e) => return Err(Error::io("cannot create", file, e)),
+            }
+        }
+        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
+            return Err(Error::new(
+                Kind::Io,
+                format!(
+                    "{}: {}; nothing was changed",
+                    file.display(),
+                    super::dir::not_regular(FileType::Symlink)
+                ),
+            ));
+        }
+        Err(e) => return Err(Error::io("cannot open", file, e)),
+    };
+    let st = rustix::fs::fstat(&f).map_err(|e| Error::io("cannot check", file, e.into()))?;
+    let kind = FileType::from_raw_mode(st.st_mode);
+    if kind != FileType::RegularFile {
+        return Err(Error::new(
+            Kind::Io,
+            format!(
+                "{}: {}; nothing was changed",
+                file.display(),
+                super::dir::not_regular(kind)
+            ),
+        ));
+    }
+    // O_NONBLOCK came with the handle's open; appends must block normally.
+    let _ = rustix::fs::fcntl_setfl(&f, OFlags::APPEND);
+    Ok((f, created))
+}
+
+/// The end of a JSON Lines file: the tail after its last newline, and what is
+/// wrong with the last whole line before it (if anything).
+struct Tail {
+    /// Offset of the tail.
+    start: u64,
+    tail: Vec<u8>,
+    bad_last_line: Option<String>,
+}
+
+impl Tail {
+    fn read(f: &File, size: u64) -> std::io::Result<Tail> {
+        let tail_start = last_newline_before(f, size, size)?.map_or(0, |nl| nl + 1);
+        let tail = read_range(f, tail_start, size)?;
+        let mut bad_last_line = None;
+        if tail_start > 0 {
+            let line_end = tail_start - 1;
+            let line_start = last_newline_before(f, line_end, size)?.map_or(0, |nl| nl + 1);
+            let line = read_range(f, line_start, line_end)?;
+            if line.iter().any(|b| !b.is_ascii_whitespace())
+                && let Err(e) = json::validate(&line)
+            {
+                bad_last_line = Some(e.to_string());
+            }
+        }
+        Ok(Tail {
+            start: tail_start,
+            tail,
+            bad_last_line,
+        })
+    }
+}
+
+/// The offset of the last `\n` before `end`, looking back no further than
+/// [`MAX_LAST_LINE`] bytes.
+fn last_newline_before(f: &File, end: u64, size: u64) -> std::io::Result<Option<u64>> {
+    let mut hi = end.min(size);
+    let floor = end.saturating_sub(MAX_LAST_LINE);
+    let mut buf = vec![0u8; usize::try_from(CHUNK).unwrap_or(65536)];
+    while hi > 0 {
+        if hi <= floor && floor > 0 {
+            return Err(std::io::Error::other(format!(
+                "its last line is longer than {} MiB; not a JSON Lines file?",
+                MAX_LAST_LINE >> 20
+            )));
+        }
+        let lo = hi.saturating_sub(CHUNK);
+        let n = usize::try_from(hi - lo).unwrap_or(0);
+        f.read_exact_at(&mut buf[..n], lo)?;
+        if let Some(p) = buf[..n].iter().rposition(|&b| b == b'\n') {
+            return Ok(Some(lo + p as u64));
+        }
+        hi = lo;
+    }
+    Ok(None)
+}
+
+fn read_range(f: &File, from: u64, to: u64) -> std::io::Result<Vec<u8>> {
+    let len = usize::try_from(to.saturating_sub(from))
+        .map_err(|_| std::io::Error::other("the last line is too long"))?;
+    let mut buf = vec![0u8; len];
+    f.read_exact_at(&mut buf, from)?;
+    Ok(buf)
+}
+
+/// Keep a torn tail's bytes as a new file in the quarantine, durable before
+/// the data file is cut.
+fn quarantine_tail(
+    q: &Dir,
+    key: &OsStr,
+    tail: &[u8],
+    data: &rustix::fs::Stat,
+    sync: bool,
+) -> std::io::Result<OsString> {
+    let mut when = SystemTime::now();
+    for _ in 0..1000 {
+        let name = layout::quarantine_name(key, when);
+        let f = match q.open_file(
+            &name,
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL,
+            FileMode::from_raw_mode(data.st_mode & 0o666),
+        ) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                when += std::time::Duration::from_nanos(1);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let written = (&f).write_all(tail).and_then(|()| {
+            replace::keep_mode_and_owner(&f, data)?;
+            if sync {
+                f.sync_data()?;
+                q.sync(Step::BackupDirFsync)?;
+            }
+            Ok(())
+        });
+        if let Err(e) = written {
+            let _ = rustix::fs::unlinkat(q.fd(), &name, rustix::fs::AtFlags::empty());
+            return Err(e);
+        }
+        return Ok(name);
+    }
+    Err(std::io::Error::other("no free quarantine name"))
+}

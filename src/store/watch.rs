@@ -1,0 +1,233 @@
+//! Waiting for a data file to change, without polling: inotify on the real
+//! file's directory (symlinks of the last component followed as a write
+//! follows them), which sees the rename that every jsafe change ends with,
+//! a file created or removed, and (for JSON Lines files) appends.
+//!
+//! # Contract
+//! - [`Watch::new`] registers the watch before the caller's first read, so
+//!   a change committed between that read and the first [`Watch::wait`] is
+//!   still reported: nothing committed is missed.
+//! - [`Watch::wait`] returns when something happened to the file's name
+//!   (several changes may be reported as one: the caller reads the newest
+//!   version), when the timeout passes, or when the directory itself went
+//!   away. It never reads the file: callers read with
+//!   [`super::load`] (whole versions only) or [`read_new_lines`].
+//! - The watch is on the directory handle jsafe opened (through
+//!   `/proc/self/fd`), so a directory renamed or replaced after resolution is
+//!   not confused with another.
+
+use std::ffi::OsString;
+use std::fs::File;
+use std::mem::MaybeUninit;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rustix::event::{PollFd, PollFlags, Timespec};
+use rustix::fs::inotify::{self, CreateFlags, ReadFlags, WatchFlags};
+
+use super::{Format, Target, dev};
+use crate::error::{Error, Kind, Result};
+
+/// What [`Watch::wait`] saw.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// Something happened to the file (read it again).
+    Changed,
+    /// The timeout passed first.
+    TimedOut,
+    /// The directory was removed or moved away: nothing more will be seen.
+    DirGone,
+}
+
+/// A watch on one data file.
+pub struct Watch {
+    inotify: OwnedFd,
+    name: OsString,
+    /// The real file, for messages.
+    real: PathBuf,
+}
+
+impl Watch {
+    /// Watch `file`; JSON Lines files are also watched for appends.
+    pub fn new(file: &Path, format: Format) -> Result<Watch> {
+        let t = Target::resolve(file)?;
+        let inotify = inotify::init(CreateFlags::CLOEXEC | CreateFlags::NONBLOCK)
+            .map_err(|e| Error::io("cannot watch", file, e.into()))?;
+        let mut mask = WatchFlags::MOVED_TO
+            | WatchFlags::CREATE
+            | WatchFlags::CLOSE_WRITE
+            | WatchFlags::DELETE
+            | WatchFlags::MOVED_FROM
+            | WatchFlags::DELETE_SELF
+            | WatchFlags::MOVE_SELF
+            | WatchFlags::ONLYDIR;
+        if format == Format::Lines {
+            mask |= WatchFlags::MODIFY;
+        }
+        let by_fd = format!("/proc/self/fd/{}", t.at.dir.fd().as_raw_fd());
+        let added = inotify::add_watch(&inotify, by_fd.as_str(), mask)
+            .or_else(|_| inotify::add_watch(&inotify, t.at.dir.path(), mask));
+        added.map_err(|e| {
+            let e: std::io::Error = e.into();
+            let hint = if e.raw_os_error() == Some(rustix::io::Errno::NOSPC.raw_os_error()) {
+                " (the inotify watch limit is reached: raise fs.inotify.max_user_watches)"
+            } else {
+                ""
+            };
+            Error::io("cannot watch the directory of", file, e)
+                .map_message(|m| format!("{m}{hint}"))
+        })?;
+        Ok(Watch {
+            inotify,
+            real: t.real(),
+            name: t.at.name,
+        })
+    }
+
+    /// The real file watched (symlinks followed).
+    pub fn real(&self) -> &Path {
+        &self.real
+    }
+
+    /// Wait for a change of the file, at most `timeout` (None: for ever).
+    pub fn wait(&mut self, timeout: Option<Duration>) -> Result<Event> {
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        loop {
+            if let Some(e) = self.drain()? {
+                return Ok(e);
+            }
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if left.is_some_and(|l| l.is_zero()) {
+                return Ok(Event::TimedOut);
+            }
+            let ts = left.map(|l| Timespec {
+                tv_sec: i64::try_from(l.as_secs()).unwrap_or(i64::MAX),
+                tv_nsec: i64::from(l.subsec_nanos()),
+            });
+            let mut fds = [PollFd::new(&self.inotify, PollFlags::IN)];
+            match rustix::event::poll(&mut fds, ts.as_ref()) {
+                Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(Error::io("cannot watch", &self.real, e.into())),
+            }
+        }
+    }
+
+    /// Read every pending event; what they add up to (None: nothing about
+    /// our file).
+    fn drain(&mut self) -> Result<Option<Event>> {
+        let mut buf = [MaybeUninit::<u8>::uninit(); 8192];
+        let mut reader = inotify::Reader::new(self.inotify.as_fd(), &mut buf);
+        let mut seen = None;
+        loop {
+            let ev = match reader.next() {
+                Ok(ev) => ev,
+                Err(rustix::io::Errno::AGAIN | rustix::io::Errno::INTR) => return Ok(seen),
+                Err(e) => return Err(Error::io("cannot watch", &self.real, e.into())),
+            };
+            let flags = ev.events();
+            if flags.intersects(
+                ReadFlags::DELETE_SELF
+                    | ReadFlags::MOVE_SELF
+                    | ReadFlags::IGNORED
+                    | ReadFlags::UNMOUNT,
+            ) {
+                return Ok(Some(Event::DirGone));
+            }
+            if flags.contains(ReadFlags::QUEUE_OVERFLOW) {
+                seen = Some(Event::Changed);
+                continue;
+            }
+            if ev
+                .file_name()
+                .is_some_and(|n| n.to_bytes() == self.name.as_bytes())
+            {
+                seen = Some(Event::Changed);
+            }
+        }
+    }
+}
+
+/// Where a reader of a JSON Lines file got to.
+#[derive(Clone, Debug, Default)]
+pub struct Cursor {
+    /// (device, inode) of the file read.
+    file: Option<(u64, u64)>,
+    /// Bytes read and handed out as whole lines.
+    offset: u64,
+}
+
+/// Lines appended since the cursor.
+#[derive(Debug, Default)]
+pub struct NewLines {
+    /// Whole lines (without their newline), blank ones included.
+    pub lines: Vec<Vec<u8>>,
+    /// The file was replaced or cut back since the cursor: `lines` start
+    /// from its beginning again.
+    pub restarted: bool,
+}
+
+/// Most bytes read in one call (the rest comes with the next).
+const MAX_READ: u64 = 64 << 20;
+
+/// The whole lines added to the JSON Lines `file` since `cursor`, which is
+/// moved past them. A last line without its newline yet is left for later
+/// (an append in progress). A missing file gives nothing.
+pub fn read_new_lines(file: &Path, cursor: &mut Cursor) -> Result<NewLines> {
+    let t = match Target::resolve_any(file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == Kind::NotFound => return Ok(NewLines::default()),
+        Err(e) => return Err(e),
+    };
+    let opened =
+        t.at.dir
+            .open_regular(&t.at.name)
+            .map_err(|e| Error::io("cannot read", file, e))?;
+    let Some((f, st)) = opened else {
+        let restarted = cursor.file.is_some();
+        *cursor = Cursor::default();
+        return Ok(NewLines {
+            lines: Vec::new(),
+            restarted,
+        });
+    };
+    let id = (dev(&st), st.st_ino);
+    let size = u64::try_from(st.st_size).unwrap_or(0);
+    let mut out = NewLines::default();
+    if cursor.file != Some(id) || size < cursor.offset {
+        out.restarted = cursor.file.is_some();
+        *cursor = Cursor {
+            file: Some(id),
+            offset: 0,
+        };
+    }
+    let want = size.saturating_sub(cursor.offset).min(MAX_READ);
+    let bytes = read_at(&f, cursor.offset, want).map_err(|e| Error::io("cannot read", file, e))?;
+    let Some(last_nl) = bytes.iter().rposition(|&b| b == b'\n') else {
+        return Ok(out);
+    };
+    out.lines = bytes[..last_nl]
+        .split(|&b| b == b'\n')
+        .map(<[u8]>::to_vec)
+        .collect();
+    cursor.offset += last_nl as u64 + 1;
+    Ok(out)
+}
+
+fn read_at(f: &File, offset: u64, len: u64) -> std::io::Result<Vec<u8>> {
+    let len = usize::try_from(len).map_err(|_| std::io::Error::other("too large"))?;
+    let mut buf = vec![0u8; len];
+    let mut got = 0;
+    while got < len {
+        match f.read_at(&mut buf[got..], offset + got as u64) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(got);
+    Ok(buf)
+}
