@@ -28,6 +28,10 @@ pub fn run(g: &Global, args: &AppendArgs) -> Result<()> {
             .options("append", None, OnCorrupt::Fail, &wait)
             .held(held.as_ref())
             .check(schema.as_deref());
+        let versions = match args.json == "-" {
+            true => super::stream::VersionCheck::load(file, args.schema.as_deref())?,
+            false => None,
+        };
         let apply = |items: &[Item]| -> Result<Option<(usize, Error)>> {
             let mut failed = None;
             let outcome = store::transact(file, &opts, |current| {
@@ -35,7 +39,13 @@ pub fn run(g: &Global, args: &AppendArgs) -> Result<()> {
                     .take_value()
                     .unwrap_or_else(|| Value::Object(Map::new()));
                 for (k, it) in items.iter().enumerate() {
-                    if let Err(m) = push_at(&mut doc, &path, it.value.clone()) {
+                    let before = versions.as_ref().map(|_| doc.clone());
+                    let pushed = push_at(&mut doc, &path, it.value.clone())
+                        .and_then(|()| versions.as_ref().map_or(Ok(()), |v| v.check(&doc)));
+                    if let Err(m) = pushed {
+                        if let Some(b) = before {
+                            doc = b;
+                        }
                         let line = if it.line > 0 {
                             format!("stdin line {}: ", it.line)
                         } else {

@@ -38,6 +38,11 @@ pub fn run(g: &Global, args: &MergeArgs) -> Result<()> {
         .options("merge", indent_override(&args.style), on_corrupt, &wait)
         .held(held.as_ref())
         .check(check.as_deref());
+    // Streamed: every intermediate version must match the schemas.
+    let versions = match args.stream {
+        true => super::stream::VersionCheck::load(file, args.schema.as_deref())?,
+        false => None,
+    };
     let mut apply = |items: &[Item]| -> Result<Option<(usize, Error)>> {
         let mut failed = None;
         let outcome = store::transact(file, &opts, |current| {
@@ -53,14 +58,22 @@ pub fn run(g: &Global, args: &MergeArgs) -> Result<()> {
                 )));
             }
             for (k, it) in items.iter().enumerate() {
-                if let Err(e) = check_patch(file, &it.value) {
+                let before = versions.as_ref().map(|_| value.clone());
+                let refused = check_patch(file, &it.value).err().or_else(|| {
+                    merge_patch(&mut value, &it.value);
+                    let why = versions.as_ref()?.check(&value).err()?;
+                    Some(Error::bad_input(format!("{}: {why}", file.display())))
+                });
+                if let Some(e) = refused {
+                    if let Some(b) = before {
+                        value = b;
+                    }
                     failed = Some((k, e.map_message(|m| format!("stdin line {}: {m}", it.line))));
                     if k == 0 {
                         return Ok(Change::Keep);
                     }
                     break;
                 }
-                merge_patch(&mut value, &it.value);
             }
             Ok(Change::Value(value))
         })?;

@@ -11,7 +11,7 @@ use crate::cli::ReadArgs;
 use crate::error::{Error, Kind, Result};
 use crate::json::filter::{Ending, Filter, Side};
 use crate::json::{Indent, Style, Value, render_into};
-use crate::store::{self, Change, Current, OnCorrupt};
+use crate::store::{self, Change, Current, Format, OnCorrupt, lines};
 
 /// Returns the exit code: 0, or what `-e` or a `halt` in the filter decided.
 pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
@@ -30,56 +30,106 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
         None => None,
     };
     let file = args.file.as_path();
+    let format = Format::of_or(file, args.lines);
+    // Inside `jsafe lock` on this file: its lock is ours, never waited for.
+    let inherited = super::lock::inherited(file)?;
 
     let wait = g.waiter(file);
-    let lock = args.lock.then_some((g.timeout, &wait as &dyn Fn(&str)));
+    let lock = (args.lock && inherited.is_none()).then_some((g.timeout, &wait as &dyn Fn(&str)));
     let loaded = store::load(file, lock)?;
-    let mut current = loaded.current;
+    let mut current = loaded.current.reclassify(format);
     if matches!(current, Current::Corrupt { .. })
         && loaded.lock.is_none()
+        && inherited.is_none()
         && let Some(again) = store::reload_if_locked(file, g.timeout, &wait)?
     {
-        current = again;
+        current = again.reclassify(format);
     }
     drop(loaded.lock);
-    if let (Current::Corrupt { .. }, true) = (&current, args.recover) {
-        let opts = g.options("recover", None, OnCorrupt::Recover, &wait);
-        let outcome = store::transact(file, &opts, |_| Ok(Change::Keep))?;
-        g.report(file, &outcome);
-        current = store::load(file, None)?.current;
+    if let (Current::Corrupt { bytes, error }, true) = (&current, args.recover) {
+        let held = match &inherited {
+            Some(l) if l.mode() == store::Mode::Shared => return Err(store::shared_refusal(file)),
+            other => other.as_ref(),
+        };
+        if format == Format::Lines && !lines::is_torn(bytes, error) {
+            return Err(store::corrupt_error(file, error, "nothing was printed").map_message(|m| {
+                format!("{m} (a damaged line inside a JSON Lines file is not repaired automatically: fix or remove it by hand)")
+            }));
+        }
+        let opts = g
+            .options("recover", None, OnCorrupt::Recover, &wait)
+            .held(held);
+        let outcome = if format == Format::Lines {
+            store::append(file, &opts, &[])?
+        } else {
+            store::transact(file, &opts, |_| Ok(Change::Keep))?
+        };
+        if format == Format::Lines
+            && let Some(q) = &outcome.quarantined
+        {
+            g.notice(&format!(
+                "{}: its last line was torn (an append that did not finish); moved to {}",
+                file.display(),
+                q.display()
+            ));
+        } else {
+            g.report(file, &outcome);
+        }
+        current = store::load(file, None)?.current.reclassify(format);
     }
 
-    let value = match current {
+    let doc = match current {
         Current::Valid(doc) => {
             if filter.is_none() && !reformats(args) {
                 // The file as it is, byte for byte.
                 let mut bytes = doc.into_bytes();
-                if bytes.last() != Some(&b'\n') {
+                if !bytes.is_empty() && bytes.last() != Some(&b'\n') {
                     bytes.push(b'\n');
                 }
                 print(&bytes)?;
                 return Ok(0);
             }
-            doc.value()?
+            Some(doc)
         }
-        Current::Missing => default.ok_or_else(|| {
-            Error::new(
+        Current::Missing => None,
+        Current::Corrupt { error, bytes } => {
+            if format == Format::Lines && lines::is_torn(&bytes, &error) {
+                return Err(Error::new(
+                    Kind::Corrupt,
+                    format!(
+                        "{}: {error}; nothing was printed. `jsafe read --recover {0}` (or the next `jsafe append`) moves it to .jsafe/quarantine/ and keeps every whole line",
+                        file.display()
+                    ),
+                ));
+            }
+            return Err(store::corrupt_error(file, &error, "nothing was printed"));
+        }
+    };
+    let default = match (&doc, default) {
+        (None, None) => {
+            return Err(Error::new(
                 Kind::NotFound,
                 format!(
                     "{}: no such file (give --default JSON to get a value for a missing file)",
                     file.display()
                 ),
-            )
-        })?,
-        Current::Corrupt { error, .. } => {
-            return Err(store::corrupt_error(file, &error, "nothing was printed"));
+            ));
         }
+        (_, d) => d,
+    };
+    let values: Box<dyn Iterator<Item = Result<Value>>> = match &doc {
+        Some(d) => d.values(),
+        None => Box::new(default.into_iter().map(Ok)),
     };
 
-    // No time limit: a read holds no lock while its filter runs.
-    let mut out = Output::new(args);
+    // JSON Lines with a filter print like `jq -c`, one output per line.
+    let mut out = Output::new(args, format == Format::Lines);
     let Some(filter) = &filter else {
-        let _ = out.emit(value);
+        for v in values {
+            if out.emit(v?).is_break() {
+                break;
+            }
+        }
         out.finish()?;
         return Ok(0);
     };
@@ -89,16 +139,39 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
         file.display(),
         crate::cli::show_size(args.filter_memory)
     );
-    let ran = {
-        // No time limit: a read holds no lock while its filter runs.
-        let _limits = crate::sys::Limits::arm(None, Some(args.filter_memory), "", &memory_line)
-            .map_err(|e| Error::new(Kind::Io, format!("{}: {e}", file.display())))?;
-        let _running = crate::sys::FilterRunning::start();
-        filter.run_each(&value, Some(&name), &side_output, &mut |v| out.emit(v))
+    let line_numbers: Box<dyn Iterator<Item = usize>> = match (&doc, format) {
+        (Some(d), Format::Lines) => Box::new(lines::values(d.bytes()).map(|(n, _)| n)),
+        _ => Box::new(std::iter::repeat(0)),
     };
-    // Outputs printed before an error stay printed; the error comes after them.
+    let mut ending = Ending::Finished;
+    for (value, line) in values.zip(line_numbers) {
+        let value = value?;
+        let ran = {
+            // No time limit: a read holds no lock while its filter runs.
+            let _limits = crate::sys::Limits::arm(None, Some(args.filter_memory), "", &memory_line)
+                .map_err(|e| Error::new(Kind::Io, format!("{}: {e}", file.display())))?;
+            let _running = crate::sys::FilterRunning::start();
+            filter.run_each(&value, Some(&name), &side_output, &mut |v| out.emit(v))
+        };
+        match ran {
+            Ok(Ending::Finished) => {}
+            Ok(e) => {
+                ending = e;
+                break;
+            }
+            Err(e) => {
+                // Outputs printed before an error stay printed; the error comes after them.
+                out.finish()?;
+                let at = if line > 0 {
+                    format!(" (line {line})")
+                } else {
+                    String::new()
+                };
+                return Err(Error::bad_input(format!("{}{at}: {e}", file.display())));
+            }
+        }
+    }
     out.finish()?;
-    let ending = ran.map_err(|e| Error::bad_input(format!("{}: {e}", file.display())))?;
     Ok(match ending {
         Ending::Halted(code) => code & 0xff,
         Ending::Stopped => 0,
@@ -146,8 +219,9 @@ struct Output {
 }
 
 impl Output {
-    fn new(args: &ReadArgs) -> Output {
-        let indent = if args.compact || args.indent == Some(0) {
+    fn new(args: &ReadArgs, compact_default: bool) -> Output {
+        let compact_default = compact_default && args.indent.is_none() && !args.tab;
+        let indent = if args.compact || args.indent == Some(0) || compact_default {
             Indent::Compact {
                 colon_space: false,
                 comma_space: false,

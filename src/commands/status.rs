@@ -49,6 +49,12 @@
 //!     `jsafe restore --from` takes them; `newest_valid` is the newest that
 //!     parses (null when none does);
 //!   - `quarantined`: number of corrupt versions kept in `.jsafe/quarantine/`;
+//!   - `format`: `"json"` or `"json-lines"` (`*.jsonl`, `*.ndjson`: every
+//!     line is checked; a torn last line is `corrupt`, its `error` says so);
+//!   - `schema`: null (no schema attached, or the file is not valid JSON), or
+//!     `{"valid", "error"}`: whether the content matches the attached schema
+//!     (`valid` null: the schema cannot be used), `error` naming the failing
+//!     path and rule;
 //!   - `last_op`: null, or from the journal `{"time", "op", "result", "pid",
 //!     "user", "host"}`;
 //!   - `problems`: array of one-line descriptions (empty when healthy).
@@ -74,7 +80,7 @@ use crate::process::{self, Holder, Liveness};
 use crate::store::journal::Entry;
 use crate::store::lock::{self, Probe};
 use crate::store::scan::{self, Found, StateView};
-use crate::store::{Dir, layout};
+use crate::store::{Dir, Format, layout, lines};
 use crate::time;
 
 /// Version of the `--json` document; raised when a field changes meaning.
@@ -335,6 +341,9 @@ struct Report {
     last_op: Option<Entry>,
     temps: Vec<PathBuf>,
     problems: Vec<String>,
+    schema: SchemaReport,
+    /// Read as JSON Lines.
+    lines: bool,
 }
 
 fn inspect(
@@ -345,11 +354,21 @@ fn inspect(
     journal: &HashMap<String, Entry>,
     stale_after: Duration,
 ) -> Report {
+    let format = Format::of(Path::new(name));
+    let key = layout::key(name);
+    let mut schema = SchemaReport::None;
     let (health, stat) = match scan::read_data(dir, name) {
         Ok(None) => (Health::Missing, None),
         Ok(Some((st, bytes))) => {
-            let health = match json::validate(&bytes) {
-                Ok(()) => Health::Ok,
+            let checked = match format {
+                Format::Document => json::validate(&bytes),
+                Format::Lines => lines::validate(&bytes),
+            };
+            let health = match checked {
+                Ok(()) => {
+                    schema = check_schema(view, &key, &bytes, format);
+                    Health::Ok
+                }
                 Err(e) => Health::Corrupt(e),
             };
             (health, Some(st))
@@ -359,7 +378,6 @@ fn inspect(
             None,
         ),
     };
-    let key = layout::key(name);
     let lock = lock_report(view.probe(&key), stale_after);
     let backups = match view.backups(dir, &key, stat.as_ref()) {
         Ok(b) => {
@@ -407,6 +425,34 @@ fn inspect(
         last_op: journal.get(name.to_string_lossy().as_ref()).cloned(),
         temps: Vec::new(),
         problems: Vec::new(),
+        schema,
+        lines: format == Format::Lines,
+    }
+}
+
+/// What the attached schema says of a file's current content.
+enum SchemaReport {
+    /// No schema attached (or the content was not valid JSON to check).
+    None,
+    /// Attached, and the content matches.
+    Valid,
+    /// Attached, and the content does not match (why).
+    Invalid(String),
+    /// Attached, but it cannot be read or used (why).
+    Unusable(String),
+}
+
+fn check_schema(view: &StateView, key: &OsStr, bytes: &[u8], format: Format) -> SchemaReport {
+    match view.schema(key) {
+        None => SchemaReport::None,
+        Some(Err(why)) => SchemaReport::Unusable(why),
+        Some(Ok(schema)) => match crate::store::Schema::compile(&schema) {
+            Err(why) => SchemaReport::Unusable(why),
+            Ok(s) => match s.check(bytes, format) {
+                Ok(()) => SchemaReport::Valid,
+                Err(why) => SchemaReport::Invalid(why),
+            },
+        },
     }
 }
 
@@ -459,6 +505,12 @@ impl Report {
     fn find_problems(&mut self, stale_after: Duration) {
         match &self.health {
             Health::Ok => {}
+            Health::Corrupt(e) if self.lines && e.message.contains("torn last line") => {
+                self.problems.push(format!(
+                    "{e}; `jsafe read --recover {}` (or the next `jsafe append`) moves it to quarantine",
+                    self.shown
+                ));
+            }
             Health::Corrupt(e) => self.problems.push(format!(
                 "not valid JSON ({e}); see `jsafe restore --list {}`",
                 self.shown
@@ -481,6 +533,15 @@ impl Report {
         }
         if let Some(e) = &self.lock.error {
             self.problems.push(e.clone());
+        }
+        match &self.schema {
+            SchemaReport::Invalid(why) => self.problems.push(format!(
+                "does not match its schema {why} (changed outside jsafe? every jsafe change of it is refused until it matches)"
+            )),
+            SchemaReport::Unusable(why) => self
+                .problems
+                .push(format!("its attached schema cannot be used: {why}")),
+            SchemaReport::None | SchemaReport::Valid => {}
         }
         for t in &self.temps {
             self.problems.push(format!(
@@ -549,6 +610,13 @@ impl Report {
                 "untrusted": self.backups.untrusted,
             },
             "quarantined": self.quarantined,
+            "format": if self.lines { "json-lines" } else { "json" },
+            "schema": match &self.schema {
+                SchemaReport::None => Json::Null,
+                SchemaReport::Valid => json!({"valid": true, "error": null}),
+                SchemaReport::Invalid(why) => json!({"valid": false, "error": why}),
+                SchemaReport::Unusable(why) => json!({"valid": null, "error": why}),
+            },
             "temp_files": self.temps.iter().map(|t| scan_shown(t)).collect::<Vec<_>>(),
             "last_op": last_op,
             "problems": self.problems,
@@ -574,11 +642,16 @@ impl Report {
         match (l.state, &l.holder) {
             (LockState::None, _) => "-".to_owned(),
             (LockState::Held, Some(h)) => format!(
-                "held by {}{} {}{}",
+                "held by {}{} {}{}{}",
                 pid(h),
                 alive_note(l.alive),
                 time::human(h.held_for()),
-                if l.stale { " STALE" } else { "" }
+                if l.stale { " STALE" } else { "" },
+                // `jsafe lock` runs a command while it holds the lock: name it.
+                h.child_pid.map_or(String::new(), |c| format!(
+                    ": {}, running pid {c}",
+                    h.command
+                ))
             ),
             (LockState::Held, None) if !l.pids.is_empty() => format!(
                 "held by pid {} (not a jsafe writer)",

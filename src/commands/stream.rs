@@ -14,8 +14,11 @@
 use std::io::{BufRead, BufReader};
 use std::sync::mpsc::{self, Receiver, TryRecvError};
 
+use std::path::Path;
+
 use crate::error::{Error, Kind, Result};
 use crate::json::{self, Value};
+use crate::store::{self, Schema};
 
 /// Most values committed in one write.
 pub const MAX_BATCH: usize = 50_000;
@@ -72,7 +75,8 @@ impl Stream {
                     let msg = match json::parse(&buf) {
                         Ok(value) => Msg::Value(Item { line, value }),
                         Err(e) => Msg::Bad(Error::bad_input(format!(
-                            "stdin line {line}: not valid JSON ({e})"
+                            "stdin line {line}: not valid JSON ({})",
+                            e.message.replacen("line 1, column", "column", 1)
                         ))),
                     };
                     let bad = matches!(msg, Msg::Bad(_));
@@ -180,6 +184,52 @@ fn commit(items: &[Item], batch: &mut Batch, counts: &mut Stream) -> Result<()> 
             ))
         }
         Err(e) => Err(e),
+    }
+}
+
+/// The schemas every intermediate version of a streamed document must
+/// match (the file's attached schema, read when the stream starts, and
+/// `--schema`), so that the outcome does not depend on how values were
+/// grouped into writes: a value whose result does not match ends the
+/// stream as if each had been written alone. (The store checks every
+/// committed version against the attached schema as well.)
+pub struct VersionCheck {
+    schemas: Vec<(String, Schema)>,
+}
+
+impl VersionCheck {
+    /// None when there is no schema to check.
+    pub fn load(file: &Path, extra: Option<&Path>) -> Result<Option<VersionCheck>> {
+        let mut schemas = Vec::new();
+        if let Some(bytes) = store::schema_of(file)? {
+            let s = Schema::compile(&bytes).map_err(|why| {
+                Error::new(
+                    Kind::Io,
+                    format!(
+                        "{}: its attached schema cannot be used: {why}",
+                        file.display()
+                    ),
+                )
+            })?;
+            schemas.push(("the file's schema".to_owned(), s));
+        }
+        if let Some(path) = extra {
+            let bytes =
+                std::fs::read(path).map_err(|e| Error::io("--schema: cannot read", path, e))?;
+            let s = Schema::compile(&bytes)
+                .map_err(|why| Error::bad_input(format!("--schema {}: {why}", path.display())))?;
+            schemas.push((format!("--schema {}", path.display()), s));
+        }
+        Ok((!schemas.is_empty()).then_some(VersionCheck { schemas }))
+    }
+
+    /// Err names the schema, the failing path and the rule.
+    pub fn check(&self, v: &Value) -> std::result::Result<(), String> {
+        for (label, s) in &self.schemas {
+            s.check_value(v)
+                .map_err(|why| format!("the result does not match {label} {why}"))?;
+        }
+        Ok(())
     }
 }
 

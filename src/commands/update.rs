@@ -66,7 +66,16 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
             &timeout_line[..],
             &memory_line[..],
         );
-        return stream(g, file, &opts, &mut filter, &default, limits).map(|()| 0);
+        return stream(
+            g,
+            file,
+            &opts,
+            &mut filter,
+            &default,
+            args.schema.as_deref(),
+            limits,
+        )
+        .map(|()| 0);
     }
     let halted = Cell::new(None);
     let name = file.to_string_lossy();
@@ -147,9 +156,11 @@ fn stream(
     opts: &store::Options,
     filter: &mut Filter,
     default: &crate::json::Value,
+    schema: Option<&std::path::Path>,
     (time, memory, timeout_line, memory_line): (std::time::Duration, usize, &str, &str),
 ) -> Result<()> {
     let name = file.to_string_lossy();
+    let versions = super::stream::VersionCheck::load(file, schema)?;
     let mut apply = |items: &[Item]| -> Result<Option<(usize, Error)>> {
         let mut failed = None;
         let outcome = store::transact(file, opts, |current| {
@@ -211,7 +222,22 @@ fn stream(
                     }
                     break;
                 }
-                doc = outputs.remove(0);
+                let next = outputs.remove(0);
+                if let Some(Err(why)) = versions.as_ref().map(|v| v.check(&next)) {
+                    failed = Some((
+                        k,
+                        Error::bad_input(format!(
+                            "{}: stdin line {}: {why}",
+                            file.display(),
+                            it.line
+                        )),
+                    ));
+                    if k == 0 {
+                        return Ok(Change::Keep);
+                    }
+                    break;
+                }
+                doc = next;
             }
             Ok(Change::Value(doc))
         })?;

@@ -99,8 +99,10 @@ pub fn run(g: &Global, args: &WatchArgs) -> Result<i32> {
         }
         first = false;
         let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
-        match w.wait(left)? {
+        let stdout = std::os::fd::AsFd::as_fd(&out.stdout);
+        match w.wait_writing_to(left, Some(stdout))? {
             Event::Changed => {}
+            Event::OutputClosed => return Ok(0),
             Event::TimedOut => {
                 return Err(Error::new(
                     Kind::LockTimeout,

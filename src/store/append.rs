@@ -94,7 +94,8 @@ pub fn append(file: &Path, opts: &Options, new_lines: &[Vec<u8>]) -> Result<Outc
 
     let guard = schema::Guard::load(&state, &t)?;
     for l in new_lines {
-        guard.check(file, opts, l, Format::Lines)?;
+        // Each new line is one value: checked as a document of its own.
+        guard.check(file, opts, l, Format::Document)?;
     }
 
     let (f, created) = open_for_append(&t, file)?;
@@ -177,7 +178,7 @@ pub fn append(file: &Path, opts: &Options, new_lines: &[Vec<u8>]) -> Result<Outc
     }
     outcome.bytes_after = keep_len + buf.len() as u64;
     if outcome.changed && opts.journal {
-        let entry = super::journal_entry(
+        let mut entry = super::journal_entry(
             &t,
             opts,
             &outcome,
@@ -185,6 +186,9 @@ pub fn append(file: &Path, opts: &Options, new_lines: &[Vec<u8>]) -> Result<Outc
             started,
             (None, None),
         );
+        if outcome.quarantined.is_some() && not_durable.is_none() {
+            entry.result = "torn-tail-quarantined".to_owned();
+        }
         if let Err(e) =
             journal::append(&state.root, &entry, &state.trust, &state.creation, deadline)
         {
@@ -208,7 +212,7 @@ fn open_for_append(t: &Target, file: &Path) -> Result<(File, bool)> {
     let open = |flags| {
         t.at.dir.open_file(
             name,
-            OFlags::WRONLY | OFlags::APPEND | flags,
+            OFlags::RDWR | OFlags::APPEND | flags,
             FileMode::from_raw_mode(0o666),
         )
     };

@@ -141,8 +141,11 @@ pub fn torn_error(bytes: &[u8], offset: usize, line_no: usize) -> ParseError {
         line: line_no,
         column: 1,
         message: format!(
-            "line {line_no}: torn last line ({} bytes without a newline: an append that did not finish)",
-            bytes.len().saturating_sub(offset)
+            "line {line_no}: torn last line ({} without a newline: an append that did not finish)",
+            match bytes.len().saturating_sub(offset) {
+                1 => "1 byte".to_owned(),
+                n => format!("{n} bytes"),
+            }
         ),
     }
 }

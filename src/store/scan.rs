@@ -27,7 +27,7 @@ use rustix::fs::FileType;
 use super::backup::{Backups, Expect};
 use super::dir::{self, Dir, Trust};
 use super::journal::{self, Entry};
-use super::layout::{self, BACKUPS, LOCKS, QUARANTINE, STATE_DIR, TEMP_PREFIX};
+use super::layout::{self, BACKUPS, LOCKS, QUARANTINE, SCHEMAS, STATE_DIR, TEMP_PREFIX};
 use super::lock::{self, Probe};
 use crate::error::Result;
 
@@ -220,6 +220,7 @@ fn pseudo_filesystem(dir: &Dir) -> bool {
 pub struct StateView {
     locks: Option<Dir>,
     backups: Option<Dir>,
+    schemas: Option<Dir>,
     state: Option<Dir>,
     /// Keys with a lock file.
     pub lock_keys: BTreeSet<OsString>,
@@ -266,6 +267,7 @@ impl StateView {
         let locks = sub(LOCKS);
         let backups = sub(BACKUPS);
         let quarantine = sub(QUARANTINE);
+        let schemas = sub(SCHEMAS);
         let mut list = |d: &Option<Dir>, each: &mut dyn FnMut(OsString, FileType)| {
             let Some(d) = d else {
                 return;
@@ -300,6 +302,7 @@ impl StateView {
         v.quarantined = quarantined;
         v.locks = locks;
         v.backups = backups;
+        v.schemas = schemas;
         v.state = Some(state);
         v
     }
@@ -340,6 +343,29 @@ impl StateView {
         };
         Backups::read(dir, &expect)
             .map_err(|e| crate::error::Error::io("cannot list the backups in", data.path(), e))
+    }
+
+    /// The schema attached to `key` (its bytes): None when there is none,
+    /// Some(Err) when it cannot be read.
+    pub fn schema(&self, key: &OsStr) -> Option<std::result::Result<Vec<u8>, String>> {
+        let dir = self.schemas.as_ref()?;
+        let name = layout::schema_name(key);
+        match dir.open_regular(&name) {
+            Ok(None) => None,
+            Ok(Some((f, st))) => {
+                if usize::try_from(st.st_size).map_or(true, |s| s > super::schema::MAX_SCHEMA) {
+                    return Some(Err(format!("{} is too large", dir.join(&name).display())));
+                }
+                Some(
+                    dir::read_to_end(&f, &st, super::Step::Read)
+                        .map_err(|e| format!("cannot read {}: {e}", dir.join(&name).display())),
+                )
+            }
+            Err(e) => Some(Err(format!(
+                "cannot read {}: {e}",
+                dir.join(&name).display()
+            ))),
+        }
     }
 
     /// The last journal entry per data file name.

@@ -40,6 +40,8 @@ pub enum Event {
     TimedOut,
     /// The directory was removed or moved away: nothing more will be seen.
     DirGone,
+    /// The reader of the output went away (see [`Watch::wait_writing_to`]).
+    OutputClosed,
 }
 
 /// A watch on one data file.
@@ -94,6 +96,17 @@ impl Watch {
 
     /// Wait for a change of the file, at most `timeout` (None: for ever).
     pub fn wait(&mut self, timeout: Option<Duration>) -> Result<Event> {
+        self.wait_writing_to(timeout, None)
+    }
+
+    /// As [`Watch::wait`], also returning [`Event::OutputClosed`] when `out`
+    /// (a pipe the caller prints to) has lost its reader: `watch F | head -1`
+    /// ends with `head`, not at the next change.
+    pub fn wait_writing_to(
+        &mut self,
+        timeout: Option<Duration>,
+        out: Option<std::os::fd::BorrowedFd<'_>>,
+    ) -> Result<Event> {
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         loop {
             if let Some(e) = self.drain()? {
@@ -107,10 +120,19 @@ impl Watch {
                 tv_sec: i64::try_from(l.as_secs()).unwrap_or(i64::MAX),
                 tv_nsec: i64::from(l.subsec_nanos()),
             });
-            let mut fds = [PollFd::new(&self.inotify, PollFlags::IN)];
+            let mut fds = vec![PollFd::new(&self.inotify, PollFlags::IN)];
+            if let Some(o) = out {
+                fds.push(PollFd::from_borrowed_fd(o, PollFlags::empty()));
+            }
             match rustix::event::poll(&mut fds, ts.as_ref()) {
                 Ok(_) | Err(rustix::io::Errno::INTR) => {}
                 Err(e) => return Err(Error::io("cannot watch", &self.real, e.into())),
+            }
+            if fds
+                .get(1)
+                .is_some_and(|f| f.revents().intersects(PollFlags::ERR | PollFlags::HUP))
+            {
+                return Ok(Event::OutputClosed);
             }
         }
     }
