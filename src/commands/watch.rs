@@ -97,6 +97,13 @@ pub fn run(g: &Global, args: &WatchArgs) -> Result<i32> {
                 }
             }
         }
+        if first {
+            g.detail(&format!(
+                "{}: watching {}",
+                file.display(),
+                w.real().display()
+            ));
+        }
         first = false;
         let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         let stdout = std::os::fd::AsFd::as_fd(&out.stdout);
