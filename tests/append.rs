@@ -1,0 +1,290 @@
+//! `jsafe append`: O(1) appends to JSON Lines files under the lock (whole
+//! lines even with concurrent writers), torn last lines quarantined before
+//! the next append, `--to PATH` for arrays in JSON documents; JSON Lines in
+//! `read`, `status` and `--recover`.
+
+mod common;
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+use std::process::Stdio;
+use std::thread;
+use std::time::Duration;
+
+use common::*;
+
+/// Every line of `path` parsed; panics naming a line that is not JSON.
+fn lines_of(path: &Path) -> Vec<serde_json::Value> {
+    let t = text(path);
+    assert!(t.is_empty() || t.ends_with('\n'), "torn tail: {t:?}");
+    t.lines()
+        .enumerate()
+        .map(|(i, l)| {
+            serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("line {} is not JSON ({e}): {l}", i + 1))
+        })
+        .collect()
+}
+
+#[test]
+fn concurrent_appends_give_whole_lines_in_each_writers_order() {
+    const WORKERS: usize = 8;
+    const EACH: usize = 500;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let handles: Vec<_> = (0..WORKERS)
+        .map(|w| {
+            let d = d.clone();
+            thread::spawn(move || {
+                for i in 0..EACH {
+                    // Values of varied length, so that torn or mixed writes would show.
+                    let pad = "x".repeat((w * 37 + i * 13) % 300);
+                    let v = format!("{{\"w\":{w},\"i\":{i},\"pad\":\"{pad}\"}}");
+                    run(&d, &["--timeout", "60", "append", "events.jsonl", &v]).ok();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let lines = lines_of(&d.join("events.jsonl"));
+    assert_eq!(lines.len(), WORKERS * EACH);
+    let mut next: HashMap<u64, u64> = HashMap::new();
+    for v in &lines {
+        let (w, i) = (v["w"].as_u64().unwrap(), v["i"].as_u64().unwrap());
+        let expected = next.entry(w).or_insert(0);
+        assert_eq!(i, *expected, "worker {w}: lines out of order or lost");
+        *expected += 1;
+    }
+    // A log is extended, not replaced: no backups.
+    assert!(backups(&d, "events.jsonl").is_empty());
+    assert!(quarantined(&d).is_empty());
+}
+
+#[test]
+fn a_torn_last_line_is_quarantined_by_the_next_append() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let f = d.join("log.jsonl");
+    run(d, &["append", "log.jsonl", "{\"a\": 1}"]).ok();
+    // What a writer killed in the middle of its write leaves.
+    fs::OpenOptions::new()
+        .append(true)
+        .open(&f)
+        .unwrap()
+        .write_all(b"{\"a\":2,\"pa")
+        .unwrap();
+    // read and status see it and say what to do.
+    run(d, &["read", "log.jsonl"])
+        .fails(5)
+        .stderr_has("torn last line");
+    let status = run(d, &["status", "--json", "log.jsonl"]);
+    assert_eq!(status.code, 5);
+    let doc = status.json();
+    assert_eq!(doc["files"][0]["format"], "json-lines");
+    assert!(
+        doc["files"][0]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("torn last line"),
+        "{doc}"
+    );
+    let out = run(d, &["append", "log.jsonl", "{\"a\": 3}"]);
+    out.ok().stderr_has("torn");
+    assert_eq!(text(&f), "{\"a\":1}\n{\"a\":3}\n");
+    let q = quarantined(d);
+    assert_eq!(q.len(), 1);
+    assert_eq!(bytes(&q[0]), b"{\"a\":2,\"pa");
+    let last = journal_lines(d).pop().unwrap();
+    assert_eq!(last["op"], "append");
+    assert_eq!(last["result"], "torn-tail-quarantined");
+    run(d, &["status", "log.jsonl"]).ok();
+}
+
+#[test]
+fn recover_cuts_a_torn_tail_and_keeps_every_whole_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(d.join("log.jsonl"), "{\"a\":1}\n[2]\n12").unwrap();
+    // A bare number at the end may be a cut longer number: torn.
+    run(d, &["read", "log.jsonl"]).fails(5);
+    let out = run(d, &["read", "--recover", "log.jsonl", "type"]);
+    out.ok();
+    assert_eq!(out.stdout_str(), "\"object\"\n\"array\"\n");
+    assert_eq!(text(&d.join("log.jsonl")), "{\"a\":1}\n[2]\n");
+    assert_eq!(bytes(&quarantined(d)[0]), b"12");
+    // A damaged line in the middle is not "repaired": exit 5, file untouched.
+    fs::write(d.join("mid.jsonl"), "{\"a\":1}\n{oops\n{\"a\":3}\n").unwrap();
+    run(d, &["read", "--recover", "mid.jsonl"])
+        .fails(5)
+        .stderr_has("line 2");
+    assert_eq!(text(&d.join("mid.jsonl")), "{\"a\":1}\n{oops\n{\"a\":3}\n");
+}
+
+#[test]
+fn a_whole_last_value_without_its_newline_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(d.join("log.jsonl"), "{\"a\":1}\n{\"b\":2}").unwrap();
+    run(d, &["read", "log.jsonl", "-c"]).ok();
+    run(d, &["append", "log.jsonl", "{\"c\": 3}"]).ok();
+    assert_eq!(
+        text(&d.join("log.jsonl")),
+        "{\"a\":1}\n{\"b\":2}\n{\"c\":3}\n"
+    );
+    assert!(quarantined(d).is_empty());
+}
+
+#[test]
+fn sigkill_during_appends_leaves_at_most_one_torn_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut rng = XorShift::from_time();
+    // Large lines make a kill in the middle of a write possible.
+    let big = format!("{{\"pad\":\"{}\"}}", "y".repeat(4 << 20));
+    fs::write(d.join("big.json"), &big).unwrap();
+    for round in 0..12 {
+        let mut child = raw_jsafe(d)
+            .args(["append", "log.jsonl", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut input = child.stdin.take().unwrap();
+        let line = format!(
+            "{{\"round\":{round},\"pad\":\"{}\"}}\n",
+            "z".repeat(1 << 20)
+        );
+        let feeder = thread::spawn(move || {
+            for _ in 0..8 {
+                if input.write_all(line.as_bytes()).is_err() {
+                    break;
+                }
+            }
+        });
+        thread::sleep(Duration::from_millis(rng.below(40)));
+        let _ = child.kill();
+        child.wait().unwrap();
+        let _ = feeder.join();
+        // At most one torn line, and only at the end.
+        let t = fs::read(d.join("log.jsonl")).unwrap_or_default();
+        let whole = t.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+        for l in t[..whole].split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            serde_json::from_slice::<serde_json::Value>(l).expect("a whole line is JSON");
+        }
+        // The next append makes the file whole again.
+        run(
+            d,
+            &["append", "log.jsonl", &format!("{{\"after\":{round}}}")],
+        )
+        .ok();
+        let lines = lines_of(&d.join("log.jsonl"));
+        assert_eq!(lines.last().unwrap()["after"], round);
+        if whole < t.len() {
+            let q = quarantined(d);
+            assert!(
+                q.iter().any(|p| bytes(p) == t[whole..]),
+                "torn tail not kept"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_last_line_must_be_json_and_the_name_must_say_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // A pretty-printed document named .jsonl is not JSON Lines.
+    fs::write(d.join("doc.jsonl"), "{\n  \"a\": 1\n}\n").unwrap();
+    run(d, &["append", "doc.jsonl", "{}"])
+        .fails(5)
+        .stderr_has("not a JSON Lines file");
+    assert_eq!(text(&d.join("doc.jsonl")), "{\n  \"a\": 1\n}\n");
+    // A .json file needs --lines (or --to).
+    assert_eq!(run(d, &["append", "plain.json", "{}"]).code, 2);
+    assert!(!d.join("plain.json").exists());
+    run(d, &["append", "--lines", "plain.log", "{\"x\": [1, 2]}"]).ok();
+    assert_eq!(text(&d.join("plain.log")), "{\"x\":[1,2]}\n");
+    run(d, &["read", "--lines", "plain.log", ".x[1]"]).ok();
+    // Bad input appends nothing.
+    run(d, &["append", "plain.log", "--lines", "{oops"]).fails(4);
+    assert_eq!(text(&d.join("plain.log")), "{\"x\":[1,2]}\n");
+}
+
+#[test]
+fn read_runs_a_filter_per_line_and_validates_every_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run_stdin(
+        d,
+        &["append", "e.ndjson", "-"],
+        b"{\"n\":1}\n\n{\"n\":2,\"s\":\"a b\"}\n",
+    )
+    .ok();
+    let out = run(d, &["read", "e.ndjson", "."]);
+    out.ok();
+    assert_eq!(out.stdout_str(), "{\"n\":1}\n{\"n\":2,\"s\":\"a b\"}\n");
+    let out = run(d, &["read", "e.ndjson", "select(.n > 1) | .s", "-r"]);
+    assert_eq!(out.stdout_str(), "a b\n");
+    // Without a filter: the bytes as they are.
+    assert_eq!(
+        run(d, &["read", "e.ndjson"]).stdout_str(),
+        "{\"n\":1}\n{\"n\":2,\"s\":\"a b\"}\n"
+    );
+    fs::write(d.join("bad.jsonl"), "{\"n\":1}\n{\"n\":}\n").unwrap();
+    run(d, &["read", "bad.jsonl", ".n"])
+        .fails(5)
+        .stderr_has("line 2");
+    // A filter error names the line.
+    fs::write(d.join("t.jsonl"), "{\"n\":1}\n{\"n\":\"x\"}\n").unwrap();
+    let out = run(d, &["read", "t.jsonl", ".n + 1"]);
+    assert_eq!(out.code, 4);
+    assert_eq!(out.stdout_str(), "2\n");
+    assert!(out.stderr.contains("line 2"), "{}", out.stderr);
+}
+
+#[test]
+fn append_to_an_array_in_a_json_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(
+        d.join("doc.json"),
+        "{\n  \"name\": \"x\",\n  \"s\": \"str\"\n}\n",
+    )
+    .unwrap();
+    run(d, &["append", "doc.json", "--to", ".events", "{\"e\": 1}"]).ok();
+    run_stdin(
+        d,
+        &["append", "doc.json", "--to", ".events", "-"],
+        b"{\"e\": 2}\n{\"e\": 3}\n",
+    )
+    .ok();
+    run(
+        d,
+        &["append", "doc.json", "--to", ".deep.\"a b\".list", "7"],
+    )
+    .ok();
+    assert_eq!(
+        parse_file(&d.join("doc.json")),
+        serde_json::json!({
+            "name": "x", "s": "str",
+            "events": [{"e": 1}, {"e": 2}, {"e": 3}],
+            "deep": {"a b": {"list": [7]}}
+        })
+    );
+    let before = bytes(&d.join("doc.json"));
+    run(d, &["append", "doc.json", "--to", ".s", "1"])
+        .fails(4)
+        .stderr_has(".s is string");
+    assert_eq!(
+        run(d, &["append", "doc.json", "--to", "events", "1"]).code,
+        2
+    );
+    assert_eq!(bytes(&d.join("doc.json")), before);
+    // The document is rewritten through the write core: backed up.
+    assert!(!backups(d, "doc.json").is_empty());
+}
