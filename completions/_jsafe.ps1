@@ -42,6 +42,10 @@ Register-ArgumentCompleter -Native -CommandName 'jsafe' -ScriptBlock {
             [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'List a file''s backups or bring one back (through the same safe write)')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the health, locks, backups and last operation of managed files')
             [CompletionResult]::new('cleanup-locks', 'cleanup-locks', [CompletionResultType]::ParameterValue, 'Remove lock files nobody holds and temp files of writes that died (for cron)')
+            [CompletionResult]::new('lock', 'lock', [CompletionResultType]::ParameterValue, 'Run a command while holding a file''s lock (nested jsafe calls on the file use it)')
+            [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Print a file''s (filtered) value now and after every committed change')
+            [CompletionResult]::new('append', 'append', [CompletionResultType]::ParameterValue, 'Append a value to a JSON Lines file (O(1)), or to an array in a JSON document')
+            [CompletionResult]::new('schema', 'schema', [CompletionResultType]::ParameterValue, 'Attach a JSON Schema to a file (every change is checked), show it, or detach it')
             [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Self-test: check that locking, atomic replace and recovery work on this filesystem')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -73,6 +77,7 @@ Register-ArgumentCompleter -Native -CommandName 'jsafe' -ScriptBlock {
             [CompletionResult]::new('--jsonargs', '--jsonargs', [CompletionResultType]::ParameterName, 'The ARGs after the filter are JSON values in $ARGS.positional')
             [CompletionResult]::new('--lock', '--lock', [CompletionResultType]::ParameterName, 'Take a shared lock while reading (for files that non-jsafe writers change in place)')
             [CompletionResult]::new('--recover', '--recover', [CompletionResultType]::ParameterName, 'If the file is corrupt, quarantine it and restore the newest valid backup first')
+            [CompletionResult]::new('--lines', '--lines', [CompletionResultType]::ParameterName, 'Read FILE as JSON Lines (one value per line; the default for *.jsonl, *.ndjson)')
             [CompletionResult]::new('--split-links', '--split-links', [CompletionResultType]::ParameterName, 'Replace a file that has other hard links (they keep the old content)')
             [CompletionResult]::new('--no-backup', '--no-backup', [CompletionResultType]::ParameterName, 'Do not back up the version being replaced')
             [CompletionResult]::new('--no-sync', '--no-sync', [CompletionResultType]::ParameterName, 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable')
@@ -89,6 +94,7 @@ Register-ArgumentCompleter -Native -CommandName 'jsafe' -ScriptBlock {
         }
         'jsafe;write' {
             [CompletionResult]::new('--indent', '--indent', [CompletionResultType]::ParameterName, 'Indent with N spaces')
+            [CompletionResult]::new('--schema', '--schema', [CompletionResultType]::ParameterName, 'Refuse the change (exit 4) unless the result matches this JSON Schema')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a file''s lock before giving up with exit code 3')
             [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Number of backups to keep per file')
             [CompletionResult]::new('--compact', '--compact', [CompletionResultType]::ParameterName, 'Write compact JSON (one line)')
@@ -109,11 +115,13 @@ Register-ArgumentCompleter -Native -CommandName 'jsafe' -ScriptBlock {
         }
         'jsafe;merge' {
             [CompletionResult]::new('--indent', '--indent', [CompletionResultType]::ParameterName, 'Indent with N spaces')
+            [CompletionResult]::new('--schema', '--schema', [CompletionResultType]::ParameterName, 'Refuse the change (exit 4) unless the result matches this JSON Schema')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a file''s lock before giving up with exit code 3')
             [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Number of backups to keep per file')
             [CompletionResult]::new('--compact', '--compact', [CompletionResultType]::ParameterName, 'Write compact JSON (one line)')
             [CompletionResult]::new('--tab', '--tab', [CompletionResultType]::ParameterName, 'Indent with tabs')
             [CompletionResult]::new('--recover', '--recover', [CompletionResultType]::ParameterName, 'If the file is corrupt, quarantine it and restore the newest valid backup first')
+            [CompletionResult]::new('--stream', '--stream', [CompletionResultType]::ParameterName, 'Read one patch per line from stdin and apply them in order (waiting ones in one write)')
             [CompletionResult]::new('--split-links', '--split-links', [CompletionResultType]::ParameterName, 'Replace a file that has other hard links (they keep the old content)')
             [CompletionResult]::new('--no-backup', '--no-backup', [CompletionResultType]::ParameterName, 'Do not back up the version being replaced')
             [CompletionResult]::new('--no-sync', '--no-sync', [CompletionResultType]::ParameterName, 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable')
@@ -137,6 +145,7 @@ Register-ArgumentCompleter -Native -CommandName 'jsafe' -ScriptBlock {
             [CompletionResult]::new('--filter-timeout', '--filter-timeout', [CompletionResultType]::ParameterName, 'Abort a filter still running after SECS (exit 4; the lock is released)')
             [CompletionResult]::new('--filter-memory', '--filter-memory', [CompletionResultType]::ParameterName, 'Abort a filter that allocates more than SIZE (exit 4; e.g. 512M, 2G)')
             [CompletionResult]::new('--indent', '--indent', [CompletionResultType]::ParameterName, 'Indent with N spaces')
+            [CompletionResult]::new('--schema', '--schema', [CompletionResultType]::ParameterName, 'Refuse the change (exit 4) unless the result matches this JSON Schema')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a file''s lock before giving up with exit code 3')
             [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Number of backups to keep per file')
             [CompletionResult]::new('--args', '--args', [CompletionResultType]::ParameterName, 'The ARGs after the filter are strings in $ARGS.positional')
@@ -144,6 +153,7 @@ Register-ArgumentCompleter -Native -CommandName 'jsafe' -ScriptBlock {
             [CompletionResult]::new('--compact', '--compact', [CompletionResultType]::ParameterName, 'Write compact JSON (one line)')
             [CompletionResult]::new('--tab', '--tab', [CompletionResultType]::ParameterName, 'Indent with tabs')
             [CompletionResult]::new('--recover', '--recover', [CompletionResultType]::ParameterName, 'If the file is corrupt, quarantine it and restore the newest valid backup first')
+            [CompletionResult]::new('--stream', '--stream', [CompletionResultType]::ParameterName, 'Read one JSON value per line from stdin as $in and run FILTER for each, in order')
             [CompletionResult]::new('--split-links', '--split-links', [CompletionResultType]::ParameterName, 'Replace a file that has other hard links (they keep the old content)')
             [CompletionResult]::new('--no-backup', '--no-backup', [CompletionResultType]::ParameterName, 'Do not back up the version being replaced')
             [CompletionResult]::new('--no-sync', '--no-sync', [CompletionResultType]::ParameterName, 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable')
@@ -223,6 +233,90 @@ Register-ArgumentCompleter -Native -CommandName 'jsafe' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'jsafe;lock' {
+            [CompletionResult]::new('-E', '-E ', [CompletionResultType]::ParameterName, 'Exit N instead of 3 when the lock is not granted within --timeout (flock''s -E)')
+            [CompletionResult]::new('--conflict-exit-code', '--conflict-exit-code', [CompletionResultType]::ParameterName, 'Exit N instead of 3 when the lock is not granted within --timeout (flock''s -E)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a file''s lock before giving up with exit code 3')
+            [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Number of backups to keep per file')
+            [CompletionResult]::new('--shared', '--shared', [CompletionResultType]::ParameterName, 'Take the lock shared (like `read --lock`): other shared holders may run, writers wait')
+            [CompletionResult]::new('--split-links', '--split-links', [CompletionResultType]::ParameterName, 'Replace a file that has other hard links (they keep the old content)')
+            [CompletionResult]::new('--no-backup', '--no-backup', [CompletionResultType]::ParameterName, 'Do not back up the version being replaced')
+            [CompletionResult]::new('--no-sync', '--no-sync', [CompletionResultType]::ParameterName, 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable')
+            [CompletionResult]::new('--no-journal', '--no-journal', [CompletionResultType]::ParameterName, 'Do not append to the audit journal (.jsafe/journal.jsonl)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors (--verbose wins over it)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors (--verbose wins over it)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (who holds a lock, what was backed up, ...)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (who holds a lock, what was backed up, ...)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'jsafe;watch' {
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a file''s lock before giving up with exit code 3')
+            [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Number of backups to keep per file')
+            [CompletionResult]::new('-c', '-c', [CompletionResultType]::ParameterName, 'Print compact JSON: one line per change')
+            [CompletionResult]::new('--compact', '--compact', [CompletionResultType]::ParameterName, 'Print compact JSON: one line per change')
+            [CompletionResult]::new('-r', '-r', [CompletionResultType]::ParameterName, 'Print strings without quotes')
+            [CompletionResult]::new('--raw-output', '--raw-output', [CompletionResultType]::ParameterName, 'Print strings without quotes')
+            [CompletionResult]::new('--changes-only', '--changes-only', [CompletionResultType]::ParameterName, 'Do not print the current value at start; only changes')
+            [CompletionResult]::new('--once', '--once', [CompletionResultType]::ParameterName, 'Wait for the next change, print it and exit 0')
+            [CompletionResult]::new('--lines', '--lines', [CompletionResultType]::ParameterName, 'Read FILE as JSON Lines (the default for *.jsonl, *.ndjson): print each appended line')
+            [CompletionResult]::new('--split-links', '--split-links', [CompletionResultType]::ParameterName, 'Replace a file that has other hard links (they keep the old content)')
+            [CompletionResult]::new('--no-backup', '--no-backup', [CompletionResultType]::ParameterName, 'Do not back up the version being replaced')
+            [CompletionResult]::new('--no-sync', '--no-sync', [CompletionResultType]::ParameterName, 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable')
+            [CompletionResult]::new('--no-journal', '--no-journal', [CompletionResultType]::ParameterName, 'Do not append to the audit journal (.jsafe/journal.jsonl)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors (--verbose wins over it)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors (--verbose wins over it)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (who holds a lock, what was backed up, ...)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (who holds a lock, what was backed up, ...)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'jsafe;append' {
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Append to the array at this path of a JSON document (e.g. .events, .a."b c"[0])')
+            [CompletionResult]::new('--schema', '--schema', [CompletionResultType]::ParameterName, 'Refuse the change (exit 4) unless the value matches this JSON Schema')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a file''s lock before giving up with exit code 3')
+            [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Number of backups to keep per file')
+            [CompletionResult]::new('--lines', '--lines', [CompletionResultType]::ParameterName, 'FILE is JSON Lines whatever its name')
+            [CompletionResult]::new('--split-links', '--split-links', [CompletionResultType]::ParameterName, 'Replace a file that has other hard links (they keep the old content)')
+            [CompletionResult]::new('--no-backup', '--no-backup', [CompletionResultType]::ParameterName, 'Do not back up the version being replaced')
+            [CompletionResult]::new('--no-sync', '--no-sync', [CompletionResultType]::ParameterName, 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable')
+            [CompletionResult]::new('--no-journal', '--no-journal', [CompletionResultType]::ParameterName, 'Do not append to the audit journal (.jsafe/journal.jsonl)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors (--verbose wins over it)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors (--verbose wins over it)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (who holds a lock, what was backed up, ...)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (who holds a lock, what was backed up, ...)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'jsafe;schema' {
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a file''s lock before giving up with exit code 3')
+            [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Number of backups to keep per file')
+            [CompletionResult]::new('--detach', '--detach', [CompletionResultType]::ParameterName, 'Remove the attached schema')
+            [CompletionResult]::new('--force', '--force', [CompletionResultType]::ParameterName, 'Attach even if the file''s current content does not match')
+            [CompletionResult]::new('--lines', '--lines', [CompletionResultType]::ParameterName, 'The data file is JSON Lines whatever its name (the schema applies to each line)')
+            [CompletionResult]::new('--split-links', '--split-links', [CompletionResultType]::ParameterName, 'Replace a file that has other hard links (they keep the old content)')
+            [CompletionResult]::new('--no-backup', '--no-backup', [CompletionResultType]::ParameterName, 'Do not back up the version being replaced')
+            [CompletionResult]::new('--no-sync', '--no-sync', [CompletionResultType]::ParameterName, 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable')
+            [CompletionResult]::new('--no-journal', '--no-journal', [CompletionResultType]::ParameterName, 'Do not append to the audit journal (.jsafe/journal.jsonl)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors (--verbose wins over it)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing on stderr but errors (--verbose wins over it)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (who holds a lock, what was backed up, ...)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (who holds a lock, what was backed up, ...)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'jsafe;test' {
             [CompletionResult]::new('--dir', '--dir', [CompletionResultType]::ParameterName, 'Run in this directory (on the filesystem to check) instead of a fresh temp dir')
             [CompletionResult]::new('--workers', '--workers', [CompletionResultType]::ParameterName, 'Concurrent worker processes')
@@ -252,6 +346,10 @@ Register-ArgumentCompleter -Native -CommandName 'jsafe' -ScriptBlock {
             [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'List a file''s backups or bring one back (through the same safe write)')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show the health, locks, backups and last operation of managed files')
             [CompletionResult]::new('cleanup-locks', 'cleanup-locks', [CompletionResultType]::ParameterValue, 'Remove lock files nobody holds and temp files of writes that died (for cron)')
+            [CompletionResult]::new('lock', 'lock', [CompletionResultType]::ParameterValue, 'Run a command while holding a file''s lock (nested jsafe calls on the file use it)')
+            [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Print a file''s (filtered) value now and after every committed change')
+            [CompletionResult]::new('append', 'append', [CompletionResultType]::ParameterValue, 'Append a value to a JSON Lines file (O(1)), or to an array in a JSON document')
+            [CompletionResult]::new('schema', 'schema', [CompletionResultType]::ParameterValue, 'Attach a JSON Schema to a file (every change is checked), show it, or detach it')
             [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Self-test: check that locking, atomic replace and recovery work on this filesystem')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -275,6 +373,18 @@ Register-ArgumentCompleter -Native -CommandName 'jsafe' -ScriptBlock {
             break
         }
         'jsafe;help;cleanup-locks' {
+            break
+        }
+        'jsafe;help;lock' {
+            break
+        }
+        'jsafe;help;watch' {
+            break
+        }
+        'jsafe;help;append' {
+            break
+        }
+        'jsafe;help;schema' {
             break
         }
         'jsafe;help;test' {

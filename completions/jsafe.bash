@@ -16,11 +16,17 @@ _jsafe() {
             ",$1")
                 cmd="jsafe"
                 ;;
+            jsafe,append)
+                cmd="jsafe__subcmd__append"
+                ;;
             jsafe,cleanup-locks)
                 cmd="jsafe__subcmd__cleanup__subcmd__locks"
                 ;;
             jsafe,help)
                 cmd="jsafe__subcmd__help"
+                ;;
+            jsafe,lock)
+                cmd="jsafe__subcmd__lock"
                 ;;
             jsafe,merge)
                 cmd="jsafe__subcmd__merge"
@@ -31,6 +37,9 @@ _jsafe() {
             jsafe,restore)
                 cmd="jsafe__subcmd__restore"
                 ;;
+            jsafe,schema)
+                cmd="jsafe__subcmd__schema"
+                ;;
             jsafe,status)
                 cmd="jsafe__subcmd__status"
                 ;;
@@ -40,14 +49,23 @@ _jsafe() {
             jsafe,update)
                 cmd="jsafe__subcmd__update"
                 ;;
+            jsafe,watch)
+                cmd="jsafe__subcmd__watch"
+                ;;
             jsafe,write)
                 cmd="jsafe__subcmd__write"
+                ;;
+            jsafe__subcmd__help,append)
+                cmd="jsafe__subcmd__help__subcmd__append"
                 ;;
             jsafe__subcmd__help,cleanup-locks)
                 cmd="jsafe__subcmd__help__subcmd__cleanup__subcmd__locks"
                 ;;
             jsafe__subcmd__help,help)
                 cmd="jsafe__subcmd__help__subcmd__help"
+                ;;
+            jsafe__subcmd__help,lock)
+                cmd="jsafe__subcmd__help__subcmd__lock"
                 ;;
             jsafe__subcmd__help,merge)
                 cmd="jsafe__subcmd__help__subcmd__merge"
@@ -58,6 +76,9 @@ _jsafe() {
             jsafe__subcmd__help,restore)
                 cmd="jsafe__subcmd__help__subcmd__restore"
                 ;;
+            jsafe__subcmd__help,schema)
+                cmd="jsafe__subcmd__help__subcmd__schema"
+                ;;
             jsafe__subcmd__help,status)
                 cmd="jsafe__subcmd__help__subcmd__status"
                 ;;
@@ -66,6 +87,9 @@ _jsafe() {
                 ;;
             jsafe__subcmd__help,update)
                 cmd="jsafe__subcmd__help__subcmd__update"
+                ;;
+            jsafe__subcmd__help,watch)
+                cmd="jsafe__subcmd__help__subcmd__watch"
                 ;;
             jsafe__subcmd__help,write)
                 cmd="jsafe__subcmd__help__subcmd__write"
@@ -77,12 +101,42 @@ _jsafe() {
 
     case "${cmd}" in
         jsafe)
-            opts="-q -v -h -V --timeout --keep --split-links --no-backup --no-sync --no-journal --quiet --verbose --help --version read write merge update restore status cleanup-locks test help"
+            opts="-q -v -h -V --timeout --keep --split-links --no-backup --no-sync --no-journal --quiet --verbose --help --version read write merge update restore status cleanup-locks lock watch append schema test help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jsafe__subcmd__append)
+            opts="-q -v -h -V --to --lines --schema --timeout --keep --split-links --no-backup --no-sync --no-journal --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --schema)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -125,8 +179,22 @@ _jsafe() {
             return 0
             ;;
         jsafe__subcmd__help)
-            opts="read write merge update restore status cleanup-locks test help"
+            opts="read write merge update restore status cleanup-locks lock watch append schema test help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jsafe__subcmd__help__subcmd__append)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -153,6 +221,20 @@ _jsafe() {
             return 0
             ;;
         jsafe__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jsafe__subcmd__help__subcmd__lock)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -208,6 +290,20 @@ _jsafe() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        jsafe__subcmd__help__subcmd__schema)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         jsafe__subcmd__help__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -250,6 +346,20 @@ _jsafe() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        jsafe__subcmd__help__subcmd__watch)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         jsafe__subcmd__help__subcmd__write)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -264,14 +374,48 @@ _jsafe() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        jsafe__subcmd__lock)
+            opts="-E -q -v -h -V --shared --conflict-exit-code --timeout --keep --split-links --no-backup --no-sync --no-journal --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --conflict-exit-code)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -E)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         jsafe__subcmd__merge)
-            opts="-q -v -h -V --compact --indent --tab --recover --timeout --keep --split-links --no-backup --no-sync --no-journal --quiet --verbose --help --version"
+            opts="-q -v -h -V --compact --indent --tab --recover --stream --schema --timeout --keep --split-links --no-backup --no-sync --no-journal --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --indent)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --schema)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -291,7 +435,7 @@ _jsafe() {
             return 0
             ;;
         jsafe__subcmd__read)
-            opts="-c -r -j -a -S -e -q -v -h -V --compact --raw-output --join-output --ascii-output --sort-keys --tab --indent --exit-status --arg --argjson --slurpfile --rawfile --args --jsonargs --default --lock --recover --filter-memory --timeout --keep --split-links --no-backup --no-sync --no-journal --quiet --verbose --help --version"
+            opts="-c -r -j -a -S -e -q -v -h -V --compact --raw-output --join-output --ascii-output --sort-keys --tab --indent --exit-status --arg --argjson --slurpfile --rawfile --args --jsonargs --default --lock --recover --filter-memory --lines --timeout --keep --split-links --no-backup --no-sync --no-journal --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -351,6 +495,28 @@ _jsafe() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jsafe__subcmd__schema)
+            opts="-q -v -h -V --detach --force --lines --timeout --keep --split-links --no-backup --no-sync --no-journal --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -427,7 +593,7 @@ _jsafe() {
             return 0
             ;;
         jsafe__subcmd__update)
-            opts="-q -v -h -V --arg --argjson --slurpfile --rawfile --args --jsonargs --default --filter-timeout --filter-memory --compact --indent --tab --recover --timeout --keep --split-links --no-backup --no-sync --no-journal --quiet --verbose --help --version"
+            opts="-q -v -h -V --arg --argjson --slurpfile --rawfile --args --jsonargs --default --filter-timeout --filter-memory --compact --indent --tab --recover --stream --schema --timeout --keep --split-links --no-backup --no-sync --no-journal --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -465,6 +631,32 @@ _jsafe() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --schema)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keep)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        jsafe__subcmd__watch)
+            opts="-c -r -q -v -h -V --compact --raw-output --changes-only --once --lines --timeout --keep --split-links --no-backup --no-sync --no-journal --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -481,13 +673,17 @@ _jsafe() {
             return 0
             ;;
         jsafe__subcmd__write)
-            opts="-q -v -h -V --compact --indent --tab --timeout --keep --split-links --no-backup --no-sync --no-journal --quiet --verbose --help --version"
+            opts="-q -v -h -V --compact --indent --tab --schema --timeout --keep --split-links --no-backup --no-sync --no-journal --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --indent)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --schema)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

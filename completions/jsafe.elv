@@ -39,6 +39,10 @@ set edit:completion:arg-completer[jsafe] = {|@words|
             cand restore 'List a file''s backups or bring one back (through the same safe write)'
             cand status 'Show the health, locks, backups and last operation of managed files'
             cand cleanup-locks 'Remove lock files nobody holds and temp files of writes that died (for cron)'
+            cand lock 'Run a command while holding a file''s lock (nested jsafe calls on the file use it)'
+            cand watch 'Print a file''s (filtered) value now and after every committed change'
+            cand append 'Append a value to a JSON Lines file (O(1)), or to an array in a JSON document'
+            cand schema 'Attach a JSON Schema to a file (every change is checked), show it, or detach it'
             cand test 'Self-test: check that locking, atomic replace and recovery work on this filesystem'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -69,6 +73,7 @@ set edit:completion:arg-completer[jsafe] = {|@words|
             cand --jsonargs 'The ARGs after the filter are JSON values in $ARGS.positional'
             cand --lock 'Take a shared lock while reading (for files that non-jsafe writers change in place)'
             cand --recover 'If the file is corrupt, quarantine it and restore the newest valid backup first'
+            cand --lines 'Read FILE as JSON Lines (one value per line; the default for *.jsonl, *.ndjson)'
             cand --split-links 'Replace a file that has other hard links (they keep the old content)'
             cand --no-backup 'Do not back up the version being replaced'
             cand --no-sync 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable'
@@ -84,6 +89,7 @@ set edit:completion:arg-completer[jsafe] = {|@words|
         }
         &'jsafe;write'= {
             cand --indent 'Indent with N spaces'
+            cand --schema 'Refuse the change (exit 4) unless the result matches this JSON Schema'
             cand --timeout 'Seconds to wait for a file''s lock before giving up with exit code 3'
             cand --keep 'Number of backups to keep per file'
             cand --compact 'Write compact JSON (one line)'
@@ -103,11 +109,13 @@ set edit:completion:arg-completer[jsafe] = {|@words|
         }
         &'jsafe;merge'= {
             cand --indent 'Indent with N spaces'
+            cand --schema 'Refuse the change (exit 4) unless the result matches this JSON Schema'
             cand --timeout 'Seconds to wait for a file''s lock before giving up with exit code 3'
             cand --keep 'Number of backups to keep per file'
             cand --compact 'Write compact JSON (one line)'
             cand --tab 'Indent with tabs'
             cand --recover 'If the file is corrupt, quarantine it and restore the newest valid backup first'
+            cand --stream 'Read one patch per line from stdin and apply them in order (waiting ones in one write)'
             cand --split-links 'Replace a file that has other hard links (they keep the old content)'
             cand --no-backup 'Do not back up the version being replaced'
             cand --no-sync 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable'
@@ -130,6 +138,7 @@ set edit:completion:arg-completer[jsafe] = {|@words|
             cand --filter-timeout 'Abort a filter still running after SECS (exit 4; the lock is released)'
             cand --filter-memory 'Abort a filter that allocates more than SIZE (exit 4; e.g. 512M, 2G)'
             cand --indent 'Indent with N spaces'
+            cand --schema 'Refuse the change (exit 4) unless the result matches this JSON Schema'
             cand --timeout 'Seconds to wait for a file''s lock before giving up with exit code 3'
             cand --keep 'Number of backups to keep per file'
             cand --args 'The ARGs after the filter are strings in $ARGS.positional'
@@ -137,6 +146,7 @@ set edit:completion:arg-completer[jsafe] = {|@words|
             cand --compact 'Write compact JSON (one line)'
             cand --tab 'Indent with tabs'
             cand --recover 'If the file is corrupt, quarantine it and restore the newest valid backup first'
+            cand --stream 'Read one JSON value per line from stdin as $in and run FILTER for each, in order'
             cand --split-links 'Replace a file that has other hard links (they keep the old content)'
             cand --no-backup 'Do not back up the version being replaced'
             cand --no-sync 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable'
@@ -212,6 +222,86 @@ set edit:completion:arg-completer[jsafe] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'jsafe;lock'= {
+            cand -E 'Exit N instead of 3 when the lock is not granted within --timeout (flock''s -E)'
+            cand --conflict-exit-code 'Exit N instead of 3 when the lock is not granted within --timeout (flock''s -E)'
+            cand --timeout 'Seconds to wait for a file''s lock before giving up with exit code 3'
+            cand --keep 'Number of backups to keep per file'
+            cand --shared 'Take the lock shared (like `read --lock`): other shared holders may run, writers wait'
+            cand --split-links 'Replace a file that has other hard links (they keep the old content)'
+            cand --no-backup 'Do not back up the version being replaced'
+            cand --no-sync 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable'
+            cand --no-journal 'Do not append to the audit journal (.jsafe/journal.jsonl)'
+            cand -q 'Print nothing on stderr but errors (--verbose wins over it)'
+            cand --quiet 'Print nothing on stderr but errors (--verbose wins over it)'
+            cand -v 'Say more on stderr (who holds a lock, what was backed up, ...)'
+            cand --verbose 'Say more on stderr (who holds a lock, what was backed up, ...)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'jsafe;watch'= {
+            cand --timeout 'Seconds to wait for a file''s lock before giving up with exit code 3'
+            cand --keep 'Number of backups to keep per file'
+            cand -c 'Print compact JSON: one line per change'
+            cand --compact 'Print compact JSON: one line per change'
+            cand -r 'Print strings without quotes'
+            cand --raw-output 'Print strings without quotes'
+            cand --changes-only 'Do not print the current value at start; only changes'
+            cand --once 'Wait for the next change, print it and exit 0'
+            cand --lines 'Read FILE as JSON Lines (the default for *.jsonl, *.ndjson): print each appended line'
+            cand --split-links 'Replace a file that has other hard links (they keep the old content)'
+            cand --no-backup 'Do not back up the version being replaced'
+            cand --no-sync 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable'
+            cand --no-journal 'Do not append to the audit journal (.jsafe/journal.jsonl)'
+            cand -q 'Print nothing on stderr but errors (--verbose wins over it)'
+            cand --quiet 'Print nothing on stderr but errors (--verbose wins over it)'
+            cand -v 'Say more on stderr (who holds a lock, what was backed up, ...)'
+            cand --verbose 'Say more on stderr (who holds a lock, what was backed up, ...)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'jsafe;append'= {
+            cand --to 'Append to the array at this path of a JSON document (e.g. .events, .a."b c"[0])'
+            cand --schema 'Refuse the change (exit 4) unless the value matches this JSON Schema'
+            cand --timeout 'Seconds to wait for a file''s lock before giving up with exit code 3'
+            cand --keep 'Number of backups to keep per file'
+            cand --lines 'FILE is JSON Lines whatever its name'
+            cand --split-links 'Replace a file that has other hard links (they keep the old content)'
+            cand --no-backup 'Do not back up the version being replaced'
+            cand --no-sync 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable'
+            cand --no-journal 'Do not append to the audit journal (.jsafe/journal.jsonl)'
+            cand -q 'Print nothing on stderr but errors (--verbose wins over it)'
+            cand --quiet 'Print nothing on stderr but errors (--verbose wins over it)'
+            cand -v 'Say more on stderr (who holds a lock, what was backed up, ...)'
+            cand --verbose 'Say more on stderr (who holds a lock, what was backed up, ...)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'jsafe;schema'= {
+            cand --timeout 'Seconds to wait for a file''s lock before giving up with exit code 3'
+            cand --keep 'Number of backups to keep per file'
+            cand --detach 'Remove the attached schema'
+            cand --force 'Attach even if the file''s current content does not match'
+            cand --lines 'The data file is JSON Lines whatever its name (the schema applies to each line)'
+            cand --split-links 'Replace a file that has other hard links (they keep the old content)'
+            cand --no-backup 'Do not back up the version being replaced'
+            cand --no-sync 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable'
+            cand --no-journal 'Do not append to the audit journal (.jsafe/journal.jsonl)'
+            cand -q 'Print nothing on stderr but errors (--verbose wins over it)'
+            cand --quiet 'Print nothing on stderr but errors (--verbose wins over it)'
+            cand -v 'Say more on stderr (who holds a lock, what was backed up, ...)'
+            cand --verbose 'Say more on stderr (who holds a lock, what was backed up, ...)'
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'jsafe;test'= {
             cand --dir 'Run in this directory (on the filesystem to check) instead of a fresh temp dir'
             cand --workers 'Concurrent worker processes'
@@ -240,6 +330,10 @@ set edit:completion:arg-completer[jsafe] = {|@words|
             cand restore 'List a file''s backups or bring one back (through the same safe write)'
             cand status 'Show the health, locks, backups and last operation of managed files'
             cand cleanup-locks 'Remove lock files nobody holds and temp files of writes that died (for cron)'
+            cand lock 'Run a command while holding a file''s lock (nested jsafe calls on the file use it)'
+            cand watch 'Print a file''s (filtered) value now and after every committed change'
+            cand append 'Append a value to a JSON Lines file (O(1)), or to an array in a JSON document'
+            cand schema 'Attach a JSON Schema to a file (every change is checked), show it, or detach it'
             cand test 'Self-test: check that locking, atomic replace and recovery work on this filesystem'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -256,6 +350,14 @@ set edit:completion:arg-completer[jsafe] = {|@words|
         &'jsafe;help;status'= {
         }
         &'jsafe;help;cleanup-locks'= {
+        }
+        &'jsafe;help;lock'= {
+        }
+        &'jsafe;help;watch'= {
+        }
+        &'jsafe;help;append'= {
+        }
+        &'jsafe;help;schema'= {
         }
         &'jsafe;help;test'= {
         }

@@ -41,6 +41,10 @@ complete -c jsafe -n "__fish_jsafe_needs_command" -f -a "update" -d 'Run a jq fi
 complete -c jsafe -n "__fish_jsafe_needs_command" -f -a "restore" -d 'List a file\'s backups or bring one back (through the same safe write)'
 complete -c jsafe -n "__fish_jsafe_needs_command" -f -a "status" -d 'Show the health, locks, backups and last operation of managed files'
 complete -c jsafe -n "__fish_jsafe_needs_command" -f -a "cleanup-locks" -d 'Remove lock files nobody holds and temp files of writes that died (for cron)'
+complete -c jsafe -n "__fish_jsafe_needs_command" -f -a "lock" -d 'Run a command while holding a file\'s lock (nested jsafe calls on the file use it)'
+complete -c jsafe -n "__fish_jsafe_needs_command" -f -a "watch" -d 'Print a file\'s (filtered) value now and after every committed change'
+complete -c jsafe -n "__fish_jsafe_needs_command" -f -a "append" -d 'Append a value to a JSON Lines file (O(1)), or to an array in a JSON document'
+complete -c jsafe -n "__fish_jsafe_needs_command" -f -a "schema" -d 'Attach a JSON Schema to a file (every change is checked), show it, or detach it'
 complete -c jsafe -n "__fish_jsafe_needs_command" -f -a "test" -d 'Self-test: check that locking, atomic replace and recovery work on this filesystem'
 complete -c jsafe -n "__fish_jsafe_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c jsafe -n "__fish_jsafe_using_subcommand read" -l indent -d 'Indent with N spaces (0: compact)' -r
@@ -63,6 +67,7 @@ complete -c jsafe -n "__fish_jsafe_using_subcommand read" -l args -d 'The ARGs a
 complete -c jsafe -n "__fish_jsafe_using_subcommand read" -l jsonargs -d 'The ARGs after the filter are JSON values in $ARGS.positional'
 complete -c jsafe -n "__fish_jsafe_using_subcommand read" -l lock -d 'Take a shared lock while reading (for files that non-jsafe writers change in place)'
 complete -c jsafe -n "__fish_jsafe_using_subcommand read" -l recover -d 'If the file is corrupt, quarantine it and restore the newest valid backup first'
+complete -c jsafe -n "__fish_jsafe_using_subcommand read" -l lines -d 'Read FILE as JSON Lines (one value per line; the default for *.jsonl, *.ndjson)'
 complete -c jsafe -n "__fish_jsafe_using_subcommand read" -l split-links -d 'Replace a file that has other hard links (they keep the old content)'
 complete -c jsafe -n "__fish_jsafe_using_subcommand read" -l no-backup -d 'Do not back up the version being replaced'
 complete -c jsafe -n "__fish_jsafe_using_subcommand read" -l no-sync -d 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable'
@@ -72,6 +77,7 @@ complete -c jsafe -n "__fish_jsafe_using_subcommand read" -s v -l verbose -d 'Sa
 complete -c jsafe -n "__fish_jsafe_using_subcommand read" -s h -l help -d 'Print help'
 complete -c jsafe -n "__fish_jsafe_using_subcommand read" -s V -l version -d 'Print version'
 complete -c jsafe -n "__fish_jsafe_using_subcommand write" -l indent -d 'Indent with N spaces' -r
+complete -c jsafe -n "__fish_jsafe_using_subcommand write" -l schema -d 'Refuse the change (exit 4) unless the result matches this JSON Schema' -r -F
 complete -c jsafe -n "__fish_jsafe_using_subcommand write" -l timeout -d 'Seconds to wait for a file\'s lock before giving up with exit code 3' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand write" -l keep -d 'Number of backups to keep per file' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand write" -l compact -d 'Write compact JSON (one line)'
@@ -85,11 +91,13 @@ complete -c jsafe -n "__fish_jsafe_using_subcommand write" -s v -l verbose -d 'S
 complete -c jsafe -n "__fish_jsafe_using_subcommand write" -s h -l help -d 'Print help'
 complete -c jsafe -n "__fish_jsafe_using_subcommand write" -s V -l version -d 'Print version'
 complete -c jsafe -n "__fish_jsafe_using_subcommand merge" -l indent -d 'Indent with N spaces' -r
+complete -c jsafe -n "__fish_jsafe_using_subcommand merge" -l schema -d 'Refuse the change (exit 4) unless the result matches this JSON Schema' -r -F
 complete -c jsafe -n "__fish_jsafe_using_subcommand merge" -l timeout -d 'Seconds to wait for a file\'s lock before giving up with exit code 3' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand merge" -l keep -d 'Number of backups to keep per file' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand merge" -l compact -d 'Write compact JSON (one line)'
 complete -c jsafe -n "__fish_jsafe_using_subcommand merge" -l tab -d 'Indent with tabs'
 complete -c jsafe -n "__fish_jsafe_using_subcommand merge" -l recover -d 'If the file is corrupt, quarantine it and restore the newest valid backup first'
+complete -c jsafe -n "__fish_jsafe_using_subcommand merge" -l stream -d 'Read one patch per line from stdin and apply them in order (waiting ones in one write)'
 complete -c jsafe -n "__fish_jsafe_using_subcommand merge" -l split-links -d 'Replace a file that has other hard links (they keep the old content)'
 complete -c jsafe -n "__fish_jsafe_using_subcommand merge" -l no-backup -d 'Do not back up the version being replaced'
 complete -c jsafe -n "__fish_jsafe_using_subcommand merge" -l no-sync -d 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable'
@@ -106,6 +114,7 @@ complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l default -d 'The i
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l filter-timeout -d 'Abort a filter still running after SECS (exit 4; the lock is released)' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l filter-memory -d 'Abort a filter that allocates more than SIZE (exit 4; e.g. 512M, 2G)' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l indent -d 'Indent with N spaces' -r
+complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l schema -d 'Refuse the change (exit 4) unless the result matches this JSON Schema' -r -F
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l timeout -d 'Seconds to wait for a file\'s lock before giving up with exit code 3' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l keep -d 'Number of backups to keep per file' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l args -d 'The ARGs after the filter are strings in $ARGS.positional'
@@ -113,6 +122,7 @@ complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l jsonargs -d 'The 
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l compact -d 'Write compact JSON (one line)'
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l tab -d 'Indent with tabs'
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l recover -d 'If the file is corrupt, quarantine it and restore the newest valid backup first'
+complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l stream -d 'Read one JSON value per line from stdin as $in and run FILTER for each, in order'
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l split-links -d 'Replace a file that has other hard links (they keep the old content)'
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l no-backup -d 'Do not back up the version being replaced'
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l no-sync -d 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable'
@@ -163,6 +173,59 @@ complete -c jsafe -n "__fish_jsafe_using_subcommand cleanup-locks" -s q -l quiet
 complete -c jsafe -n "__fish_jsafe_using_subcommand cleanup-locks" -s v -l verbose -d 'Say more on stderr (who holds a lock, what was backed up, ...)'
 complete -c jsafe -n "__fish_jsafe_using_subcommand cleanup-locks" -s h -l help -d 'Print help'
 complete -c jsafe -n "__fish_jsafe_using_subcommand cleanup-locks" -s V -l version -d 'Print version'
+complete -c jsafe -n "__fish_jsafe_using_subcommand lock" -s E -l conflict-exit-code -d 'Exit N instead of 3 when the lock is not granted within --timeout (flock\'s -E)' -r
+complete -c jsafe -n "__fish_jsafe_using_subcommand lock" -l timeout -d 'Seconds to wait for a file\'s lock before giving up with exit code 3' -r
+complete -c jsafe -n "__fish_jsafe_using_subcommand lock" -l keep -d 'Number of backups to keep per file' -r
+complete -c jsafe -n "__fish_jsafe_using_subcommand lock" -l shared -d 'Take the lock shared (like `read --lock`): other shared holders may run, writers wait'
+complete -c jsafe -n "__fish_jsafe_using_subcommand lock" -l split-links -d 'Replace a file that has other hard links (they keep the old content)'
+complete -c jsafe -n "__fish_jsafe_using_subcommand lock" -l no-backup -d 'Do not back up the version being replaced'
+complete -c jsafe -n "__fish_jsafe_using_subcommand lock" -l no-sync -d 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable'
+complete -c jsafe -n "__fish_jsafe_using_subcommand lock" -l no-journal -d 'Do not append to the audit journal (.jsafe/journal.jsonl)'
+complete -c jsafe -n "__fish_jsafe_using_subcommand lock" -s q -l quiet -d 'Print nothing on stderr but errors (--verbose wins over it)'
+complete -c jsafe -n "__fish_jsafe_using_subcommand lock" -s v -l verbose -d 'Say more on stderr (who holds a lock, what was backed up, ...)'
+complete -c jsafe -n "__fish_jsafe_using_subcommand lock" -s h -l help -d 'Print help'
+complete -c jsafe -n "__fish_jsafe_using_subcommand lock" -s V -l version -d 'Print version'
+complete -c jsafe -n "__fish_jsafe_using_subcommand watch" -l timeout -d 'Seconds to wait for a file\'s lock before giving up with exit code 3' -r
+complete -c jsafe -n "__fish_jsafe_using_subcommand watch" -l keep -d 'Number of backups to keep per file' -r
+complete -c jsafe -n "__fish_jsafe_using_subcommand watch" -s c -l compact -d 'Print compact JSON: one line per change'
+complete -c jsafe -n "__fish_jsafe_using_subcommand watch" -s r -l raw-output -d 'Print strings without quotes'
+complete -c jsafe -n "__fish_jsafe_using_subcommand watch" -l changes-only -d 'Do not print the current value at start; only changes'
+complete -c jsafe -n "__fish_jsafe_using_subcommand watch" -l once -d 'Wait for the next change, print it and exit 0'
+complete -c jsafe -n "__fish_jsafe_using_subcommand watch" -l lines -d 'Read FILE as JSON Lines (the default for *.jsonl, *.ndjson): print each appended line'
+complete -c jsafe -n "__fish_jsafe_using_subcommand watch" -l split-links -d 'Replace a file that has other hard links (they keep the old content)'
+complete -c jsafe -n "__fish_jsafe_using_subcommand watch" -l no-backup -d 'Do not back up the version being replaced'
+complete -c jsafe -n "__fish_jsafe_using_subcommand watch" -l no-sync -d 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable'
+complete -c jsafe -n "__fish_jsafe_using_subcommand watch" -l no-journal -d 'Do not append to the audit journal (.jsafe/journal.jsonl)'
+complete -c jsafe -n "__fish_jsafe_using_subcommand watch" -s q -l quiet -d 'Print nothing on stderr but errors (--verbose wins over it)'
+complete -c jsafe -n "__fish_jsafe_using_subcommand watch" -s v -l verbose -d 'Say more on stderr (who holds a lock, what was backed up, ...)'
+complete -c jsafe -n "__fish_jsafe_using_subcommand watch" -s h -l help -d 'Print help'
+complete -c jsafe -n "__fish_jsafe_using_subcommand watch" -s V -l version -d 'Print version'
+complete -c jsafe -n "__fish_jsafe_using_subcommand append" -l to -d 'Append to the array at this path of a JSON document (e.g. .events, .a."b c"[0])' -r
+complete -c jsafe -n "__fish_jsafe_using_subcommand append" -l schema -d 'Refuse the change (exit 4) unless the value matches this JSON Schema' -r -F
+complete -c jsafe -n "__fish_jsafe_using_subcommand append" -l timeout -d 'Seconds to wait for a file\'s lock before giving up with exit code 3' -r
+complete -c jsafe -n "__fish_jsafe_using_subcommand append" -l keep -d 'Number of backups to keep per file' -r
+complete -c jsafe -n "__fish_jsafe_using_subcommand append" -l lines -d 'FILE is JSON Lines whatever its name'
+complete -c jsafe -n "__fish_jsafe_using_subcommand append" -l split-links -d 'Replace a file that has other hard links (they keep the old content)'
+complete -c jsafe -n "__fish_jsafe_using_subcommand append" -l no-backup -d 'Do not back up the version being replaced'
+complete -c jsafe -n "__fish_jsafe_using_subcommand append" -l no-sync -d 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable'
+complete -c jsafe -n "__fish_jsafe_using_subcommand append" -l no-journal -d 'Do not append to the audit journal (.jsafe/journal.jsonl)'
+complete -c jsafe -n "__fish_jsafe_using_subcommand append" -s q -l quiet -d 'Print nothing on stderr but errors (--verbose wins over it)'
+complete -c jsafe -n "__fish_jsafe_using_subcommand append" -s v -l verbose -d 'Say more on stderr (who holds a lock, what was backed up, ...)'
+complete -c jsafe -n "__fish_jsafe_using_subcommand append" -s h -l help -d 'Print help'
+complete -c jsafe -n "__fish_jsafe_using_subcommand append" -s V -l version -d 'Print version'
+complete -c jsafe -n "__fish_jsafe_using_subcommand schema" -l timeout -d 'Seconds to wait for a file\'s lock before giving up with exit code 3' -r
+complete -c jsafe -n "__fish_jsafe_using_subcommand schema" -l keep -d 'Number of backups to keep per file' -r
+complete -c jsafe -n "__fish_jsafe_using_subcommand schema" -l detach -d 'Remove the attached schema'
+complete -c jsafe -n "__fish_jsafe_using_subcommand schema" -l force -d 'Attach even if the file\'s current content does not match'
+complete -c jsafe -n "__fish_jsafe_using_subcommand schema" -l lines -d 'The data file is JSON Lines whatever its name (the schema applies to each line)'
+complete -c jsafe -n "__fish_jsafe_using_subcommand schema" -l split-links -d 'Replace a file that has other hard links (they keep the old content)'
+complete -c jsafe -n "__fish_jsafe_using_subcommand schema" -l no-backup -d 'Do not back up the version being replaced'
+complete -c jsafe -n "__fish_jsafe_using_subcommand schema" -l no-sync -d 'Skip fsync of the temp file and the directory (tmpfs, tests): not durable'
+complete -c jsafe -n "__fish_jsafe_using_subcommand schema" -l no-journal -d 'Do not append to the audit journal (.jsafe/journal.jsonl)'
+complete -c jsafe -n "__fish_jsafe_using_subcommand schema" -s q -l quiet -d 'Print nothing on stderr but errors (--verbose wins over it)'
+complete -c jsafe -n "__fish_jsafe_using_subcommand schema" -s v -l verbose -d 'Say more on stderr (who holds a lock, what was backed up, ...)'
+complete -c jsafe -n "__fish_jsafe_using_subcommand schema" -s h -l help -d 'Print help'
+complete -c jsafe -n "__fish_jsafe_using_subcommand schema" -s V -l version -d 'Print version'
 complete -c jsafe -n "__fish_jsafe_using_subcommand test" -l dir -d 'Run in this directory (on the filesystem to check) instead of a fresh temp dir' -r -F
 complete -c jsafe -n "__fish_jsafe_using_subcommand test" -l workers -d 'Concurrent worker processes' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand test" -l ops -d 'Operations per worker' -r
@@ -177,12 +240,16 @@ complete -c jsafe -n "__fish_jsafe_using_subcommand test" -s q -l quiet -d 'Prin
 complete -c jsafe -n "__fish_jsafe_using_subcommand test" -s v -l verbose -d 'Say more on stderr (who holds a lock, what was backed up, ...)'
 complete -c jsafe -n "__fish_jsafe_using_subcommand test" -s h -l help -d 'Print help'
 complete -c jsafe -n "__fish_jsafe_using_subcommand test" -s V -l version -d 'Print version'
-complete -c jsafe -n "__fish_jsafe_using_subcommand help; and not __fish_seen_subcommand_from read write merge update restore status cleanup-locks test help" -f -a "read" -d 'Print a file, or the outputs of a jq filter on it (takes no lock by default)'
-complete -c jsafe -n "__fish_jsafe_using_subcommand help; and not __fish_seen_subcommand_from read write merge update restore status cleanup-locks test help" -f -a "write" -d 'Replace a file\'s content with the given JSON (argument, or stdin)'
-complete -c jsafe -n "__fish_jsafe_using_subcommand help; and not __fish_seen_subcommand_from read write merge update restore status cleanup-locks test help" -f -a "merge" -d 'Apply an RFC 7386 JSON merge patch to a file (a missing file starts as {})'
-complete -c jsafe -n "__fish_jsafe_using_subcommand help; and not __fish_seen_subcommand_from read write merge update restore status cleanup-locks test help" -f -a "update" -d 'Run a jq filter on a file and store its single result'
-complete -c jsafe -n "__fish_jsafe_using_subcommand help; and not __fish_seen_subcommand_from read write merge update restore status cleanup-locks test help" -f -a "restore" -d 'List a file\'s backups or bring one back (through the same safe write)'
-complete -c jsafe -n "__fish_jsafe_using_subcommand help; and not __fish_seen_subcommand_from read write merge update restore status cleanup-locks test help" -f -a "status" -d 'Show the health, locks, backups and last operation of managed files'
-complete -c jsafe -n "__fish_jsafe_using_subcommand help; and not __fish_seen_subcommand_from read write merge update restore status cleanup-locks test help" -f -a "cleanup-locks" -d 'Remove lock files nobody holds and temp files of writes that died (for cron)'
-complete -c jsafe -n "__fish_jsafe_using_subcommand help; and not __fish_seen_subcommand_from read write merge update restore status cleanup-locks test help" -f -a "test" -d 'Self-test: check that locking, atomic replace and recovery work on this filesystem'
-complete -c jsafe -n "__fish_jsafe_using_subcommand help; and not __fish_seen_subcommand_from read write merge update restore status cleanup-locks test help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c jsafe -n "__fish_jsafe_using_subcommand help; and not __fish_seen_subcommand_from read write merge update restore status cleanup-locks lock watch append schema test help" -f -a "read" -d 'Print a file, or the outputs of a jq filter on it (takes no lock by default)'
+complete -c jsafe -n "__fish_jsafe_using_subcommand help; and not __fish_seen_subcommand_from read write merge update restore status cleanup-locks lock watch append schema test help" -f -a "write" -d 'Replace a file\'s content with the given JSON (argument, or stdin)'
+complete -c jsafe -n "__fish_jsafe_using_subcommand help; and not __fish_seen_subcommand_from read write merge update restore status cleanup-locks lock watch append schema test help" -f -a "merge" -d 'Apply an RFC 7386 JSON merge patch to a file (a missing file starts as {})'
+complete -c jsafe -n "__fish_jsafe_using_subcommand help; and not __fish_seen_subcommand_from read write merge update restore status cleanup-locks lock watch append schema test help" -f -a "update" -d 'Run a jq filter on a file and store its single result'
+complete -c jsafe -n "__fish_jsafe_using_subcommand help; and not __fish_seen_subcommand_from read write merge update restore status cleanup-locks lock watch append schema test help" -f -a "restore" -d 'List a file\'s backups or bring one back (through the same safe write)'
+complete -c jsafe -n "__fish_jsafe_using_subcommand help; and not __fish_seen_subcommand_from read write merge update restore status cleanup-locks lock watch append schema test help" -f -a "status" -d 'Show the health, locks, backups and last operation of managed files'
+complete -c jsafe -n "__fish_jsafe_using_subcommand help; and not __fish_seen_subcommand_from read write merge update restore status cleanup-locks lock watch append schema test help" -f -a "cleanup-locks" -d 'Remove lock files nobody holds and temp files of writes that died (for cron)'
+complete -c jsafe -n "__fish_jsafe_using_subcommand help; and not __fish_seen_subcommand_from read write merge update restore status cleanup-locks lock watch append schema test help" -f -a "lock" -d 'Run a command while holding a file\'s lock (nested jsafe calls on the file use it)'
+complete -c jsafe -n "__fish_jsafe_using_subcommand help; and not __fish_seen_subcommand_from read write merge update restore status cleanup-locks lock watch append schema test help" -f -a "watch" -d 'Print a file\'s (filtered) value now and after every committed change'
+complete -c jsafe -n "__fish_jsafe_using_subcommand help; and not __fish_seen_subcommand_from read write merge update restore status cleanup-locks lock watch append schema test help" -f -a "append" -d 'Append a value to a JSON Lines file (O(1)), or to an array in a JSON document'
+complete -c jsafe -n "__fish_jsafe_using_subcommand help; and not __fish_seen_subcommand_from read write merge update restore status cleanup-locks lock watch append schema test help" -f -a "schema" -d 'Attach a JSON Schema to a file (every change is checked), show it, or detach it'
+complete -c jsafe -n "__fish_jsafe_using_subcommand help; and not __fish_seen_subcommand_from read write merge update restore status cleanup-locks lock watch append schema test help" -f -a "test" -d 'Self-test: check that locking, atomic replace and recovery work on this filesystem'
+complete -c jsafe -n "__fish_jsafe_using_subcommand help; and not __fish_seen_subcommand_from read write merge update restore status cleanup-locks lock watch append schema test help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

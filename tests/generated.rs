@@ -22,13 +22,17 @@ const COMPLETIONS: &[&str] = &[
 ];
 
 const MAN_PAGES: &[&str] = &[
+    "jsafe-append.1",
     "jsafe-cleanup-locks.1",
+    "jsafe-lock.1",
     "jsafe-merge.1",
     "jsafe-read.1",
     "jsafe-restore.1",
+    "jsafe-schema.1",
     "jsafe-status.1",
     "jsafe-test.1",
     "jsafe-update.1",
+    "jsafe-watch.1",
     "jsafe-write.1",
     "jsafe.1",
 ];
@@ -189,11 +193,12 @@ fn man_page_describes_the_state_layout() {
             "<dir>/.jsafe/locks/<name>.lock",
             "<dir>/.jsafe/backups/<name>/<UTC stamp>.json",
             "<dir>/.jsafe/quarantine/<name>.<stamp>.corrupt",
+            "<dir>/.jsafe/schemas/<name>.json",
             "<dir>/.jsafe/journal.jsonl",
             "<dir>/.jsafe-tmp.<name>.<random>",
         ]
     );
-    assert!(files[3].1.contains("journal.N.jsonl"));
+    assert!(files[4].1.contains("journal.N.jsonl"));
 }
 
 #[test]

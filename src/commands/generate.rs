@@ -18,7 +18,7 @@ use clap_mangen::roff::{Roff, bold, italic, roman};
 use crate::cli::{Cli, GenerateArgs};
 use crate::error::{EXIT_CODES, Error, Kind, Result};
 use crate::store::journal;
-use crate::store::layout::{LOCK_SUFFIX, STATE_DIR, TEMP_PREFIX};
+use crate::store::layout::{LOCK_SUFFIX, SCHEMAS, STATE_DIR, TEMP_PREFIX};
 
 /// Name the completion scripts complete.
 const BIN: &str = "jsafe";
@@ -277,8 +277,15 @@ so they sort by age; the newest --keep are kept. jsafe restore lists and restore
         ),
         (
             format!("{state}/quarantine/<name>.<stamp>.corrupt"),
-            "A version that was not valid JSON, moved aside instead of being overwritten. \
-Nothing ever deletes these."
+            "A version that was not valid JSON, moved aside instead of being overwritten \
+(for a JSON Lines file: the torn last line an interrupted append left). Nothing ever \
+deletes these."
+                .to_owned(),
+        ),
+        (
+            format!("{state}/{SCHEMAS}/<name>.json"),
+            "The JSON Schema attached with jsafe schema: every change of <name> whose \
+result does not match it is refused."
                 .to_owned(),
         ),
         (
