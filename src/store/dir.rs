@@ -79,7 +79,7 @@ impl Dir {
         Ok(rustix::fs::fstat(&self.fd)?)
     }
 
-    /// A subdirectory, never through a symlink. Not checked: see [`Trust`].
+    /// A subdirectory, never through a symlink. Not checked (the store checks state directories before use).
     pub fn child_dir(&self, name: &OsStr) -> io::Result<Dir> {
         let fd = rustix::fs::openat(
             &self.fd,
@@ -341,20 +341,21 @@ pub fn state_dir(
             let Some(c) = create else {
                 return Ok(None);
             };
+            let fail = |e: io::Error, what: &str, path: &Path| {
+                Error::io(what, path, e)
+                    .map_message(|m| format!("{}: {m}; nothing was changed", data.display()))
+            };
             failpoint::hit(Step::StateDir)
-                .map_err(|e| Error::io("cannot create", &parent.join(name), e))?;
+                .map_err(|e| fail(e, "cannot create", &parent.join(name)))?;
             match rustix::fs::mkdirat(parent.fd(), name, Mode::from_raw_mode(c.dir_mode)) {
                 Ok(()) | Err(rustix::io::Errno::EXIST) => {}
-                Err(e) => {
-                    return Err(Error::io("cannot create", &parent.join(name), e.into())
-                        .map_message(|m| format!("{}: {m}; nothing was changed", data.display())));
-                }
+                Err(e) => return Err(fail(e.into(), "cannot create", &parent.join(name))),
             }
             let d = parent
                 .child_dir(name)
                 .map_err(|e| component_error(data, what, &parent.join(name), e))?;
             c.chown(d.fd())
-                .map_err(|e| Error::io("cannot give to the directory's owner", d.path(), e))?;
+                .map_err(|e| fail(e, "cannot give to the directory's owner", d.path()))?;
             d
         }
         Err(e) => return Err(component_error(data, what, &parent.join(name), e)),

@@ -455,6 +455,21 @@ pub fn transact<F>(file: &Path, opts: &Options, change: F) -> Result<Outcome>
 where
     F: FnOnce(&Current) -> Result<Change>,
 {
+    // An I/O error before the rename changed nothing: say so, so that a script
+    // (and its author) can tell it from exit 8.
+    transact_inner(file, opts, change).map_err(|e| {
+        if e.kind() == Kind::Io && !e.message().contains("nothing was changed") {
+            e.map_message(|m| format!("{m}; nothing was changed"))
+        } else {
+            e
+        }
+    })
+}
+
+fn transact_inner<F>(file: &Path, opts: &Options, change: F) -> Result<Outcome>
+where
+    F: FnOnce(&Current) -> Result<Change>,
+{
     let started = Instant::now();
     let deadline = started.checked_add(opts.timeout);
     let t = Target::resolve(file)?;

@@ -42,6 +42,7 @@ pub fn jsafe(dir: &Path) -> Command {
 /// Run `jsafe ARGS` in `dir` and fail the test, with its stderr, unless it succeeds.
 pub fn ok(dir: &Path, args: &[&str]) {
     let out = jsafe(dir).args(args).output().unwrap();
+    no_panic(&String::from_utf8_lossy(&out.stderr));
     assert!(
         out.status.success(),
         "jsafe {args:?}: {}",
@@ -70,7 +71,9 @@ pub struct Out {
 }
 
 impl Out {
+    /// Every run's stderr is checked: no test run of jsafe may panic.
     pub fn from_output(o: std::process::Output) -> Out {
+        no_panic(&String::from_utf8_lossy(&o.stderr));
         Out {
             code: o.status.code().unwrap_or(-1),
             stdout: o.stdout,
