@@ -89,7 +89,7 @@ fn run(cli: Cli) -> error::Result<i32> {
         Command::Restore(args) => commands::restore::run(&g, args)?,
         Command::Status(args) => return commands::status::run(&g, args),
         Command::CleanupLocks(args) => return commands::cleanup::run(&g, args),
-        Command::Test(args) => return selftest::run(&g, args),
+        Command::Test(args) => return commands::test::run(&g, args),
         Command::Generate(args) => commands::generate::run(args)?,
     }
     Ok(0)

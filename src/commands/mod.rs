@@ -7,6 +7,7 @@ pub mod merge;
 pub mod read;
 pub mod restore;
 pub mod status;
+pub mod test;
 pub mod update;
 pub mod write;
 

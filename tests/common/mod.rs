@@ -323,34 +323,11 @@ pub fn finish(mut child: Child, mut reader: BufReader<ChildStderr>, seen: String
     }
 }
 
-/// A small xorshift generator: randomness without crates.
-pub struct XorShift(u64);
-
-impl XorShift {
-    pub fn from_time() -> XorShift {
-        let seed = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos() as u64;
-        eprintln!("xorshift seed: {seed}");
-        XorShift::new(seed)
-    }
-    pub fn new(seed: u64) -> XorShift {
-        XorShift(seed | 1)
-    }
-    pub fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-    /// Uniform-ish in 0..n (n > 0).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+/// The self-test's generator, shared: randomness without crates.
+#[path = "../../src/selftest/rng.rs"]
+mod rng;
+#[allow(unused_imports)]
+pub use rng::Rng;
 
 /// Are we root (needed for mounts and setpriv)?
 pub fn is_root() -> bool {
