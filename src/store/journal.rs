@@ -152,6 +152,43 @@ pub(super) fn append(
     Ok(())
 }
 
+/// Check, before a change, that the journal and its lock can be used when the
+/// change is done: each is missing or a regular file with one link and a
+/// trusted owner. Without this, a planted symlink, FIFO, hard link or
+/// another user's file would be found only after the change, as a warning;
+/// with it the change is refused and nothing is written. (The append checks
+/// again on the descriptor it opens.)
+pub(super) fn check(state: &Dir, trust: &Trust, data: &Path) -> crate::error::Result<()> {
+    for name in [JOURNAL, JOURNAL_LOCK] {
+        let what = format!("{}/{name}", layout::STATE_DIR);
+        let st = state
+            .lstat(OsStr::new(name))
+            .map_err(|e| crate::error::Error::io("cannot check", &state.join(name), e))?;
+        let Some(st) = st else {
+            continue;
+        };
+        let t = FileType::from_raw_mode(st.st_mode);
+        let why = if t != FileType::RegularFile {
+            format!("is {}", dir::describe(t))
+        } else if st.st_nlink != 1 {
+            format!("has {} hard links (a journal has one)", st.st_nlink)
+        } else if !trust.owner_ok(&st) {
+            format!(
+                "is owned by uid {}, not by the file's owner, the directory's owner or root",
+                st.st_uid
+            )
+        } else {
+            continue;
+        };
+        return Err(dir::refused(
+            data,
+            &what,
+            &format!("{why} (--no-journal writes without it)"),
+        ));
+    }
+    Ok(())
+}
+
 /// Open (creating if missing) a journal file: regular, one link, trusted owner.
 fn open_checked(
     state: &Dir,

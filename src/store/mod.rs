@@ -439,7 +439,7 @@ impl<'t> State<'t> {
     fn lock_file(&self) -> lock::NewLockFile {
         let st = self.t.pre.as_ref();
         lock::NewLockFile {
-            mode: st.map_or(0o666, |s| s.st_mode & 0o666),
+            mode: st.map_or_else(dir::new_file_mode, |s| s.st_mode & 0o666),
             owner: self
                 .creation
                 .owner
@@ -474,6 +474,9 @@ where
     let deadline = started.checked_add(opts.timeout);
     let t = Target::resolve(file)?;
     let state = State::open(&t)?;
+    if opts.journal {
+        journal::check(&state.root, &state.trust, file)?;
+    }
     let locks = state.sub(OsStr::new(LOCKS))?;
     let command = format!("jsafe {}", opts.operation);
     let taken_lock;
@@ -618,8 +621,12 @@ where
         return Ok(outcome);
     }
     // Hashes only of what every user may read: a hash of a small private file
-    // can be brute-forced.
-    let public = t.pre.as_ref().is_none_or(|s| s.st_mode & 0o004 != 0);
+    // can be brute-forced. A new file gets 0666 minus the umask.
+    let mode = t
+        .pre
+        .as_ref()
+        .map_or_else(dir::new_file_mode, |s| s.st_mode);
+    let public = mode & 0o004 != 0;
     let sha_before = (opts.journal && public)
         .then(|| old_bytes.as_deref().map(journal::sha256_hex))
         .flatten();
@@ -908,7 +915,7 @@ fn shared_lock(t: &Target, timeout: Duration, on_wait: &dyn Fn(&str)) -> Result<
     };
     let st = t.pre.as_ref();
     let new = lock::NewLockFile {
-        mode: st.map_or(0o666, |s| s.st_mode & 0o666),
+        mode: st.map_or_else(dir::new_file_mode, |s| s.st_mode & 0o666),
         owner: creation
             .owner
             .map(|o| st.map_or(o, |s| (s.st_uid, s.st_gid))),
