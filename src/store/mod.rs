@@ -991,7 +991,8 @@ pub fn backups(file: &Path) -> Result<(PathBuf, Backups)> {
         )? {
             None => None,
             Some(parent) => {
-                dir::state_dir(&parent, &t.key, ".jsafe/backups/<file>", &trust, None, file)?
+                let what = format!(".jsafe/backups/{}", t.key.to_string_lossy());
+                dir::state_dir(&parent, &t.key, &what, &trust, None, file)?
             }
         },
     };
