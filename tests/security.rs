@@ -1017,7 +1017,7 @@ fn device_nodes_are_refused_for_root_and_odd_targets_for_an_unprivileged_user() 
     for (name, minor) in [("null.json", 3), ("zero.json", 5)] {
         rustix::fs::mknodat(
             rustix::fs::CWD,
-            &a.data.join(name),
+            a.data.join(name),
             rustix::fs::FileType::CharacterDevice,
             rustix::fs::Mode::from_raw_mode(0o666),
             rustix::fs::makedev(1, minor),
