@@ -335,7 +335,7 @@ pub fn is_root() -> bool {
 }
 
 /// A tmpfs mounted on `dir` with `opts`, unmounted on drop. None when mounting
-/// is impossible here (not root, no permission): the caller prints SKIP.
+/// is impossible here (not root, no permission).
 pub struct Tmpfs {
     pub dir: PathBuf,
 }
