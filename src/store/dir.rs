@@ -14,7 +14,8 @@
 //!   (a symlinked data file stays a link), under the kernel's
 //!   `fs.protected_symlinks` rule: in a sticky world-writable directory, a
 //!   link is followed only if it belongs to the follower or to the directory's
-//!   owner.
+//!   owner. There, a file is replaced only by its owner or the directory's
+//!   owner (`fs.protected_regular`, [`may_replace`]).
 //! - Only regular files are data, state or backups; they are read no further
 //!   than `fstat` said (a file that grows while read is re-checked, a few
 //!   times, then refused).
@@ -523,6 +524,29 @@ pub fn resolve(file: &Path) -> Result<Resolved> {
     Err(Error::new(
         Kind::Io,
         format!("{}: too many levels of symbolic links", file.display()),
+    ))
+}
+
+/// The kernel's `fs.protected_regular` rule for a file about to be replaced:
+/// in a sticky world-writable directory, only the file's owner or the
+/// directory's owner replaces it. Anyone else is stopped there by the sticky
+/// bit itself (the rename fails); root is not, and would put its data into
+/// a file another user made in advance (`/tmp/state.json`), keeping that
+/// user as its owner.
+pub fn may_replace(at: &Resolved, file_st: &Stat, given: &Path) -> Result<()> {
+    let me = rustix::process::geteuid().as_raw();
+    let sticky_shared = at.dir_stat.st_mode & 0o1002 == 0o1002;
+    if !sticky_shared || file_st.st_uid == me || file_st.st_uid == at.dir_stat.st_uid {
+        return Ok(());
+    }
+    Err(Error::new(
+        Kind::Io,
+        format!(
+            "{}: refused: {} is owned by uid {} in a shared sticky directory; only its owner or the directory's owner changes it there (as the kernel's protected_regular rule); nothing was changed",
+            given.display(),
+            at.dir.join(&at.name).display(),
+            file_st.st_uid
+        ),
     ))
 }
 

@@ -301,10 +301,14 @@ impl<'p> Target<'p> {
     /// Resolve for a change: a missing directory is an I/O error (jsafe
     /// creates no directories but its own).
     fn resolve(file: &'p Path) -> Result<Target<'p>> {
-        Target::resolve_any(file).map_err(|e| match e.kind() {
+        let t = Target::resolve_any(file).map_err(|e| match e.kind() {
             Kind::NotFound => Error::new(Kind::Io, e.message().to_owned()),
             _ => e,
-        })
+        })?;
+        if let Some(st) = &t.pre {
+            dir::may_replace(&t.at, st, file)?;
+        }
+        Ok(t)
     }
 
     /// Resolve; a missing directory is [`Kind::NotFound`].
