@@ -352,7 +352,12 @@ fn planted_journal(who: Who) {
         }
         let a = Arena::new(who);
         let victim = a.elsewhere.join("victim");
-        fs::write(&victim, "victim's bytes\n").unwrap();
+        // A journal line of someone else's: status must not show it either.
+        fs::write(
+            &victim,
+            "{\"file_name\": \"s.json\", \"op\": \"VICTIM-OP\"}\n",
+        )
+        .unwrap();
         if is_root() {
             // The victim's own file: jsafe, run by them, could append to it.
             std::os::unix::fs::chown(&victim, Some(who.uid()), Some(who.uid())).unwrap();
@@ -389,6 +394,11 @@ fn planted_journal(who: Who) {
             assert!(out.stderr.contains("--no-journal"), "{}", out.stderr);
         }
         assert_eq!(bytes(&a.data.join("s.json")), data_before, "{name} {how}");
+        let out = a.run(&["status", "--json", "."]);
+        assert!(
+            !out.stdout_str().contains("VICTIM-OP"),
+            "{name} as a {how}: status showed the victim's line"
+        );
         // Without the journal the change goes through, and still nothing
         // reaches the victim.
         a.ok(&["--no-journal", "merge", "s.json", r#"{"v": 2}"#]);

@@ -290,13 +290,18 @@ const TAIL: u64 = 256 * 1024;
 /// The last entry per file name (the `file_name` field) in the journal of one
 /// `.jsafe` directory. Reads only the tail of the journal, falling back to the
 /// newest rotated one for names not found there. Lines that are not entries
-/// are skipped.
+/// are skipped, and so is a journal that is not a regular file with one link.
 pub fn last_entries(state: &Dir) -> HashMap<String, Entry> {
     let mut found = HashMap::new();
     for name in [JOURNAL.to_owned(), layout::rotated_journal(1)] {
         let Ok(Some((mut f, st))) = state.open_regular(OsStr::new(&name)) else {
             continue;
         };
+        // A journal has one link; a second name makes it someone else's
+        // file, whose lines status would print.
+        if st.st_nlink != 1 {
+            continue;
+        }
         let len = u64::try_from(st.st_size).unwrap_or(0);
         let start = len.saturating_sub(TAIL);
         if f.seek(SeekFrom::Start(start)).is_err() {
