@@ -301,10 +301,14 @@ impl<'p> Target<'p> {
     /// Resolve for a change: a missing directory is an I/O error (jsafe
     /// creates no directories but its own).
     fn resolve(file: &'p Path) -> Result<Target<'p>> {
-        Target::resolve_any(file).map_err(|e| match e.kind() {
+        let t = Target::resolve_any(file).map_err(|e| match e.kind() {
             Kind::NotFound => Error::new(Kind::Io, e.message().to_owned()),
             _ => e,
-        })
+        })?;
+        if let Some(st) = &t.pre {
+            dir::may_replace(&t.at, st, file)?;
+        }
+        Ok(t)
     }
 
     /// Resolve; a missing directory is [`Kind::NotFound`].
@@ -439,7 +443,7 @@ impl<'t> State<'t> {
     fn lock_file(&self) -> lock::NewLockFile {
         let st = self.t.pre.as_ref();
         lock::NewLockFile {
-            mode: st.map_or(0o666, |s| s.st_mode & 0o666),
+            mode: st.map_or_else(dir::new_file_mode, |s| s.st_mode & 0o666),
             owner: self
                 .creation
                 .owner
@@ -474,6 +478,9 @@ where
     let deadline = started.checked_add(opts.timeout);
     let t = Target::resolve(file)?;
     let state = State::open(&t)?;
+    if opts.journal {
+        journal::check(&state.root, &state.trust, file)?;
+    }
     let locks = state.sub(OsStr::new(LOCKS))?;
     let command = format!("jsafe {}", opts.operation);
     let taken_lock;
@@ -618,8 +625,12 @@ where
         return Ok(outcome);
     }
     // Hashes only of what every user may read: a hash of a small private file
-    // can be brute-forced.
-    let public = t.pre.as_ref().is_none_or(|s| s.st_mode & 0o004 != 0);
+    // can be brute-forced. A new file gets 0666 minus the umask.
+    let mode = t
+        .pre
+        .as_ref()
+        .map_or_else(dir::new_file_mode, |s| s.st_mode);
+    let public = mode & 0o004 != 0;
     let sha_before = (opts.journal && public)
         .then(|| old_bytes.as_deref().map(journal::sha256_hex))
         .flatten();
@@ -908,7 +919,7 @@ fn shared_lock(t: &Target, timeout: Duration, on_wait: &dyn Fn(&str)) -> Result<
     };
     let st = t.pre.as_ref();
     let new = lock::NewLockFile {
-        mode: st.map_or(0o666, |s| s.st_mode & 0o666),
+        mode: st.map_or_else(dir::new_file_mode, |s| s.st_mode & 0o666),
         owner: creation
             .owner
             .map(|o| st.map_or(o, |s| (s.st_uid, s.st_gid))),
@@ -984,7 +995,8 @@ pub fn backups(file: &Path) -> Result<(PathBuf, Backups)> {
         )? {
             None => None,
             Some(parent) => {
-                dir::state_dir(&parent, &t.key, ".jsafe/backups/<file>", &trust, None, file)?
+                let what = format!(".jsafe/backups/{}", t.key.to_string_lossy());
+                dir::state_dir(&parent, &t.key, &what, &trust, None, file)?
             }
         },
     };
