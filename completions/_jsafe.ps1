@@ -323,6 +323,7 @@ Register-ArgumentCompleter -Native -CommandName 'jsafe' -ScriptBlock {
             [CompletionResult]::new('--ops', '--ops', [CompletionResultType]::ParameterName, 'Operations per worker')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for a file''s lock before giving up with exit code 3')
             [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Number of backups to keep per file')
+            [CompletionResult]::new('--list', '--list', [CompletionResultType]::ParameterName, 'Print the suite names, one per line, and exit')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document')
             [CompletionResult]::new('--split-links', '--split-links', [CompletionResultType]::ParameterName, 'Replace a file that has other hard links (they keep the old content)')
             [CompletionResult]::new('--no-backup', '--no-backup', [CompletionResultType]::ParameterName, 'Do not back up the version being replaced')

@@ -559,7 +559,7 @@ _jsafe() {
             return 0
             ;;
         jsafe__subcmd__test)
-            opts="-q -v -h -V --dir --workers --ops --json --timeout --keep --split-links --no-backup --no-sync --no-journal --quiet --verbose --help --version"
+            opts="-q -v -h -V --list --dir --workers --ops --json --timeout --keep --split-links --no-backup --no-sync --no-journal --quiet --verbose --help --version basic concurrent crash cleanup rollback performance"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -308,6 +308,7 @@ set edit:completion:arg-completer[jsafe] = {|@words|
             cand --ops 'Operations per worker'
             cand --timeout 'Seconds to wait for a file''s lock before giving up with exit code 3'
             cand --keep 'Number of backups to keep per file'
+            cand --list 'Print the suite names, one per line, and exit'
             cand --json 'Print one JSON document'
             cand --split-links 'Replace a file that has other hard links (they keep the old content)'
             cand --no-backup 'Do not back up the version being replaced'

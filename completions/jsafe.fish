@@ -231,6 +231,7 @@ complete -c jsafe -n "__fish_jsafe_using_subcommand test" -l workers -d 'Concurr
 complete -c jsafe -n "__fish_jsafe_using_subcommand test" -l ops -d 'Operations per worker' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand test" -l timeout -d 'Seconds to wait for a file\'s lock before giving up with exit code 3' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand test" -l keep -d 'Number of backups to keep per file' -r
+complete -c jsafe -n "__fish_jsafe_using_subcommand test" -l list -d 'Print the suite names, one per line, and exit'
 complete -c jsafe -n "__fish_jsafe_using_subcommand test" -l json -d 'Print one JSON document'
 complete -c jsafe -n "__fish_jsafe_using_subcommand test" -l split-links -d 'Replace a file that has other hard links (they keep the old content)'
 complete -c jsafe -n "__fish_jsafe_using_subcommand test" -l no-backup -d 'Do not back up the version being replaced'

@@ -411,8 +411,12 @@ pub struct CleanupArgs {
 
 #[derive(Debug, Args)]
 pub struct TestArgs {
-    /// Suites to run: basic, concurrent, crash, cleanup, rollback, performance (default: all)
+    /// Suites to run (default: all, in the order of --list)
+    #[arg(value_name = "SUITE", value_parser = clap::builder::PossibleValuesParser::new(crate::selftest::SUITES))]
     pub suites: Vec<String>,
+    /// Print the suite names, one per line, and exit
+    #[arg(long, conflicts_with_all = ["suites", "dir", "json"])]
+    pub list: bool,
     /// Run in this directory (on the filesystem to check) instead of a fresh temp dir
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,

@@ -95,7 +95,7 @@ fn run(cli: Cli) -> error::Result<i32> {
         Command::Watch(args) => return commands::watch::run(&g, args),
         Command::Append(args) => commands::append::run(&g, args)?,
         Command::Schema(args) => return commands::schema::run(&g, args),
-        Command::Test(args) => return selftest::run(&g, args),
+        Command::Test(args) => return commands::test::run(&g, args),
         Command::Generate(args) => commands::generate::run(args)?,
     }
     Ok(0)

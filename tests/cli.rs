@@ -956,20 +956,16 @@ fn mount_point(d: &Path) -> std::path::PathBuf {
 }
 
 #[test]
+#[ignore = "needs root: mounts a tmpfs and remounts it read-only"]
 fn read_only_filesystem_is_exit_7_and_the_file_is_untouched() {
+    require_root();
     let d = tempfile::tempdir().unwrap();
     let m = mount_point(d.path());
-    let Some(fs_) = Tmpfs::mount(&m, "size=1m") else {
-        eprintln!("SKIP: cannot mount a tmpfs (needs root)");
-        return;
-    };
+    let fs_ = Tmpfs::mount(&m, "size=1m").expect("cannot mount a tmpfs");
     run(&m, &["write", "f.json", "{\"a\": 1}"]).ok();
     run(&m, &["write", "g.json", "{\"a\": 1}"]).ok();
     let before = bytes(&m.join("f.json"));
-    if !fs_.remount("ro") {
-        eprintln!("SKIP: cannot remount the tmpfs read-only");
-        return;
-    }
+    assert!(fs_.remount("ro"), "cannot remount the tmpfs read-only");
     run(&m, &["write", "f.json", "{\"a\": 2}"])
         .fails(7)
         .stderr_has("f.json");
@@ -983,11 +979,9 @@ fn read_only_filesystem_is_exit_7_and_the_file_is_untouched() {
 }
 
 #[test]
+#[ignore = "needs root: switches to user 65534 with setpriv"]
 fn permission_denied_is_exit_7() {
-    if !is_root() {
-        eprintln!("SKIP: needs root to switch to user 65534 with setpriv");
-        return;
-    }
+    require_root();
     let d = tempfile::tempdir().unwrap();
     // The tempdir is 0700: let the other user in, but not write.
     fs::set_permissions(d.path(), fs::Permissions::from_mode(0o755)).unwrap();
@@ -997,25 +991,9 @@ fn permission_denied_is_exit_7() {
     run(&dir, &["write", "f.json", "{\"a\": 1}"]).ok();
     run(&dir, &["write", "f.json", "{\"a\": 2}"]).ok();
     let before = bytes(&dir.join("f.json"));
-    let as_nobody = |args: &[&str]| {
-        let mut c = Command::new("setpriv");
-        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", bin()])
-            .args(args)
-            .current_dir(&dir);
-        for v in ENV_VARS {
-            c.env_remove(v);
-        }
-        c.env("JSAFE_NO_SYNC", "true");
-        run_cmd(&mut c, b"")
-    };
+    let as_nobody = |args: &[&str]| run_cmd(jsafe_as(NOBODY, &dir).args(args), b"");
     let probe = as_nobody(&["read", "f.json", ".a"]);
-    if probe.code != 0 {
-        eprintln!(
-            "SKIP: setpriv to 65534 does not work here: {}",
-            probe.stderr
-        );
-        return;
-    }
+    assert_eq!(probe.code, 0, "setpriv to 65534: {}", probe.stderr);
     assert_eq!(probe.stdout_str(), "2\n");
     as_nobody(&["write", "f.json", "{\"a\": 3}"])
         .fails(7)
@@ -1033,13 +1011,12 @@ fn permission_denied_is_exit_7() {
 }
 
 #[test]
+#[ignore = "needs root: mounts a small tmpfs"]
 fn full_disk_is_exit_7_original_intact_no_temp_file() {
+    require_root();
     let d = tempfile::tempdir().unwrap();
     let m = mount_point(d.path());
-    let Some(_fs) = Tmpfs::mount(&m, "size=64k") else {
-        eprintln!("SKIP: cannot mount a small tmpfs (needs root)");
-        return;
-    };
+    let _fs = Tmpfs::mount(&m, "size=64k").expect("cannot mount a small tmpfs");
     run(&m, &["write", "f.json", "{\"small\": true}"]).ok();
     let before = bytes(&m.join("f.json"));
     let big = format!("{{\"blob\": \"{}\"}}", "x".repeat(200_000));

@@ -135,7 +135,7 @@ struct Shared {
 }
 
 fn writer(shared: &Shared, w: usize, seed: u64) {
-    let mut rng = XorShift::new(seed ^ (w as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let mut rng = Rng::seeded(seed ^ (w as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let file = shared.dir.join("f.json");
     let mut seq = 0;
     while !shared.stop.load(Ordering::Relaxed) {
@@ -224,7 +224,7 @@ fn holder_pid(lock: &Path) -> Option<u32> {
 }
 
 fn killer(shared: &Shared, seed: u64) {
-    let mut rng = XorShift::new(seed);
+    let mut rng = Rng::seeded(seed);
     let lock = shared.dir.join(".jsafe/locks/f.json.lock");
     let mut old_temps: HashSet<String> = HashSet::new();
     while !shared.stop.load(Ordering::Relaxed) {
@@ -291,7 +291,8 @@ fn leftovers_are_harmless(dir: &Path, known: &Mutex<HashMap<String, u64>>) {
 fn sigkill_at_random_moments_never_leaves_a_torn_file() {
     let d = tempfile::tempdir().unwrap();
     let dir = d.path();
-    let seed = XorShift::from_time().next();
+    let seed = Rng::from_clock().next_u64();
+    eprintln!("crash test seed: {seed}");
     fs::write(dir.join("f.json"), payload("init")).unwrap();
     let shared = Arc::new(Shared {
         dir: dir.to_path_buf(),

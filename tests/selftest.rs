@@ -1,5 +1,5 @@
 //! `jsafe test`: the self-test passes on this machine, reports each check (as
-//! lines or as JSON), fails with exit 1 and a FAIL line where writes fail, and
+//! lines or as JSON), fails with exit 9 and a FAIL line where writes fail, and
 //! rejects an unknown suite with exit 2.
 
 #[path = "../src/selftest/suites.rs"]
@@ -177,7 +177,7 @@ fn is_root() -> bool {
 fn assert_fails_with_a_fail_line(out: &Output) {
     let stdout = text(&out.stdout);
     print!("{stdout}");
-    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(9), "{stdout}{}", text(&out.stderr));
     assert!(
         stdout.lines().any(|l| l.starts_with("FAIL ")),
         "no FAIL line:\n{stdout}"
@@ -256,7 +256,7 @@ fn it_fails_with_a_fail_line_where_writes_fail() {
 }
 
 #[test]
-fn a_check_whose_writes_fail_is_a_fail_line_and_exit_1() {
+fn a_check_whose_writes_fail_is_a_fail_line_and_exit_9() {
     // Under a 16-block file-size limit the crash suite's 2 MiB writes fail (exit 7).
     let exe = assert_cmd::cargo::cargo_bin("jsafe");
     let out = Command::new("sh")

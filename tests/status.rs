@@ -4,12 +4,12 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
 mod common;
-use common::{jsafe, ok};
+use common::{NOBODY, jsafe, jsafe_as, ok, require_root};
 
 fn status(dir: &Path, args: &[&str]) -> (i32, String) {
     let out = jsafe(dir).arg("status").args(args).output().unwrap();
@@ -429,39 +429,14 @@ fn a_symlinked_lock_file_is_a_problem_and_not_followed() {
 }
 
 /// Run jsafe as nobody (root reads everything, so permission tests need another user).
-fn as_nobody(dir: &Path, args: &[&str]) -> Option<Output> {
-    let probe = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(env!("CARGO_BIN_EXE_jsafe"))
-        .arg("--version")
-        .output();
-    match probe {
-        Ok(o) if o.status.success() => {}
-        Ok(o) => {
-            eprintln!(
-                "SKIP: cannot run jsafe as nobody: {}",
-                String::from_utf8_lossy(&o.stderr).trim()
-            );
-            return None;
-        }
-        Err(e) => {
-            eprintln!("SKIP: setpriv unavailable: {e}");
-            return None;
-        }
-    }
-    Some(
-        Command::new("setpriv")
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(env!("CARGO_BIN_EXE_jsafe"))
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .unwrap(),
-    )
+fn as_nobody(dir: &Path, args: &[&str]) -> Output {
+    jsafe_as(NOBODY, dir).args(args).output().unwrap()
 }
 
 #[test]
+#[ignore = "needs root: runs jsafe as user 65534"]
 fn an_unreadable_directory_is_a_problem_and_nothing_readable_is_exit_7() {
+    require_root();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).unwrap();
@@ -484,13 +459,7 @@ fn an_unreadable_directory_is_a_problem_and_nothing_readable_is_exit_7() {
     }
     fs::set_permissions(dir.join("closed"), fs::Permissions::from_mode(0o700)).unwrap();
 
-    if !is_root() {
-        eprintln!("SKIP: needs root to switch to another user");
-        return;
-    }
-    let Some(out) = as_nobody(dir, &["status", "--json"]) else {
-        return;
-    };
+    let out = as_nobody(dir, &["status", "--json"]);
     assert_eq!(
         out.status.code(),
         Some(9),
@@ -503,7 +472,7 @@ fn an_unreadable_directory_is_a_problem_and_nothing_readable_is_exit_7() {
     assert!(doc["errors"][0].as_str().unwrap().contains("closed"));
     assert!(String::from_utf8_lossy(&out.stderr).contains("closed"));
 
-    let out = as_nobody(dir, &["status", "closed/sub"]).unwrap();
+    let out = as_nobody(dir, &["status", "closed/sub"]);
     assert_eq!(
         out.status.code(),
         Some(7),
@@ -511,8 +480,4 @@ fn an_unreadable_directory_is_a_problem_and_nothing_readable_is_exit_7() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing could be scanned"));
-}
-
-fn is_root() -> bool {
-    rustix::process::geteuid().is_root()
 }

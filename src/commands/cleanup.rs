@@ -218,7 +218,13 @@ struct Sweep {
 impl Sweep {
     /// One data file's lock file and temp files.
     fn key(&mut self, dir: &Dir, view: &StateView, key: &OsStr, temps: &[OsString]) {
-        let file = dir.join(layout::plain_name(key).unwrap_or(key));
+        // A long name's key names its file only through the directory.
+        let name = layout::plain_name(key)
+            .map(OsStr::to_os_string)
+            .or_else(|| {
+                scan::name_of_key(key, scan::file_names(dir).iter().map(OsString::as_os_str))
+            });
+        let file = dir.join(name.as_deref().unwrap_or(key));
         let lock_path = view.locks().map_or_else(
             || PathBuf::from(layout::lock_name(key)),
             |l| l.join(layout::lock_name(key)),

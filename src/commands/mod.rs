@@ -11,6 +11,7 @@ pub mod restore;
 pub mod schema;
 pub mod status;
 pub mod stream;
+pub mod test;
 pub mod update;
 pub mod watch;
 pub mod write;

@@ -110,19 +110,38 @@ pub fn run(g: &Global, args: &StatusArgs) -> Result<i32> {
                 .chain(listing.temp_files.iter())
                 .map(OsString::as_os_str)
                 .collect();
+            // Every name of the directory, read only when the listing's
+            // `*.json` names do not explain a key or a journal name.
+            let mut all: Option<Vec<OsString>> = None;
             for key in view.lock_keys.iter().chain(view.backup_keys.iter()) {
-                let name =
-                    scan::name_of_key(key, entries.iter().copied()).unwrap_or_else(|| key.clone());
+                let name = scan::name_of_key(key, entries.iter().copied())
+                    .or_else(|| {
+                        let all = all.get_or_insert_with(|| scan::file_names(listing.dir));
+                        scan::name_of_key(key, all.iter().map(OsString::as_os_str))
+                    })
+                    .unwrap_or_else(|| key.clone());
                 names.insert(name);
             }
             // A journal line names a file of this directory; anything else in
-            // `file_name` is not ours to follow.
-            names.extend(
-                journal
-                    .keys()
-                    .filter(|n| !n.is_empty() && !n.contains('/') && *n != "." && *n != "..")
-                    .map(OsString::from),
-            );
+            // `file_name` is not ours to follow. The journal holds names as
+            // UTF-8 (a name that is not becomes lossy): such a name is the
+            // file whose lossy form it is, when there is one.
+            for n in journal.keys() {
+                if n.is_empty() || n.contains('/') || n == "." || n == ".." {
+                    continue;
+                }
+                let lossy = |x: &OsString| x.to_string_lossy() == n.as_str();
+                if names.iter().any(lossy) {
+                    continue;
+                }
+                let real = if n.contains(char::REPLACEMENT_CHARACTER) {
+                    let all = all.get_or_insert_with(|| scan::file_names(listing.dir));
+                    all.iter().find(|x| lossy(x)).cloned()
+                } else {
+                    None
+                };
+                names.insert(real.unwrap_or_else(|| OsString::from(n)));
+            }
             if args.all_json {
                 names.extend(listing.json_files.iter().cloned());
             }

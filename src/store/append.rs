@@ -59,6 +59,9 @@ pub fn append(file: &Path, opts: &Options, new_lines: &[Vec<u8>]) -> Result<Outc
     }
     let t = Target::resolve(file)?;
     let state = State::open(&t)?;
+    if opts.journal {
+        journal::check(&state.root, &state.trust, file)?;
+    }
     let locks = state.sub(OsStr::new(LOCKS))?;
     let command = format!("jsafe {}", opts.operation);
     let taken_lock;

@@ -5,7 +5,7 @@
 //! O(1) whatever the size, and safe because jsafe never writes that inode again
 //! (it is replaced, not rewritten). Where links are impossible, a copy with the
 //! same mode and owner is made through a temp name. If the write then fails
-//! before its rename, the link is removed again ([`Taken::undo`]): a failed
+//! before its rename, the link is removed again (`Taken::undo`): a failed
 //! write leaves the backups as they were. Rotation to the newest `keep`
 //! happens only after the new version is in place.
 //!
@@ -264,8 +264,12 @@ fn preserve(
     step: Step,
 ) -> io::Result<()> {
     let name = name.as_ref();
-    failpoint::hit(step)?;
-    match rustix::fs::linkat(data_dir.fd(), data_name, dir.fd(), name, AtFlags::empty()) {
+    let linked = failpoint::hit(step)
+        .map_err(|e| rustix::io::Errno::from_io_error(&e).unwrap_or(rustix::io::Errno::IO))
+        .and_then(|()| {
+            rustix::fs::linkat(data_dir.fd(), data_name, dir.fd(), name, AtFlags::empty())
+        });
+    match linked {
         Ok(()) => {
             // Linked by name: make sure it is the inode that was read.
             match dir.lstat(name)? {

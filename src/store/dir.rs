@@ -14,7 +14,8 @@
 //!   (a symlinked data file stays a link), under the kernel's
 //!   `fs.protected_symlinks` rule: in a sticky world-writable directory, a
 //!   link is followed only if it belongs to the follower or to the directory's
-//!   owner.
+//!   owner. There, a file is replaced only by its owner or the directory's
+//!   owner (`fs.protected_regular`, [`may_replace`]).
 //! - Only regular files are data, state or backups; they are read no further
 //!   than `fstat` said (a file that grows while read is re-checked, a few
 //!   times, then refused).
@@ -79,7 +80,7 @@ impl Dir {
         Ok(rustix::fs::fstat(&self.fd)?)
     }
 
-    /// A subdirectory, never through a symlink. Not checked: see [`Trust`].
+    /// A subdirectory, never through a symlink. Not checked (the store checks state directories before use).
     pub fn child_dir(&self, name: &OsStr) -> io::Result<Dir> {
         let fd = rustix::fs::openat(
             &self.fd,
@@ -103,12 +104,13 @@ impl Dir {
     }
 
     /// Open an entry as a file: never through a symlink, never blocking on a
-    /// FIFO or device, closed on exec.
+    /// FIFO or device, never becoming the controlling terminal (a planted
+    /// tty node), closed on exec.
     pub fn open_file(&self, name: &OsStr, flags: OFlags, mode: Mode) -> io::Result<File> {
         let fd = rustix::fs::openat(
             &self.fd,
             name,
-            flags | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            flags | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC,
             mode,
         )?;
         Ok(File::from(fd))
@@ -169,9 +171,10 @@ pub fn dev(st: &Stat) -> u64 {
     u64::from(st.st_dev)
 }
 
-/// The error for a name that is not a regular file.
-pub fn not_regular(t: FileType) -> io::Error {
-    let what = match t {
+/// What a file type is, for messages ("a symbolic link").
+pub fn describe(t: FileType) -> &'static str {
+    match t {
+        FileType::RegularFile => "a regular file",
         FileType::Directory => "a directory",
         FileType::Symlink => "a symbolic link",
         FileType::Fifo => "a FIFO (named pipe)",
@@ -179,11 +182,30 @@ pub fn not_regular(t: FileType) -> io::Error {
         FileType::CharacterDevice => "a character device",
         FileType::BlockDevice => "a block device",
         _ => "not a regular file",
-    };
+    }
+}
+
+/// The error for a name that is not a regular file.
+pub fn not_regular(t: FileType) -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidInput,
-        format!("is {what}; jsafe only manages regular files"),
+        format!("is {}; jsafe only manages regular files", describe(t)),
     )
+}
+
+/// The mode `open(O_CREAT)` with 0666 gives a new file under this process's
+/// umask: what a new data file gets, so what its lock file may have and
+/// whether its content is readable by every user.
+pub fn new_file_mode() -> u32 {
+    static UMASK: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    let umask = *UMASK.get_or_init(|| {
+        // umask(2) can only be read by setting it; set it back at once. A file
+        // created by another thread meanwhile gets the stricter 077.
+        let old = rustix::process::umask(Mode::from_raw_mode(0o077));
+        rustix::process::umask(old);
+        old.as_raw_mode()
+    });
+    0o666 & !umask
 }
 
 /// Read a regular file opened with its `fstat`: never more than the size it
@@ -341,39 +363,49 @@ pub fn state_dir(
             let Some(c) = create else {
                 return Ok(None);
             };
+            let fail = |e: io::Error, what: &str, path: &Path| {
+                Error::io(what, path, e)
+                    .map_message(|m| format!("{}: {m}; nothing was changed", data.display()))
+            };
             failpoint::hit(Step::StateDir)
-                .map_err(|e| Error::io("cannot create", &parent.join(name), e))?;
+                .map_err(|e| fail(e, "cannot create", &parent.join(name)))?;
             match rustix::fs::mkdirat(parent.fd(), name, Mode::from_raw_mode(c.dir_mode)) {
                 Ok(()) | Err(rustix::io::Errno::EXIST) => {}
-                Err(e) => {
-                    return Err(Error::io("cannot create", &parent.join(name), e.into())
-                        .map_message(|m| format!("{}: {m}; nothing was changed", data.display())));
-                }
+                Err(e) => return Err(fail(e.into(), "cannot create", &parent.join(name))),
             }
             let d = parent
                 .child_dir(name)
-                .map_err(|e| component_error(data, what, &parent.join(name), e))?;
+                .map_err(|e| component_error(data, what, parent, name, e))?;
             c.chown(d.fd())
-                .map_err(|e| Error::io("cannot give to the directory's owner", d.path(), e))?;
+                .map_err(|e| fail(e, "cannot give to the directory's owner", d.path()))?;
             d
         }
-        Err(e) => return Err(component_error(data, what, &parent.join(name), e)),
+        Err(e) => return Err(component_error(data, what, parent, name, e)),
     };
     trust.check_dir(&dir, what, data)?;
     Ok(Some(dir))
 }
 
-fn component_error(data: &Path, what: &str, path: &Path, e: io::Error) -> Error {
-    match e.raw_os_error() {
-        Some(c) if c == rustix::io::Errno::LOOP.raw_os_error() => {
-            refused(data, what, "is a symbolic link")
-        }
-        Some(c) if c == rustix::io::Errno::NOTDIR.raw_os_error() => {
-            refused(data, what, "is not a directory")
-        }
-        _ => Error::io("cannot open", path, e)
-            .map_message(|m| format!("{}: {m}; nothing was changed", data.display())),
+/// The error for a state directory that could not be opened. `O_DIRECTORY`
+/// meets a symlink (with `O_NOFOLLOW`) as ENOTDIR or ELOOP: the entry is
+/// looked at again to say what it is.
+fn component_error(data: &Path, what: &str, parent: &Dir, name: &OsStr, e: io::Error) -> Error {
+    let code = e.raw_os_error();
+    let loop_or_notdir = [rustix::io::Errno::LOOP, rustix::io::Errno::NOTDIR]
+        .iter()
+        .any(|c| code == Some(c.raw_os_error()));
+    if !loop_or_notdir {
+        return Error::io("cannot open", &parent.join(name), e)
+            .map_message(|m| format!("{}: {m}; nothing was changed", data.display()));
     }
+    let why = match parent.lstat(name) {
+        Ok(Some(st)) => match FileType::from_raw_mode(st.st_mode) {
+            FileType::Directory => "is not a directory".to_owned(),
+            t => format!("is {}, not a directory", describe(t)),
+        },
+        _ => "is not a directory".to_owned(),
+    };
+    refused(data, what, &why)
 }
 
 /// A data file, resolved: its directory (open) and its name there.
@@ -492,6 +524,29 @@ pub fn resolve(file: &Path) -> Result<Resolved> {
     Err(Error::new(
         Kind::Io,
         format!("{}: too many levels of symbolic links", file.display()),
+    ))
+}
+
+/// The kernel's `fs.protected_regular` rule for a file about to be replaced:
+/// in a sticky world-writable directory, only the file's owner or the
+/// directory's owner replaces it. Anyone else is stopped there by the sticky
+/// bit itself (the rename fails); root is not, and would put its data into
+/// a file another user made in advance (`/tmp/state.json`), keeping that
+/// user as its owner.
+pub fn may_replace(at: &Resolved, file_st: &Stat, given: &Path) -> Result<()> {
+    let me = rustix::process::geteuid().as_raw();
+    let sticky_shared = at.dir_stat.st_mode & 0o1002 == 0o1002;
+    if !sticky_shared || file_st.st_uid == me || file_st.st_uid == at.dir_stat.st_uid {
+        return Ok(());
+    }
+    Err(Error::new(
+        Kind::Io,
+        format!(
+            "{}: refused: {} is owned by uid {} in a shared sticky directory; only its owner or the directory's owner changes it there (as the kernel's protected_regular rule); nothing was changed",
+            given.display(),
+            at.dir.join(&at.name).display(),
+            file_st.st_uid
+        ),
     ))
 }
 

@@ -1,11 +1,14 @@
 //! Fail points: every I/O step of the write core calls [`hit`] first. In a
 //! build with the `failpoints` feature (the test build enables it through a
 //! dev-dependency; a release build never has it), the environment variable
-//! `JSAFE_FAILPOINT=<step>:<n>:<action>` makes the `n`th call of `step` (1 is
-//! the first) fail with an errno (`EIO`, `ENOSPC`, `EFBIG`, `EACCES`, `EROFS`,
-//! `EPERM`, `EINTR`, `ENOLCK`) or, with `crash`, kill the process on the spot
-//! with SIGKILL, as a power cut or the OOM killer would. Without the feature,
-//! [`hit`] is an empty inline function.
+//! `JSAFE_FAILPOINT=<step>:<n>:<action>[,…]` makes the `n`th call of `step`
+//! (1 is the first) fail with an errno (`EIO`, `ENOSPC`, `EFBIG`, `EACCES`,
+//! `EROFS`, `EPERM`, `EINTR`, `ENOLCK`), or with `crash` kill the process on
+//! the spot with SIGKILL (as a power cut or the OOM killer would), or with
+//! `sleep` pause there for 30 s (for tests that send a signal mid-write).
+//! When `JSAFE_FAILPOINT_LOG` names a file, every point that fires appends
+//! `<step>:<n>:<action>` to it first. Without the feature, [`hit`] is an
+//! empty inline function.
 
 use std::io;
 
@@ -110,23 +113,27 @@ pub fn hit(step: Step) -> io::Result<()> {
 #[cfg(feature = "failpoints")]
 mod armed {
     use super::Step;
-    use std::io;
+    use std::io::{self, Write};
     use std::sync::OnceLock;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
+    #[derive(Clone, Copy)]
     enum Action {
         Fail(rustix::io::Errno),
         Crash,
+        Sleep,
     }
 
     struct Point {
         step: &'static str,
         nth: usize,
         action: Action,
+        spec: String,
     }
 
-    static POINT: OnceLock<Option<Point>> = OnceLock::new();
-    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    static POINTS: OnceLock<Vec<Point>> = OnceLock::new();
+    /// Calls per step, in the order of `Step::ALL`.
+    static CALLS: [AtomicUsize; 17] = [const { AtomicUsize::new(0) }; 17];
 
     fn parse(spec: &str) -> Option<Point> {
         let mut parts = spec.split(':');
@@ -136,6 +143,7 @@ mod armed {
         use rustix::io::Errno;
         let action = match parts.next()? {
             "crash" => Action::Crash,
+            "sleep" => Action::Sleep,
             "EIO" => Action::Fail(Errno::IO),
             "ENOSPC" => Action::Fail(Errno::NOSPC),
             "EFBIG" => Action::Fail(Errno::FBIG),
@@ -146,27 +154,41 @@ mod armed {
             "ENOLCK" => Action::Fail(Errno::NOLCK),
             _ => return None,
         };
-        Some(Point { step, nth, action })
+        Some(Point {
+            step,
+            nth,
+            action,
+            spec: spec.to_owned(),
+        })
     }
 
     pub fn hit(step: Step) -> io::Result<()> {
-        let point = POINT.get_or_init(|| {
+        let points = POINTS.get_or_init(|| {
             std::env::var("JSAFE_FAILPOINT")
-                .ok()
-                .and_then(|s| parse(&s))
+                .map(|s| s.split(',').filter_map(parse).collect())
+                .unwrap_or_default()
         });
-        let Some(p) = point else {
-            return Ok(());
-        };
-        if p.step != step.name() {
+        if points.is_empty() {
             return Ok(());
         }
-        let n = CALLS.fetch_add(1, Ordering::SeqCst) + 1;
-        if n != p.nth {
+        let index = Step::ALL.iter().position(|s| *s == step).unwrap_or(0);
+        let n = CALLS[index % CALLS.len()].fetch_add(1, Ordering::SeqCst) + 1;
+        let Some(p) = points.iter().find(|p| p.step == step.name() && p.nth == n) else {
             return Ok(());
+        };
+        if let Some(log) = std::env::var_os("JSAFE_FAILPOINT_LOG") {
+            let _ = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(log)
+                .and_then(|mut f| writeln!(f, "{}", p.spec));
         }
         match p.action {
             Action::Fail(errno) => Err(errno.into()),
+            Action::Sleep => {
+                std::thread::sleep(std::time::Duration::from_secs(30));
+                Ok(())
+            }
             Action::Crash => {
                 let _ = rustix::process::kill_process(
                     rustix::process::getpid(),

@@ -152,6 +152,43 @@ pub(super) fn append(
     Ok(())
 }
 
+/// Check, before a change, that the journal and its lock can be used when the
+/// change is done: each is missing or a regular file with one link and a
+/// trusted owner. Without this, a planted symlink, FIFO, hard link or
+/// another user's file would be found only after the change, as a warning;
+/// with it the change is refused and nothing is written. (The append checks
+/// again on the descriptor it opens.)
+pub(super) fn check(state: &Dir, trust: &Trust, data: &Path) -> crate::error::Result<()> {
+    for name in [JOURNAL, JOURNAL_LOCK] {
+        let what = format!("{}/{name}", layout::STATE_DIR);
+        let st = state
+            .lstat(OsStr::new(name))
+            .map_err(|e| crate::error::Error::io("cannot check", &state.join(name), e))?;
+        let Some(st) = st else {
+            continue;
+        };
+        let t = FileType::from_raw_mode(st.st_mode);
+        let why = if t != FileType::RegularFile {
+            format!("is {}", dir::describe(t))
+        } else if st.st_nlink != 1 {
+            format!("has {} hard links (a journal has one)", st.st_nlink)
+        } else if !trust.owner_ok(&st) {
+            format!(
+                "is owned by uid {}, not by the file's owner, the directory's owner or root",
+                st.st_uid
+            )
+        } else {
+            continue;
+        };
+        return Err(dir::refused(
+            data,
+            &what,
+            &format!("{why} (--no-journal writes without it)"),
+        ));
+    }
+    Ok(())
+}
+
 /// Open (creating if missing) a journal file: regular, one link, trusted owner.
 fn open_checked(
     state: &Dir,
@@ -253,13 +290,18 @@ const TAIL: u64 = 256 * 1024;
 /// The last entry per file name (the `file_name` field) in the journal of one
 /// `.jsafe` directory. Reads only the tail of the journal, falling back to the
 /// newest rotated one for names not found there. Lines that are not entries
-/// are skipped.
+/// are skipped, and so is a journal that is not a regular file with one link.
 pub fn last_entries(state: &Dir) -> HashMap<String, Entry> {
     let mut found = HashMap::new();
     for name in [JOURNAL.to_owned(), layout::rotated_journal(1)] {
         let Ok(Some((mut f, st))) = state.open_regular(OsStr::new(&name)) else {
             continue;
         };
+        // A journal has one link; a second name makes it someone else's
+        // file, whose lines status would print.
+        if st.st_nlink != 1 {
+            continue;
+        }
         let len = u64::try_from(st.st_size).unwrap_or(0);
         let start = len.saturating_sub(TAIL);
         if f.seek(SeekFrom::Start(start)).is_err() {

@@ -379,10 +379,14 @@ impl<'p> Target<'p> {
     /// Resolve for a change: a missing directory is an I/O error (jsafe
     /// creates no directories but its own).
     fn resolve(file: &'p Path) -> Result<Target<'p>> {
-        Target::resolve_any(file).map_err(|e| match e.kind() {
+        let t = Target::resolve_any(file).map_err(|e| match e.kind() {
             Kind::NotFound => Error::new(Kind::Io, e.message().to_owned()),
             _ => e,
-        })
+        })?;
+        if let Some(st) = &t.pre {
+            dir::may_replace(&t.at, st, file)?;
+        }
+        Ok(t)
     }
 
     /// Resolve; a missing directory is [`Kind::NotFound`].
@@ -517,7 +521,7 @@ impl<'t> State<'t> {
     fn lock_file(&self) -> lock::NewLockFile {
         let st = self.t.pre.as_ref();
         lock::NewLockFile {
-            mode: st.map_or(0o666, |s| s.st_mode & 0o666),
+            mode: st.map_or_else(dir::new_file_mode, |s| s.st_mode & 0o666),
             owner: self
                 .creation
                 .owner
@@ -533,10 +537,28 @@ pub fn transact<F>(file: &Path, opts: &Options, change: F) -> Result<Outcome>
 where
     F: FnOnce(&Current) -> Result<Change>,
 {
+    // An I/O error before the rename changed nothing: say so, so that a script
+    // (and its author) can tell it from exit 8.
+    transact_inner(file, opts, change).map_err(|e| {
+        if e.kind() == Kind::Io && !e.message().contains("nothing was changed") {
+            e.map_message(|m| format!("{m}; nothing was changed"))
+        } else {
+            e
+        }
+    })
+}
+
+fn transact_inner<F>(file: &Path, opts: &Options, change: F) -> Result<Outcome>
+where
+    F: FnOnce(&Current) -> Result<Change>,
+{
     let started = Instant::now();
     let deadline = started.checked_add(opts.timeout);
     let t = Target::resolve(file)?;
     let state = State::open(&t)?;
+    if opts.journal {
+        journal::check(&state.root, &state.trust, file)?;
+    }
     let locks = state.sub(OsStr::new(LOCKS))?;
     let command = format!("jsafe {}", opts.operation);
     let taken_lock;
@@ -682,8 +704,12 @@ where
     }
     schema::enforce(&state, &t, opts, &new_bytes, Format::Document)?;
     // Hashes only of what every user may read: a hash of a small private file
-    // can be brute-forced.
-    let public = t.pre.as_ref().is_none_or(|s| s.st_mode & 0o004 != 0);
+    // can be brute-forced. A new file gets 0666 minus the umask.
+    let mode = t
+        .pre
+        .as_ref()
+        .map_or_else(dir::new_file_mode, |s| s.st_mode);
+    let public = mode & 0o004 != 0;
     let sha_before = (opts.journal && public)
         .then(|| old_bytes.as_deref().map(journal::sha256_hex))
         .flatten();
@@ -972,7 +998,7 @@ fn shared_lock(t: &Target, timeout: Duration, on_wait: &dyn Fn(&str)) -> Result<
     };
     let st = t.pre.as_ref();
     let new = lock::NewLockFile {
-        mode: st.map_or(0o666, |s| s.st_mode & 0o666),
+        mode: st.map_or_else(dir::new_file_mode, |s| s.st_mode & 0o666),
         owner: creation
             .owner
             .map(|o| st.map_or(o, |s| (s.st_uid, s.st_gid))),
@@ -1048,7 +1074,8 @@ pub fn backups(file: &Path) -> Result<(PathBuf, Backups)> {
         )? {
             None => None,
             Some(parent) => {
-                dir::state_dir(&parent, &t.key, ".jsafe/backups/<file>", &trust, None, file)?
+                let what = format!(".jsafe/backups/{}", t.key.to_string_lossy());
+                dir::state_dir(&parent, &t.key, &what, &trust, None, file)?
             }
         },
     };

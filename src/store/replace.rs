@@ -121,17 +121,18 @@ fn named(v: &NewVersion, bytes: &[u8]) -> Result<(), Failure> {
     ))
 }
 
-/// Mode, owner, content, fsync.
+/// Content, mode, owner, fsync. The mode comes after the content: a write by
+/// anyone but root clears setuid/setgid (the kernel's rule for written files).
 fn fill(file: &File, v: &NewVersion, bytes: &[u8]) -> Result<(), Failure> {
     use Failure::Untouched;
-    if let Some(old) = v.old {
-        keep_mode_and_owner(file, old)
-            .map_err(|e| Untouched("cannot keep the mode and owner of", e))?;
-    }
     failpoint::hit(Step::TempWrite).map_err(|e| Untouched("cannot write the new version of", e))?;
     let mut w = file;
     w.write_all(bytes)
         .map_err(|e| Untouched("cannot write the new version of", e))?;
+    if let Some(old) = v.old {
+        keep_mode_and_owner(file, old)
+            .map_err(|e| Untouched("cannot keep the mode and owner of", e))?;
+    }
     if v.sync {
         failpoint::hit(Step::TempFsync)
             .map_err(|e| Untouched("cannot fsync the new version of", e))?;

@@ -392,6 +392,19 @@ pub fn name_of_key<'a>(
         .map(OsStr::to_os_string)
 }
 
+/// Names in `dir` that can be data files (regular files and symlinks), for
+/// mapping a long name's key or a journal's lossy name back to the file when
+/// the walk's listing does not hold it (a name that does not end in `.json`).
+/// Empty when the directory cannot be read.
+pub fn file_names(dir: &Dir) -> Vec<OsString> {
+    dir.entries()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(_, t)| *t != FileType::Directory)
+        .map(|(n, _)| n)
+        .collect()
+}
+
 /// A data file's state directory view and where the file really is, for a
 /// file given directly (symlinks of its last component followed as a write
 /// follows them).

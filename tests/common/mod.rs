@@ -42,6 +42,7 @@ pub fn jsafe(dir: &Path) -> Command {
 /// Run `jsafe ARGS` in `dir` and fail the test, with its stderr, unless it succeeds.
 pub fn ok(dir: &Path, args: &[&str]) {
     let out = jsafe(dir).args(args).output().unwrap();
+    no_panic(&String::from_utf8_lossy(&out.stderr));
     assert!(
         out.status.success(),
         "jsafe {args:?}: {}",
@@ -70,7 +71,9 @@ pub struct Out {
 }
 
 impl Out {
+    /// Every run's stderr is checked: no test run of jsafe may panic.
     pub fn from_output(o: std::process::Output) -> Out {
+        no_panic(&String::from_utf8_lossy(&o.stderr));
         Out {
             code: o.status.code().unwrap_or(-1),
             stdout: o.stdout,
@@ -320,34 +323,11 @@ pub fn finish(mut child: Child, mut reader: BufReader<ChildStderr>, seen: String
     }
 }
 
-/// A small xorshift generator: randomness without crates.
-pub struct XorShift(u64);
-
-impl XorShift {
-    pub fn from_time() -> XorShift {
-        let seed = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_nanos() as u64;
-        eprintln!("xorshift seed: {seed}");
-        XorShift::new(seed)
-    }
-    pub fn new(seed: u64) -> XorShift {
-        XorShift(seed | 1)
-    }
-    pub fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-    /// Uniform-ish in 0..n (n > 0).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+/// The self-test's generator, shared: randomness without crates.
+#[path = "../../src/selftest/rng.rs"]
+mod rng;
+#[allow(unused_imports)]
+pub use rng::Rng;
 
 /// Are we root (needed for mounts and setpriv)?
 pub fn is_root() -> bool {
@@ -355,7 +335,7 @@ pub fn is_root() -> bool {
 }
 
 /// A tmpfs mounted on `dir` with `opts`, unmounted on drop. None when mounting
-/// is impossible here (not root, no permission): the caller prints SKIP.
+/// is impossible here (not root, no permission).
 pub struct Tmpfs {
     pub dir: PathBuf,
 }
@@ -409,4 +389,203 @@ pub fn wait_until_free(lock: &Path) {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     panic!("{} stayed locked", lock.display());
+}
+
+/// The user root-only tests switch to (`nobody` on most systems).
+pub const NOBODY: u32 = 65534;
+
+/// Fail loudly unless the test runs as root: the first line of every
+/// `#[ignore = "needs root: …"]` test, so that running it as another user
+/// fails instead of passing without checking anything.
+#[track_caller]
+pub fn require_root() {
+    assert!(
+        is_root(),
+        "this test needs root (run `cargo test -- --ignored` as root, as .ci/run does)"
+    );
+}
+
+/// `jsafe` in `dir` run as user and group `uid` through `setpriv` (no
+/// supplementary groups), clean environment, fsync off. Needs root.
+pub fn jsafe_as(uid: u32, dir: &Path) -> Command {
+    let mut c = Command::new("setpriv");
+    c.arg(format!("--reuid={uid}"))
+        .arg(format!("--regid={uid}"))
+        .arg("--clear-groups")
+        .arg(bin())
+        .current_dir(dir);
+    for v in ENV_VARS {
+        c.env_remove(v);
+    }
+    c.env_remove("RUST_BACKTRACE");
+    c.env("JSAFE_NO_SYNC", "true");
+    c
+}
+
+/// Run a prepared command feeding `stdin`, and fail the test if it has not
+/// finished after `limit` (it is killed first). A hang detector with a
+/// generous bound, not a speed measurement.
+pub fn run_bounded(cmd: &mut Command, stdin: &[u8], limit: std::time::Duration) -> Out {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut input = child.stdin.take().expect("stdin");
+    let data = stdin.to_vec();
+    let feeder = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
+    let mut so = child.stdout.take().expect("stdout");
+    let mut se = child.stderr.take().expect("stderr");
+    let out_reader = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = so.read_to_end(&mut v);
+        v
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let _ = se.read_to_end(&mut v);
+        v
+    });
+    let deadline = std::time::Instant::now() + limit;
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            break st;
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{cmd:?} did not finish within {limit:?} (killed)");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    let _ = feeder.join();
+    Out {
+        code: status.code().unwrap_or(-1),
+        stdout: out_reader.join().unwrap(),
+        stderr: String::from_utf8_lossy(&err_reader.join().unwrap()).into_owned(),
+    }
+}
+
+/// One entry of a [`Snapshot`]: everything `lstat` says that matters, and
+/// the bytes of a regular file or the target of a symlink.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Node {
+    pub kind: &'static str,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub ino: u64,
+    pub nlink: u64,
+    pub size: u64,
+    pub rdev: u64,
+    /// File content (regular files up to 1 MiB; larger ones by size only),
+    /// or a symlink's target.
+    pub content: Vec<u8>,
+}
+
+/// Every entry under a directory (itself included), never following a
+/// symlink, by path relative to the root.
+pub type Snapshot = std::collections::BTreeMap<PathBuf, Node>;
+
+/// Snapshot `root`, leaving out the subtrees in `except` (absolute paths).
+pub fn snapshot_except(root: &Path, except: &[&Path]) -> Snapshot {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    fn walk(root: &Path, p: &Path, except: &[&Path], out: &mut Snapshot) {
+        if except.contains(&p) {
+            return;
+        }
+        let Ok(m) = fs::symlink_metadata(p) else {
+            return;
+        };
+        let t = m.file_type();
+        let kind = if t.is_symlink() {
+            "symlink"
+        } else if t.is_dir() {
+            "dir"
+        } else if t.is_file() {
+            "file"
+        } else if t.is_fifo() {
+            "fifo"
+        } else if t.is_socket() {
+            "socket"
+        } else if t.is_char_device() {
+            "char"
+        } else if t.is_block_device() {
+            "block"
+        } else {
+            "other"
+        };
+        let content = if t.is_symlink() {
+            std::os::unix::ffi::OsStrExt::as_bytes(fs::read_link(p).unwrap().as_os_str()).to_vec()
+        } else if t.is_file() && m.len() <= 1 << 20 {
+            fs::read(p).unwrap_or_else(|e| panic!("read {}: {e}", p.display()))
+        } else {
+            Vec::new()
+        };
+        let rel = p.strip_prefix(root).unwrap().to_path_buf();
+        out.insert(
+            rel,
+            Node {
+                kind,
+                mode: m.mode(),
+                uid: m.uid(),
+                gid: m.gid(),
+                ino: m.ino(),
+                nlink: m.nlink(),
+                size: if t.is_dir() { 0 } else { m.len() },
+                rdev: m.rdev(),
+                content,
+            },
+        );
+        if t.is_dir() {
+            let mut names: Vec<PathBuf> = fs::read_dir(p)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            names.sort();
+            for n in names {
+                walk(root, &n, except, out);
+            }
+        }
+    }
+    let mut out = Snapshot::new();
+    walk(root, root, except, &mut out);
+    out
+}
+
+/// Snapshot everything under `root`.
+pub fn snapshot(root: &Path) -> Snapshot {
+    snapshot_except(root, &[])
+}
+
+/// Assert two snapshots are the same, naming the first difference.
+#[track_caller]
+pub fn assert_same(before: &Snapshot, after: &Snapshot, what: &str) {
+    for (p, n) in before {
+        match after.get(p) {
+            None => panic!("{what}: {} was removed", p.display()),
+            Some(a) => assert_eq!(n, a, "{what}: {} changed", p.display()),
+        }
+    }
+    for p in after.keys() {
+        assert!(
+            before.contains_key(p),
+            "{what}: {} was created",
+            p.display()
+        );
+    }
+}
+
+/// Change the owner of `path` and everything under it (never following a
+/// symlink). Needs root.
+pub fn chown_tree(path: &Path, uid: u32, gid: u32) {
+    std::os::unix::fs::lchown(path, Some(uid), Some(gid)).unwrap();
+    if fs::symlink_metadata(path).unwrap().is_dir() {
+        for e in fs::read_dir(path).unwrap() {
+            chown_tree(&e.unwrap().path(), uid, gid);
+        }
+    }
 }

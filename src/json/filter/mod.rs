@@ -3,7 +3,7 @@
 //! Promises: a filter is compiled before any lock is taken ([`Filter::compile`]),
 //! `--arg`/`--argjson`/... become `$NAME` variables (and `$ARGS`), `$ENV` is
 //! the environment, and numbers and strings the filter did not touch come
-//! back with their original text (see [`convert`]). Outputs are handed out
+//! back with their original text (see `convert`). Outputs are handed out
 //! one at a time as the filter produces them ([`Filter::run_each`]), so a
 //! generator runs in bounded memory. Compiling and running happen on the
 //! calling thread. Time and memory limits are the caller's business (the
@@ -11,9 +11,9 @@
 //! which releases the file's lock with it). Nothing here does I/O or keeps
 //! global state: `debug`/`stderr` output goes to a callback.
 //!
-//! Layout: [`val`] is the value type with jq's semantics, [`natives`] the
-//! filters written in Rust, `defs.jq` those written in jq, [`syntax`] the jq
-//! syntax jaq's parser lacks, [`convert`] the bridge to jsafe's documents.
+//! Layout: `val` is the value type with jq's semantics, `natives` the
+//! filters written in Rust, `defs.jq` those written in jq, `syntax` the jq
+//! syntax jaq's parser lacks, `convert` the bridge to jsafe's documents.
 
 mod convert;
 mod natives;
