@@ -142,7 +142,7 @@ fn a_whole_last_value_without_its_newline_is_kept() {
 fn sigkill_during_appends_leaves_at_most_one_torn_line() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let mut rng = XorShift::from_time();
+    let mut rng = Rng::from_clock();
     // Large lines make a kill in the middle of a write possible.
     let big = format!("{{\"pad\":\"{}\"}}", "y".repeat(4 << 20));
     fs::write(d.join("big.json"), &big).unwrap();
