@@ -5,7 +5,9 @@
 # The peer runs M of the patches (100,000 separate durable calls take many
 # minutes); its time per patch is multiplied up to N for the ratio. The
 # final content of M patches applied both ways must be byte-identical.
-# Also: update --stream ($in) and append - (JSON Lines) over the same N.
+# Also: update --stream ($in) and append - (JSON Lines) over the same N, and
+# one append to a 5.9 MB JSON Lines log against the same append to a JSON
+# document of the same events (the whole file rewritten).
 # Run from the repository root:  scripts/bench-stream.sh [N] [M]
 set -euo pipefail
 N=${1:-100000}
@@ -59,6 +61,28 @@ t1=$(now)
 append_ms=$(ms "$t0" "$t1")
 [ "$(wc -l < "$DIR/log.jsonl")" = "$N" ] || { echo "bench-stream: append lost lines" >&2; exit 1; }
 
+# One event appended to a 5.9 MB log of 2,151 events (the first incident's
+# size): JSON Lines (O(1)) against the same events as an array in a JSON
+# document (append --to: the whole file rewritten), K appends each.
+K=50
+python3 - "$DIR/log6.jsonl" "$DIR/log6.json" <<'PY'
+import json, sys
+events = [{"id": i, "event": "step", "data": "d" * 2700} for i in range(2151)]
+with open(sys.argv[1], "w") as f:
+    for e in events:
+        f.write(json.dumps(e, separators=(",", ":")) + "\n")
+json.dump({"events": events}, open(sys.argv[2], "w"), indent=2)
+PY
+t0=$(now); for i in $(seq "$K"); do "$JSAFE" append "$DIR/log6.jsonl" "{\"id\": $i, \"event\": \"new\"}"; done; t1=$(now)
+lines_per=$(awk -v a="$t0" -v b="$t1" -v k="$K" 'BEGIN { printf "%.2f", (b - a) / k / 1e6 }')
+t0=$(now); for i in $(seq "$K"); do "$JSAFE" append "$DIR/log6.json" --to .events "{\"id\": $i, \"event\": \"new\"}"; done; t1=$(now)
+doc_per=$(awk -v a="$t0" -v b="$t1" -v k="$K" 'BEGIN { printf "%.2f", (b - a) / k / 1e6 }')
+rss_lines="-"; rss_doc="-"
+if [ -x /usr/bin/time ]; then
+    rss_lines=$(/usr/bin/time -f %M "$JSAFE" append "$DIR/log6.jsonl" '{"rss": 1}' 2>&1 >/dev/null | tail -1)
+    rss_doc=$(/usr/bin/time -f %M "$JSAFE" append "$DIR/log6.json" --to .events '{"rss": 1}' 2>&1 >/dev/null | tail -1)
+fi
+
 peer_total=$(awk -v p="$sep_per" -v n="$N" 'BEGIN { printf "%.0f", p * n }')
 printf '%-52s %12s\n' "operation" "ms"
 printf '%-52s %12s\n' "separate jsafe merge calls ($M), per patch" "$sep_per"
@@ -66,5 +90,8 @@ printf '%-52s %12s\n' "  … for $N patches (per patch × $N)" "$peer_total"
 printf '%-52s %12s\n' "jsafe merge --stream, $N patches ($writes writes)" "$stream_ms"
 printf '%-52s %12s\n' "jsafe update --stream, $N values" "$update_ms"
 printf '%-52s %12s\n' "jsafe append - (JSON Lines), $N values" "$append_ms"
+printf '%-52s %12s\n' "append to a 5.9 MB JSON Lines log, per event" "$lines_per"
+printf '%-52s %12s\n' "append --to .events of a 5.9 MB document, per event" "$doc_per"
+printf '%-52s %12s\n' "peak RSS KiB: JSON Lines / document" "$rss_lines / $rss_doc"
 awk -v p="$peer_total" -v s="$stream_ms" 'BEGIN { printf "throughput ratio, merge --stream vs separate calls: %.0fx\n", p / s }'
 echo "content of $M patches: streamed and separate are identical"

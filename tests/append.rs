@@ -210,6 +210,17 @@ fn the_last_line_must_be_json_and_the_name_must_say_json_lines() {
     run(d, &["append", "--lines", "plain.log", "{\"x\": [1, 2]}"]).ok();
     assert_eq!(text(&d.join("plain.log")), "{\"x\":[1,2]}\n");
     run(d, &["read", "--lines", "plain.log", ".x[1]"]).ok();
+    // Documents' commands do not replace a log.
+    for args in [
+        vec!["write", "e.jsonl", "{}"],
+        vec!["merge", "e.jsonl", "{}"],
+        vec!["update", "e.jsonl", ".a = 1"],
+    ] {
+        run(d, &["append", "e.jsonl", "1"]).ok();
+        let before = bytes(&d.join("e.jsonl"));
+        assert_eq!(run(d, &args).code, 2, "{args:?}");
+        assert_eq!(bytes(&d.join("e.jsonl")), before);
+    }
     // Bad input appends nothing.
     run(d, &["append", "plain.log", "--lines", "{oops"]).fails(4);
     assert_eq!(text(&d.join("plain.log")), "{\"x\":[1,2]}\n");

@@ -23,6 +23,15 @@ pub fn run(g: &Global, args: &AppendArgs) -> Result<()> {
     let held = inherited_for_change(file)?;
     let wait = g.waiter(file);
     if let Some(path) = &args.to {
+        if Format::of(file) == Format::Lines {
+            return Err(Error::new(
+                Kind::Usage,
+                format!(
+                    "{}: --to appends to an array in a JSON document, and this is a JSON Lines file: append without --to",
+                    file.display()
+                ),
+            ));
+        }
         let path = parse_path(path)?;
         let opts = g
             .options("append", None, OnCorrupt::Fail, &wait)

@@ -12,6 +12,7 @@ use crate::store::{self, Change, OnCorrupt};
 
 pub fn run(g: &Global, args: &MergeArgs) -> Result<()> {
     let file = &args.file;
+    super::refuse_json_lines("merge", file)?;
     let patch = match (&args.patch, args.stream) {
         (Some(p), false) => Some(json_input(Some(p), "the merge patch")?),
         (None, false) => return Err(Error::new(Kind::Usage, "a PATCH (or --stream) is needed")),

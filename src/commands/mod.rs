@@ -153,6 +153,21 @@ pub fn indent_override(style: &crate::cli::StyleArgs) -> Option<Indent> {
     }
 }
 
+/// `write`, `merge` and `update` change JSON documents: a JSON Lines file
+/// (by its name) is refused before anything is read (exit 2).
+pub fn refuse_json_lines(command: &str, file: &Path) -> Result<()> {
+    if crate::store::Format::of(file) == crate::store::Format::Lines {
+        return Err(Error::new(
+            Kind::Usage,
+            format!(
+                "{}: a JSON Lines file (one value per line): `jsafe {command}` changes JSON documents; `jsafe append` adds lines, `jsafe read` reads them",
+                file.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// A one-off schema check for `--schema SCHEMA.json` (None without it): the
 /// schema is read and compiled before any lock is taken.
 pub fn schema_check(schema: Option<&Path>) -> Result<Option<Box<crate::store::Check<'static>>>> {

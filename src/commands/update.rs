@@ -26,6 +26,7 @@ use std::ops::ControlFlow;
 pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
     let file = &args.file;
     check_file_filter_order("update", file, Some(&args.filter))?;
+    super::refuse_json_lines("update", file)?;
     let mut filter = {
         let _running = crate::sys::FilterRunning::start();
         let vars = filter_args(&args.vars)?;

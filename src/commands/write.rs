@@ -8,6 +8,7 @@ use crate::error::Result;
 use crate::store::{self, Change, OnCorrupt};
 
 pub fn run(g: &Global, args: &WriteArgs) -> Result<()> {
+    super::refuse_json_lines("write", &args.file)?;
     let value = json_input(args.json.as_deref(), "the new content")?;
     let check = schema_check(args.schema.as_deref())?;
     let held = inherited_for_change(&args.file)?;
