@@ -47,6 +47,10 @@ static FILTER_RUNNING: AtomicBool = AtomicBool::new(false);
 struct Message {
     ptr: AtomicPtr<u8>,
     len: AtomicUsize,
+    /// The text last set (never touched by a handler): setting the same
+    /// text again, as a stream re-arming its limits per value does, leaks
+    /// nothing more.
+    last: std::sync::Mutex<String>,
 }
 
 impl Message {
@@ -54,11 +58,18 @@ impl Message {
         Message {
             ptr: AtomicPtr::new(std::ptr::null_mut()),
             len: AtomicUsize::new(0),
+            last: std::sync::Mutex::new(String::new()),
         }
     }
 
-    /// Set the text (leaked: a handful per process).
+    /// Set the text (leaked: one per distinct text, a handful per process).
     fn set(&self, text: String) {
+        if let Ok(mut last) = self.last.lock() {
+            if *last == text {
+                return;
+            }
+            last.clone_from(&text);
+        }
         let bytes: &'static mut [u8] = Box::leak(text.into_bytes().into_boxed_slice());
         self.len.store(0, Ordering::SeqCst);
         self.ptr.store(bytes.as_mut_ptr(), Ordering::SeqCst);
