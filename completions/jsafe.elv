@@ -236,8 +236,8 @@ set edit:completion:arg-completer[jsafe] = {|@words|
             cand --quiet 'Print nothing on stderr but errors (--verbose wins over it)'
             cand -v 'Say more on stderr (who holds a lock, what was backed up, ...)'
             cand --verbose 'Say more on stderr (who holds a lock, what was backed up, ...)'
-            cand -h 'Print help'
-            cand --help 'Print help'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
         }

@@ -183,7 +183,7 @@ complete -c jsafe -n "__fish_jsafe_using_subcommand lock" -l no-sync -d 'Skip fs
 complete -c jsafe -n "__fish_jsafe_using_subcommand lock" -l no-journal -d 'Do not append to the audit journal (.jsafe/journal.jsonl)'
 complete -c jsafe -n "__fish_jsafe_using_subcommand lock" -s q -l quiet -d 'Print nothing on stderr but errors (--verbose wins over it)'
 complete -c jsafe -n "__fish_jsafe_using_subcommand lock" -s v -l verbose -d 'Say more on stderr (who holds a lock, what was backed up, ...)'
-complete -c jsafe -n "__fish_jsafe_using_subcommand lock" -s h -l help -d 'Print help'
+complete -c jsafe -n "__fish_jsafe_using_subcommand lock" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c jsafe -n "__fish_jsafe_using_subcommand lock" -s V -l version -d 'Print version'
 complete -c jsafe -n "__fish_jsafe_using_subcommand watch" -l timeout -d 'Seconds to wait for a file\'s lock before giving up with exit code 3' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand watch" -l keep -d 'Number of backups to keep per file' -r

@@ -113,6 +113,12 @@ pub enum Command {
     /// Remove lock files nobody holds and temp files of writes that died (for cron)
     CleanupLocks(CleanupArgs),
     /// Run a command while holding a file's lock (nested jsafe calls on the file use it)
+    ///
+    /// Takes FILE's lock (exclusive, or with --shared shared), runs CMD, and exits with
+    /// CMD's status (128+N if it died of signal N, 127 not found, 126 not runnable; 3 or
+    /// -E N when the lock is not granted). CMD inherits the lock as a descriptor named in
+    /// JSAFE_LOCK_FD; jsafe commands inside CMD on the same FILE use it instead of
+    /// waiting. While CMD runs, SIGINT/SIGTERM/SIGHUP do not stop jsafe: it waits for CMD.
     Lock(LockArgs),
     /// Print a file's (filtered) value now and after every committed change
     Watch(WatchArgs),

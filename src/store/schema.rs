@@ -446,3 +446,32 @@ mod tests {
         assert!(Schema::compile(b"true").is_ok());
     }
 }
+
+/// Without the `schema` feature (`cargo test --no-default-features --lib`):
+/// a file with a schema attached is never changed unchecked.
+#[cfg(all(test, not(feature = "schema")))]
+mod without_support {
+    use super::*;
+    use crate::store::{Change, Options, transact};
+
+    #[test]
+    fn a_file_with_a_schema_is_refused() {
+        assert!(Schema::compile(b"true").is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f.json");
+        std::fs::write(&file, "{}\n").unwrap();
+        let schemas = dir.path().join(".jsafe/schemas");
+        std::fs::create_dir_all(&schemas).unwrap();
+        std::fs::write(schemas.join("f.json.json"), "true").unwrap();
+        let opts = Options::new("test").sync(false);
+        let e = transact(&file, &opts, |_| Ok(Change::Bytes(b"{\"a\":1}\n".to_vec()))).unwrap_err();
+        assert_eq!(e.kind(), Kind::Io, "{e}");
+        assert!(e.message().contains("no JSON Schema support"), "{e}");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "{}\n");
+        std::fs::write(schemas.join("l.jsonl.json"), "true").unwrap();
+        let log = dir.path().join("l.jsonl");
+        let e = crate::store::append(&log, &opts, &[b"1".to_vec()]).unwrap_err();
+        assert_eq!(e.kind(), Kind::Io, "{e}");
+        assert!(!log.exists());
+    }
+}
