@@ -221,6 +221,12 @@ fn the_last_line_must_be_json_and_the_name_must_say_json_lines() {
         assert_eq!(run(d, &args).code, 2, "{args:?}");
         assert_eq!(bytes(&d.join("e.jsonl")), before);
     }
+    // A log with a second name is not appended to (it would change both).
+    fs::hard_link(d.join("plain.log"), d.join("other-name")).unwrap();
+    run(d, &["append", "--lines", "plain.log", "2"])
+        .fails(7)
+        .stderr_has("hard links");
+    fs::remove_file(d.join("other-name")).unwrap();
     // Bad input appends nothing.
     run(d, &["append", "plain.log", "--lines", "{oops"]).fails(4);
     assert_eq!(text(&d.join("plain.log")), "{\"x\":[1,2]}\n");

@@ -7,8 +7,9 @@
 //! 2. **check** — each new line is a compact JSON value without a newline,
 //!    accepted by the file's attached schema and the caller's check;
 //!    otherwise nothing is written.
-//! 3. **tail** — the file is opened `O_APPEND` (created when missing) and
-//!    only its end is read: a torn last line (see [`super::lines`]) is copied
+//! 3. **tail** — the file is opened `O_APPEND` (created when missing; a
+//!    file with a second hard link is refused, as appending would change the
+//!    other names too) and only its end is read: a torn last line (see [`super::lines`]) is copied
 //!    to `.jsafe/quarantine/<key>.<stamp>.corrupt`, made durable there, and
 //!    cut off the file; a last whole line without its newline gets one. The
 //!    last whole line must be JSON, or the file is not JSON Lines (exit 5).
@@ -103,6 +104,18 @@ pub fn append(file: &Path, opts: &Options, new_lines: &[Vec<u8>]) -> Result<Outc
 
     let (f, created) = open_for_append(&t, file)?;
     let st = rustix::fs::fstat(&f).map_err(|e| Error::io("cannot check", file, e.into()))?;
+    if st.st_nlink > 1 {
+        // Appending writes into the inode: every other name would change too
+        // (and a planted link would lead the append somewhere else).
+        return Err(Error::new(
+            Kind::Io,
+            format!(
+                "{}: has {} hard links; appending would change the other names' content too, so nothing was appended",
+                file.display(),
+                st.st_nlink
+            ),
+        ));
+    }
     let size = u64::try_from(st.st_size).unwrap_or(0);
     outcome.bytes_before = (!created).then_some(size);
     let end = Tail::read(&f, size).map_err(|e| Error::io("cannot read", file, e))?;
