@@ -305,3 +305,40 @@ fn append_to_an_array_in_a_json_document() {
     // The document is rewritten through the write core: backed up.
     assert!(!backups(d, "doc.json").is_empty());
 }
+
+#[test]
+fn readers_never_fail_on_a_line_being_appended() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    run(&d, &["append", "log.jsonl", "{\"i\": 0}"]).ok();
+    let writer = {
+        let d = d.clone();
+        thread::spawn(move || {
+            // Long lines widen the moment a line is half written.
+            let pad = "w".repeat(256 << 10);
+            let input: String = (1..=40)
+                .map(|i| format!("{{\"i\": {i}, \"pad\": \"{pad}\"}}\n"))
+                .collect();
+            for chunk in input.lines().collect::<Vec<_>>().chunks(4) {
+                let mut text = chunk.join("\n");
+                text.push('\n');
+                run_stdin(&d, &["append", "log.jsonl", "-"], text.as_bytes()).ok();
+            }
+        })
+    };
+    let mut reads = 0;
+    while !writer.is_finished() {
+        let out = run(&d, &["read", "log.jsonl", ".i"]);
+        out.ok();
+        let seen: Vec<i64> = out
+            .stdout_str()
+            .lines()
+            .map(|l| l.parse().unwrap())
+            .collect();
+        assert_eq!(seen, (0..seen.len() as i64).collect::<Vec<_>>());
+        reads += 1;
+    }
+    writer.join().unwrap();
+    assert!(reads > 0);
+    assert_eq!(lines_of(&d.join("log.jsonl")).len(), 41);
+}
