@@ -28,6 +28,7 @@ Exit codes:
   15  halt_error: the filter stopped with an error message; nothing written
   (halt_error(N) exits N, as in jq)
   128+N  stopped by signal N (SIGINT 130, SIGTERM 143, SIGHUP 129): nothing was changed
+  (lock exits with its command's status; 126/127: the command cannot be run / is not found)
 
 Environment (a flag beats its variable, a variable beats the default; an
 empty variable counts as unset):
