@@ -89,6 +89,8 @@ pub fn run(g: &Global, args: &LockArgs) -> Result<i32> {
         .to_string_lossy()
         .chars()
         .take(64)
+        // The record is shown in tables: no control characters.
+        .map(|c| if c.is_control() { '?' } else { c })
         .collect();
     let command = format!("jsafe lock ({name})");
     let mode = if args.shared {
