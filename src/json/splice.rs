@@ -21,7 +21,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use super::format::{Style, Writer};
+use super::format::{Indent, Style, Writer};
 use super::merge::merge_patch;
 use super::parse::{MAX_DEPTH, ParseError, parse, prelude, trailing_error};
 use super::scan::{Key, Scanner, validate};
@@ -97,7 +97,8 @@ pub fn merge_splice(
     if !plan.changed {
         return Ok(None);
     }
-    let mut out = Vec::with_capacity(source.len() + splicer.extra);
+    let capacity = source.len() + splicer.extra + splicer.framing_bound(&plan, 0);
+    let mut out = Vec::with_capacity(capacity);
     out.extend_from_slice(source.get(..plan.start).unwrap_or_default());
     let mut writer = Writer::new(&mut out, style);
     splicer.emit(&mut writer, &plan, 0);
@@ -237,7 +238,7 @@ impl<'s> Splicer<'s> {
                 continue;
             }
             let rendered = self.render_member(patch_value, level);
-            self.extra += rendered.len() + key.len() + 8;
+            self.extra += rendered.len();
             members.push(Member {
                 key: KeyText::New(key),
                 value: Piece::Rendered(rendered),
@@ -288,6 +289,31 @@ impl<'s> Splicer<'s> {
         out
     }
 
+    /// At least the bytes `emit` writes for `plan` besides copied spans and
+    /// rendered values (separators, line breaks, indents, keys), so the
+    /// output is allocated once.
+    fn framing_bound(&self, plan: &Plan, depth: usize) -> usize {
+        let unit = match self.style.indent {
+            Indent::Spaces(n) => usize::from(n),
+            Indent::Tab | Indent::Compact { .. } => 1,
+        };
+        // ",", a CRLF and the indent before a member; ":" and a space after its key.
+        let per_member = 3 + unit * (depth + 1) + 2;
+        let mut bound = 2 + 2 + unit * depth;
+        for member in &plan.members {
+            bound += per_member
+                + match member.key {
+                    KeyText::Source(start, end) => end - start,
+                    // Escaped under ensure_ascii: at most 12 bytes a character.
+                    KeyText::New(key) => 12 * key.len() + 2,
+                };
+            if let Piece::Merged(nested) = &member.value {
+                bound += self.framing_bound(nested, depth + 1);
+            }
+        }
+        bound
+    }
+
     /// Writes the object `plan` as a value at `depth` (0: the top), exactly
     /// as `Writer::value` writes an object.
     fn emit(&self, w: &mut Writer, plan: &Plan, depth: usize) {
@@ -325,7 +351,7 @@ impl<'s> Splicer<'s> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::format::{Indent, render};
+    use super::super::format::render;
     use super::*;
 
     fn json(text: &str) -> Value {
