@@ -506,6 +506,10 @@ doc = [
     "",
     *sections,
 ]
+notes = os.path.join(args.scripts, "notes.md")
+if os.path.exists(notes):
+    with open(notes) as f:
+        doc += ["", f.read()]
 with open(args.out, "w") as f:
     f.write("\n".join(doc))
 say(f"wrote {args.out}")
