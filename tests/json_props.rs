@@ -443,3 +443,25 @@ proptest! {
         );
     }
 }
+
+/// The fuzz targets' seed corpus (in the repository): the scanner agrees with
+/// the parser on every file, and on every prefix of it.
+#[test]
+fn validate_agrees_with_parse_on_the_fuzz_corpus() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
+    let mut seen = 0;
+    for target in ["parse", "splice"] {
+        let dir = std::fs::read_dir(root.join(target)).expect("fuzz/corpus is in the repository");
+        for entry in dir {
+            let bytes = std::fs::read(entry.expect("corpus entry").path()).expect("corpus file");
+            // The splice target's inputs are "patch NUL file": check both halves.
+            for part in bytes.split(|&b| b == 0).chain([bytes.as_slice()]) {
+                for cut in 0..=part.len() {
+                    assert_agree(&part[..cut]).expect("validate and parse disagree");
+                }
+            }
+            seen += 1;
+        }
+    }
+    assert!(seen >= 10, "only {seen} corpus files");
+}
