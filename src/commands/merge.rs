@@ -27,8 +27,8 @@ pub fn run(g: &Global, args: &MergeArgs) -> Result<()> {
     let outcome = store::transact(file, &opts, |current| {
         // In the file's own style, only what the patch names is rewritten:
         // the rest is copied from the bytes on disk.
-        if let (Current::Valid(loaded), None) = (&*current, indent) {
-            return match json::merge_splice(&loaded.bytes, &loaded.style, &patch) {
+        if let (Current::Valid(doc), None) = (current, indent) {
+            return match json::merge_splice(doc.bytes(), doc.style(), &patch) {
                 Ok(Some(bytes)) => Ok(Change::Bytes(bytes)),
                 Ok(None) => Ok(Change::Keep),
                 Err(SpliceError::NotObject(found)) => Err(not_an_object(file, found)),

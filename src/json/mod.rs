@@ -20,9 +20,3 @@ pub use parse::{LONE_SURROGATE, MAX_DEPTH, ParseError, ParseErrorKind, parse};
 pub use scan::validate;
 pub use splice::{SpliceError, merge_splice};
 pub use value::{Map, Number, Str, Value};
-
-/// Check that `bytes` are one valid JSON document, with the same errors as
-/// [`parse`].
-pub fn validate(bytes: &[u8]) -> Result<(), ParseError> {
-    parse(bytes).map(|_| ())
-}
