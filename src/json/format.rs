@@ -177,7 +177,20 @@ fn detect_ensure_ascii(bytes: &[u8]) -> bool {
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         if b != b'\\' {
+            // Most files have few escapes: look for the next backslash eight
+            // bytes at a time.
             i += 1;
+            while let Some(chunk) = bytes.get(i..i + 8) {
+                let mut word = [0u8; 8];
+                word.copy_from_slice(chunk);
+                let w = u64::from_ne_bytes(word) ^ u64::from_ne_bytes([b'\\'; 8]);
+                if w.wrapping_sub(u64::from_ne_bytes([1; 8])) & !w & u64::from_ne_bytes([0x80; 8])
+                    != 0
+                {
+                    break;
+                }
+                i += 8;
+            }
             continue;
         }
         if bytes.get(i + 1) == Some(&b'u')
