@@ -1,14 +1,16 @@
 //! `jsafe merge FILE PATCH|-`: RFC 7386 merge patch. A missing file starts as {}.
 //! `--stream` reads one patch per line from stdin and applies them in order,
-//! the ones waiting together in one write (see [`super::stream`]).
+//! the ones waiting together in one write (see [`super::stream`]); each is
+//! applied exactly as a separate call would apply it, so the result does not
+//! depend on how patches were grouped.
 
 use super::lock::inherited_for_change;
-use super::stream::{Item, Stream};
+use super::stream::{Item, Stream, VersionCheck};
 use super::{Global, indent_override, json_input, schema_check};
 use crate::cli::MergeArgs;
 use crate::error::{Error, Kind, Result};
-use crate::json::{Map, Value, merge_patch};
-use crate::store::{self, Change, OnCorrupt};
+use crate::json::{self, Map, SpliceError, Style, Value, merge_patch};
+use crate::store::{self, Change, Current, OnCorrupt};
 
 pub fn run(g: &Global, args: &MergeArgs) -> Result<()> {
     let file = &args.file;
@@ -35,48 +37,23 @@ pub fn run(g: &Global, args: &MergeArgs) -> Result<()> {
     } else {
         OnCorrupt::Fail
     };
+    let indent = indent_override(&args.style);
     let opts = g
-        .options("merge", indent_override(&args.style), on_corrupt, &wait)
+        .options("merge", indent, on_corrupt, &wait)
         .held(held.as_ref())
         .check(check.as_deref());
     // Streamed: every intermediate version must match the schemas.
     let versions = match args.stream {
-        true => super::stream::VersionCheck::load(file, args.schema.as_deref())?,
+        true => VersionCheck::load(file, args.schema.as_deref())?,
         false => None,
     };
     let mut apply = |items: &[Item]| -> Result<Option<(usize, Error)>> {
         let mut failed = None;
         let outcome = store::transact(file, &opts, |current| {
-            let mut value = current
-                .take_value()
-                .unwrap_or_else(|| Value::Object(Map::new()));
-            if !matches!(value, Value::Object(_)) {
-                // RFC 7386 would silently replace the whole document here.
-                return Err(Error::bad_input(format!(
-                    "{}: holds {}, not an object; a merge patch would replace all of it, so nothing was written (use `jsafe write` or `jsafe update`)",
-                    file.display(),
-                    value.type_name()
-                )));
-            }
-            for (k, it) in items.iter().enumerate() {
-                let before = versions.as_ref().map(|_| value.clone());
-                let refused = check_patch(file, &it.value).err().or_else(|| {
-                    merge_patch(&mut value, &it.value);
-                    let why = versions.as_ref()?.check(&value).err()?;
-                    Some(Error::bad_input(format!("{}: {why}", file.display())))
-                });
-                if let Some(e) = refused {
-                    if let Some(b) = before {
-                        value = b;
-                    }
-                    failed = Some((k, e.map_message(|m| format!("stdin line {}: {m}", it.line))));
-                    if k == 0 {
-                        return Ok(Change::Keep);
-                    }
-                    break;
-                }
-            }
-            Ok(Change::Value(value))
+            let (change, stopped) =
+                merge_all(file, current, indent.is_none(), items, versions.as_ref())?;
+            failed = stopped;
+            Ok(change)
         })?;
         g.report(file, &outcome);
         Ok(failed)
@@ -97,6 +74,88 @@ pub fn run(g: &Global, args: &MergeArgs) -> Result<()> {
     }
 }
 
+/// Apply `items` in order to the current content. In the file's own style
+/// (`splice`), only what a patch names is rewritten and the rest is copied
+/// from the bytes on disk, patch after patch; otherwise the tree is merged
+/// and rendered once. The first patch that fails (not an object, or a
+/// result a schema refuses) stops: the change holds the ones before it, and
+/// the failure is returned with its index.
+fn merge_all(
+    file: &std::path::Path,
+    current: &Current,
+    splice: bool,
+    items: &[Item],
+    versions: Option<&VersionCheck>,
+) -> Result<(Change, Option<(usize, Error)>)> {
+    let fail = |k: usize, it: &Item, e: Error| {
+        let e = if it.line > 0 {
+            e.map_message(|m| format!("stdin line {}: {m}", it.line))
+        } else {
+            e
+        };
+        Some((k, e))
+    };
+    if let (Current::Valid(doc), true) = (current, splice) {
+        let style: &Style = doc.style();
+        let mut bytes: Option<Vec<u8>> = None;
+        for (k, it) in items.iter().enumerate() {
+            let source = bytes.as_deref().unwrap_or(doc.bytes());
+            let next = match json::merge_splice(source, style, &it.value) {
+                Ok(Some(b)) => b,
+                Ok(None) => continue,
+                Err(SpliceError::NotObject(found)) => return Err(not_an_object(file, found)),
+                Err(SpliceError::Parse(e)) => {
+                    return Err(store::corrupt_error(file, &e, "nothing was written"));
+                }
+                Err(e @ (SpliceError::TooDeep | SpliceError::PatchNotObject(_))) => {
+                    let e = Error::bad_input(format!("{}: {e}", file.display()));
+                    return Ok((keep_or(bytes), fail(k, it, e)));
+                }
+            };
+            if let Some(v) = versions
+                && let Err(why) = json::parse(&next)
+                    .map_err(|e| e.to_string())
+                    .and_then(|value| v.check(&value))
+            {
+                let e = Error::bad_input(format!("{}: {why}", file.display()));
+                return Ok((keep_or(bytes), fail(k, it, e)));
+            }
+            bytes = Some(next);
+        }
+        return Ok((keep_or(bytes), None));
+    }
+    let mut value = current
+        .take_value()
+        .unwrap_or_else(|| Value::Object(Map::new()));
+    if !matches!(value, Value::Object(_)) {
+        return Err(not_an_object(file, value.type_name()));
+    }
+    for (k, it) in items.iter().enumerate() {
+        let before = versions.map(|_| value.clone());
+        let refused = check_patch(file, &it.value).err().or_else(|| {
+            merge_patch(&mut value, &it.value);
+            let why = versions?.check(&value).err()?;
+            Some(Error::bad_input(format!("{}: {why}", file.display())))
+        });
+        if let Some(e) = refused {
+            if let Some(b) = before {
+                value = b;
+            }
+            let change = if k == 0 {
+                Change::Keep
+            } else {
+                Change::Value(value)
+            };
+            return Ok((change, fail(k, it, e)));
+        }
+    }
+    Ok((Change::Value(value), None))
+}
+
+fn keep_or(bytes: Option<Vec<u8>>) -> Change {
+    bytes.map_or(Change::Keep, Change::Bytes)
+}
+
 fn check_patch(file: &std::path::Path, patch: &Value) -> Result<()> {
     if matches!(patch, Value::Object(_)) {
         return Ok(());
@@ -106,4 +165,12 @@ fn check_patch(file: &std::path::Path, patch: &Value) -> Result<()> {
         patch.type_name(),
         file.display()
     )))
+}
+
+/// RFC 7386 would silently replace the whole document here.
+fn not_an_object(file: &std::path::Path, found: &str) -> Error {
+    Error::bad_input(format!(
+        "{}: holds {found}, not an object; a merge patch would replace all of it, so nothing was written (use `jsafe write` or `jsafe update`)",
+        file.display()
+    ))
 }

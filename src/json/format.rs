@@ -177,7 +177,20 @@ fn detect_ensure_ascii(bytes: &[u8]) -> bool {
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         if b != b'\\' {
+            // Most files have few escapes: look for the next backslash eight
+            // bytes at a time.
             i += 1;
+            while let Some(chunk) = bytes.get(i..i + 8) {
+                let mut word = [0u8; 8];
+                word.copy_from_slice(chunk);
+                let w = u64::from_ne_bytes(word) ^ u64::from_ne_bytes([b'\\'; 8]);
+                if w.wrapping_sub(u64::from_ne_bytes([1; 8])) & !w & u64::from_ne_bytes([0x80; 8])
+                    != 0
+                {
+                    break;
+                }
+                i += 8;
+            }
             continue;
         }
         if bytes.get(i + 1) == Some(&b'u')
@@ -204,26 +217,34 @@ pub fn render(value: &Value, style: &Style) -> Vec<u8> {
 
 /// Like `render`, appending to `out` so callers can reuse a buffer.
 pub fn render_into(out: &mut Vec<u8>, value: &Value, style: &Style) {
-    let newline: &'static [u8] = if style.crlf { b"\r\n" } else { b"\n" };
-    let mut w = Writer {
-        out,
-        style,
-        newline,
-    };
+    let mut w = Writer::new(out, style);
     w.value(value, 0);
     if style.trailing_newline {
-        w.out.extend_from_slice(newline);
+        w.out.extend_from_slice(w.newline);
     }
 }
 
-struct Writer<'a> {
-    out: &'a mut Vec<u8>,
+/// Writes values and container framing in a style. The splicing merge uses
+/// the same writer for the containers it rebuilds, so what it writes is what
+/// `render` would.
+pub(super) struct Writer<'a> {
+    pub out: &'a mut Vec<u8>,
     style: &'a Style,
     newline: &'static [u8],
 }
 
-impl Writer<'_> {
-    fn value(&mut self, value: &Value, depth: usize) {
+impl<'a> Writer<'a> {
+    pub fn new(out: &'a mut Vec<u8>, style: &'a Style) -> Writer<'a> {
+        let newline: &'static [u8] = if style.crlf { b"\r\n" } else { b"\n" };
+        Writer {
+            out,
+            style,
+            newline,
+        }
+    }
+
+    /// Writes `value` as a member of a container at `depth` (0: the top).
+    pub fn value(&mut self, value: &Value, depth: usize) {
         match value {
             Value::Null => self.out.extend_from_slice(b"null"),
             Value::Bool(true) => self.out.extend_from_slice(b"true"),
@@ -250,17 +271,7 @@ impl Writer<'_> {
                 self.out.push(b'{');
                 for (i, (key, item)) in map.iter().enumerate() {
                     self.separator(i, depth + 1);
-                    escape_into(self.out, key, self.style.ensure_ascii);
-                    self.out.push(b':');
-                    if !matches!(
-                        self.style.indent,
-                        Indent::Compact {
-                            colon_space: false,
-                            ..
-                        }
-                    ) {
-                        self.out.push(b' ');
-                    }
+                    self.key(key);
                     self.value(item, depth + 1);
                 }
                 self.close(depth, b'}');
@@ -268,9 +279,34 @@ impl Writer<'_> {
         }
     }
 
+    /// An object key and the colon (with its space, if the style has one).
+    pub fn key(&mut self, key: &str) {
+        escape_into(self.out, key, self.style.ensure_ascii);
+        self.colon();
+    }
+
+    /// A key written as given (quotes included), then the colon.
+    pub fn key_text(&mut self, quoted: &[u8]) {
+        self.out.extend_from_slice(quoted);
+        self.colon();
+    }
+
+    fn colon(&mut self) {
+        self.out.push(b':');
+        if !matches!(
+            self.style.indent,
+            Indent::Compact {
+                colon_space: false,
+                ..
+            }
+        ) {
+            self.out.push(b' ');
+        }
+    }
+
     /// What goes before the `i`-th member of a container whose members sit
     /// at `depth`.
-    fn separator(&mut self, i: usize, depth: usize) {
+    pub fn separator(&mut self, i: usize, depth: usize) {
         match self.style.indent {
             Indent::Compact { comma_space, .. } => {
                 if i > 0 {
@@ -289,7 +325,9 @@ impl Writer<'_> {
         }
     }
 
-    fn close(&mut self, depth: usize, bracket: u8) {
+    /// The line break and indent (if any) and the closing bracket of a
+    /// non-empty container at `depth`.
+    pub fn close(&mut self, depth: usize, bracket: u8) {
         if !matches!(self.style.indent, Indent::Compact { .. }) {
             self.line_break(depth);
         }

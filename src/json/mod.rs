@@ -8,17 +8,15 @@
 mod format;
 mod merge;
 mod parse;
+mod scan;
+mod splice;
 mod value;
 
 pub mod filter;
 
 pub use format::{Indent, Style, render, render_into};
 pub use merge::merge_patch;
-pub use parse::{MAX_DEPTH, ParseError, ParseErrorKind, parse};
+pub use parse::{LONE_SURROGATE, MAX_DEPTH, ParseError, ParseErrorKind, parse};
+pub use scan::validate;
+pub use splice::{SpliceError, merge_splice};
 pub use value::{Map, Number, Str, Value};
-
-/// Check that `bytes` are one valid JSON document, with the same errors as
-/// [`parse`].
-pub fn validate(bytes: &[u8]) -> Result<(), ParseError> {
-    parse(bytes).map(|_| ())
-}

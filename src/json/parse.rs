@@ -56,6 +56,203 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Parses a whole document.
 pub fn parse(bytes: &[u8]) -> Result<Value, ParseError> {
+    let (text, start) = prelude(bytes)?;
+    let mut p = Parser {
+        text,
+        bytes,
+        pos: start,
+    };
+    let value = p.value(0)?;
+    p.skip_ws();
+    if p.pos < bytes.len() {
+        return Err(trailing_error(bytes, p.pos));
+    }
+    Ok(value)
+}
+
+/// 1-based line and character column of byte `offset`.
+pub(super) fn line_column(bytes: &[u8], offset: usize) -> (usize, usize) {
+    let before = bytes.get(..offset).unwrap_or(bytes);
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |nl| nl + 1);
+    let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+    // Counting non-continuation bytes counts characters without decoding.
+    let column = 1 + before
+        .get(line_start..)
+        .unwrap_or_default()
+        .iter()
+        .filter(|&&b| b & 0xC0 != 0x80)
+        .count();
+    (line, column)
+}
+
+pub(super) fn syntax_error(bytes: &[u8], offset: usize, what: &str) -> ParseError {
+    let (line, column) = line_column(bytes, offset);
+    ParseError {
+        kind: ParseErrorKind::Syntax,
+        offset,
+        line,
+        column,
+        message: format!("line {line}, column {column}: {what}"),
+    }
+}
+
+// The error constructors below are shared by the tree-building parser and the
+// validating scanner (`scan.rs`), so the two report every error identically.
+
+/// Running out of input is reported as truncation rather than as a generic
+/// syntax error: it is by far the commonest cause (a write that was cut short)
+/// and the one a user most needs to recognise.
+pub(super) fn eof_error(bytes: &[u8]) -> ParseError {
+    let offset = bytes.len();
+    let (line, column) = line_column(bytes, offset);
+    ParseError {
+        kind: ParseErrorKind::Syntax,
+        offset,
+        line,
+        column,
+        message: format!(
+            "unexpected end of input at line {line}, column {column} (the file looks truncated)"
+        ),
+    }
+}
+
+/// The character at `at` as a person would name it. `bytes` is valid UTF-8;
+/// an offset inside a character or at the end reads "end of input".
+pub(super) fn found_at(bytes: &[u8], at: usize) -> String {
+    let chunk = bytes.get(at..bytes.len().min(at.saturating_add(4)));
+    let c = chunk.and_then(|c| {
+        c.utf8_chunks()
+            .next()
+            .and_then(|c| c.valid().chars().next())
+    });
+    match c {
+        None => "end of input".to_string(),
+        Some('\n') => "a line break".to_string(),
+        Some('\r') => "a carriage return".to_string(),
+        Some('\t') => "a tab".to_string(),
+        Some(c) if c.is_control() => format!("control character U+{:04X}", u32::from(c)),
+        Some(c) => format!("'{c}'"),
+    }
+}
+
+/// "expected X, found Y" at `pos`, or truncation at the end.
+pub(super) fn unexpected(bytes: &[u8], pos: usize, expected: &str) -> ParseError {
+    if pos >= bytes.len() {
+        return eof_error(bytes);
+    }
+    let found = found_at(bytes, pos);
+    syntax_error(bytes, pos, &format!("{expected}, found {found}"))
+}
+
+/// Whether a container opened at `pos` at nesting `depth` is still allowed.
+pub(super) fn enter(bytes: &[u8], pos: usize, depth: usize) -> Result<(), ParseError> {
+    if depth <= MAX_DEPTH {
+        return Ok(());
+    }
+    let (line, column) = line_column(bytes, pos);
+    Err(ParseError {
+        kind: ParseErrorKind::TooDeep,
+        offset: pos,
+        line,
+        column,
+        message: format!("nesting deeper than {MAX_DEPTH} levels at line {line}, column {column}"),
+    })
+}
+
+/// A byte other than whitespace after the one top-level value.
+pub(super) fn trailing_error(bytes: &[u8], pos: usize) -> ParseError {
+    let found = found_at(bytes, pos);
+    syntax_error(
+        bytes,
+        pos,
+        &format!("unexpected {found} after the JSON value (only one value is allowed)"),
+    )
+}
+
+/// The first byte of a value is none that can start one.
+pub(super) fn not_a_value(bytes: &[u8], pos: usize) -> ParseError {
+    match bytes.get(pos) {
+        Some(b'\'') => unexpected(
+            bytes,
+            pos,
+            "expected a JSON value (JSON strings use double quotes)",
+        ),
+        Some(b'/') => unexpected(bytes, pos, "expected a JSON value (JSON has no comments)"),
+        _ => unexpected(bytes, pos, "expected a JSON value"),
+    }
+}
+
+/// Checks the literal `word` at `pos`; returns the offset just past it.
+pub(super) fn literal_end(
+    bytes: &[u8],
+    pos: usize,
+    word: &'static str,
+) -> Result<usize, ParseError> {
+    for (i, &expected) in word.as_bytes().iter().enumerate() {
+        match bytes.get(pos + i) {
+            Some(&b) if b == expected => {}
+            None => return Err(eof_error(bytes)),
+            Some(_) => {
+                let found = found_at(bytes, pos + i);
+                return Err(syntax_error(
+                    bytes,
+                    pos,
+                    &format!("invalid literal: expected '{word}', found {found}"),
+                ));
+            }
+        }
+    }
+    Ok(pos + word.len())
+}
+
+/// Checks the number at `pos`; returns the offset just past it.
+pub(super) fn checked_number_end(bytes: &[u8], pos: usize) -> Result<usize, ParseError> {
+    number_end(bytes, pos).map_err(|e| {
+        if e.offset >= bytes.len() {
+            return eof_error(bytes);
+        }
+        let found = found_at(bytes, e.offset);
+        syntax_error(bytes, e.offset, &format!("{}, found {found}", e.message))
+    })
+}
+
+/// A raw control character at `at` inside a string.
+pub(super) fn control_char_error(bytes: &[u8], at: usize) -> ParseError {
+    let what = match bytes.get(at) {
+        Some(b'\n') => {
+            "a raw line break inside a string is not allowed (write it as \\n)".to_string()
+        }
+        Some(b'\t') => "a raw tab inside a string is not allowed (write it as \\t)".to_string(),
+        Some(&b) => format!(
+            "raw control character U+{b:04X} inside a string is not allowed (escape it as \\u{b:04x})"
+        ),
+        None => return eof_error(bytes),
+    };
+    syntax_error(bytes, at, &what)
+}
+
+/// A malformed escape whose backslash is at `at`.
+pub(super) fn escape_error(bytes: &[u8], at: usize, e: EscapeError) -> ParseError {
+    let what = match e {
+        EscapeError::Eof => return eof_error(bytes),
+        EscapeError::UnknownEscape => {
+            format!(
+                "invalid escape: '\\' followed by {}",
+                found_at(bytes, at + 1)
+            )
+        }
+        EscapeError::BadHex => "invalid \\u escape: expected 4 hex digits".to_string(),
+    };
+    syntax_error(bytes, at, &what)
+}
+
+/// The checks every whole-document reader makes before the first value: no
+/// BOM, valid UTF-8 throughout, not empty. Returns the text and the offset of
+/// the first value.
+pub(super) fn prelude(bytes: &[u8]) -> Result<(&str, usize), ParseError> {
     if bytes.starts_with(BOM) {
         return Err(syntax_error(
             bytes,
@@ -80,60 +277,27 @@ pub fn parse(bytes: &[u8]) -> Result<Value, ParseError> {
             });
         }
     };
-    let mut p = Parser {
-        text,
-        bytes,
-        pos: 0,
-    };
-    p.skip_ws();
-    if p.pos == bytes.len() {
-        let (line, column) = line_column(bytes, p.pos);
+    let start = skip_ws(bytes, 0);
+    if start == bytes.len() {
+        let (line, column) = line_column(bytes, start);
         return Err(ParseError {
             kind: ParseErrorKind::Empty,
-            offset: p.pos,
+            offset: start,
             line,
             column,
             message: "empty input (no JSON value)".to_string(),
         });
     }
-    let value = p.value(0)?;
-    p.skip_ws();
-    if p.pos < bytes.len() {
-        let found = p.found();
-        return Err(p.error_here(&format!(
-            "unexpected {found} after the JSON value (only one value is allowed)"
-        )));
-    }
-    Ok(value)
+    Ok((text, start))
 }
 
-/// 1-based line and character column of byte `offset`.
-fn line_column(bytes: &[u8], offset: usize) -> (usize, usize) {
-    let before = bytes.get(..offset).unwrap_or(bytes);
-    let line_start = before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |nl| nl + 1);
-    let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
-    // Counting non-continuation bytes counts characters without decoding.
-    let column = 1 + before
-        .get(line_start..)
-        .unwrap_or_default()
-        .iter()
-        .filter(|&&b| b & 0xC0 != 0x80)
-        .count();
-    (line, column)
-}
-
-fn syntax_error(bytes: &[u8], offset: usize, what: &str) -> ParseError {
-    let (line, column) = line_column(bytes, offset);
-    ParseError {
-        kind: ParseErrorKind::Syntax,
-        offset,
-        line,
-        column,
-        message: format!("line {line}, column {column}: {what}"),
+/// Offset of the first byte at or after `pos` that is not JSON whitespace.
+#[inline]
+pub(super) fn skip_ws(bytes: &[u8], mut pos: usize) -> usize {
+    while let Some(b' ' | b'\t' | b'\n' | b'\r') = bytes.get(pos) {
+        pos += 1;
     }
+    pos
 }
 
 /// What went wrong decoding one backslash escape.
@@ -142,9 +306,14 @@ pub(super) enum EscapeError {
     Eof,
     UnknownEscape,
     BadHex,
-    LoneHigh,
-    LoneLow,
 }
+
+/// What a lone surrogate escape (`\ud800` without its pair, `\udc00` alone)
+/// decodes to. RFC 8259's grammar allows such escapes, Python and JavaScript
+/// write them, and a Rust string cannot hold them: the value holds U+FFFD
+/// (as JavaScript's `toWellFormed` and Python's `errors="replace"` do) and the
+/// string keeps its source spelling, so it is written back exactly as read.
+pub const LONE_SURROGATE: char = '\u{FFFD}';
 
 /// Decodes the escape whose backslash is at `bytes[at]`, returning the
 /// character and how many bytes the escape spans.
@@ -172,19 +341,19 @@ fn decode_unicode_escape(bytes: &[u8], at: usize) -> Result<(char, usize), Escap
     let first = hex4(bytes, at + 2)?;
     match first {
         0xD800..=0xDBFF => {
-            if bytes.get(at + 6) != Some(&b'\\') || bytes.get(at + 7) != Some(&b'u') {
-                return Err(EscapeError::LoneHigh);
+            // A pair only when a low surrogate escape follows at once;
+            // anything else (including a malformed escape, which is then
+            // reported at its own backslash) leaves this one lone.
+            if bytes.get(at + 6) == Some(&b'\\')
+                && bytes.get(at + 7) == Some(&b'u')
+                && let Ok(second @ 0xDC00..=0xDFFF) = hex4(bytes, at + 8)
+            {
+                let code = 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00);
+                return Ok((char::from_u32(code).unwrap_or(LONE_SURROGATE), 12));
             }
-            let second = hex4(bytes, at + 8)?;
-            if !(0xDC00..=0xDFFF).contains(&second) {
-                return Err(EscapeError::LoneHigh);
-            }
-            let code = 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00);
-            char::from_u32(code)
-                .map(|c| (c, 12))
-                .ok_or(EscapeError::LoneHigh)
+            Ok((LONE_SURROGATE, 6))
         }
-        0xDC00..=0xDFFF => Err(EscapeError::LoneLow),
+        0xDC00..=0xDFFF => Ok((LONE_SURROGATE, 6)),
         _ => char::from_u32(first)
             .map(|c| (c, 6))
             .ok_or(EscapeError::BadHex),
@@ -214,58 +383,7 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn skip_ws(&mut self) {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.bytes.get(self.pos) {
-            self.pos += 1;
-        }
-    }
-
-    fn error_at(&self, offset: usize, what: &str) -> ParseError {
-        syntax_error(self.bytes, offset, what)
-    }
-
-    fn error_here(&self, what: &str) -> ParseError {
-        self.error_at(self.pos, what)
-    }
-
-    /// Running out of input is reported as truncation rather than as a
-    /// generic syntax error: it is by far the commonest cause (a write that
-    /// was cut short) and the one a user most needs to recognise.
-    fn eof_error(&self) -> ParseError {
-        let offset = self.bytes.len();
-        let (line, column) = line_column(self.bytes, offset);
-        ParseError {
-            kind: ParseErrorKind::Syntax,
-            offset,
-            line,
-            column,
-            message: format!(
-                "unexpected end of input at line {line}, column {column} (the file looks truncated)"
-            ),
-        }
-    }
-
-    /// "expected X, found Y" at the current position, or truncation at the end.
-    fn unexpected(&self, expected: &str) -> ParseError {
-        if self.pos >= self.bytes.len() {
-            return self.eof_error();
-        }
-        let found = self.found();
-        self.error_here(&format!("{expected}, found {found}"))
-    }
-
-    fn found(&self) -> String {
-        self.found_at(self.pos)
-    }
-
-    fn found_at(&self, at: usize) -> String {
-        match self.text.get(at..).and_then(|s| s.chars().next()) {
-            None => "end of input".to_string(),
-            Some('\n') => "a line break".to_string(),
-            Some('\r') => "a carriage return".to_string(),
-            Some('\t') => "a tab".to_string(),
-            Some(c) if c.is_control() => format!("control character U+{:04X}", u32::from(c)),
-            Some(c) => format!("'{c}'"),
-        }
+        self.pos = skip_ws(self.bytes, self.pos);
     }
 
     fn value(&mut self, depth: usize) -> Result<Value, ParseError> {
@@ -279,36 +397,22 @@ impl Parser<'_> {
                     raw: raw.map(Box::from),
                 }))
             }
-            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(b'-' | b'0'..=b'9') => {
+                let start = self.pos;
+                self.pos = checked_number_end(self.bytes, start)?;
+                Ok(Value::Number(Number::from_checked(
+                    self.slice(start, self.pos),
+                )))
+            }
             Some(b't') => self.literal("true", Value::Bool(true)),
             Some(b'f') => self.literal("false", Value::Bool(false)),
             Some(b'n') => self.literal("null", Value::Null),
-            Some(b'\'') => {
-                Err(self.unexpected("expected a JSON value (JSON strings use double quotes)"))
-            }
-            Some(b'/') => Err(self.unexpected("expected a JSON value (JSON has no comments)")),
-            _ => Err(self.unexpected("expected a JSON value")),
+            _ => Err(not_a_value(self.bytes, self.pos)),
         }
-    }
-
-    fn enter(&self, depth: usize) -> Result<(), ParseError> {
-        if depth <= MAX_DEPTH {
-            return Ok(());
-        }
-        let (line, column) = line_column(self.bytes, self.pos);
-        Err(ParseError {
-            kind: ParseErrorKind::TooDeep,
-            offset: self.pos,
-            line,
-            column,
-            message: format!(
-                "nesting deeper than {MAX_DEPTH} levels at line {line}, column {column}"
-            ),
-        })
     }
 
     fn array(&mut self, depth: usize) -> Result<Value, ParseError> {
-        self.enter(depth)?;
+        enter(self.bytes, self.pos, depth)?;
         self.pos += 1;
         let mut items = Vec::new();
         self.skip_ws();
@@ -324,20 +428,30 @@ impl Parser<'_> {
                     self.pos += 1;
                     self.skip_ws();
                     if self.bytes.get(self.pos) == Some(&b']') {
-                        return Err(self.error_here("trailing comma before ']' is not allowed"));
+                        return Err(syntax_error(
+                            self.bytes,
+                            self.pos,
+                            "trailing comma before ']' is not allowed",
+                        ));
                     }
                 }
                 Some(b']') => {
                     self.pos += 1;
                     return Ok(Value::Array(items));
                 }
-                _ => return Err(self.unexpected("expected ',' or ']' after array element")),
+                _ => {
+                    return Err(unexpected(
+                        self.bytes,
+                        self.pos,
+                        "expected ',' or ']' after array element",
+                    ));
+                }
             }
         }
     }
 
     fn object(&mut self, depth: usize) -> Result<Value, ParseError> {
-        self.enter(depth)?;
+        enter(self.bytes, self.pos, depth)?;
         self.pos += 1;
         let mut map = Map::new();
         self.skip_ws();
@@ -347,13 +461,21 @@ impl Parser<'_> {
         }
         loop {
             if self.bytes.get(self.pos) != Some(&b'"') {
-                return Err(self.unexpected("expected '\"' to begin an object key"));
+                return Err(unexpected(
+                    self.bytes,
+                    self.pos,
+                    "expected '\"' to begin an object key",
+                ));
             }
             // Keys keep no source spelling: they are always re-escaped.
             let (key, _) = self.string()?;
             self.skip_ws();
             if self.bytes.get(self.pos) != Some(&b':') {
-                return Err(self.unexpected("expected ':' after object key"));
+                return Err(unexpected(
+                    self.bytes,
+                    self.pos,
+                    "expected ':' after object key",
+                ));
             }
             self.pos += 1;
             self.skip_ws();
@@ -366,54 +488,31 @@ impl Parser<'_> {
                     self.pos += 1;
                     self.skip_ws();
                     if self.bytes.get(self.pos) == Some(&b'}') {
-                        return Err(self.error_here("trailing comma before '}' is not allowed"));
+                        return Err(syntax_error(
+                            self.bytes,
+                            self.pos,
+                            "trailing comma before '}' is not allowed",
+                        ));
                     }
                 }
                 Some(b'}') => {
                     self.pos += 1;
                     return Ok(Value::Object(map));
                 }
-                _ => return Err(self.unexpected("expected ',' or '}' after object member")),
+                _ => {
+                    return Err(unexpected(
+                        self.bytes,
+                        self.pos,
+                        "expected ',' or '}' after object member",
+                    ));
+                }
             }
         }
     }
 
     fn literal(&mut self, word: &'static str, value: Value) -> Result<Value, ParseError> {
-        for (i, &expected) in word.as_bytes().iter().enumerate() {
-            match self.bytes.get(self.pos + i) {
-                Some(&b) if b == expected => {}
-                None => return Err(self.eof_error()),
-                Some(_) => {
-                    let start = self.pos;
-                    self.pos += i;
-                    let found = self.found();
-                    return Err(self.error_at(
-                        start,
-                        &format!("invalid literal: expected '{word}', found {found}"),
-                    ));
-                }
-            }
-        }
-        self.pos += word.len();
+        self.pos = literal_end(self.bytes, self.pos, word)?;
         Ok(value)
-    }
-
-    fn number(&mut self) -> Result<Value, ParseError> {
-        let start = self.pos;
-        match number_end(self.bytes, start) {
-            Ok(end) => {
-                self.pos = end;
-                Ok(Value::Number(Number::from_checked(self.slice(start, end))))
-            }
-            Err(e) => {
-                self.pos = e.offset;
-                if e.offset >= self.bytes.len() {
-                    return Err(self.eof_error());
-                }
-                let found = self.found();
-                Err(self.error_at(e.offset, &format!("{}, found {found}", e.message)))
-            }
-        }
     }
 
     /// Parses a string at the opening quote. Returns the decoded value and,
@@ -424,13 +523,13 @@ impl Parser<'_> {
         // Fast path: most strings have no escapes and are one slice copy.
         loop {
             match self.bytes.get(i) {
-                None => return Err(self.eof_error()),
+                None => return Err(eof_error(self.bytes)),
                 Some(b'"') => {
                     self.pos = i + 1;
                     return Ok((self.slice(start, i).to_string(), None));
                 }
                 Some(b'\\') => break,
-                Some(&b) if b < 0x20 => return Err(self.control_char(i)),
+                Some(&b) if b < 0x20 => return Err(control_char_error(self.bytes, i)),
                 Some(_) => i += 1,
             }
         }
@@ -439,7 +538,7 @@ impl Parser<'_> {
         let mut run = i;
         loop {
             match self.bytes.get(i) {
-                None => return Err(self.eof_error()),
+                None => return Err(eof_error(self.bytes)),
                 Some(b'"') => {
                     value.push_str(self.slice(run, i));
                     self.pos = i + 1;
@@ -448,12 +547,12 @@ impl Parser<'_> {
                 Some(b'\\') => {
                     value.push_str(self.slice(run, i));
                     let (c, len) =
-                        decode_escape(self.bytes, i).map_err(|e| self.escape_error(i, e))?;
+                        decode_escape(self.bytes, i).map_err(|e| escape_error(self.bytes, i, e))?;
                     value.push(c);
                     i += len;
                     run = i;
                 }
-                Some(&b) if b < 0x20 => return Err(self.control_char(i)),
+                Some(&b) if b < 0x20 => return Err(control_char_error(self.bytes, i)),
                 Some(_) => i += 1,
             }
         }
@@ -463,38 +562,6 @@ impl Parser<'_> {
     /// boundaries; `get` keeps it panic-free regardless.
     fn slice(&self, from: usize, to: usize) -> &str {
         self.text.get(from..to).unwrap_or_default()
-    }
-
-    fn control_char(&self, at: usize) -> ParseError {
-        let what = match self.bytes.get(at) {
-            Some(b'\n') => {
-                "a raw line break inside a string is not allowed (write it as \\n)".to_string()
-            }
-            Some(b'\t') => "a raw tab inside a string is not allowed (write it as \\t)".to_string(),
-            Some(&b) => format!(
-                "raw control character U+{b:04X} inside a string is not allowed (escape it as \\u{b:04x})"
-            ),
-            None => "unexpected end of input".to_string(),
-        };
-        self.error_at(at, &what)
-    }
-
-    fn escape_error(&self, at: usize, e: EscapeError) -> ParseError {
-        let what = match e {
-            EscapeError::Eof => return self.eof_error(),
-            EscapeError::UnknownEscape => {
-                format!("invalid escape: '\\' followed by {}", self.found_at(at + 1))
-            }
-            EscapeError::BadHex => "invalid \\u escape: expected 4 hex digits".to_string(),
-            EscapeError::LoneHigh => {
-                "invalid \\u escape: high surrogate not followed by a low surrogate escape"
-                    .to_string()
-            }
-            EscapeError::LoneLow => {
-                "invalid \\u escape: low surrogate without a preceding high surrogate".to_string()
-            }
-        };
-        self.error_at(at, &what)
     }
 }
 
@@ -697,19 +764,41 @@ mod tests {
     }
 
     #[test]
-    fn lone_surrogates_are_refused() {
-        for input in [
-            &br#""\ud83d""#[..],
-            br#""\ud83dx""#,
-            br#""\ud83d\u0041""#,
-            br#""\ude00""#,
-            br#""a\ude00\ud83d""#,
-        ] {
-            let e = err(input);
-            assert_eq!(e.kind, ParseErrorKind::Syntax, "{input:?}");
-            assert!(e.message.contains("surrogate"), "{input:?}: {e}");
+    fn lone_surrogates_are_kept_as_written() {
+        let fffd = LONE_SURROGATE.to_string();
+        let cases: &[(&[u8], String, &str)] = &[
+            (br#""\ud800""#, fffd.clone(), r"\ud800"),
+            (br#""\udc00x""#, format!("{fffd}x"), r"\udc00x"),
+            (br#""\ud83dx""#, format!("{fffd}x"), r"\ud83dx"),
+            (br#""\ud83d\u0041""#, format!("{fffd}A"), r"\ud83d\u0041"),
+            (
+                br#""a\ude00\ud83d""#,
+                format!("a{fffd}{fffd}"),
+                r"a\ude00\ud83d",
+            ),
+            // A high surrogate before a valid pair stays lone; the pair decodes.
+            (
+                br#""\ud800\ud83d\ude00""#,
+                format!("{fffd}\u{1F600}"),
+                r"\ud800\ud83d\ude00",
+            ),
+        ];
+        for (input, value, raw) in cases {
+            match ok(input) {
+                Value::String(got) => {
+                    assert_eq!(&got.value, value, "{input:?}");
+                    assert_eq!(got.raw.as_deref(), Some(*raw), "{input:?}");
+                }
+                other => panic!("{other:?}"),
+            }
         }
-        assert_eq!(err(br#"["\ude00"]"#).offset, 2);
+        // A malformed escape after a high surrogate is reported at its own
+        // backslash.
+        let e = err(br#""\ud800\u12G4""#);
+        assert_eq!(e.offset, 7);
+        assert!(e.message.contains("4 hex digits"), "{e}");
+        let e = err(br#""\ud800\u00"#);
+        assert!(e.message.starts_with("unexpected end of input"), "{e}");
     }
 
     #[test]
