@@ -409,6 +409,114 @@ def status_tree():
     results["status"] = dict(after=med["jsafe status (after)"], before=med["jsafe status (before)"], peer=peer)
     section("status over 5,000 files", lines)
 
+# ---------------------------------------------------------------- streams (issue 12)
+def run_stdin(argv, stdin_path):
+    """As run(), with stdin read from a file."""
+    actions = [
+        (os.POSIX_SPAWN_OPEN, 0, stdin_path, os.O_RDONLY, 0),
+        (os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0),
+        (os.POSIX_SPAWN_DUP2, LOG.fileno(), 2),
+    ]
+    start = time.perf_counter()
+    pid = os.posix_spawnp(argv[0], [str(a) for a in argv], ENV, file_actions=actions)
+    _, status, usage = os.wait4(pid, 0)
+    took = time.perf_counter() - start
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        sys.exit(f"bench: {' '.join(map(str, argv))[:300]} exited {code} (see {args.log})")
+    return took, usage.ru_maxrss * 1024
+
+
+def rss_of(argv, stdin_path=None):
+    """Peak RSS of one run, from /usr/bin/time (wait4's figure for a child
+    started with posix_spawn includes this script's own memory)."""
+    with open(stdin_path or "/dev/null", "rb") as stdin:
+        done = subprocess.run(["/usr/bin/time", "-f", "%M", *map(str, argv)], stdin=stdin,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV, text=True)
+    try:
+        return int(done.stderr.strip().splitlines()[-1]) * 1024
+    except (ValueError, IndexError):
+        return float("nan")
+
+
+def streams():
+    n = 20000 if QUICK else 100000
+    m = 200 if QUICK else 1000
+    say(f"== streamed updates: {n} patches through one merge --stream, {m} separate merges")
+    d = os.path.join(args.dir, "stream")
+    os.makedirs(d, exist_ok=True)
+    patches = [json.dumps({"progress": i, "step": f"s{i % 10}", f"k{i % 50}": i}) for i in range(1, n + 1)]
+    seed = json.dumps({"job": "bench", "progress": 0}) + "\n"
+    every, first = os.path.join(d, "patches.jsonl"), os.path.join(d, "first.jsonl")
+    with open(every, "w") as f:
+        f.write("\n".join(patches) + "\n")
+    with open(first, "w") as f:
+        f.write("\n".join(patches[:m]) + "\n")
+
+    def fresh(name):
+        path = os.path.join(d, name)
+        with open(path, "w") as f:
+            f.write(seed)
+        return path
+
+    separate = fresh("separate.json")
+    times = [must([AFTER, "merge", separate, p])[0] for p in patches[:m]]
+    per_patch = sum(times) / m
+    streamed_m = fresh("streamed-m.json")
+    run_stdin([AFTER, "merge", streamed_m, "--stream"], first)
+    with open(separate, "rb") as a, open(streamed_m, "rb") as b:
+        identical = a.read() == b.read()
+    streamed = fresh("streamed.json")
+    took, _ = run_stdin([AFTER, "merge", streamed, "--stream"], every)
+    rss = rss_of([AFTER, "merge", fresh("rss.json"), "--stream"], every)
+    with open(os.path.join(d, ".jsafe", "journal.jsonl")) as f:
+        writes = sum(1 for line in f if json.loads(line).get("file_name") == "streamed.json")
+    upd_took, _ = run_stdin([AFTER, "update", fresh("update.json"), ".progress = $in.progress | .step = $in.step", "--stream"], every)
+    app_took, _ = run_stdin([AFTER, "append", os.path.join(d, "log.jsonl"), "-"], every)
+
+    # One event appended to a 5.9 MB log of 2,151 events (the first incident):
+    # JSON Lines against the same events as an array in a JSON document.
+    events = [{"id": i, "event": "step", "data": "d" * 2700} for i in range(2151)]
+    log_lines, log_doc = os.path.join(d, "log6.jsonl"), os.path.join(d, "log6.json")
+    with open(log_lines, "w") as f:
+        f.write("".join(json.dumps(e, separators=(",", ":")) + "\n" for e in events))
+    with open(log_doc, "w") as f:
+        json.dump({"events": events}, f, indent=2)
+    k = 20 if QUICK else 50
+    ev = lambda i: json.dumps({"id": i, "event": "new"})
+    app_lines = [must([AFTER, "append", log_lines, ev(i)]) for i in range(k)]
+    app_doc = [must([AFTER, "append", log_doc, "--to", ".events", ev(i)]) for i in range(k)]
+    lines_med = statistics.median(t for t, _ in app_lines)
+    doc_med = statistics.median(t for t, _ in app_doc)
+    lines_rss = rss_of([AFTER, "append", log_lines, ev(k)])
+    doc_rss = rss_of([AFTER, "append", log_doc, "--to", ".events", ev(k)])
+
+    ratio = per_patch * n / took
+    results["streams"] = dict(ratio=ratio, identical=identical)
+    lines = [
+        f"{n} progress patches piped into one durable `jsafe merge F --stream`, against separate durable `jsafe merge F PATCH` calls ({m} timed; their mean time per patch multiplied up to {n}). The content after the same {m} patches applied both ways: {'byte-identical' if identical else '**different**'}.",
+        "",
+    ]
+    lines += table(
+        ["operation", "time", "peak RSS", "vs separate merges"],
+        [
+            [f"separate `jsafe merge` calls, per patch (× {n})", f"{ms(per_patch)} ({ms(per_patch * n)})", "", "1×"],
+            [f"`jsafe merge --stream`, {n} patches ({writes} durable writes)", ms(took), mib(rss), f"{ratio:.0f}×"],
+            [f"`jsafe update F '…$in…' --stream`, {n} values", ms(upd_took), "", f"{per_patch * n / upd_took:.0f}×"],
+            [f"`jsafe append LOG -`, {n} lines", ms(app_took), "", f"{per_patch * n / app_took:.0f}×"],
+        ],
+    )
+    lines += ["", f"One event appended to a {os.path.getsize(log_lines) / MIB:.1f} MiB log of 2,151 events, {k} times, median:", ""]
+    lines += table(
+        ["operation", "median per append", "peak RSS", "ratio"],
+        [
+            ["`jsafe append log.jsonl EVENT` (JSON Lines, O(1))", ms(lines_med), mib(lines_rss), f"{lines_med / doc_med:.2f}×"],
+            ["`jsafe append log.json --to .events EVENT` (the document rewritten)", ms(doc_med), mib(doc_rss), "1×"],
+        ],
+    )
+    section("Streamed updates and appends (issue 12)", lines)
+
+
 
 # ---------------------------------------------------------------- main
 started = time.time()
@@ -418,6 +526,7 @@ reads_under_writes()
 big_file("19MB", 91432, 3 if QUICK else 7, 2 if QUICK else 5)
 big_file("200MB", 960000, 1 if QUICK else 3, 1)
 status_tree()
+streams()
 
 
 def targets():
@@ -471,6 +580,14 @@ def targets():
     ])
     st = results["status"]
     rows.append(["status over 5,000 files", "< 1 s", ms(st["before"]), ms(st["after"]), met(st["after"] < 1)])
+    sr = results["streams"]
+    rows.append([
+        "streamed updates (issue 12): `merge --stream` vs separate merges, same content",
+        "≥ 50×",
+        "",
+        f"{sr['ratio']:.0f}×, {'identical' if sr['identical'] else 'content differs'}",
+        met(sr["ratio"] >= 50 and sr["identical"]),
+    ])
     return table(["target (issue 10)", "goal", "before", "after", ""], rows)
 
 
