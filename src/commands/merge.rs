@@ -28,8 +28,8 @@ pub fn run(g: &Global, args: &MergeArgs) -> Result<()> {
         // In the file's own style, only what the patch names is rewritten:
         // the rest is copied from the bytes on disk.
         if let (Current::Valid(doc), None) = (current, indent) {
-            return match json::merge_splice(doc.bytes(), doc.style(), &patch) {
-                Ok(Some(bytes)) => Ok(Change::Bytes(bytes)),
+            return match json::merge_spliced(doc.bytes(), doc.style(), &patch) {
+                Ok(Some(valid)) => Ok(Change::Valid(valid)),
                 Ok(None) => Ok(Change::Keep),
                 Err(SpliceError::NotObject(found)) => Err(not_an_object(file, found)),
                 Err(SpliceError::Parse(e)) => {
