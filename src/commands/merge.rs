@@ -97,10 +97,10 @@ fn merge_all(
     };
     if let (Current::Valid(doc), true) = (current, splice) {
         let style: &Style = doc.style();
-        let mut bytes: Option<Vec<u8>> = None;
+        let mut bytes: Option<json::Valid> = None;
         for (k, it) in items.iter().enumerate() {
-            let source = bytes.as_deref().unwrap_or(doc.bytes());
-            let next = match json::merge_splice(source, style, &it.value) {
+            let source = bytes.as_ref().map_or(doc.bytes(), json::Valid::bytes);
+            let next = match json::merge_spliced(source, style, &it.value) {
                 Ok(Some(b)) => b,
                 Ok(None) => continue,
                 Err(SpliceError::NotObject(found)) => return Err(not_an_object(file, found)),
@@ -113,7 +113,7 @@ fn merge_all(
                 }
             };
             if let Some(v) = versions
-                && let Err(why) = json::parse(&next)
+                && let Err(why) = json::parse(next.bytes())
                     .map_err(|e| e.to_string())
                     .and_then(|value| v.check(&value))
             {
@@ -152,8 +152,10 @@ fn merge_all(
     Ok((Change::Value(value), None))
 }
 
-fn keep_or(bytes: Option<Vec<u8>>) -> Change {
-    bytes.map_or(Change::Keep, Change::Bytes)
+/// The spliced bytes (already validated: the store does not scan them
+/// again), or no change.
+fn keep_or(bytes: Option<json::Valid>) -> Change {
+    bytes.map_or(Change::Keep, Change::Valid)
 }
 
 fn check_patch(file: &std::path::Path, patch: &Value) -> Result<()> {

@@ -225,6 +225,8 @@ pub enum Change {
     Value(Value),
     /// Store exactly these bytes; the store checks that they are valid JSON.
     Bytes(Vec<u8>),
+    /// Store these bytes, already proven valid (no second scan).
+    Valid(json::Valid),
 }
 
 /// What to do when the current file is not valid JSON.
@@ -656,6 +658,7 @@ where
             Current::Valid(d) if outcome.recovered_from.is_some() => Some(d.bytes.clone()),
             _ => None,
         },
+        Change::Valid(v) => Some(v.into_bytes()),
         Change::Bytes(b) => {
             json::validate(&b).map_err(|e| {
                 Error::bad_input(format!(
