@@ -60,6 +60,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
+use bytes::Bytes;
 use rustix::fs::{FileType, Stat};
 
 use crate::error::{Error, Kind, Result};
@@ -94,7 +95,9 @@ pub enum Current {
 /// The value is parsed only when asked for.
 #[derive(Debug)]
 pub struct Doc {
-    bytes: Vec<u8>,
+    /// Shareable, so that a reader can keep slices of it (strings of a
+    /// filter's input) without a copy.
+    bytes: Bytes,
     style: Style,
 }
 
@@ -102,6 +105,12 @@ impl Doc {
     /// The bytes on disk.
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
+    }
+
+    /// The bytes on disk, shared (no copy). Holding them past the change
+    /// makes the store copy the old version instead of reusing it.
+    pub fn shared(&self) -> Bytes {
+        self.bytes.clone()
     }
 
     /// The formatting style detected in them.
@@ -115,9 +124,9 @@ impl Doc {
             .map_err(|e| Error::internal(format!("a validated document does not parse: {e}")))
     }
 
-    /// The bytes, giving up the document.
+    /// The bytes, giving up the document (no copy unless they are shared).
     pub fn into_bytes(self) -> Vec<u8> {
-        self.bytes
+        Vec::from(self.bytes)
     }
 }
 
@@ -127,7 +136,10 @@ impl Current {
         match json::validate(&bytes) {
             Ok(()) => {
                 let style = Style::detect(&bytes);
-                Current::Valid(Doc { bytes, style })
+                Current::Valid(Doc {
+                    bytes: Bytes::from(bytes),
+                    style,
+                })
             }
             Err(error) => Current::Corrupt { bytes, error },
         }
@@ -577,7 +589,7 @@ where
     let change = change(&current)?;
     let new_bytes = match change {
         Change::Keep => match &current {
-            Current::Valid(d) if outcome.recovered_from.is_some() => Some(d.bytes.clone()),
+            Current::Valid(d) if outcome.recovered_from.is_some() => Some(d.bytes.to_vec()),
             _ => None,
         },
         Change::Valid(v) => Some(v.into_bytes()),
