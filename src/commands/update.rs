@@ -7,8 +7,9 @@
 use super::{Global, check_file_filter_order, filter_args, indent_override, json_input};
 use crate::cli::UpdateArgs;
 use crate::error::{Error, Kind, Result};
-use crate::json::filter::{Ending, Filter, FilterError};
-use crate::store::{self, Change, OnCorrupt};
+use crate::json::Style;
+use crate::json::filter::{Ending, Filter, FilterError, Input, Render};
+use crate::store::{self, Change, Current, OnCorrupt};
 use std::cell::Cell;
 use std::ops::ControlFlow;
 
@@ -29,7 +30,8 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
     } else {
         OnCorrupt::Fail
     };
-    let opts = g.options("update", indent_override(&args.style), on_corrupt, &wait);
+    let indent = indent_override(&args.style);
+    let opts = g.options("update", indent, on_corrupt, &wait);
     let timeout_line = format!(
         "{}: {}; nothing was written",
         file.display(),
@@ -43,7 +45,25 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
     let halted = Cell::new(None);
     let name = file.to_string_lossy();
     let result = store::transact(file, &opts, |current| {
-        let input = current.take_value().unwrap_or(default);
+        // The document straight into the filter's values, before the limits
+        // are armed: reading it is not the filter's doing.
+        let (input, mut style) = match current {
+            Current::Valid(doc) => {
+                let input = Input::parse(doc.shared(), *doc.style()).map_err(|e| {
+                    Error::internal(format!(
+                        "{}: a validated document does not parse: {e}",
+                        file.display()
+                    ))
+                })?;
+                (input, *doc.style())
+            }
+            Current::Missing | Current::Corrupt { .. } => {
+                (Input::from_value(&default), Style::new_file())
+            }
+        };
+        if let Some(indent) = indent {
+            style.indent = indent;
+        }
         let mut outputs = Vec::with_capacity(1);
         let ran = {
             // Armed after the lock is taken and the file read: the limits are
@@ -64,7 +84,7 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
                 )
             })?;
             let _running = crate::sys::FilterRunning::start();
-            filter.run_each(&input, Some(&name), &super::read::side_output, &mut |v| {
+            filter.run_input(&input, Some(&name), &super::read::side_output, &mut |v| {
                 outputs.push(v);
                 // Two outputs are already one too many: stop the filter there.
                 if outputs.len() > 1 {
@@ -74,14 +94,15 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
                 }
             })
         };
-        let ending = ran.map_err(|e| {
+        let stored = |e: FilterError| {
             Error::bad_input(format!("{}: {e}; nothing was written", file.display()))
-        })?;
+        };
+        let ending = ran.map_err(stored)?;
         if let Ending::Halted(code) = ending {
             halted.set(Some(code));
             return Err(Error::new(Kind::FilterHalted, "halted"));
         }
-        if outputs.len() != 1 {
+        let [output] = &outputs[..] else {
             let count = if ending == Ending::Stopped {
                 "more than one value".to_owned()
             } else {
@@ -91,8 +112,26 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
                 "{}: the filter produced {count}; it must produce exactly one (nothing was written)",
                 file.display(),
             )));
+        };
+        if matches!(current, Current::Corrupt { .. }) {
+            // The store lays out what replaces a corrupt file.
+            return Ok(Change::Value(output.to_value().map_err(stored)?));
         }
-        Ok(Change::Value(outputs.remove(0)))
+        // In the file's style, what the filter left untouched is copied
+        // from the bytes on disk.
+        let how = Render {
+            style,
+            sort_keys: false,
+            copy: true,
+        };
+        let valid = input.render_document(output, &how).map_err(stored)?;
+        // This process ends after this one transaction: freeing the values
+        // one by one (a million small allocations for a 20 MB document)
+        // would cost more than writing the new version. The store keeps the
+        // old bytes shared, so nothing is copied for the slices left behind.
+        std::mem::forget(outputs);
+        std::mem::forget(input);
+        Ok(Change::Valid(valid))
     });
     if let Some(code) = halted.get() {
         // A halting filter never writes: halt/halt_error(0) is exit 10, an

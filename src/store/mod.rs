@@ -631,9 +631,10 @@ where
     let Some(new_bytes) = new_bytes else {
         return Ok(outcome);
     };
-    let old_bytes: Option<Vec<u8>> = match (corrupt_on_disk, current) {
-        (Some(b), _) => Some(b),
-        (None, Current::Valid(d)) => Some(d.into_bytes()),
+    // Shared, not copied, even if the change still holds slices of them.
+    let old_bytes: Option<Bytes> = match (corrupt_on_disk, current) {
+        (Some(b), _) => Some(Bytes::from(b)),
+        (None, Current::Valid(d)) => Some(d.bytes),
         (None, _) => None,
     };
     if old_bytes.as_deref() == Some(new_bytes.as_slice()) {

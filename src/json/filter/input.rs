@@ -47,13 +47,29 @@ impl Input {
     /// Parse `source`, written in `style` (normally `Style::detect` of it,
     /// which the store has at hand).
     pub fn parse(source: Bytes, style: Style) -> Result<Input, ParseError> {
+        Input::parse_with(source, style, true)
+    }
+
+    /// [`Input::parse`] for output that is never copied from the source
+    /// (`read` prints in a layout of its own): only strings' spellings are
+    /// recorded, not every container's span.
+    pub fn parse_for_printing(source: Bytes, style: Style) -> Result<Input, ParseError> {
+        Input::parse_with(source, style, false)
+    }
+
+    fn parse_with(source: Bytes, style: Style, containers: bool) -> Result<Input, ParseError> {
         let (_, start) = prelude(&source)?;
+        // Room for one container every 64 bytes, more than most documents
+        // have: the table then never moves while it fills (pages it does
+        // not fill are never made resident).
+        let expected = if containers { source.len() / 64 } else { 0 };
         let mut p = Parser {
             source: &source,
             s: Scanner::new(&source, start),
-            items: Vec::new(),
-            members: Vec::new(),
-            containers: Vec::new(),
+            items: Vec::with_capacity(256),
+            members: Vec::with_capacity(64),
+            record_containers: containers,
+            containers: Vec::with_capacity(expected),
             escaped: Vec::new(),
             text: Vec::new(),
         };
@@ -259,6 +275,7 @@ struct Parser<'a> {
     items: Vec<Val>,
     /// Members of the objects being read, innermost last.
     members: Vec<(Val, Val)>,
+    record_containers: bool,
     containers: Vec<Entry>,
     escaped: Vec<Entry>,
     /// Scratch space for decoding escaped strings.
@@ -453,6 +470,9 @@ impl Parser<'_> {
 
     /// Record the container just read, from `start` to the cursor.
     fn record(&mut self, ptr: usize, start: usize, level: usize) {
+        if !self.record_containers {
+            return;
+        }
         self.containers.push(Entry::new(
             ptr,
             0,
