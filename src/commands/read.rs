@@ -9,8 +9,8 @@ use std::ops::ControlFlow;
 use super::{Global, check_file_filter_order, filter_args, json_input, print};
 use crate::cli::ReadArgs;
 use crate::error::{Error, Kind, Result};
-use crate::json::filter::{Ending, Filter, Side};
-use crate::json::{Indent, Style, Value, render_into};
+use crate::json::filter::{self, Ending, Filter, FilterError, Input, Render, Side};
+use crate::json::{Indent, Style};
 use crate::store::{self, Change, Current, OnCorrupt};
 
 /// Returns the exit code: 0, or what `-e` or a `halt` in the filter decided.
@@ -49,7 +49,7 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
         current = store::load(file, None)?.current;
     }
 
-    let value = match current {
+    let input = match current {
         Current::Valid(doc) => {
             if filter.is_none() && !reformats(args) {
                 // The file as it is, byte for byte.
@@ -60,9 +60,15 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
                 print(&bytes)?;
                 return Ok(0);
             }
-            doc.value()?
+            // Straight into the filter's values: no tree of jsafe's own.
+            Input::parse_for_printing(doc.shared(), *doc.style()).map_err(|e| {
+                Error::internal(format!(
+                    "{}: a validated document does not parse: {e}",
+                    file.display()
+                ))
+            })?
         }
-        Current::Missing => default.ok_or_else(|| {
+        Current::Missing => Input::from_value(&default.ok_or_else(|| {
             Error::new(
                 Kind::NotFound,
                 format!(
@@ -70,18 +76,16 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
                     file.display()
                 ),
             )
-        })?,
+        })?),
         Current::Corrupt { error, .. } => {
             return Err(store::corrupt_error(file, &error, "nothing was printed"));
         }
     };
 
-    // No time limit: a read holds no lock while its filter runs.
     let mut out = Output::new(args);
     let Some(filter) = &filter else {
-        let _ = out.emit(value);
-        out.finish()?;
-        return Ok(0);
+        let _ = out.emit_output(&input, &input.whole());
+        return finish(file, out).map(|()| 0);
     };
     let name = file.to_string_lossy();
     let memory_line = format!(
@@ -94,21 +98,37 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
         let _limits = crate::sys::Limits::arm(None, Some(args.filter_memory), "", &memory_line)
             .map_err(|e| Error::new(Kind::Io, format!("{}: {e}", file.display())))?;
         let _running = crate::sys::FilterRunning::start();
-        filter.run_each(&value, Some(&name), &side_output, &mut |v| out.emit(v))
+        filter.run_input(&input, Some(&name), &side_output, &mut |v| {
+            out.emit_output(&input, &v)
+        })
     };
+    // The process ends after this read: freeing the input value by value
+    // would cost more than the filter on a large document.
+    std::mem::forget(input);
+    let last_truthy = out.last_truthy;
     // Outputs printed before an error stay printed; the error comes after them.
-    out.finish()?;
+    finish(file, out)?;
     let ending = ran.map_err(|e| Error::bad_input(format!("{}: {e}", file.display())))?;
     Ok(match ending {
         Ending::Halted(code) => code & 0xff,
         Ending::Stopped => 0,
-        Ending::Finished if args.exit_status => match out.last_truthy {
+        Ending::Finished if args.exit_status => match last_truthy {
             None => Kind::NoOutput.exit_code(),
             Some(false) => Kind::FalseOutput.exit_code(),
             Some(true) => 0,
         },
         Ending::Finished => 0,
     })
+}
+
+/// Flush what was printed, then report an output that could not be written
+/// as JSON (the filter was stopped there).
+fn finish(file: &std::path::Path, mut out: Output) -> Result<()> {
+    out.finish()?;
+    match out.unwritable.take() {
+        Some(e) => Err(Error::bad_input(format!("{}: {e}", file.display()))),
+        None => Ok(()),
+    }
 }
 
 /// `debug`, `stderr` and `halt_error` write to stderr as they run.
@@ -141,6 +161,8 @@ struct Output {
     sort_keys: bool,
     buf: Vec<u8>,
     failed: Option<io::Error>,
+    /// An output that cannot be written as JSON (the filter stops there).
+    unwritable: Option<FilterError>,
     /// Whether the last output was neither false nor null (for -e).
     last_truthy: Option<bool>,
 }
@@ -170,38 +192,54 @@ impl Output {
             sort_keys: args.sort_keys,
             buf: Vec::with_capacity(256),
             failed: None,
+            unwritable: None,
             last_truthy: None,
         }
     }
 
-    fn emit(&mut self, mut v: Value) -> ControlFlow<()> {
-        self.last_truthy = Some(!matches!(v, Value::Null | Value::Bool(false)));
-        if self.sort_keys {
-            sort_keys(&mut v);
-        }
+    /// Print one output of `input`'s filter (or `input` itself).
+    fn emit_output(&mut self, input: &Input, v: &filter::Output) -> ControlFlow<()> {
+        self.last_truthy = Some(v.is_truthy());
         self.buf.clear();
-        match &v {
-            Value::String(s) if self.raw => {
-                if self.style.ensure_ascii {
-                    for c in s.value.chars() {
-                        if c.is_ascii() {
-                            self.buf.push(c as u8);
-                        } else {
-                            let mut units = [0u16; 2];
-                            for u in c.encode_utf16(&mut units) {
-                                self.buf.extend_from_slice(format!("\\u{u:04x}").as_bytes());
-                            }
-                        }
-                    }
-                } else {
-                    self.buf.extend_from_slice(s.value.as_bytes());
-                }
-                if self.newline {
-                    self.buf.push(b'\n');
+        match v.text() {
+            Some(text) if self.raw => self.raw_text(&text),
+            _ => {
+                let how = Render {
+                    style: self.style,
+                    sort_keys: self.sort_keys,
+                    copy: false,
+                };
+                if let Err(e) = input.render_into(&mut self.buf, v, &how) {
+                    self.unwritable = Some(e);
+                    return ControlFlow::Break(());
                 }
             }
-            _ => render_into(&mut self.buf, &v, &self.style),
         }
+        self.write_buf()
+    }
+
+    /// A string as its text (`-r`, `-j`), `\u` escapes for non-ASCII with `-a`.
+    fn raw_text(&mut self, text: &str) {
+        if self.style.ensure_ascii {
+            for c in text.chars() {
+                if c.is_ascii() {
+                    self.buf.push(c as u8);
+                } else {
+                    let mut units = [0u16; 2];
+                    for u in c.encode_utf16(&mut units) {
+                        self.buf.extend_from_slice(format!("\\u{u:04x}").as_bytes());
+                    }
+                }
+            }
+        } else {
+            self.buf.extend_from_slice(text.as_bytes());
+        }
+        if self.newline {
+            self.buf.push(b'\n');
+        }
+    }
+
+    fn write_buf(&mut self) -> ControlFlow<()> {
         match self.stdout.write_all(&self.buf) {
             Ok(()) => ControlFlow::Continue(()),
             Err(e) => {
@@ -218,16 +256,5 @@ impl Output {
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
             Err(e) => Err(Error::new(Kind::Io, format!("cannot write to stdout: {e}"))),
         }
-    }
-}
-
-fn sort_keys(v: &mut Value) {
-    match v {
-        Value::Object(m) => {
-            m.sort_keys();
-            m.values_mut().for_each(sort_keys);
-        }
-        Value::Array(a) => a.iter_mut().for_each(sort_keys),
-        _ => {}
     }
 }

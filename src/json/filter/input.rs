@@ -113,6 +113,11 @@ impl Input {
         }
     }
 
+    /// The document itself as an output (to print it in another layout).
+    pub fn whole(&self) -> super::Output {
+        super::Output(super::val::V(self.root.clone()))
+    }
+
     /// The document's value.
     pub(super) fn root(&self) -> &Val {
         &self.root
