@@ -49,6 +49,7 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
         current = store::load(file, None)?.current;
     }
 
+    let size = current.doc().map_or(0, |d| d.bytes().len() as u64);
     let input = match current {
         Current::Valid(doc) => {
             if filter.is_none() && !reformats(args) {
@@ -88,14 +89,15 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
         return finish(file, out).map(|()| 0);
     };
     let name = file.to_string_lossy();
+    let memory = args.filter_memory.limit(size);
     let memory_line = format!(
         "{}: the filter used more than {} of memory (--filter-memory); nothing more was printed",
         file.display(),
-        crate::cli::show_size(args.filter_memory)
+        crate::cli::show_size(memory)
     );
     let ran = {
         // No time limit: a read holds no lock while its filter runs.
-        let _limits = crate::sys::Limits::arm(None, Some(args.filter_memory), "", &memory_line)
+        let _limits = crate::sys::Limits::arm(None, Some(memory), "", &memory_line)
             .map_err(|e| Error::new(Kind::Io, format!("{}: {e}", file.display())))?;
         let _running = crate::sys::FilterRunning::start();
         filter.run_input(&input, Some(&name), &side_output, &mut |v| {

@@ -37,16 +37,18 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
         file.display(),
         FilterError::Timeout(args.filter_timeout)
     );
-    let memory_line = format!(
-        "{}: the filter used more than {} of memory (--filter-memory); nothing was written",
-        file.display(),
-        crate::cli::show_size(args.filter_memory)
-    );
     let halted = Cell::new(None);
     let name = file.to_string_lossy();
     let result = store::transact(file, &opts, |current| {
         // The document straight into the filter's values, before the limits
         // are armed: reading it is not the filter's doing.
+        let size = current.doc().map_or(0, |d| d.bytes().len() as u64);
+        let memory = args.filter_memory.limit(size);
+        let memory_line = format!(
+            "{}: the filter used more than {} of memory (--filter-memory); nothing was written",
+            file.display(),
+            crate::cli::show_size(memory)
+        );
         let (input, mut style) = match current {
             Current::Valid(doc) => {
                 let input = Input::parse(doc.shared(), *doc.style()).map_err(|e| {
@@ -70,7 +72,7 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
             // the filter's own. A timer that cannot be armed means no run.
             let _limits = crate::sys::Limits::arm(
                 Some(args.filter_timeout),
-                Some(args.filter_memory),
+                Some(memory),
                 &timeout_line,
                 &memory_line,
             )
