@@ -456,6 +456,44 @@ mod tests {
     }
 
     #[test]
+    fn another_layout_is_never_copied_into() {
+        let text = "{\n  \"a\": [\n    1\n  ],\n  \"s\": \"café\"\n}\n";
+        let i = input(text);
+        let own = Style::detect(text.as_bytes());
+        for change in [
+            |s: &mut Style| s.indent = Indent::Tab,
+            |s: &mut Style| s.crlf = true,
+            |s: &mut Style| s.ensure_ascii = true,
+        ] {
+            let mut style = own;
+            change(&mut style);
+            let mut copied = Vec::new();
+            let how = Render {
+                style,
+                sort_keys: false,
+                copy: true,
+            };
+            i.render_into(&mut copied, &i.whole(), &how).unwrap();
+            let mut written = Vec::new();
+            let how = Render { copy: false, ..how };
+            i.render_into(&mut written, &i.whole(), &how).unwrap();
+            assert_eq!(copied, written);
+            assert_ne!(copied, text.as_bytes());
+        }
+        // The same layout without a final newline still copies.
+        let mut style = own;
+        style.trailing_newline = false;
+        let mut out = Vec::new();
+        let how = Render {
+            style,
+            sort_keys: false,
+            copy: true,
+        };
+        i.render_into(&mut out, &i.whole(), &how).unwrap();
+        assert_eq!(out, text.trim_end().as_bytes());
+    }
+
+    #[test]
     fn sorted_keys_are_never_copied() {
         let i = input("{\"b\": {\"y\": 1, \"x\": 2}, \"a\": 0}");
         let how = Render {
