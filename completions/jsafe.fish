@@ -53,7 +53,7 @@ complete -c jsafe -n "__fish_jsafe_using_subcommand read" -l argjson -d 'Bind $N
 complete -c jsafe -n "__fish_jsafe_using_subcommand read" -l slurpfile -d 'Bind $NAME to an array of the JSON values in FILE' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand read" -l rawfile -d 'Bind $NAME to the text of FILE' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand read" -l default -d 'JSON printed (or filtered) when FILE is missing; without it a missing file is exit 6' -r
-complete -c jsafe -n "__fish_jsafe_using_subcommand read" -l filter-memory -d 'Abort a filter that allocates more than SIZE (exit 4; e.g. 512M, 2G)' -r
+complete -c jsafe -n "__fish_jsafe_using_subcommand read" -l filter-memory -d 'Abort a filter that allocates more than SIZE (exit 4; e.g. 512M, 2G; auto: 8 times the file\'s size, at least 2G)' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand read" -l timeout -d 'Seconds to wait for a file\'s lock before giving up with exit code 3' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand read" -l keep -d 'Number of backups to keep per file' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand read" -s c -l compact -d 'Print compact JSON, one value per line'
@@ -112,7 +112,7 @@ complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l slurpfile -d 'Bin
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l rawfile -d 'Bind $NAME to the text of FILE' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l default -d 'The input when FILE is missing' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l filter-timeout -d 'Abort a filter still running after SECS (exit 4; the lock is released)' -r
-complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l filter-memory -d 'Abort a filter that allocates more than SIZE (exit 4; e.g. 512M, 2G)' -r
+complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l filter-memory -d 'Abort a filter that allocates more than SIZE (exit 4; e.g. 512M, 2G; auto: 8 times the file\'s size, at least 2G)' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l indent -d 'Indent with N spaces' -r
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l schema -d 'Refuse the change (exit 4) unless the result matches this JSON Schema' -r -F
 complete -c jsafe -n "__fish_jsafe_using_subcommand update" -l timeout -d 'Seconds to wait for a file\'s lock before giving up with exit code 3' -r

@@ -216,9 +216,9 @@ pub struct ReadArgs {
     /// If the file is corrupt, quarantine it and restore the newest valid backup first
     #[arg(long)]
     pub recover: bool,
-    /// Abort a filter that allocates more than SIZE (exit 4; e.g. 512M, 2G)
-    #[arg(long, value_name = "SIZE", env = "JSAFE_FILTER_MEMORY", default_value = "2G", value_parser = parse_filter_memory)]
-    pub filter_memory: usize,
+    /// Abort a filter that allocates more than SIZE (exit 4; e.g. 512M, 2G; auto: 8 times the file's size, at least 2G)
+    #[arg(long, value_name = "SIZE", env = "JSAFE_FILTER_MEMORY", default_value = "auto", value_parser = parse_filter_memory)]
+    pub filter_memory: FilterMemory,
     /// Read FILE as JSON Lines (one value per line; the default for *.jsonl, *.ndjson)
     #[arg(long)]
     pub lines: bool,
@@ -272,9 +272,9 @@ pub struct UpdateArgs {
     /// Abort a filter still running after SECS (exit 4; the lock is released)
     #[arg(long, value_name = "SECS", env = "JSAFE_FILTER_TIMEOUT", default_value = "10", value_parser = parse_filter_timeout)]
     pub filter_timeout: Duration,
-    /// Abort a filter that allocates more than SIZE (exit 4; e.g. 512M, 2G)
-    #[arg(long, value_name = "SIZE", env = "JSAFE_FILTER_MEMORY", default_value = "2G", value_parser = parse_filter_memory)]
-    pub filter_memory: usize,
+    /// Abort a filter that allocates more than SIZE (exit 4; e.g. 512M, 2G; auto: 8 times the file's size, at least 2G)
+    #[arg(long, value_name = "SIZE", env = "JSAFE_FILTER_MEMORY", default_value = "auto", value_parser = parse_filter_memory)]
+    pub filter_memory: FilterMemory,
     #[command(flatten)]
     pub style: StyleArgs,
     /// If the file is corrupt, quarantine it and restore the newest valid backup first
@@ -449,7 +449,36 @@ pub struct GenerateArgs {
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_KEEP: usize = 20;
 const DEFAULT_FILTER_TIMEOUT: Duration = Duration::from_secs(10);
-const DEFAULT_FILTER_MEMORY: usize = 2 << 30;
+/// The least a filter may allocate under `--filter-memory auto`.
+const MIN_FILTER_MEMORY: usize = 2 << 30;
+/// Under `--filter-memory auto`, a filter may allocate this many times the
+/// size of the file it runs on: a filter that rebuilds every value of a
+/// document allocates about as much as its parsed values take (5 to 6 times
+/// the text for small objects), and some builtins copy once more.
+const FILTER_MEMORY_PER_BYTE: usize = 8;
+
+/// `--filter-memory`: how much a filter may allocate beyond the document it
+/// was given (reading the document is not the filter's doing).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FilterMemory {
+    /// Relative to the file: 8 times its size, at least 2G.
+    Auto,
+    /// This many bytes.
+    Fixed(usize),
+}
+
+impl FilterMemory {
+    /// The limit for a filter over a file of `file_size` bytes (0: none).
+    pub fn limit(self, file_size: u64) -> usize {
+        match self {
+            FilterMemory::Fixed(n) => n,
+            FilterMemory::Auto => usize::try_from(file_size)
+                .unwrap_or(usize::MAX)
+                .saturating_mul(FILTER_MEMORY_PER_BYTE)
+                .max(MIN_FILTER_MEMORY),
+        }
+    }
+}
 
 fn parse_timeout(s: &str) -> Result<Duration, String> {
     if s.trim().is_empty() {
@@ -477,11 +506,11 @@ fn parse_keep(s: &str) -> Result<usize, String> {
         .map_err(|_| format!("'{s}' is not a number of backups"))
 }
 
-fn parse_filter_memory(s: &str) -> Result<usize, String> {
-    if s.trim().is_empty() {
-        return Ok(DEFAULT_FILTER_MEMORY);
+fn parse_filter_memory(s: &str) -> Result<FilterMemory, String> {
+    if s.trim().is_empty() || s.trim().eq_ignore_ascii_case("auto") {
+        return Ok(FilterMemory::Auto);
     }
-    parse_size(s)
+    parse_size(s).map(FilterMemory::Fixed)
 }
 
 /// A size: "1048576", "512K", "64M", "2G", "1T" (powers of 1024).
@@ -590,5 +619,21 @@ mod tests {
         assert!(parse_size("0").is_err());
         assert!(parse_size("1X").is_err());
         assert_eq!(show_size(2 << 30), "2G");
+    }
+
+    #[test]
+    fn filter_memory_is_relative_to_the_file_unless_given() {
+        assert_eq!(parse_filter_memory("auto"), Ok(FilterMemory::Auto));
+        assert_eq!(parse_filter_memory(""), Ok(FilterMemory::Auto));
+        assert_eq!(
+            parse_filter_memory("512M"),
+            Ok(FilterMemory::Fixed(512 << 20))
+        );
+        assert!(parse_filter_memory("0").is_err());
+        assert_eq!(FilterMemory::Auto.limit(0), 2 << 30);
+        assert_eq!(FilterMemory::Auto.limit(200 << 20), 2 << 30);
+        assert_eq!(FilterMemory::Auto.limit(1 << 30), 8 << 30);
+        assert_eq!(FilterMemory::Auto.limit(u64::MAX), usize::MAX);
+        assert_eq!(FilterMemory::Fixed(64 << 20).limit(1 << 30), 64 << 20);
     }
 }

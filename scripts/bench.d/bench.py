@@ -338,10 +338,6 @@ def big_file(label, events, rounds, before_rounds):
     }
     if label != "19MB":
         cmds.pop("merge, --no-backup (after)")
-        # The default filter limits (--filter-timeout 10 s, --filter-memory
-        # 2G) are below what a filter on a file this size needs; measured with
-        # the defaults and with limits raised.
-        cmds["update '.events += [$e]', limits raised (after)"] = lambda: [AFTER, "update", "--filter-timeout", "600", "--filter-memory", "16G", path, ".events += [$e]", "--argjson", "e", EVENT]
     out_path = os.path.join(args.dir, "big", "core-out.json")
     core = args.json_core
     cmds["JSON core: validate (one scan)"] = lambda: [core, "validate", path]

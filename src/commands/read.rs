@@ -9,8 +9,8 @@ use std::ops::ControlFlow;
 use super::{Global, check_file_filter_order, filter_args, json_input, print};
 use crate::cli::ReadArgs;
 use crate::error::{Error, Kind, Result};
-use crate::json::filter::{Ending, Filter, Side};
-use crate::json::{Indent, Style, Value, render_into};
+use crate::json::filter::{self, Ending, Filter, FilterError, Input, Render, Side};
+use crate::json::{Indent, ParseError, Style};
 use crate::store::{self, Change, Current, Format, OnCorrupt, lines};
 
 /// Returns the exit code: 0, or what `-e` or a `halt` in the filter decided.
@@ -78,6 +78,7 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
         current = store::load(file, None)?.current.reclassify(format);
     }
 
+    let size = current.doc().map_or(0, |d| d.bytes().len() as u64);
     let doc = match current {
         Current::Valid(doc) => {
             if filter.is_none() && !reformats(args) {
@@ -105,54 +106,80 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
             return Err(store::corrupt_error(file, &error, "nothing was printed"));
         }
     };
-    let default = match (&doc, default) {
-        (None, None) => {
-            return Err(Error::new(
-                Kind::NotFound,
-                format!(
-                    "{}: no such file (give --default JSON to get a value for a missing file)",
-                    file.display()
-                ),
-            ));
+    // The inputs, with their line numbers (0 for a document): straight into
+    // the filter's values, no tree of jsafe's own.
+    let inputs: Box<dyn Iterator<Item = (usize, std::result::Result<Input, ParseError>)>> = match (
+        &doc, format,
+    ) {
+        (Some(d), Format::Document) => Box::new(std::iter::once((
+            0,
+            Input::parse_for_printing(d.shared(), *d.style()),
+        ))),
+        (Some(d), Format::Lines) => {
+            let shared = d.shared();
+            let style = *d.style();
+            Box::new(
+                lines::values(d.bytes())
+                    .map(move |(n, l)| (n, Input::parse_for_printing(shared.slice_ref(l), style))),
+            )
         }
-        (_, d) => d,
+        (None, _) => {
+            let default = default.ok_or_else(|| {
+                Error::new(
+                    Kind::NotFound,
+                    format!(
+                        "{}: no such file (give --default JSON to get a value for a missing file)",
+                        file.display()
+                    ),
+                )
+            })?;
+            Box::new(std::iter::once((0, Ok(Input::from_value(&default)))))
+        }
     };
-    let values: Box<dyn Iterator<Item = Result<Value>>> = match &doc {
-        Some(d) => d.values(),
-        None => Box::new(default.into_iter().map(Ok)),
+    let parsed = |r: std::result::Result<Input, ParseError>| {
+        r.map_err(|e| {
+            Error::internal(format!(
+                "{}: a validated document does not parse: {e}",
+                file.display()
+            ))
+        })
     };
 
     // JSON Lines with a filter print like `jq -c`, one output per line.
     let mut out = Output::new(args, format == Format::Lines);
     let Some(filter) = &filter else {
-        for v in values {
-            if out.emit(v?).is_break() {
+        for (_, input) in inputs {
+            let input = parsed(input)?;
+            if out.emit_output(&input, &input.whole()).is_break() {
                 break;
             }
         }
-        out.finish()?;
-        return Ok(0);
+        return finish(file, out).map(|()| 0);
     };
     let name = file.to_string_lossy();
+    let memory = args.filter_memory.limit(size);
     let memory_line = format!(
         "{}: the filter used more than {} of memory (--filter-memory); nothing more was printed",
         file.display(),
-        crate::cli::show_size(args.filter_memory)
+        crate::cli::show_size(memory)
     );
-    let line_numbers: Box<dyn Iterator<Item = usize>> = match (&doc, format) {
-        (Some(d), Format::Lines) => Box::new(lines::values(d.bytes()).map(|(n, _)| n)),
-        _ => Box::new(std::iter::repeat(0)),
-    };
     let mut ending = Ending::Finished;
-    for (value, line) in values.zip(line_numbers) {
-        let value = value?;
+    for (line, input) in inputs {
+        let input = parsed(input)?;
         let ran = {
             // No time limit: a read holds no lock while its filter runs.
-            let _limits = crate::sys::Limits::arm(None, Some(args.filter_memory), "", &memory_line)
+            let _limits = crate::sys::Limits::arm(None, Some(memory), "", &memory_line)
                 .map_err(|e| Error::new(Kind::Io, format!("{}: {e}", file.display())))?;
             let _running = crate::sys::FilterRunning::start();
-            filter.run_each(&value, Some(&name), &side_output, &mut |v| out.emit(v))
+            filter.run_input(&input, Some(&name), &side_output, &mut |v| {
+                out.emit_output(&input, &v)
+            })
         };
+        if format == Format::Document {
+            // The process ends after this read: freeing the input value by
+            // value would cost more than the filter on a large document.
+            std::mem::forget(input);
+        }
         match ran {
             Ok(Ending::Finished) => {}
             Ok(e) => {
@@ -161,7 +188,7 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
             }
             Err(e) => {
                 // Outputs printed before an error stay printed; the error comes after them.
-                out.finish()?;
+                finish(file, out)?;
                 let at = if line > 0 {
                     format!(" (line {line})")
                 } else {
@@ -171,17 +198,28 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
             }
         }
     }
-    out.finish()?;
+    let last_truthy = out.last_truthy;
+    finish(file, out)?;
     Ok(match ending {
         Ending::Halted(code) => code & 0xff,
         Ending::Stopped => 0,
-        Ending::Finished if args.exit_status => match out.last_truthy {
+        Ending::Finished if args.exit_status => match last_truthy {
             None => Kind::NoOutput.exit_code(),
             Some(false) => Kind::FalseOutput.exit_code(),
             Some(true) => 0,
         },
         Ending::Finished => 0,
     })
+}
+
+/// Flush what was printed, then report an output that could not be written
+/// as JSON (the filter was stopped there).
+fn finish(file: &std::path::Path, mut out: Output) -> Result<()> {
+    out.finish()?;
+    match out.unwritable.take() {
+        Some(e) => Err(Error::bad_input(format!("{}: {e}", file.display()))),
+        None => Ok(()),
+    }
 }
 
 /// `debug`, `stderr` and `halt_error` write to stderr as they run.
@@ -214,6 +252,8 @@ struct Output {
     sort_keys: bool,
     buf: Vec<u8>,
     failed: Option<io::Error>,
+    /// An output that cannot be written as JSON (the filter stops there).
+    unwritable: Option<FilterError>,
     /// Whether the last output was neither false nor null (for -e).
     last_truthy: Option<bool>,
 }
@@ -244,38 +284,54 @@ impl Output {
             sort_keys: args.sort_keys,
             buf: Vec::with_capacity(256),
             failed: None,
+            unwritable: None,
             last_truthy: None,
         }
     }
 
-    fn emit(&mut self, mut v: Value) -> ControlFlow<()> {
-        self.last_truthy = Some(!matches!(v, Value::Null | Value::Bool(false)));
-        if self.sort_keys {
-            sort_keys(&mut v);
-        }
+    /// Print one output of `input`'s filter (or `input` itself).
+    fn emit_output(&mut self, input: &Input, v: &filter::Output) -> ControlFlow<()> {
+        self.last_truthy = Some(v.is_truthy());
         self.buf.clear();
-        match &v {
-            Value::String(s) if self.raw => {
-                if self.style.ensure_ascii {
-                    for c in s.value.chars() {
-                        if c.is_ascii() {
-                            self.buf.push(c as u8);
-                        } else {
-                            let mut units = [0u16; 2];
-                            for u in c.encode_utf16(&mut units) {
-                                self.buf.extend_from_slice(format!("\\u{u:04x}").as_bytes());
-                            }
-                        }
-                    }
-                } else {
-                    self.buf.extend_from_slice(s.value.as_bytes());
-                }
-                if self.newline {
-                    self.buf.push(b'\n');
+        match v.text() {
+            Some(text) if self.raw => self.raw_text(&text),
+            _ => {
+                let how = Render {
+                    style: self.style,
+                    sort_keys: self.sort_keys,
+                    copy: false,
+                };
+                if let Err(e) = input.render_into(&mut self.buf, v, &how) {
+                    self.unwritable = Some(e);
+                    return ControlFlow::Break(());
                 }
             }
-            _ => render_into(&mut self.buf, &v, &self.style),
         }
+        self.write_buf()
+    }
+
+    /// A string as its text (`-r`, `-j`), `\u` escapes for non-ASCII with `-a`.
+    fn raw_text(&mut self, text: &str) {
+        if self.style.ensure_ascii {
+            for c in text.chars() {
+                if c.is_ascii() {
+                    self.buf.push(c as u8);
+                } else {
+                    let mut units = [0u16; 2];
+                    for u in c.encode_utf16(&mut units) {
+                        self.buf.extend_from_slice(format!("\\u{u:04x}").as_bytes());
+                    }
+                }
+            }
+        } else {
+            self.buf.extend_from_slice(text.as_bytes());
+        }
+        if self.newline {
+            self.buf.push(b'\n');
+        }
+    }
+
+    fn write_buf(&mut self) -> ControlFlow<()> {
         match self.stdout.write_all(&self.buf) {
             Ok(()) => ControlFlow::Continue(()),
             Err(e) => {
@@ -292,16 +348,5 @@ impl Output {
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
             Err(e) => Err(Error::new(Kind::Io, format!("cannot write to stdout: {e}"))),
         }
-    }
-}
-
-fn sort_keys(v: &mut Value) {
-    match v {
-        Value::Object(m) => {
-            m.sort_keys();
-            m.values_mut().for_each(sort_keys);
-        }
-        Value::Array(a) => a.iter_mut().for_each(sort_keys),
-        _ => {}
     }
 }

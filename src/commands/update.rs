@@ -14,10 +14,12 @@ use super::stream::{Item, Stream};
 use super::{
     Global, check_file_filter_order, filter_args, indent_override, json_input, schema_check,
 };
+use crate::cli::FilterMemory;
 use crate::cli::UpdateArgs;
 use crate::error::{Error, Kind, Result};
-use crate::json::filter::{Ending, Filter, FilterError};
-use crate::store::{self, Change, OnCorrupt};
+use crate::json::Style;
+use crate::json::filter::{Ending, Filter, FilterError, Input, Render};
+use crate::store::{self, Change, Current, OnCorrupt};
 use std::cell::Cell;
 use std::ops::ControlFlow;
 
@@ -46,8 +48,9 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
     } else {
         OnCorrupt::Fail
     };
+    let indent = indent_override(&args.style);
     let opts = g
-        .options("update", indent_override(&args.style), on_corrupt, &wait)
+        .options("update", indent, on_corrupt, &wait)
         .held(held.as_ref())
         .check(check.as_deref());
     let timeout_line = format!(
@@ -55,18 +58,8 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
         file.display(),
         FilterError::Timeout(args.filter_timeout)
     );
-    let memory_line = format!(
-        "{}: the filter used more than {} of memory (--filter-memory); nothing was written",
-        file.display(),
-        crate::cli::show_size(args.filter_memory)
-    );
     if args.stream {
-        let limits = (
-            args.filter_timeout,
-            args.filter_memory,
-            &timeout_line[..],
-            &memory_line[..],
-        );
+        let limits = (args.filter_timeout, args.filter_memory, &timeout_line[..]);
         return stream(
             g,
             file,
@@ -81,14 +74,39 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
     let halted = Cell::new(None);
     let name = file.to_string_lossy();
     let result = store::transact(file, &opts, |current| {
-        let input = current.take_value().unwrap_or(default);
+        // The document straight into the filter's values, before the limits
+        // are armed: reading it is not the filter's doing.
+        let size = current.doc().map_or(0, |d| d.bytes().len() as u64);
+        let memory = args.filter_memory.limit(size);
+        let memory_line = format!(
+            "{}: the filter used more than {} of memory (--filter-memory); nothing was written",
+            file.display(),
+            crate::cli::show_size(memory)
+        );
+        let (input, mut style) = match current {
+            Current::Valid(doc) => {
+                let input = Input::parse(doc.shared(), *doc.style()).map_err(|e| {
+                    Error::internal(format!(
+                        "{}: a validated document does not parse: {e}",
+                        file.display()
+                    ))
+                })?;
+                (input, *doc.style())
+            }
+            Current::Missing | Current::Corrupt { .. } => {
+                (Input::from_value(&default), Style::new_file())
+            }
+        };
+        if let Some(indent) = indent {
+            style.indent = indent;
+        }
         let mut outputs = Vec::with_capacity(1);
         let ran = {
             // Armed after the lock is taken and the file read: the limits are
             // the filter's own. A timer that cannot be armed means no run.
             let _limits = crate::sys::Limits::arm(
                 Some(args.filter_timeout),
-                Some(args.filter_memory),
+                Some(memory),
                 &timeout_line,
                 &memory_line,
             )
@@ -102,7 +120,7 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
                 )
             })?;
             let _running = crate::sys::FilterRunning::start();
-            filter.run_each(&input, Some(&name), &super::read::side_output, &mut |v| {
+            filter.run_input(&input, Some(&name), &super::read::side_output, &mut |v| {
                 outputs.push(v);
                 // Two outputs are already one too many: stop the filter there.
                 if outputs.len() > 1 {
@@ -112,14 +130,15 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
                 }
             })
         };
-        let ending = ran.map_err(|e| {
+        let stored = |e: FilterError| {
             Error::bad_input(format!("{}: {e}; nothing was written", file.display()))
-        })?;
+        };
+        let ending = ran.map_err(stored)?;
         if let Ending::Halted(code) = ending {
             halted.set(Some(code));
             return Err(Error::new(Kind::FilterHalted, "halted"));
         }
-        if outputs.len() != 1 {
+        let [output] = &outputs[..] else {
             let count = if ending == Ending::Stopped {
                 "more than one value".to_owned()
             } else {
@@ -129,8 +148,26 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
                 "{}: the filter produced {count}; it must produce exactly one (nothing was written)",
                 file.display(),
             )));
+        };
+        if matches!(current, Current::Corrupt { .. }) {
+            // The store lays out what replaces a corrupt file.
+            return Ok(Change::Value(output.to_value().map_err(stored)?));
         }
-        Ok(Change::Value(outputs.remove(0)))
+        // In the file's style, what the filter left untouched is copied
+        // from the bytes on disk.
+        let how = Render {
+            style,
+            sort_keys: false,
+            copy: true,
+        };
+        let valid = input.render_document(output, &how).map_err(stored)?;
+        // This process ends after this one transaction: freeing the values
+        // one by one (a million small allocations for a 20 MB document)
+        // would cost more than writing the new version. The store keeps the
+        // old bytes shared, so nothing is copied for the slices left behind.
+        std::mem::forget(outputs);
+        std::mem::forget(input);
+        Ok(Change::Valid(valid))
     });
     if let Some(code) = halted.get() {
         // A halting filter never writes: halt/halt_error(0) is exit 10, an
@@ -158,13 +195,20 @@ fn stream(
     filter: &mut Filter,
     default: &crate::json::Value,
     schema: Option<&std::path::Path>,
-    (time, memory, timeout_line, memory_line): (std::time::Duration, usize, &str, &str),
+    (time, memory, timeout_line): (std::time::Duration, FilterMemory, &str),
 ) -> Result<()> {
     let name = file.to_string_lossy();
     let versions = super::stream::VersionCheck::load(file, schema)?;
     let mut apply = |items: &[Item]| -> Result<Option<(usize, Error)>> {
         let mut failed = None;
         let outcome = store::transact(file, opts, |current| {
+            let size = current.doc().map_or(0, |d| d.bytes().len() as u64);
+            let memory = memory.limit(size);
+            let memory_line = format!(
+                "{}: the filter used more than {} of memory (--filter-memory); nothing was written",
+                file.display(),
+                crate::cli::show_size(memory)
+            );
             let mut doc = current.take_value().unwrap_or_else(|| default.clone());
             for (k, it) in items.iter().enumerate() {
                 filter.set_slot(&it.value);
@@ -174,7 +218,7 @@ fn stream(
                         Some(time),
                         Some(memory),
                         timeout_line,
-                        memory_line,
+                        &memory_line,
                     )
                     .map_err(|e| {
                         Error::new(

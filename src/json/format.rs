@@ -426,7 +426,7 @@ fn push_u_escape(out: &mut Vec<u8>, unit: u16) {
 /// Writes `s` as a quoted JSON string the way jq, Python, serde_json and
 /// `JSON.stringify` all do: short escapes where JSON has them, lowercase
 /// `\u00XX` for other control characters, '/' left alone.
-fn escape_into(out: &mut Vec<u8>, s: &str, ensure_ascii: bool) {
+pub(super) fn escape_into(out: &mut Vec<u8>, s: &str, ensure_ascii: bool) {
     let limit = if ensure_ascii { 2 } else { 1 };
     let bytes = s.as_bytes();
     out.reserve(bytes.len() + 2);

@@ -65,6 +65,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
+use bytes::Bytes;
 use rustix::fs::{FileType, Stat};
 
 use crate::error::{Error, Kind, Result};
@@ -103,7 +104,9 @@ pub enum Current {
 /// The value is parsed only when asked for.
 #[derive(Debug)]
 pub struct Doc {
-    bytes: Vec<u8>,
+    /// Shareable, so that a reader can keep slices of it (strings of a
+    /// filter's input) without a copy.
+    bytes: Bytes,
     style: Style,
     format: Format,
 }
@@ -112,6 +115,12 @@ impl Doc {
     /// The bytes on disk.
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
+    }
+
+    /// The bytes on disk, shared (no copy). Holding them past the change
+    /// makes the store copy the old version instead of reusing it.
+    pub fn shared(&self) -> Bytes {
+        self.bytes.clone()
     }
 
     /// The formatting style detected in them.
@@ -149,9 +158,9 @@ impl Doc {
         }
     }
 
-    /// The bytes, giving up the document.
+    /// The bytes, giving up the document (no copy unless they are shared).
     pub fn into_bytes(self) -> Vec<u8> {
-        self.bytes
+        Vec::from(self.bytes)
     }
 }
 
@@ -162,7 +171,7 @@ impl Current {
             Ok(()) => {
                 let style = Style::detect(&bytes);
                 Current::Valid(Doc {
-                    bytes,
+                    bytes: Bytes::from(bytes),
                     style,
                     format: Format::Document,
                 })
@@ -177,7 +186,7 @@ impl Current {
             Format::Document => Current::classify(bytes),
             Format::Lines => match lines::validate(&bytes) {
                 Ok(()) => Current::Valid(Doc {
-                    bytes,
+                    bytes: Bytes::from(bytes),
                     style: Style::new_file(),
                     format,
                 }),
@@ -192,7 +201,7 @@ impl Current {
         match self {
             Current::Missing => Current::Missing,
             Current::Valid(d) if d.format == format => Current::Valid(d),
-            Current::Valid(d) => Current::classify_as(d.bytes, format),
+            Current::Valid(d) => Current::classify_as(Vec::from(d.bytes), format),
             Current::Corrupt { bytes, .. } => Current::classify_as(bytes, format),
         }
     }
@@ -655,7 +664,7 @@ where
     let change = change(&current)?;
     let new_bytes = match change {
         Change::Keep => match &current {
-            Current::Valid(d) if outcome.recovered_from.is_some() => Some(d.bytes.clone()),
+            Current::Valid(d) if outcome.recovered_from.is_some() => Some(d.bytes.to_vec()),
             _ => None,
         },
         Change::Valid(v) => Some(v.into_bytes()),
@@ -697,9 +706,10 @@ where
     let Some(new_bytes) = new_bytes else {
         return Ok(outcome);
     };
-    let old_bytes: Option<Vec<u8>> = match (corrupt_on_disk, current) {
-        (Some(b), _) => Some(b),
-        (None, Current::Valid(d)) => Some(d.into_bytes()),
+    // Shared, not copied, even if the change still holds slices of them.
+    let old_bytes: Option<Bytes> = match (corrupt_on_disk, current) {
+        (Some(b), _) => Some(Bytes::from(b)),
+        (None, Current::Valid(d)) => Some(d.bytes),
         (None, _) => None,
     };
     if old_bytes.as_deref() == Some(new_bytes.as_slice()) {

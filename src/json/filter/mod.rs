@@ -11,12 +11,21 @@
 //! which releases the file's lock with it). Nothing here does I/O or keeps
 //! global state: `debug`/`stderr` output goes to a callback.
 //!
+//! Documents are read straight into the filter's values ([`Input::parse`],
+//! no `Value` tree) and outputs written straight from them
+//! ([`Input::render_into`]), copying what the filter left untouched from the
+//! input's bytes; [`Filter::run_input`] runs a filter on such an input.
+//! [`Filter::run_each`] is the same run on a `Value`.
+//!
 //! Layout: `val` is the value type with jq's semantics, `natives` the
 //! filters written in Rust, `defs.jq` those written in jq, `syntax` the jq
-//! syntax jaq's parser lacks, `convert` the bridge to jsafe's documents.
+//! syntax jaq's parser lacks, `input` and `output` the way in from bytes and
+//! out to bytes, `convert` the bridge to jsafe's `Value`s.
 
 mod convert;
+mod input;
 mod natives;
+mod output;
 mod syntax;
 mod val;
 
@@ -29,8 +38,10 @@ use jaq_core::{Compiler, Ctx, Vars};
 use jaq_json::{Map, Val};
 
 pub use convert::keep_source_text;
+pub use input::Input;
 pub use natives::Side;
 use natives::{Data, RunData};
+pub use output::{Output, Render};
 use val::V;
 
 use super::Value;
@@ -233,6 +244,36 @@ impl Filter {
         side: &dyn Fn(Side<'_>),
         each: &mut dyn FnMut(Value) -> ControlFlow<()>,
     ) -> Result<Ending, FilterError> {
+        self.run_val(convert::to_val(input), input_filename, side, &mut |v| {
+            let mut value = convert::from_val(&v)?;
+            keep_source_text(input, &mut value);
+            Ok(each(value))
+        })
+    }
+
+    /// [`Filter::run_each`] on a document read by [`Input::parse`]: outputs
+    /// are the filter's own values, to be written with
+    /// [`Input::render_into`] while `input` lives.
+    pub fn run_input(
+        &self,
+        input: &Input,
+        input_filename: Option<&str>,
+        side: &dyn Fn(Side<'_>),
+        each: &mut dyn FnMut(Output) -> ControlFlow<()>,
+    ) -> Result<Ending, FilterError> {
+        // A second handle on the input's root: the filter can then change
+        // none of the input's containers in place (see `input`).
+        let root = V(input.root().clone());
+        self.run_val(root, input_filename, side, &mut |v| Ok(each(Output(v))))
+    }
+
+    fn run_val(
+        &self,
+        input: V,
+        input_filename: Option<&str>,
+        side: &dyn Fn(Side<'_>),
+        each: &mut dyn FnMut(V) -> Result<ControlFlow<()>, FilterError>,
+    ) -> Result<Ending, FilterError> {
         let filename = input_filename.map_or(V::null(), V::str);
         let data = RunData {
             lut: &self.compiled.lut,
@@ -242,12 +283,10 @@ impl Filter {
             builtins: &self.builtins,
         };
         let ctx = Ctx::<Data>::new(&data, Vars::new(self.values.clone()));
-        for out in self.compiled.id.run((ctx, convert::to_val(input))) {
+        for out in self.compiled.id.run((ctx, input)) {
             match out {
                 Ok(v) => {
-                    let mut value = convert::from_val(&v)?;
-                    keep_source_text(input, &mut value);
-                    if each(value).is_break() {
+                    if each(v)?.is_break() {
                         return Ok(Ending::Stopped);
                     }
                 }
