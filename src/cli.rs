@@ -1,14 +1,21 @@
 //! The command line, defined once. Help, shell completions and man pages are
-//! all generated from these definitions (`jsafe generate`), never hand-copied.
+//! all generated from these definitions ([`command`]), never hand-copied.
+//!
+//! The lock and write options are accepted before the subcommand (`jsafe
+//! --keep 5 merge F P`, the [`TopArgs`], which also read the environment) and,
+//! for the commands they apply to, after it (the [`LockOpts`] and
+//! [`WriteOpts`] flattened into those commands, shown there under their own
+//! headings). main.rs settles each setting: the subcommand's flag, else the
+//! flag before the subcommand, else the environment variable, else the default.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::builder::FalseyValueParser;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueHint};
 
-/// Exit codes and environment, shown at the end of `--help` and in the man page.
+/// Exit codes, shown at the end of `jsafe --help`.
 /// A unit test checks this text against `error::EXIT_CODES`.
 pub const AFTER_HELP: &str = "\
 Exit codes:
@@ -28,16 +35,302 @@ Exit codes:
   15  halt_error: the filter stopped with an error message; nothing written
   (halt_error(N) exits N, as in jq)
   128+N  stopped by signal N (SIGINT 130, SIGTERM 143, SIGHUP 129): nothing was changed
-  (lock exits with its command's status; 126/127: the command cannot be run / is not found)
+  (lock exits with its command's status; 126/127: the command cannot be run / is not found)";
 
-Environment (a flag beats its variable, a variable beats the default; an
-empty variable counts as unset):
-  JSAFE_TIMEOUT, JSAFE_KEEP, JSAFE_NO_BACKUP, JSAFE_NO_SYNC, JSAFE_NO_JOURNAL,
-  JSAFE_SPLIT_LINKS, JSAFE_QUIET, JSAFE_VERBOSE, JSAFE_FILTER_TIMEOUT,
-  JSAFE_FILTER_MEMORY
+/// The variables jsafe reads: name, the option it stands for (`--x`, or
+/// `jsafe CMD --x` for one command's option), the value it takes, and what it
+/// does. `jsafe --help` and the man page's ENVIRONMENT section are made from
+/// it; a unit test checks it against the arguments that read a variable.
+pub const ENVIRONMENT: &[(&str, &str, &str, &str)] = &[
+    (
+        "JSAFE_TIMEOUT",
+        "--timeout",
+        "DURATION",
+        "how long to wait for a file's lock (default 30s)",
+    ),
+    (
+        "JSAFE_KEEP",
+        "--keep",
+        "N",
+        "backups kept per file (default 20)",
+    ),
+    (
+        "JSAFE_SPLIT_LINKS",
+        "--split-links",
+        "true",
+        "replace files that have other hard links",
+    ),
+    (
+        "JSAFE_NO_BACKUP",
+        "--no-backup",
+        "true",
+        "keep no backup of replaced versions",
+    ),
+    (
+        "JSAFE_NO_SYNC",
+        "--no-sync",
+        "true",
+        "write without fsync (tmpfs, tests): not durable",
+    ),
+    (
+        "JSAFE_NO_JOURNAL",
+        "--no-journal",
+        "true",
+        "write no audit journal line",
+    ),
+    (
+        "JSAFE_QUIET",
+        "--quiet",
+        "true",
+        "print nothing on stderr but errors",
+    ),
+    (
+        "JSAFE_VERBOSE",
+        "--verbose",
+        "true",
+        "say more on stderr",
+    ),
+    (
+        "JSAFE_FILTER_MEMORY",
+        "jsafe update --filter-memory",
+        "SIZE",
+        "a filter's memory limit (default auto)",
+    ),
+    (
+        "JSAFE_FILTER_TIMEOUT",
+        "jsafe update --filter-timeout",
+        "DURATION",
+        "an update's filter time limit (default 10s)",
+    ),
+];
 
-State lives beside each file in <dir>/.jsafe/: locks/<name>.lock,
-backups/<name>/<seq>.<UTC time>.json, quarantine/, journal.jsonl";
+/// Examples per subcommand: the command line and what it does. Shown at the
+/// end of each subcommand's `--help` and in its man page's EXAMPLES section.
+pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
+    (
+        "read",
+        &[
+            ("jsafe read state.json .runs", "print one member"),
+            (
+                "jsafe read config.json '.servers[].host' -r",
+                "strings without quotes, one per line",
+            ),
+            (
+                "jsafe read missing.json --default '{}'",
+                "a missing file is {} instead of exit 6",
+            ),
+        ],
+    ),
+    (
+        "write",
+        &[
+            (
+                "jsafe write state.json '{\"job\": \"nightly\", \"runs\": 0}'",
+                "replace the content",
+            ),
+            ("producer | jsafe write state.json", "the new content from stdin"),
+        ],
+    ),
+    (
+        "merge",
+        &[
+            (
+                "jsafe merge state.json '{\"status\": \"done\"}'",
+                "set one member, keep the others",
+            ),
+            (
+                "jsafe merge state.json '{\"tmp\": null}'",
+                "null deletes a member",
+            ),
+            (
+                "producer | jsafe merge progress.json --stream",
+                "one patch per line, several in each write",
+            ),
+        ],
+    ),
+    (
+        "update",
+        &[
+            ("jsafe update state.json '.runs += 1'", "count a run"),
+            (
+                "jsafe update log.json '.events += [$e]' --argjson e '{\"event\": \"start\"}'",
+                "add a value given as JSON",
+            ),
+            (
+                "jsafe update big.json '.items |= map(.ok = true)' --filter-timeout 1m",
+                "a heavier filter on a large file",
+            ),
+        ],
+    ),
+    (
+        "restore",
+        &[
+            ("jsafe restore state.json", "list the backups, newest first"),
+            (
+                "jsafe restore state.json --latest",
+                "bring back the newest valid backup",
+            ),
+            (
+                "jsafe restore state.json --from 0000000007.20260101T120000.000000000Z.json",
+                "bring back one backup by its name (TAB completes it)",
+            ),
+        ],
+    ),
+    (
+        "status",
+        &[
+            ("jsafe status", "the managed files below the current directory"),
+            (
+                "jsafe status /srv/data --json",
+                "one JSON document for monitoring (docs/json-output.md)",
+            ),
+            ("jsafe status -v state.json", "also the left-over lock files"),
+        ],
+    ),
+    (
+        "cleanup-locks",
+        &[
+            (
+                "jsafe cleanup-locks --older-than 1h /srv/data",
+                "the cron job: prints only news",
+            ),
+            ("jsafe cleanup-locks --dry-run -v .", "what would go, and what stays"),
+        ],
+    ),
+    (
+        "lock",
+        &[
+            (
+                "jsafe lock state.json -- ./multi-step-script.sh",
+                "several steps under the file's lock",
+            ),
+            (
+                "jsafe lock state.json --timeout 0 -E 75 -- make report",
+                "skip the run (exit 75) when the file is busy",
+            ),
+        ],
+    ),
+    (
+        "watch",
+        &[
+            (
+                "jsafe watch progress.json .percent -c",
+                "print .percent now and after every change",
+            ),
+            (
+                "jsafe watch job.json .state -r --once --timeout 10m",
+                "wait for the next change, at most 10 minutes",
+            ),
+            (
+                "jsafe watch events.jsonl 'select(.level == \"error\")' -c",
+                "follow a JSON Lines log",
+            ),
+        ],
+    ),
+    (
+        "append",
+        &[
+            (
+                "jsafe append events.jsonl '{\"event\": \"start\"}'",
+                "one line at the end of a JSON Lines log",
+            ),
+            ("producer | jsafe append events.jsonl -", "every line from stdin"),
+            (
+                "jsafe append state.json '{\"at\": 1}' --to .history",
+                "onto an array in a JSON document",
+            ),
+        ],
+    ),
+    (
+        "schema",
+        &[
+            (
+                "jsafe schema state.json state.schema.json",
+                "every later change must match",
+            ),
+            ("jsafe schema state.json", "print the attached schema"),
+            ("jsafe schema state.json --detach", "check no more"),
+        ],
+    ),
+    (
+        "test",
+        &[
+            ("jsafe test", "every suite, in a fresh temp directory"),
+            (
+                "jsafe test --dir /mnt/nfs/data",
+                "does locking work on this mount?",
+            ),
+            ("jsafe test basic crash --json", "two suites, as JSON"),
+        ],
+    ),
+    (
+        "completions",
+        &[
+            (
+                "jsafe completions bash > ~/.local/share/bash-completion/completions/jsafe",
+                "bash, for this user",
+            ),
+            (
+                "jsafe completions zsh > \"${fpath[1]}/_jsafe\"",
+                "zsh (a directory in $fpath)",
+            ),
+            (
+                "jsafe completions fish > ~/.config/fish/completions/jsafe.fish",
+                "fish",
+            ),
+        ],
+    ),
+    (
+        "man",
+        &[
+            ("jsafe man | man -l -", "read the main page"),
+            (
+                "jsafe man ~/.local/share/man/man1",
+                "install every page for this user",
+            ),
+        ],
+    ),
+];
+
+/// The examples of `subcommand`, as a help section.
+fn examples_help(subcommand: &str) -> Option<String> {
+    let (_, examples) = EXAMPLES.iter().find(|(name, _)| *name == subcommand)?;
+    let mut text = String::from("Examples:");
+    for (line, what) in *examples {
+        text.push_str(&format!("\n  # {what}\n  {line}"));
+    }
+    Some(text)
+}
+
+/// The root's after-help: exit codes, environment, where state lives.
+fn root_after_help() -> String {
+    let mut text = format!(
+        "{AFTER_HELP}\n\nEnvironment (a flag beats its variable, a variable beats the default; \
+an empty variable counts as unset):"
+    );
+    for (var, option, value, what) in ENVIRONMENT {
+        let setting = format!("{var}={value}");
+        let option = option.strip_prefix("jsafe ").unwrap_or(option);
+        text.push_str(&format!("\n  {setting:<30}{option}: {what}"));
+    }
+    text.push_str(
+        "\n\nState lives beside each file in <dir>/.jsafe/: locks/<name>.lock,\n\
+backups/<name>/<seq>.<UTC time>.json, quarantine/, journal.jsonl",
+    );
+    text
+}
+
+/// The whole command line: the derive's definitions plus each subcommand's
+/// examples and the root's exit codes and environment.
+pub fn command() -> clap::Command {
+    let mut cmd = Cli::command().after_help(root_after_help());
+    for (name, _) in EXAMPLES {
+        if let Some(text) = examples_help(name) {
+            cmd = cmd.mut_subcommand(name, |sub| sub.after_help(text));
+        }
+    }
+    cmd
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -48,53 +341,83 @@ backups/<name>/<seq>.<UTC time>.json, quarantine/, journal.jsonl";
 exclusive lock on a sidecar lock file, backs up the old version, writes a temp file in the \
 same directory, fsyncs it, renames it over the target and fsyncs the directory. Formatting, \
 key order and number text that a change did not touch are kept as they were.",
-    after_help = AFTER_HELP,
     propagate_version = true
 )]
 pub struct Cli {
     #[command(flatten)]
+    pub top: TopArgs,
+    #[command(flatten)]
     pub global: GlobalArgs,
-    /// --timeout was given on the command line (set after parsing).
-    #[arg(skip)]
-    pub timeout_given: bool,
     #[command(subcommand)]
     pub command: Command,
 }
 
-/// Options every command accepts, before or after the subcommand.
+/// Options of every command, before or after the subcommand.
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
-    /// Seconds to wait for a file's lock before giving up with exit code 3
-    #[arg(long, global = true, env = "JSAFE_TIMEOUT", default_value = "30", value_name = "SECS", value_parser = parse_timeout)]
-    pub timeout: Duration,
-    /// Number of backups to keep per file
-    #[arg(
-        long,
-        global = true,
-        env = "JSAFE_KEEP",
-        default_value = "20",
-        value_name = "N",
-        value_parser = parse_keep
-    )]
-    pub keep: usize,
-    /// Replace a file that has other hard links (they keep the old content)
-    #[arg(long, global = true, env = "JSAFE_SPLIT_LINKS", value_parser = FalseyValueParser::new())]
-    pub split_links: bool,
-    /// Do not back up the version being replaced
-    #[arg(long, global = true, env = "JSAFE_NO_BACKUP", value_parser = FalseyValueParser::new())]
-    pub no_backup: bool,
-    /// Skip fsync of the temp file and the directory (tmpfs, tests): not durable
-    #[arg(long, global = true, env = "JSAFE_NO_SYNC", value_parser = FalseyValueParser::new())]
-    pub no_sync: bool,
-    /// Do not append to the audit journal (.jsafe/journal.jsonl)
-    #[arg(long, global = true, env = "JSAFE_NO_JOURNAL", value_parser = FalseyValueParser::new())]
-    pub no_journal: bool,
-    /// Print nothing on stderr but errors (--verbose wins over it)
-    #[arg(short, long, global = true, env = "JSAFE_QUIET", value_parser = FalseyValueParser::new())]
+    /// Print nothing on stderr but errors (--verbose wins over it; env JSAFE_QUIET)
+    #[arg(short, long, global = true, env = "JSAFE_QUIET", hide_env = true, value_parser = FalseyValueParser::new())]
     pub quiet: bool,
-    /// Say more on stderr (who holds a lock, what was backed up, ...)
-    #[arg(short, long, global = true, env = "JSAFE_VERBOSE", value_parser = FalseyValueParser::new())]
+    /// Say more on stderr: who holds a lock, what was backed up, what was kept (env JSAFE_VERBOSE)
+    #[arg(short, long, global = true, env = "JSAFE_VERBOSE", hide_env = true, value_parser = FalseyValueParser::new())]
     pub verbose: bool,
+}
+
+/// The lock and write options given before the subcommand, or their
+/// variables: they apply to every command that takes a lock or writes. None
+/// and false mean "not given"; main.rs applies the defaults.
+#[derive(Debug, Clone, Args)]
+pub struct TopArgs {
+    /// How long to wait for a file's lock before exit 3: 30, 30s, 2m, 1h30m, forever [default: 30s; env JSAFE_TIMEOUT]
+    #[arg(long, env = "JSAFE_TIMEOUT", hide_env = true, value_name = "DURATION", value_parser = parse_timeout, help_heading = "Lock options (for every command that takes a lock)")]
+    pub timeout: Option<Duration>,
+    /// Backups to keep per file [default: 20; env JSAFE_KEEP]
+    #[arg(long, env = "JSAFE_KEEP", hide_env = true, value_name = "N", value_parser = parse_keep, help_heading = WRITE_TOP)]
+    pub keep: Option<usize>,
+    /// Replace a file that has other hard links; they keep the old content (env JSAFE_SPLIT_LINKS)
+    #[arg(long, env = "JSAFE_SPLIT_LINKS", hide_env = true, value_parser = FalseyValueParser::new(), help_heading = WRITE_TOP)]
+    pub split_links: bool,
+    /// Do not back up the version being replaced (env JSAFE_NO_BACKUP)
+    #[arg(long, env = "JSAFE_NO_BACKUP", hide_env = true, value_parser = FalseyValueParser::new(), help_heading = WRITE_TOP)]
+    pub no_backup: bool,
+    /// Skip the fsyncs (tmpfs, tests): not durable (env JSAFE_NO_SYNC)
+    #[arg(long, env = "JSAFE_NO_SYNC", hide_env = true, value_parser = FalseyValueParser::new(), help_heading = WRITE_TOP)]
+    pub no_sync: bool,
+    /// Do not append to the audit journal, .jsafe/journal.jsonl (env JSAFE_NO_JOURNAL)
+    #[arg(long, env = "JSAFE_NO_JOURNAL", hide_env = true, value_parser = FalseyValueParser::new(), help_heading = WRITE_TOP)]
+    pub no_journal: bool,
+}
+
+const WRITE_TOP: &str = "Write options (for every command that writes)";
+const LOCK_OPTIONS: &str = "Lock options";
+const WRITE_OPTIONS: &str = "Write options";
+
+/// `--timeout` after the subcommand, for the commands that take a lock.
+#[derive(Debug, Clone, Default, Args)]
+pub struct LockOpts {
+    /// How long to wait for the file's lock before exit 3: 30, 30s, 2m, 1h30m, forever [default: 30s; env JSAFE_TIMEOUT]
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout, help_heading = LOCK_OPTIONS)]
+    pub timeout: Option<Duration>,
+}
+
+/// The write options after the subcommand, for the commands that write.
+#[derive(Debug, Clone, Default, Args)]
+pub struct WriteOpts {
+    /// Backups to keep of this file [default: 20; env JSAFE_KEEP]
+    #[arg(long, value_name = "N", value_parser = parse_keep, help_heading = WRITE_OPTIONS)]
+    pub keep: Option<usize>,
+    /// Do not back up the version being replaced (env JSAFE_NO_BACKUP)
+    #[arg(long, help_heading = WRITE_OPTIONS)]
+    pub no_backup: bool,
+    /// Skip the fsyncs (tmpfs, tests): not durable (env JSAFE_NO_SYNC)
+    #[arg(long, help_heading = WRITE_OPTIONS)]
+    pub no_sync: bool,
+    /// Do not append to the audit journal, .jsafe/journal.jsonl (env JSAFE_NO_JOURNAL)
+    #[arg(long, help_heading = WRITE_OPTIONS)]
+    pub no_journal: bool,
+    /// Replace a file that has other hard links; they keep the old content (env JSAFE_SPLIT_LINKS)
+    #[arg(long, help_heading = WRITE_OPTIONS)]
+    pub split_links: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -112,6 +435,10 @@ pub enum Command {
     /// Show the health, locks, backups and last operation of managed files
     Status(StatusArgs),
     /// Remove lock files nobody holds and temp files of writes that died (for cron)
+    ///
+    /// Prints only what is news: a temp file of a write that died, a lock file it could not
+    /// judge, an error. Lock files that ordinary use leaves (their holders have exited) are
+    /// removed silently; -v lists everything removed and kept.
     CleanupLocks(CleanupArgs),
     /// Run a command while holding a file's lock (nested jsafe calls on the file use it)
     ///
@@ -129,45 +456,87 @@ pub enum Command {
     Schema(SchemaArgs),
     /// Self-test: check that locking, atomic replace and recovery work on this filesystem
     Test(TestArgs),
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell
+    ///
+    /// The script completes subcommands, options, file names, backup names for
+    /// `restore --from` and suite names for `test`; it asks the `jsafe` found in PATH
+    /// while completing. scripts/install.sh puts it where each shell looks.
+    Completions(CompletionsArgs),
+    /// Print the man page jsafe(1), or write every page into DIR
+    Man(ManArgs),
     /// Write shell completions and man pages into a directory
     #[command(hide = true)]
     Generate(GenerateArgs),
+}
+
+impl Command {
+    /// The lock options given after the subcommand, for the commands that have them.
+    pub fn lock_opts(&self) -> Option<&LockOpts> {
+        match self {
+            Command::Read(a) => Some(&a.lock_opts),
+            Command::Write(a) => Some(&a.lock_opts),
+            Command::Merge(a) => Some(&a.lock_opts),
+            Command::Update(a) => Some(&a.lock_opts),
+            Command::Restore(a) => Some(&a.lock_opts),
+            Command::Lock(a) => Some(&a.lock_opts),
+            Command::Append(a) => Some(&a.lock_opts),
+            Command::Schema(a) => Some(&a.lock_opts),
+            _ => None,
+        }
+    }
+
+    /// The write options given after the subcommand, for the commands that have them.
+    pub fn write_opts(&self) -> Option<&WriteOpts> {
+        match self {
+            Command::Write(a) => Some(&a.write_opts),
+            Command::Merge(a) => Some(&a.write_opts),
+            Command::Update(a) => Some(&a.write_opts),
+            Command::Restore(a) => Some(&a.write_opts),
+            Command::Append(a) => Some(&a.write_opts),
+            Command::Schema(a) => Some(&a.write_opts),
+            _ => None,
+        }
+    }
 }
 
 /// How a changed file is formatted; by default the file's own style is kept.
 #[derive(Debug, Clone, Default, Args)]
 pub struct StyleArgs {
     /// Write compact JSON (one line)
-    #[arg(long, conflicts_with_all = ["indent", "tab"])]
+    #[arg(long, conflicts_with_all = ["indent", "tab"], help_heading = FORMAT)]
     pub compact: bool,
     /// Indent with N spaces
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=16), conflicts_with = "tab")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=16), conflicts_with = "tab", help_heading = FORMAT)]
     pub indent: Option<u8>,
     /// Indent with tabs
-    #[arg(long)]
+    #[arg(long, help_heading = FORMAT)]
     pub tab: bool,
 }
+
+const VARIABLES: &str = "Filter variables";
+const OUTPUT: &str = "Output options";
+const FORMAT: &str = "Format options (default: the file's own)";
 
 /// Variables for jq filters.
 #[derive(Debug, Clone, Default, Args)]
 pub struct VarArgs {
     /// Bind $NAME to the string VALUE in the filter
-    #[arg(long = "arg", num_args = 2, value_names = ["NAME", "VALUE"], action = clap::ArgAction::Append, value_parser = clap::value_parser!(OsString))]
+    #[arg(long = "arg", help_heading = VARIABLES, num_args = 2, value_names = ["NAME", "VALUE"], action = clap::ArgAction::Append, value_parser = clap::value_parser!(OsString))]
     pub arg: Vec<OsString>,
     /// Bind $NAME to the parsed JSON value in the filter
-    #[arg(long = "argjson", num_args = 2, value_names = ["NAME", "JSON"], action = clap::ArgAction::Append, value_parser = clap::value_parser!(OsString))]
+    #[arg(long = "argjson", help_heading = VARIABLES, num_args = 2, value_names = ["NAME", "JSON"], action = clap::ArgAction::Append, value_parser = clap::value_parser!(OsString))]
     pub argjson: Vec<OsString>,
     /// Bind $NAME to an array of the JSON values in FILE
-    #[arg(long = "slurpfile", num_args = 2, value_names = ["NAME", "FILE"], action = clap::ArgAction::Append, value_parser = clap::value_parser!(OsString))]
+    #[arg(long = "slurpfile", help_heading = VARIABLES, num_args = 2, value_names = ["NAME", "FILE"], action = clap::ArgAction::Append, value_parser = clap::value_parser!(OsString))]
     pub slurpfile: Vec<OsString>,
     /// Bind $NAME to the text of FILE
-    #[arg(long = "rawfile", num_args = 2, value_names = ["NAME", "FILE"], action = clap::ArgAction::Append, value_parser = clap::value_parser!(OsString))]
+    #[arg(long = "rawfile", help_heading = VARIABLES, num_args = 2, value_names = ["NAME", "FILE"], action = clap::ArgAction::Append, value_parser = clap::value_parser!(OsString))]
     pub rawfile: Vec<OsString>,
     /// The ARGs after the filter are strings in $ARGS.positional
-    #[arg(long = "args", conflicts_with = "jsonargs")]
+    #[arg(long = "args", conflicts_with = "jsonargs", help_heading = VARIABLES)]
     pub args: bool,
     /// The ARGs after the filter are JSON values in $ARGS.positional
-    #[arg(long = "jsonargs")]
+    #[arg(long = "jsonargs", help_heading = VARIABLES)]
     pub jsonargs: bool,
     /// Values for $ARGS.positional (with --args or --jsonargs)
     #[arg(value_name = "ARG", value_parser = clap::value_parser!(OsString))]
@@ -178,32 +547,33 @@ pub struct VarArgs {
 #[command(allow_negative_numbers = true)]
 pub struct ReadArgs {
     /// The JSON file
+    #[arg(value_hint = ValueHint::FilePath)]
     pub file: PathBuf,
     /// A jq filter; its outputs are printed one per line as they are produced
     pub filter: Option<String>,
     /// Print compact JSON, one value per line
-    #[arg(short, long)]
+    #[arg(short, long, help_heading = OUTPUT)]
     pub compact: bool,
     /// Print strings without quotes
-    #[arg(short, long)]
+    #[arg(short, long, help_heading = OUTPUT)]
     pub raw_output: bool,
     /// Like -r, and no newline after each output
-    #[arg(short = 'j', long)]
+    #[arg(short = 'j', long, help_heading = OUTPUT)]
     pub join_output: bool,
     /// Escape every non-ASCII character as \uXXXX
-    #[arg(short = 'a', long)]
+    #[arg(short = 'a', long, help_heading = OUTPUT)]
     pub ascii_output: bool,
     /// Print object keys sorted
-    #[arg(short = 'S', long)]
+    #[arg(short = 'S', long, help_heading = OUTPUT)]
     pub sort_keys: bool,
     /// Indent with a tab
-    #[arg(long, conflicts_with = "indent")]
+    #[arg(long, conflicts_with = "indent", help_heading = OUTPUT)]
     pub tab: bool,
     /// Indent with N spaces (0: compact)
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=7))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(0..=7), help_heading = OUTPUT)]
     pub indent: Option<u8>,
     /// Exit 11 if the last output is false or null, 14 if there is none (jq's -e)
-    #[arg(short = 'e', long)]
+    #[arg(short = 'e', long, help_heading = OUTPUT)]
     pub exit_status: bool,
     #[command(flatten)]
     pub vars: VarArgs,
@@ -213,33 +583,42 @@ pub struct ReadArgs {
     /// Take a shared lock while reading (for files that non-jsafe writers change in place)
     #[arg(long)]
     pub lock: bool,
-    /// If the file is corrupt, quarantine it and restore the newest valid backup first
+    /// If the file is corrupt, quarantine it and restore the newest valid backup first (the
+    /// write options for that are given before `read` or in the environment)
     #[arg(long)]
     pub recover: bool,
-    /// Abort a filter that allocates more than SIZE (exit 4; e.g. 512M, 2G; auto: 8 times the file's size, at least 2G)
-    #[arg(long, value_name = "SIZE", env = "JSAFE_FILTER_MEMORY", default_value = "auto", value_parser = parse_filter_memory)]
+    /// Abort a filter that allocates more than SIZE, exit 4: 512M, 2G, auto (8 times the file's size, at least 2G) [default: auto; env JSAFE_FILTER_MEMORY]
+    #[arg(long, value_name = "SIZE", env = "JSAFE_FILTER_MEMORY", hide_env = true, default_value = "auto", hide_default_value = true, value_parser = parse_filter_memory)]
     pub filter_memory: FilterMemory,
     /// Read FILE as JSON Lines (one value per line; the default for *.jsonl, *.ndjson)
     #[arg(long)]
     pub lines: bool,
+    #[command(flatten)]
+    pub lock_opts: LockOpts,
 }
 
 #[derive(Debug, Args)]
 pub struct WriteArgs {
     /// The JSON file
+    #[arg(value_hint = ValueHint::FilePath)]
     pub file: PathBuf,
     /// The new content; read from stdin when omitted or "-"
     pub json: Option<OsString>,
     #[command(flatten)]
     pub style: StyleArgs,
     /// Refuse the change (exit 4) unless the result matches this JSON Schema
-    #[arg(long, value_name = "SCHEMA.json")]
+    #[arg(long, value_name = "SCHEMA.json", value_hint = ValueHint::FilePath)]
     pub schema: Option<PathBuf>,
+    #[command(flatten)]
+    pub lock_opts: LockOpts,
+    #[command(flatten)]
+    pub write_opts: WriteOpts,
 }
 
 #[derive(Debug, Args)]
 pub struct MergeArgs {
     /// The JSON file (a missing file starts as {})
+    #[arg(value_hint = ValueHint::FilePath)]
     pub file: PathBuf,
     /// The merge patch, a JSON object; "-" reads it from stdin
     #[arg(required_unless_present = "stream")]
@@ -253,14 +632,19 @@ pub struct MergeArgs {
     #[arg(long)]
     pub stream: bool,
     /// Refuse the change (exit 4) unless the result matches this JSON Schema
-    #[arg(long, value_name = "SCHEMA.json")]
+    #[arg(long, value_name = "SCHEMA.json", value_hint = ValueHint::FilePath)]
     pub schema: Option<PathBuf>,
+    #[command(flatten)]
+    pub lock_opts: LockOpts,
+    #[command(flatten)]
+    pub write_opts: WriteOpts,
 }
 
 #[derive(Debug, Args)]
 #[command(allow_negative_numbers = true)]
 pub struct UpdateArgs {
     /// The JSON file
+    #[arg(value_hint = ValueHint::FilePath)]
     pub file: PathBuf,
     /// A jq filter producing exactly one value, e.g. '.counter += 1'
     pub filter: String,
@@ -269,11 +653,11 @@ pub struct UpdateArgs {
     /// The input when FILE is missing
     #[arg(long, value_name = "JSON", default_value = "{}")]
     pub default: OsString,
-    /// Abort a filter still running after SECS (exit 4; the lock is released)
-    #[arg(long, value_name = "SECS", env = "JSAFE_FILTER_TIMEOUT", default_value = "10", value_parser = parse_filter_timeout)]
+    /// Abort a filter still running after DURATION, exit 4 (the lock is released): 10, 30s, 2m [default: 10s; env JSAFE_FILTER_TIMEOUT]
+    #[arg(long, value_name = "DURATION", env = "JSAFE_FILTER_TIMEOUT", hide_env = true, default_value = "10", hide_default_value = true, value_parser = parse_filter_timeout)]
     pub filter_timeout: Duration,
-    /// Abort a filter that allocates more than SIZE (exit 4; e.g. 512M, 2G; auto: 8 times the file's size, at least 2G)
-    #[arg(long, value_name = "SIZE", env = "JSAFE_FILTER_MEMORY", default_value = "auto", value_parser = parse_filter_memory)]
+    /// Abort a filter that allocates more than SIZE, exit 4: 512M, 2G, auto (8 times the file's size, at least 2G) [default: auto; env JSAFE_FILTER_MEMORY]
+    #[arg(long, value_name = "SIZE", env = "JSAFE_FILTER_MEMORY", hide_env = true, default_value = "auto", hide_default_value = true, value_parser = parse_filter_memory)]
     pub filter_memory: FilterMemory,
     #[command(flatten)]
     pub style: StyleArgs,
@@ -284,13 +668,18 @@ pub struct UpdateArgs {
     #[arg(long)]
     pub stream: bool,
     /// Refuse the change (exit 4) unless the result matches this JSON Schema
-    #[arg(long, value_name = "SCHEMA.json")]
+    #[arg(long, value_name = "SCHEMA.json", value_hint = ValueHint::FilePath)]
     pub schema: Option<PathBuf>,
+    #[command(flatten)]
+    pub lock_opts: LockOpts,
+    #[command(flatten)]
+    pub write_opts: WriteOpts,
 }
 
 #[derive(Debug, Args)]
 pub struct LockArgs {
     /// The JSON file whose lock is taken (it need not exist)
+    #[arg(value_hint = ValueHint::FilePath)]
     pub file: PathBuf,
     /// Take the lock shared (like `read --lock`): other shared holders may run, writers wait
     #[arg(long)]
@@ -298,6 +687,8 @@ pub struct LockArgs {
     /// Exit N instead of 3 when the lock is not granted within --timeout (flock's -E)
     #[arg(short = 'E', long, value_name = "N", value_parser = clap::value_parser!(u8).range(1..=255))]
     pub conflict_exit_code: Option<u8>,
+    #[command(flatten)]
+    pub lock_opts: LockOpts,
     /// The command to run, after --
     #[arg(last = true, required = true, value_name = "CMD", value_parser = clap::value_parser!(OsString))]
     pub command: Vec<OsString>,
@@ -307,6 +698,7 @@ pub struct LockArgs {
 #[command(allow_negative_numbers = true)]
 pub struct WatchArgs {
     /// The file to watch (it need not exist yet)
+    #[arg(value_hint = ValueHint::FilePath)]
     pub file: PathBuf,
     /// A jq filter applied to each version (to each line of a JSON Lines file)
     pub filter: Option<String>,
@@ -322,6 +714,9 @@ pub struct WatchArgs {
     /// Wait for the next change, print it and exit 0
     #[arg(long)]
     pub once: bool,
+    /// Exit 3 when nothing new was printed for DURATION (with --once: no change): 30s, 10m, 1h
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
+    pub timeout: Option<Duration>,
     /// Read FILE as JSON Lines (the default for *.jsonl, *.ndjson): print each appended line
     #[arg(long)]
     pub lines: bool,
@@ -330,6 +725,7 @@ pub struct WatchArgs {
 #[derive(Debug, Args)]
 pub struct AppendArgs {
     /// The JSON Lines file (*.jsonl, *.ndjson, or --lines), or with --to a JSON document
+    #[arg(value_hint = ValueHint::FilePath)]
     pub file: PathBuf,
     /// The value to append; "-" reads JSON Lines from stdin (one value per line)
     pub json: OsString,
@@ -340,16 +736,21 @@ pub struct AppendArgs {
     #[arg(long)]
     pub lines: bool,
     /// Refuse the change (exit 4) unless the value matches this JSON Schema
-    #[arg(long, value_name = "SCHEMA.json")]
+    #[arg(long, value_name = "SCHEMA.json", value_hint = ValueHint::FilePath)]
     pub schema: Option<PathBuf>,
+    #[command(flatten)]
+    pub lock_opts: LockOpts,
+    #[command(flatten)]
+    pub write_opts: WriteOpts,
 }
 
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
     /// The data file
+    #[arg(value_hint = ValueHint::FilePath)]
     pub file: PathBuf,
     /// The JSON Schema (draft 2020-12) to attach; without it the attached one is printed
-    #[arg(value_name = "SCHEMA.json", conflicts_with = "detach")]
+    #[arg(value_name = "SCHEMA.json", conflicts_with = "detach", value_hint = ValueHint::FilePath)]
     pub schema: Option<PathBuf>,
     /// Remove the attached schema
     #[arg(long)]
@@ -360,17 +761,22 @@ pub struct SchemaArgs {
     /// The data file is JSON Lines whatever its name (the schema applies to each line)
     #[arg(long)]
     pub lines: bool,
+    #[command(flatten)]
+    pub lock_opts: LockOpts,
+    #[command(flatten)]
+    pub write_opts: WriteOpts,
 }
 
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
     /// The JSON file
+    #[arg(value_hint = ValueHint::FilePath)]
     pub file: PathBuf,
     /// List the backups: name, time, size, valid JSON or not
     #[arg(long, conflicts_with_all = ["from", "latest"])]
     pub list: bool,
-    /// Restore the backup with this name (as printed by --list)
-    #[arg(long, value_name = "NAME", conflicts_with = "latest")]
+    /// Restore the backup with this name (as printed by --list; TAB completes it)
+    #[arg(long, value_name = "NAME", conflicts_with = "latest", add = clap_complete::engine::ArgValueCompleter::new(crate::commands::completions::backup_names))]
     pub from: Option<String>,
     /// Restore the newest backup that is valid JSON
     #[arg(long)]
@@ -378,11 +784,16 @@ pub struct RestoreArgs {
     /// With --list: print JSON
     #[arg(long, requires = "list")]
     pub json: bool,
+    #[command(flatten)]
+    pub lock_opts: LockOpts,
+    #[command(flatten)]
+    pub write_opts: WriteOpts,
 }
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// Files, or directories searched recursively for managed files (default: .)
+    #[arg(value_hint = ValueHint::AnyPath)]
     pub paths: Vec<PathBuf>,
     /// Also check plain *.json files that have no .jsafe state
     #[arg(long)]
@@ -393,17 +804,18 @@ pub struct StatusArgs {
     /// Stay on each PATH's filesystem (kernel filesystems like /proc are never entered)
     #[arg(short = 'x', long)]
     pub one_file_system: bool,
-    /// A lock held longer than this is a problem (exit 9)
-    #[arg(long, value_name = "DUR", default_value = "1h", value_parser = parse_duration)]
+    /// A lock held longer than DURATION is a problem (exit 9): 30m, 1h, 1d
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
     pub stale_after: Duration,
 }
 
 #[derive(Debug, Args)]
 pub struct CleanupArgs {
     /// Directories (searched recursively) or files (default: .)
+    #[arg(value_hint = ValueHint::AnyPath)]
     pub paths: Vec<PathBuf>,
-    /// Also remove free lock files older than this, whoever recorded them ("0s": every free one)
-    #[arg(long, value_name = "DUR", default_value = "1h", value_parser = parse_duration)]
+    /// Also remove free lock files older than DURATION, whoever recorded them: 1h, 1d, 1w (0: every free one)
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
     pub older_than: Duration,
     /// Print what would be removed; remove nothing
     #[arg(long)]
@@ -425,7 +837,7 @@ pub struct TestArgs {
     #[arg(long, conflicts_with_all = ["suites", "dir", "json"])]
     pub list: bool,
     /// Run in this directory (on the filesystem to check) instead of a fresh temp dir
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_hint = ValueHint::DirPath)]
     pub dir: Option<PathBuf>,
     /// Concurrent worker processes
     #[arg(long, value_name = "N", default_value_t = 8)]
@@ -436,6 +848,38 @@ pub struct TestArgs {
     /// Print one JSON document
     #[arg(long)]
     pub json: bool,
+    /// The workers write without fsync (tmpfs, quick runs); the durability checks say so (env JSAFE_NO_SYNC)
+    #[arg(long)]
+    pub no_sync: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: CompletionShell,
+}
+
+/// Shells `jsafe completions` writes a script for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CompletionShell {
+    /// bash: the script goes to bash-completion's completions directory
+    Bash,
+    /// zsh: the script goes into a directory in $fpath, named _jsafe
+    Zsh,
+    /// fish: the script goes into fish's completions directory
+    Fish,
+    /// elvish: eval the script in rc.elv
+    Elvish,
+    /// PowerShell: dot-source the script from $PROFILE
+    Powershell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write every page (jsafe.1 and one per subcommand) into this directory instead
+    #[arg(value_name = "DIR", value_hint = ValueHint::DirPath)]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -480,21 +924,36 @@ impl FilterMemory {
     }
 }
 
+/// `--timeout`: a duration, or `forever`/`inf`/`infinity` (wait for ever);
+/// empty (an empty variable) is the default.
 fn parse_timeout(s: &str) -> Result<Duration, String> {
     if s.trim().is_empty() {
         return Ok(DEFAULT_TIMEOUT);
     }
-    if matches!(s.trim(), "forever" | "inf" | "infinity") {
+    if matches!(
+        s.trim().to_ascii_lowercase().as_str(),
+        "forever" | "inf" | "infinity"
+    ) {
         return Ok(Duration::MAX);
     }
-    parse_seconds(s)
+    parse_duration(s)
+}
+
+/// The default value of `--timeout` (for main.rs, when nothing is given).
+pub const fn default_timeout() -> Duration {
+    DEFAULT_TIMEOUT
+}
+
+/// The default value of `--keep` (for main.rs, when nothing is given).
+pub const fn default_keep() -> usize {
+    DEFAULT_KEEP
 }
 
 fn parse_filter_timeout(s: &str) -> Result<Duration, String> {
     if s.trim().is_empty() {
         return Ok(DEFAULT_FILTER_TIMEOUT);
     }
-    parse_seconds(s)
+    parse_duration(s)
 }
 
 fn parse_keep(s: &str) -> Result<usize, String> {
@@ -549,38 +1008,41 @@ pub fn show_size(n: usize) -> String {
     format!("{n} bytes")
 }
 
-/// Seconds, possibly fractional: "30", "0.5".
-pub fn parse_seconds(s: &str) -> Result<Duration, String> {
-    let secs: f64 = s
-        .trim()
-        .parse()
-        .map_err(|_| format!("'{s}' is not a number of seconds"))?;
-    Duration::try_from_secs_f64(secs).map_err(|_| format!("'{s}' is not a valid number of seconds"))
-}
-
-/// A duration: "90" (seconds), "500ms", "30s", "15m", "1h", "2d".
+/// A duration as systemd writes them: a bare number is seconds (`30`,
+/// `0.5`); otherwise numbers with units, `30s`, `2m`, `1h30m`, `1w`, `500ms`,
+/// `2 days` (the `humantime` crate's units: ns, us, ms, s, m, h, d, w, M, y
+/// and their long names), and one number with a fraction, `1.5h`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
+    let shown = || format!("'{s}' is not a duration (like 30, 30s, 2m, 1h30m, 1w)");
+    if t.is_empty() {
+        return Err(shown());
+    }
+    if t.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        let secs: f64 = t.parse().map_err(|_| shown())?;
+        return Duration::try_from_secs_f64(secs).map_err(|_| format!("'{s}' is out of range"));
+    }
+    match humantime::parse_duration(t) {
+        Ok(d) => Ok(d),
+        Err(humantime::DurationError::NumberOverflow) => Err(format!("'{s}' is out of range")),
+        Err(_) => fractional(t).ok_or_else(shown)?,
+    }
+}
+
+/// `1.5h`: one number with a fraction and one unit (humantime takes whole
+/// numbers only). None when `t` is not of that form.
+fn fractional(t: &str) -> Option<Result<Duration, String>> {
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
     let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("'{s}' is not a duration (like 30s, 15m, 1h, 2d)"))?;
-    let mult = match unit {
-        "" | "s" => 1.0,
-        "ms" => 0.001,
-        "m" | "min" => 60.0,
-        "h" => 3600.0,
-        "d" => 86400.0,
-        _ => {
-            return Err(format!(
-                "'{s}': unknown unit '{unit}' (use ms, s, m, h or d)"
-            ));
-        }
-    };
-    Duration::try_from_secs_f64(n * mult).map_err(|_| format!("'{s}' is out of range"))
+    if !num.contains('.') {
+        return None;
+    }
+    let n: f64 = num.parse().ok()?;
+    let unit = humantime::parse_duration(&format!("1{}", unit.trim())).ok()?;
+    Some(
+        Duration::try_from_secs_f64(n * unit.as_secs_f64())
+            .map_err(|_| format!("'{t}' is out of range")),
+    )
 }
 
 #[cfg(test)]
@@ -590,7 +1052,56 @@ mod tests {
 
     #[test]
     fn cli_definition_is_consistent() {
-        Cli::command().debug_assert();
+        command().debug_assert();
+    }
+
+    #[test]
+    fn every_visible_subcommand_has_examples() {
+        let cmd = command();
+        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+            let examples = EXAMPLES.iter().find(|(n, _)| *n == sub.get_name());
+            let (_, lines) = examples.unwrap_or_else(|| panic!("{} has no examples", sub.get_name()));
+            assert!((1..=3).contains(&lines.len()), "{}", sub.get_name());
+            for (line, _) in *lines {
+                assert!(line.contains(&format!("jsafe {}", sub.get_name())), "{line}");
+            }
+        }
+    }
+
+    /// The ENVIRONMENT table names exactly the variables the arguments read,
+    /// each with its option.
+    #[test]
+    fn environment_table_matches_the_arguments() {
+        let cmd = command();
+        let mut read: Vec<(String, String)> = Vec::new();
+        let mut note = |sub: Option<&str>, arg: &clap::Arg| {
+            if let Some(var) = arg.get_env() {
+                let long = format!("--{}", arg.get_long().unwrap_or_default());
+                let option = sub.map_or(long.clone(), |s| format!("jsafe {s} {long}"));
+                let entry = (var.to_string_lossy().into_owned(), option);
+                if !read.contains(&entry) {
+                    read.push(entry);
+                }
+            }
+        };
+        for arg in cmd.get_arguments() {
+            note(None, arg);
+        }
+        for sub in cmd.get_subcommands() {
+            for arg in sub.get_arguments().filter(|a| !a.is_global_set()) {
+                note(Some(sub.get_name()), arg);
+            }
+        }
+        for (var, option, _, _) in ENVIRONMENT {
+            let found = read.iter().find(|(v, _)| v == var);
+            let (_, o) = found.unwrap_or_else(|| panic!("no argument reads {var}"));
+            if !option.starts_with("jsafe ") {
+                assert_eq!(o, option, "{var}");
+            }
+        }
+        for (var, _) in &read {
+            assert!(ENVIRONMENT.iter().any(|(v, ..)| v == var), "{var} is not in ENVIRONMENT");
+        }
     }
 
     #[test]
@@ -603,16 +1114,31 @@ mod tests {
 
     #[test]
     fn durations() {
+        let secs = Duration::from_secs;
         assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
-        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
-        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration("30"), Ok(secs(30)));
+        assert_eq!(parse_duration("30s"), Ok(secs(30)));
+        assert_eq!(parse_duration(" 2m "), Ok(secs(120)));
+        assert_eq!(parse_duration("1h"), Ok(secs(3600)));
+        assert_eq!(parse_duration("1h30m"), Ok(secs(5400)));
+        assert_eq!(parse_duration("1h 30m"), Ok(secs(5400)));
+        assert_eq!(parse_duration("1w"), Ok(secs(7 * 86400)));
+        assert_eq!(parse_duration("2d"), Ok(secs(2 * 86400)));
+        assert_eq!(parse_duration("2days"), Ok(secs(2 * 86400)));
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert!(parse_duration("1x").is_err());
-        assert!(parse_duration("h").is_err());
-        assert!(parse_seconds("-1").is_err());
-        assert_eq!(parse_seconds("0.5"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("0.5"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1.5h"), Ok(secs(5400)));
+        for bad in ["", "1x", "h", "-1", "1.2.3", "1h-", "forever", "1e3", "99999999999999999999999w"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} parsed");
+        }
         assert_eq!(parse_timeout(""), Ok(DEFAULT_TIMEOUT));
         assert_eq!(parse_timeout("forever"), Ok(Duration::MAX));
+        assert_eq!(parse_timeout("inf"), Ok(Duration::MAX));
+        assert_eq!(parse_timeout("Infinity"), Ok(Duration::MAX));
+        assert_eq!(parse_timeout("1m"), Ok(secs(60)));
+        assert_eq!(parse_filter_timeout(""), Ok(DEFAULT_FILTER_TIMEOUT));
+        assert_eq!(parse_filter_timeout("2m"), Ok(secs(120)));
         assert_eq!(parse_keep(" "), Ok(DEFAULT_KEEP));
         assert_eq!(parse_size("2G"), Ok(2 << 30));
         assert_eq!(parse_size("512MiB"), Ok(512 << 20));

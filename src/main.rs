@@ -15,7 +15,7 @@ pub(crate) use jsafe::{error, json, process, store, time};
 use std::process::ExitCode;
 
 use clap::parser::ValueSource;
-use clap::{ArgMatches, CommandFactory, FromArgMatches};
+use clap::{ArgMatches, FromArgMatches};
 
 use cli::{Cli, Command, GlobalArgs};
 use commands::{Global, diag};
@@ -41,14 +41,18 @@ fn main() -> ExitCode {
         return ExitCode::from(1);
     }
 
-    let parsed = Cli::command()
+    // A completion script asking for candidates: answer and stop.
+    if let Some(code) = commands::completions::answer_if_asked() {
+        return exit(code);
+    }
+
+    let parsed = cli::command()
         .try_get_matches()
         .and_then(|m| Ok((Cli::from_arg_matches(&m)?, m)));
-    let cli = match parsed {
+    let (cli, matches) = match parsed {
         Ok((mut cli, matches)) => {
             settle_loudness(&mut cli.global, &matches);
-            cli.timeout_given = given_on_command_line(&matches, "timeout");
-            cli
+            (cli, matches)
         }
         Err(e) if e.use_stderr() => {
             // clap's whole message: what is missing or unknown, the usage
@@ -61,7 +65,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
     };
-    match run(cli) {
+    match run(&cli, &matches) {
         Ok(code) => exit(code),
         Err(e) => {
             diag(e.message());
@@ -70,19 +74,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> error::Result<i32> {
-    let a = &cli.global;
-    let g = Global {
-        timeout: a.timeout,
-        keep: a.keep,
-        backup: !a.no_backup,
-        sync: !a.no_sync,
-        journal: !a.no_journal,
-        split_links: a.split_links,
-        quiet: a.quiet,
-        verbose: a.verbose,
-        timeout_given: cli.timeout_given,
-    };
+fn run(cli: &Cli, matches: &ArgMatches) -> error::Result<i32> {
+    let g = settle(cli, matches);
     match &cli.command {
         Command::Read(args) => return commands::read::run(&g, args),
         Command::Write(args) => commands::write::run(&g, args)?,
@@ -96,6 +89,8 @@ fn run(cli: Cli) -> error::Result<i32> {
         Command::Append(args) => commands::append::run(&g, args)?,
         Command::Schema(args) => return commands::schema::run(&g, args),
         Command::Test(args) => return commands::test::run(&g, args),
+        Command::Completions(args) => commands::completions::run(args)?,
+        Command::Man(args) => commands::generate::man(args)?,
         Command::Generate(args) => commands::generate::run(args)?,
     }
     Ok(0)
@@ -115,11 +110,39 @@ fn settle_loudness(a: &mut GlobalArgs, m: &ArgMatches) {
     }
 }
 
-/// Whether the global option `id` was given on the command line (before or
-/// after the subcommand).
-fn given_on_command_line(m: &ArgMatches, id: &str) -> bool {
-    let here = |m: &ArgMatches| m.value_source(id) == Some(ValueSource::CommandLine);
-    here(m) || m.subcommand().is_some_and(|(_, sub)| here(sub))
+/// The settings every command shares. Each is taken from the first place it
+/// is given: the subcommand's own flag, the flag before the subcommand, its
+/// environment variable (clap reads it into the flag before the subcommand),
+/// the default.
+fn settle(cli: &Cli, matches: &ArgMatches) -> Global {
+    let top = &cli.top;
+    let lock = cli.command.lock_opts();
+    let write = cli.command.write_opts();
+    let sub_flag = |f: fn(&cli::WriteOpts) -> bool| write.is_some_and(f);
+    let mut timeout = lock.and_then(|l| l.timeout).or(top.timeout);
+    // `watch --timeout` is an idle limit, obeyed only when given on the
+    // command line (before or after `watch`), never from JSAFE_TIMEOUT.
+    let mut timeout_given = false;
+    if let Command::Watch(w) = &cli.command {
+        let top_given = matches.value_source("timeout") == Some(ValueSource::CommandLine);
+        timeout = w.timeout.or(top.timeout.filter(|_| top_given));
+        timeout_given = timeout.is_some();
+    }
+    let test_no_sync = matches!(&cli.command, Command::Test(t) if t.no_sync);
+    Global {
+        timeout: timeout.unwrap_or(cli::default_timeout()),
+        keep: write
+            .and_then(|w| w.keep)
+            .or(top.keep)
+            .unwrap_or(cli::default_keep()),
+        backup: !(sub_flag(|w| w.no_backup) || top.no_backup),
+        sync: !(sub_flag(|w| w.no_sync) || top.no_sync || test_no_sync),
+        journal: !(sub_flag(|w| w.no_journal) || top.no_journal),
+        split_links: sub_flag(|w| w.split_links) || top.split_links,
+        quiet: cli.global.quiet,
+        verbose: cli.global.verbose,
+        timeout_given,
+    }
 }
 
 fn exit(code: i32) -> ExitCode {

@@ -1,6 +1,7 @@
 //! `jsafe generate DIR`: shell completions into `DIR/completions/` and man pages
 //! into `DIR/man/`, all made from the clap definitions in `cli.rs`, so help,
-//! completions and manual can never disagree.
+//! completions and manual can never disagree. `jsafe man [DIR]` writes the
+//! same pages (or prints jsafe(1)); `jsafe completions SHELL` prints one script.
 //!
 //! The output depends on nothing but those definitions (no date, no terminal
 //! width), so the checked-in copies can be compared byte for byte with a fresh
@@ -10,32 +11,48 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use clap::{Arg, CommandFactory};
-use clap_complete::Shell;
+use clap::{Arg, ArgAction};
 use clap_mangen::Man;
-use clap_mangen::roff::{Roff, bold, italic, roman};
+use clap_mangen::roff::{Inline, Roff, bold, italic, roman};
 
-use crate::cli::{Cli, GenerateArgs};
+use super::completions;
+use crate::cli::{CompletionShell, ENVIRONMENT, EXAMPLES, GenerateArgs, ManArgs};
 use crate::error::{EXIT_CODES, Error, Kind, Result};
 use crate::store::journal;
 use crate::store::layout::{LOCK_SUFFIX, SCHEMAS, STATE_DIR, TEMP_PREFIX};
 
-/// Name the completion scripts complete.
+/// The program the pages describe.
 const BIN: &str = "jsafe";
 
-/// Shells a completion script is written for; the file names are clap_complete's
-/// conventional ones (`jsafe.bash`, `_jsafe`, `jsafe.fish`, `jsafe.elv`, `_jsafe.ps1`).
-const SHELLS: [Shell; 5] = [
-    Shell::Bash,
-    Shell::Zsh,
-    Shell::Fish,
-    Shell::Elvish,
-    Shell::PowerShell,
+/// Shells a completion script is written for, with the file name each
+/// shell's completion directory expects.
+const SHELLS: [(CompletionShell, &str); 5] = [
+    (CompletionShell::Bash, "jsafe.bash"),
+    (CompletionShell::Zsh, "_jsafe"),
+    (CompletionShell::Fish, "jsafe.fish"),
+    (CompletionShell::Elvish, "jsafe.elv"),
+    (CompletionShell::Powershell, "_jsafe.ps1"),
 ];
 
 pub fn run(args: &GenerateArgs) -> Result<()> {
-    for (relative, bytes) in render_all()? {
-        let path = args.dir.join(&relative);
+    write_all(&args.dir, render_all()?)
+}
+
+/// `jsafe man [DIR]`: every page into DIR, or jsafe(1) on stdout.
+pub fn man(args: &ManArgs) -> Result<()> {
+    let pages = rendered_pages()?;
+    match &args.dir {
+        Some(dir) => write_all(dir, pages),
+        None => match pages.into_iter().find(|(name, _)| name == Path::new("jsafe.1")) {
+            Some((_, page)) => super::print(&page),
+            None => Err(Error::internal("the page jsafe.1 was not made")),
+        },
+    }
+}
+
+fn write_all(dir: &Path, files: Vec<(PathBuf, Vec<u8>)>) -> Result<()> {
+    for (relative, bytes) in files {
+        let path = dir.join(&relative);
         if let Some(parent) = path.parent() {
             fs::create_dir_all(parent).map_err(|e| Error::io("cannot create", parent, e))?;
         }
@@ -47,74 +64,73 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
 /// Every generated file: its path below the output directory and its content.
 fn render_all() -> Result<Vec<(PathBuf, Vec<u8>)>> {
     let mut files = Vec::new();
-    for shell in SHELLS {
-        let mut cmd = completion_command();
-        let mut bytes = Vec::new();
-        clap_complete::generate(shell, &mut cmd, BIN, &mut bytes);
-        let name = clap_complete::Generator::file_name(&shell, BIN);
-        files.push((Path::new("completions").join(name), bytes));
+    for (shell, name) in SHELLS {
+        files.push((Path::new("completions").join(name), completions::script(shell)?));
     }
-    for (name, bytes) in man_pages()
-        .map_err(|e| Error::new(Kind::Internal, format!("cannot render the man pages: {e}")))?
-    {
+    for (name, bytes) in rendered_pages()? {
         files.push((Path::new("man").join(name), bytes));
     }
     Ok(files)
 }
 
-/// The root command with only its visible subcommands: clap_complete would
-/// offer hidden ones too (clap issue #1335), and clap has no way to remove a
-/// subcommand, so the root is put together again from its own parts.
-fn completion_command() -> clap::Command {
-    let full = Cli::command();
-    let mut root = clap::Command::new(BIN)
-        .args(full.get_arguments().cloned())
-        .groups(full.get_groups().cloned())
-        .subcommands(full.get_subcommands().filter(|s| !s.is_hide_set()).cloned())
-        .propagate_version(full.is_propagate_version_set())
-        .subcommand_required(full.is_subcommand_required_set())
-        .arg_required_else_help(full.is_arg_required_else_help_set());
-    if full.get_version().is_some() {
-        // The derive's `version` is this crate's version, this same string.
-        root = root.version(env!("CARGO_PKG_VERSION"));
-    }
-    if let Some(about) = full.get_about() {
-        root = root.about(about.clone());
-    }
-    if let Some(long_about) = full.get_long_about() {
-        root = root.long_about(long_about.clone());
-    }
-    root
+fn rendered_pages() -> Result<Vec<(PathBuf, Vec<u8>)>> {
+    Ok(man_pages()
+        .map_err(|e| Error::new(Kind::Internal, format!("cannot render the man pages: {e}")))?
+        .into_iter()
+        .map(|(name, page)| (PathBuf::from(name), page))
+        .collect())
 }
 
 /// `jsafe.1` and one page per visible subcommand.
 fn man_pages() -> io::Result<Vec<(String, Vec<u8>)>> {
     // Without this, clap adds a `help` subcommand that the top page would list as
     // jsafe-help(1), a page that does not exist.
-    let mut root = Cli::command().disable_help_subcommand(true);
+    let mut root = crate::cli::command().disable_help_subcommand(true);
     root.build();
+    let visible: Vec<&clap::Command> = root.get_subcommands().filter(|s| !s.is_hide_set()).collect();
 
     let top = Man::new(root.clone()).date("");
     let mut sections = Roff::new();
+    let firsts: Vec<(&str, &str)> = EXAMPLES
+        .iter()
+        .filter_map(|(_, examples)| examples.first().copied())
+        .collect();
+    examples_section(&mut sections, &firsts);
     exit_status_section(&mut sections);
-    environment_section(&mut sections, &root);
+    environment_section(&mut sections);
     files_section(&mut sections);
-    let top_page = render_page(&top, &root, &sections, &Roff::new())?;
+    let mut see_also = Roff::new();
+    see_also.control("SH", ["SEE ALSO"]);
+    let mut refs: Vec<Inline> = Vec::new();
+    for sub in &visible {
+        refs.extend([bold(format!("{BIN}-{}", sub.get_name())), roman("(1), ")]);
+    }
+    refs.extend([bold("jq"), roman("(1), "), bold("flock"), roman("(1)")]);
+    see_also.text(refs);
+    let top_page = render_page(&top, &root, &sections, &see_also)?;
     let mut pages = vec![(top.get_filename(), top_page)];
 
     // A subcommand's own version string would name the subcommand ("update 0.1.0").
     let source = format!("{BIN} {}", root.get_version().unwrap_or_default());
-    for sub in root.get_subcommands().filter(|s| !s.is_hide_set()) {
+    for sub in visible {
         let man = Man::new(sub.clone()).date("").source(source.clone());
+        let mut examples = Roff::new();
+        if let Some((_, list)) = EXAMPLES.iter().find(|(n, _)| *n == sub.get_name()) {
+            examples_section(&mut examples, list);
+        }
         let mut see_also = Roff::new();
         see_also.control("SH", ["SEE ALSO"]);
         see_also.text([
             bold(BIN),
             roman("(1), for the exit status, the environment variables and the files kept in "),
             italic(format!("<dir>/{STATE_DIR}/")),
-            roman("."),
+            roman("; "),
+            bold("jq"),
+            roman("(1), whose filter language jsafe's filters speak; "),
+            bold("flock"),
+            roman("(1), the lock jsafe takes (on a sidecar lock file)."),
         ]);
-        let page = render_page(&man, sub, &Roff::new(), &see_also)?;
+        let page = render_page(&man, sub, &examples, &see_also)?;
         pages.push((man.get_filename(), page));
     }
     Ok(pages)
@@ -132,7 +148,7 @@ fn render_page(
     let mut page = Vec::new();
     man.render_title(&mut page)?;
     append(&mut page, |w| man.render_name_section(w))?;
-    append(&mut page, |w| man.render_synopsis_section(w))?;
+    append(&mut page, |w| synopsis_section(cmd).to_writer(w))?;
     append(&mut page, |w| man.render_description_section(w))?;
     if cmd.get_arguments().any(|a| !a.is_hide_set()) {
         append(&mut page, |w| man.render_options_section(w))?;
@@ -177,80 +193,114 @@ fn exit_status_section(roff: &mut Roff) {
     }
 }
 
-/// Every argument of the command tree that reads an environment variable, in
-/// the order of the definitions.
-fn environment_section(roff: &mut Roff, root: &clap::Command) {
+/// The variables of `cli::ENVIRONMENT`, in its order.
+fn environment_section(roff: &mut Roff) {
     roff.control("SH", ["ENVIRONMENT"]);
     roff.text([roman(
-        "A flag given on the command line beats its variable; a variable beats the default.",
+        "A flag given on the command line beats its variable; a variable beats the default. \
+An empty variable counts as unset.",
     )]);
-    let mut seen: Vec<String> = Vec::new();
-    let global = root.get_arguments().map(|a| (None, a));
-    let local = root
-        .get_subcommands()
-        .filter(|s| !s.is_hide_set())
-        .flat_map(|s| {
-            s.get_arguments()
-                .filter(|a| !a.is_global_set())
-                .map(move |a| (Some(s.get_name()), a))
-        });
-    for (subcommand, arg) in global.chain(local) {
-        let Some(var) = arg.get_env().map(|v| v.to_string_lossy().into_owned()) else {
-            continue;
-        };
-        if arg.is_hide_env_set() || seen.contains(&var) {
-            continue;
-        }
-        seen.push(var.clone());
+    for (var, option, value, what) in ENVIRONMENT {
         roff.control("TP", []);
-        roff.text([bold(var)]);
-        roff.text(env_description(subcommand, arg));
+        roff.text([bold(*var)]);
+        let mut line = if *value == "true" {
+            vec![
+                roman("Set to "),
+                bold("true"),
+                roman(" for the effect of "),
+                bold(*option),
+                roman(": "),
+            ]
+        } else {
+            vec![
+                roman("The default for "),
+                bold(*option),
+                roman(" "),
+                italic(*value),
+                roman(": "),
+            ]
+        };
+        line.push(roman(format!("{what}.")));
+        roff.text(line);
     }
 }
 
-fn env_description(subcommand: Option<&str>, arg: &Arg) -> Vec<clap_mangen::roff::Inline> {
-    let long = arg.get_long().map_or(String::new(), |l| format!("--{l}"));
-    let option = match subcommand {
-        Some(sub) => format!("{BIN} {sub} {long}"),
-        None => long,
-    };
-    let mut line = Vec::new();
-    let takes_value = arg.get_num_args().is_some_and(|n| n.takes_values());
-    if takes_value {
-        let value = arg
+/// `.SH EXAMPLES`: what each does, then the command line.
+fn examples_section(roff: &mut Roff, examples: &[(&str, &str)]) {
+    roff.control("SH", ["EXAMPLES"]);
+    for (line, what) in examples {
+        roff.control("PP", []);
+        roff.text([roman(format!("{}{}:", what[..1].to_uppercase(), &what[1..]))]);
+        roff.control("RS", ["4"]);
+        roff.control("nf", []);
+        roff.text([bold(*line)]);
+        roff.control("fi", []);
+        roff.control("RE", []);
+    }
+}
+
+/// `.SH SYNOPSIS` with every option's value names (`[--timeout DURATION]`),
+/// positionals after the options, then the subcommand if there is one.
+fn synopsis_section(cmd: &clap::Command) -> Roff {
+    let mut roff = Roff::new();
+    roff.control("SH", ["SYNOPSIS"]);
+    let name = cmd.get_bin_name().unwrap_or_else(|| cmd.get_name());
+    let mut line = vec![bold(name)];
+    for opt in cmd.get_arguments().filter(|a| !a.is_hide_set() && !a.is_positional()) {
+        let flag = match (opt.get_short(), opt.get_long()) {
+            (Some(s), Some(l)) => format!("-{s}|--{l}"),
+            (Some(s), None) => format!("-{s}"),
+            (None, Some(l)) => format!("--{l}"),
+            (None, None) => continue,
+        };
+        let (open, close) = if opt.is_required_set() { ("", "") } else { ("[", "]") };
+        line.push(roman(format!(" {open}")));
+        line.push(bold(flag));
+        line.extend(value_names(opt));
+        line.push(roman(close));
+        if matches!(opt.get_action(), ArgAction::Append | ArgAction::Count) {
+            line.push(roman("..."));
+        }
+    }
+    for arg in cmd.get_positionals().filter(|a| !a.is_hide_set()) {
+        let names = arg
             .get_value_names()
-            .and_then(|names| names.first())
-            .map_or("VALUE".to_owned(), |n| n.to_string());
-        line.extend([
-            roman("The default for "),
-            bold(option),
-            roman(" "),
-            italic(value),
-            roman(". "),
-        ]);
-    } else {
-        // "true" is accepted by every boolean parser clap offers, so this
-        // sentence stays right if the accepted spellings are ever widened.
-        line.extend([
-            roman("Set to "),
-            bold("true"),
-            roman(" for the effect of "),
-            bold(option),
-            roman(". "),
-        ]);
+            .map(|v| v.join(" "))
+            .unwrap_or_else(|| arg.get_id().as_str().to_uppercase());
+        let many = matches!(arg.get_action(), ArgAction::Append);
+        let dots = if many { "..." } else { "" };
+        let (open, close) = if arg.is_required_set() { ("<", ">") } else { ("[", "]") };
+        if arg.is_last_set() {
+            line.push(roman(" [--]"));
+        }
+        line.push(roman(format!(" {open}")));
+        line.push(italic(names));
+        line.push(roman(format!("{close}{dots}")));
     }
-    if let Some(help) = arg.get_help() {
-        line.push(roman(format!("{help}.")));
+    if cmd.get_subcommands().any(|s| !s.is_hide_set()) {
+        line.push(roman(" "));
+        line.push(italic("COMMAND"));
+        line.push(roman(" ..."));
     }
-    let defaults: Vec<String> = arg
-        .get_default_values()
-        .iter()
-        .map(|v| v.to_string_lossy().into_owned())
-        .collect();
-    if takes_value && !defaults.is_empty() {
-        line.push(roman(format!(" [default: {}]", defaults.join(","))));
+    roff.text(line);
+    roff
+}
+
+/// ` <NAME> <VALUE>` for an option that takes values; nothing for a flag.
+fn value_names(opt: &Arg) -> Vec<Inline> {
+    if !opt.get_num_args().is_some_and(|n| n.takes_values()) {
+        return Vec::new();
     }
-    line
+    let names: Vec<String> = match opt.get_value_names() {
+        Some(names) => names.iter().map(|n| n.to_string()).collect(),
+        None => vec![opt.get_id().as_str().to_uppercase()],
+    };
+    let mut out = Vec::new();
+    for n in names {
+        out.push(roman(" "));
+        out.push(italic(format!("<{n}>")));
+    }
+    out
 }
 
 fn files_section(roff: &mut Roff) {

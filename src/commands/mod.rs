@@ -3,6 +3,7 @@
 
 pub mod append;
 pub mod cleanup;
+pub mod completions;
 pub mod generate;
 pub mod lock;
 pub mod merge;
