@@ -502,7 +502,7 @@ impl Command {
 /// How a changed file is formatted; by default the file's own style is kept.
 #[derive(Debug, Clone, Default, Args)]
 pub struct StyleArgs {
-    /// Write compact JSON (one line)
+    /// Write compact JSON, one line (without a format option the file keeps its own style)
     #[arg(long, conflicts_with_all = ["indent", "tab"], help_heading = FORMAT)]
     pub compact: bool,
     /// Indent with N spaces
@@ -515,7 +515,7 @@ pub struct StyleArgs {
 
 const VARIABLES: &str = "Filter variables";
 const OUTPUT: &str = "Output options";
-const FORMAT: &str = "Format options (default: the file's own)";
+const FORMAT: &str = "Format options";
 
 /// Variables for jq filters.
 #[derive(Debug, Clone, Default, Args)]

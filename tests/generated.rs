@@ -24,7 +24,9 @@ const COMPLETIONS: &[&str] = &[
 const MAN_PAGES: &[&str] = &[
     "jsafe-append.1",
     "jsafe-cleanup-locks.1",
+    "jsafe-completions.1",
     "jsafe-lock.1",
+    "jsafe-man.1",
     "jsafe-merge.1",
     "jsafe-read.1",
     "jsafe-restore.1",
@@ -131,7 +133,7 @@ fn section(lines: &[String], name: &str) -> Vec<String> {
     let start = lines
         .iter()
         .position(|l| heads.contains(l))
-        .unwrap_or_else(|| panic!("jsafe.1 has no {name} section"));
+        .unwrap_or_else(|| panic!("the page has no {name} section"));
     lines[start + 1..]
         .iter()
         .take_while(|l| !l.starts_with(".SH"))
@@ -211,14 +213,30 @@ fn man_page_has_no_date_and_no_unstructured_extra_section() {
     assert!(!page.iter().any(|l| l == ".SH EXTRA"));
 }
 
-#[test]
-fn completions_do_not_offer_the_hidden_generate_command() {
-    let out = generate();
-    let bash = fs::read_to_string(out.path().join("completions/jsafe.bash")).unwrap();
-    let top = bash
+/// What the completion engine answers for the words of a line, the last
+/// one being completed (as the scripts ask it).
+fn candidates(dir: &Path, words: &[&str]) -> Vec<String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_jsafe"))
+        .current_dir(dir)
+        .env("JSAFE_COMPLETE", "bash")
+        .env("_CLAP_IFS", "\n")
+        .env("_CLAP_COMPLETE_INDEX", (words.len() - 1).to_string())
+        .arg("--")
+        .args(words)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout)
+        .unwrap()
         .lines()
-        .find(|l| l.contains("opts=\"") && l.contains(" read write "))
-        .expect("top-level bash completion list");
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn completion_offers_the_visible_subcommands_only() {
+    let d = tempfile::tempdir().unwrap();
+    let subs = candidates(d.path(), &["jsafe", ""]);
     for sub in [
         "read",
         "write",
@@ -227,14 +245,104 @@ fn completions_do_not_offer_the_hidden_generate_command() {
         "restore",
         "status",
         "cleanup-locks",
+        "lock",
+        "watch",
+        "append",
+        "schema",
         "test",
+        "completions",
+        "man",
     ] {
-        assert!(top.contains(&format!(" {sub} ")), "bash lacks {sub}: {top}");
+        assert!(subs.iter().any(|s| s == sub), "{sub} missing: {subs:?}");
     }
-    for file in COMPLETIONS {
-        let text = fs::read_to_string(out.path().join("completions").join(file)).unwrap();
-        assert!(!text.contains("generate"), "{file} offers generate");
+    assert!(!subs.iter().any(|s| s == "generate"), "{subs:?}");
+}
+
+#[test]
+fn completion_offers_files_for_file_arguments_and_suites_for_test() {
+    let d = tempfile::tempdir().unwrap();
+    fs::write(d.path().join("state.json"), "{}").unwrap();
+    fs::create_dir(d.path().join("sub")).unwrap();
+    let files = candidates(d.path(), &["jsafe", "read", ""]);
+    assert!(files.contains(&"state.json".to_owned()), "{files:?}");
+    assert!(files.contains(&"sub/".to_owned()), "{files:?}");
+    let files = candidates(d.path(), &["jsafe", "merge", "st"]);
+    assert_eq!(files, ["state.json"]);
+    let suites = candidates(d.path(), &["jsafe", "test", ""]);
+    for suite in ["basic", "concurrent", "crash", "cleanup", "rollback", "performance"] {
+        assert!(suites.contains(&suite.to_owned()), "{suite}: {suites:?}");
     }
+}
+
+#[test]
+fn a_completion_variable_alone_never_changes_what_a_command_does() {
+    let d = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_jsafe"))
+        .current_dir(d.path())
+        .env("JSAFE_COMPLETE", "bash")
+        .env("JSAFE_NO_SYNC", "1")
+        .args(["merge", "f.json", r#"{"a": 1}"#])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(fs::read_to_string(d.path().join("f.json")).unwrap(), "{\n  \"a\": 1\n}\n");
+}
+
+#[test]
+fn completions_command_prints_the_checked_in_scripts() {
+    for (shell, file) in [("bash", "jsafe.bash"), ("zsh", "_jsafe"), ("fish", "jsafe.fish")] {
+        let out = Command::new(env!("CARGO_BIN_EXE_jsafe"))
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        assert_eq!(out.stdout, fs::read(repo().join("completions").join(file)).unwrap(), "{shell}");
+    }
+    Command::new(env!("CARGO_BIN_EXE_jsafe"))
+        .args(["completions", "tcsh"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn man_command_prints_the_top_page_or_writes_every_page() {
+    let out = Command::new(env!("CARGO_BIN_EXE_jsafe")).arg("man").output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(out.stdout, fs::read(repo().join("man/jsafe.1")).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().join("man1");
+    Command::new(env!("CARGO_BIN_EXE_jsafe"))
+        .arg("man")
+        .arg(&to)
+        .assert()
+        .success();
+    let names: Vec<String> = files_in(&to).into_keys().collect();
+    assert_eq!(names, MAN_PAGES);
+}
+
+/// A page's synopsis names every option's value (`[--timeout <DURATION>]`),
+/// and every page has EXAMPLES and points to jq(1) and flock(1).
+#[test]
+fn man_pages_have_synopses_with_values_examples_and_see_also() {
+    let out = generate();
+    for name in MAN_PAGES {
+        let page = man_text(&fs::read_to_string(out.path().join("man").join(name)).unwrap());
+        let synopsis = section(&page, "SYNOPSIS").join(" ");
+        assert!(!synopsis.contains("[--timeout]"), "{name}: {synopsis}");
+        let examples = section(&page, "EXAMPLES");
+        assert!(examples.iter().any(|l| l.starts_with("jsafe ") || l.contains("| jsafe ")), "{name}: {examples:?}");
+        let see_also = section(&page, "SEE ALSO").join(" ");
+        assert!(see_also.contains("jq(1)") && see_also.contains("flock(1)"), "{name}: {see_also}");
+    }
+    let merge = man_text(&fs::read_to_string(out.path().join("man/jsafe-merge.1")).unwrap());
+    let synopsis = section(&merge, "SYNOPSIS").join(" ");
+    for part in ["[--timeout <DURATION>]", "[--keep <N>]", "[--no-sync]", "<FILE>", "[PATCH]"] {
+        assert!(synopsis.contains(part), "{part}: {synopsis}");
+    }
+    let read = man_text(&fs::read_to_string(out.path().join("man/jsafe-read.1")).unwrap());
+    let synopsis = section(&read, "SYNOPSIS").join(" ");
+    assert!(synopsis.contains("[--arg <NAME> <VALUE>]..."), "{synopsis}");
+    assert!(!synopsis.contains("--keep"), "{synopsis}");
 }
 
 #[test]

@@ -196,6 +196,7 @@ impl Report {
             .collect();
         let mount = summary.mount.as_ref();
         let doc = serde_json::json!({
+            "version": JSON_VERSION,
             "dir": summary.dir.as_ref().map(|d| d.display().to_string()),
             "filesystem": mount.map(|m| m.fs_type.clone()),
             "mount_point": mount.map(|m| m.mount_point.clone()),
@@ -213,6 +214,10 @@ impl Report {
         self.line(&text);
     }
 }
+
+/// Version of the `--json` document (docs/json-output.md); raised when a
+/// field changes meaning.
+pub const JSON_VERSION: u32 = 1;
 
 /// The run's settings, for the JSON document.
 pub(crate) struct Summary {
