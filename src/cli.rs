@@ -84,12 +84,7 @@ pub const ENVIRONMENT: &[(&str, &str, &str, &str)] = &[
         "true",
         "print nothing on stderr but errors",
     ),
-    (
-        "JSAFE_VERBOSE",
-        "--verbose",
-        "true",
-        "say more on stderr",
-    ),
+    ("JSAFE_VERBOSE", "--verbose", "true", "say more on stderr"),
     (
         "JSAFE_FILTER_MEMORY",
         "jsafe update --filter-memory",
@@ -128,7 +123,10 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
                 "jsafe write state.json '{\"job\": \"nightly\", \"runs\": 0}'",
                 "replace the content",
             ),
-            ("producer | jsafe write state.json", "the new content from stdin"),
+            (
+                "producer | jsafe write state.json",
+                "the new content from stdin",
+            ),
         ],
     ),
     (
@@ -179,12 +177,18 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
     (
         "status",
         &[
-            ("jsafe status", "the managed files below the current directory"),
+            (
+                "jsafe status",
+                "the managed files below the current directory",
+            ),
             (
                 "jsafe status /srv/data --json",
                 "one JSON document for monitoring (docs/json-output.md)",
             ),
-            ("jsafe status -v state.json", "also the left-over lock files"),
+            (
+                "jsafe status -v state.json",
+                "also the left-over lock files",
+            ),
         ],
     ),
     (
@@ -194,7 +198,10 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
                 "jsafe cleanup-locks --older-than 1h /srv/data",
                 "the cron job: prints only news",
             ),
-            ("jsafe cleanup-locks --dry-run -v .", "what would go, and what stays"),
+            (
+                "jsafe cleanup-locks --dry-run -v .",
+                "what would go, and what stays",
+            ),
         ],
     ),
     (
@@ -234,7 +241,10 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
                 "jsafe append events.jsonl '{\"event\": \"start\"}'",
                 "one line at the end of a JSON Lines log",
             ),
-            ("producer | jsafe append events.jsonl -", "every line from stdin"),
+            (
+                "producer | jsafe append events.jsonl -",
+                "every line from stdin",
+            ),
             (
                 "jsafe append state.json '{\"at\": 1}' --to .history",
                 "onto an array in a JSON document",
@@ -1048,7 +1058,6 @@ fn fractional(t: &str) -> Option<Result<Duration, String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn cli_definition_is_consistent() {
@@ -1060,10 +1069,14 @@ mod tests {
         let cmd = command();
         for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
             let examples = EXAMPLES.iter().find(|(n, _)| *n == sub.get_name());
-            let (_, lines) = examples.unwrap_or_else(|| panic!("{} has no examples", sub.get_name()));
+            let (_, lines) =
+                examples.unwrap_or_else(|| panic!("{} has no examples", sub.get_name()));
             assert!((1..=3).contains(&lines.len()), "{}", sub.get_name());
             for (line, _) in *lines {
-                assert!(line.contains(&format!("jsafe {}", sub.get_name())), "{line}");
+                assert!(
+                    line.contains(&format!("jsafe {}", sub.get_name())),
+                    "{line}"
+                );
             }
         }
     }
@@ -1100,7 +1113,10 @@ mod tests {
             }
         }
         for (var, _) in &read {
-            assert!(ENVIRONMENT.iter().any(|(v, ..)| v == var), "{var} is not in ENVIRONMENT");
+            assert!(
+                ENVIRONMENT.iter().any(|(v, ..)| v == var),
+                "{var} is not in ENVIRONMENT"
+            );
         }
     }
 
@@ -1129,7 +1145,17 @@ mod tests {
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("0.5"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("1.5h"), Ok(secs(5400)));
-        for bad in ["", "1x", "h", "-1", "1.2.3", "1h-", "forever", "1e3", "99999999999999999999999w"] {
+        for bad in [
+            "",
+            "1x",
+            "h",
+            "-1",
+            "1.2.3",
+            "1h-",
+            "forever",
+            "1e3",
+            "99999999999999999999999w",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad:?} parsed");
         }
         assert_eq!(parse_timeout(""), Ok(DEFAULT_TIMEOUT));

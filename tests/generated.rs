@@ -225,7 +225,11 @@ fn candidates(dir: &Path, words: &[&str]) -> Vec<String> {
         .args(words)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -269,7 +273,14 @@ fn completion_offers_files_for_file_arguments_and_suites_for_test() {
     let files = candidates(d.path(), &["jsafe", "merge", "st"]);
     assert_eq!(files, ["state.json"]);
     let suites = candidates(d.path(), &["jsafe", "test", ""]);
-    for suite in ["basic", "concurrent", "crash", "cleanup", "rollback", "performance"] {
+    for suite in [
+        "basic",
+        "concurrent",
+        "crash",
+        "cleanup",
+        "rollback",
+        "performance",
+    ] {
         assert!(suites.contains(&suite.to_owned()), "{suite}: {suites:?}");
     }
 }
@@ -285,18 +296,29 @@ fn a_completion_variable_alone_never_changes_what_a_command_does() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    assert_eq!(fs::read_to_string(d.path().join("f.json")).unwrap(), "{\n  \"a\": 1\n}\n");
+    assert_eq!(
+        fs::read_to_string(d.path().join("f.json")).unwrap(),
+        "{\n  \"a\": 1\n}\n"
+    );
 }
 
 #[test]
 fn completions_command_prints_the_checked_in_scripts() {
-    for (shell, file) in [("bash", "jsafe.bash"), ("zsh", "_jsafe"), ("fish", "jsafe.fish")] {
+    for (shell, file) in [
+        ("bash", "jsafe.bash"),
+        ("zsh", "_jsafe"),
+        ("fish", "jsafe.fish"),
+    ] {
         let out = Command::new(env!("CARGO_BIN_EXE_jsafe"))
             .args(["completions", shell])
             .output()
             .unwrap();
         assert!(out.status.success());
-        assert_eq!(out.stdout, fs::read(repo().join("completions").join(file)).unwrap(), "{shell}");
+        assert_eq!(
+            out.stdout,
+            fs::read(repo().join("completions").join(file)).unwrap(),
+            "{shell}"
+        );
     }
     Command::new(env!("CARGO_BIN_EXE_jsafe"))
         .args(["completions", "tcsh"])
@@ -306,7 +328,10 @@ fn completions_command_prints_the_checked_in_scripts() {
 
 #[test]
 fn man_command_prints_the_top_page_or_writes_every_page() {
-    let out = Command::new(env!("CARGO_BIN_EXE_jsafe")).arg("man").output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_jsafe"))
+        .arg("man")
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert_eq!(out.stdout, fs::read(repo().join("man/jsafe.1")).unwrap());
     let dir = tempfile::tempdir().unwrap();
@@ -330,13 +355,27 @@ fn man_pages_have_synopses_with_values_examples_and_see_also() {
         let synopsis = section(&page, "SYNOPSIS").join(" ");
         assert!(!synopsis.contains("[--timeout]"), "{name}: {synopsis}");
         let examples = section(&page, "EXAMPLES");
-        assert!(examples.iter().any(|l| l.starts_with("jsafe ") || l.contains("| jsafe ")), "{name}: {examples:?}");
+        assert!(
+            examples
+                .iter()
+                .any(|l| l.starts_with("jsafe ") || l.contains("| jsafe ")),
+            "{name}: {examples:?}"
+        );
         let see_also = section(&page, "SEE ALSO").join(" ");
-        assert!(see_also.contains("jq(1)") && see_also.contains("flock(1)"), "{name}: {see_also}");
+        assert!(
+            see_also.contains("jq(1)") && see_also.contains("flock(1)"),
+            "{name}: {see_also}"
+        );
     }
     let merge = man_text(&fs::read_to_string(out.path().join("man/jsafe-merge.1")).unwrap());
     let synopsis = section(&merge, "SYNOPSIS").join(" ");
-    for part in ["[--timeout <DURATION>]", "[--keep <N>]", "[--no-sync]", "<FILE>", "[PATCH]"] {
+    for part in [
+        "[--timeout <DURATION>]",
+        "[--keep <N>]",
+        "[--no-sync]",
+        "<FILE>",
+        "[PATCH]",
+    ] {
         assert!(synopsis.contains(part), "{part}: {synopsis}");
     }
     let read = man_text(&fs::read_to_string(out.path().join("man/jsafe-read.1")).unwrap());

@@ -50,9 +50,7 @@ pub fn script(shell: CompletionShell) -> Result<Vec<u8>> {
         CompletionShell::Zsh => buf.write_all(ZSH.replace("VAR", VAR).as_bytes()),
         CompletionShell::Fish => Fish.write_registration(VAR, BIN, BIN, BIN, &mut buf),
         CompletionShell::Elvish => Elvish.write_registration(VAR, BIN, BIN, BIN, &mut buf),
-        CompletionShell::Powershell => {
-            Powershell.write_registration(VAR, BIN, BIN, BIN, &mut buf)
-        }
+        CompletionShell::Powershell => Powershell.write_registration(VAR, BIN, BIN, BIN, &mut buf),
     };
     written.map_err(|e| {
         Error::new(
@@ -122,8 +120,9 @@ pub fn backup_names(current: &std::ffi::OsStr) -> Vec<CompletionCandidate> {
         .rev()
         .filter(|b| b.untrusted.is_none() && b.name.starts_with(prefix.as_ref()))
         .map(|b| {
-            CompletionCandidate::new(b.name.clone())
-                .help(Some(format!("{}, {} bytes", crate::time::rfc3339(b.time), b.size).into()))
+            CompletionCandidate::new(b.name.clone()).help(Some(
+                format!("{}, {} bytes", crate::time::rfc3339(b.time), b.size).into(),
+            ))
         })
         .collect()
 }
@@ -268,7 +267,17 @@ mod tests {
         assert_eq!(file(&["jsafe", "restore", "f.json", "--from", ""]), f);
         assert_eq!(file(&["jsafe", "restore", "--from", "", "f.json"]), f);
         assert_eq!(
-            file(&["jsafe", "--keep", "3", "restore", "--timeout", "1m", "f.json", "--from", "0"]),
+            file(&[
+                "jsafe",
+                "--keep",
+                "3",
+                "restore",
+                "--timeout",
+                "1m",
+                "f.json",
+                "--from",
+                "0"
+            ]),
             f
         );
         assert_eq!(file(&["jsafe", "restore", "-q", "--", "f.json"]), f);

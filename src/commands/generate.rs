@@ -43,7 +43,10 @@ pub fn man(args: &ManArgs) -> Result<()> {
     let pages = rendered_pages()?;
     match &args.dir {
         Some(dir) => write_all(dir, pages),
-        None => match pages.into_iter().find(|(name, _)| name == Path::new("jsafe.1")) {
+        None => match pages
+            .into_iter()
+            .find(|(name, _)| name == Path::new("jsafe.1"))
+        {
             Some((_, page)) => super::print(&page),
             None => Err(Error::internal("the page jsafe.1 was not made")),
         },
@@ -65,7 +68,10 @@ fn write_all(dir: &Path, files: Vec<(PathBuf, Vec<u8>)>) -> Result<()> {
 fn render_all() -> Result<Vec<(PathBuf, Vec<u8>)>> {
     let mut files = Vec::new();
     for (shell, name) in SHELLS {
-        files.push((Path::new("completions").join(name), completions::script(shell)?));
+        files.push((
+            Path::new("completions").join(name),
+            completions::script(shell)?,
+        ));
     }
     for (name, bytes) in rendered_pages()? {
         files.push((Path::new("man").join(name), bytes));
@@ -87,7 +93,10 @@ fn man_pages() -> io::Result<Vec<(String, Vec<u8>)>> {
     // jsafe-help(1), a page that does not exist.
     let mut root = crate::cli::command().disable_help_subcommand(true);
     root.build();
-    let visible: Vec<&clap::Command> = root.get_subcommands().filter(|s| !s.is_hide_set()).collect();
+    let visible: Vec<&clap::Command> = root
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set())
+        .collect();
 
     let top = Man::new(root.clone()).date("");
     let mut sections = Roff::new();
@@ -230,7 +239,11 @@ fn examples_section(roff: &mut Roff, examples: &[(&str, &str)]) {
     roff.control("SH", ["EXAMPLES"]);
     for (line, what) in examples {
         roff.control("PP", []);
-        roff.text([roman(format!("{}{}:", what[..1].to_uppercase(), &what[1..]))]);
+        roff.text([roman(format!(
+            "{}{}:",
+            what[..1].to_uppercase(),
+            &what[1..]
+        ))]);
         roff.control("RS", ["4"]);
         roff.control("nf", []);
         roff.text([bold(*line)]);
@@ -246,14 +259,21 @@ fn synopsis_section(cmd: &clap::Command) -> Roff {
     roff.control("SH", ["SYNOPSIS"]);
     let name = cmd.get_bin_name().unwrap_or_else(|| cmd.get_name());
     let mut line = vec![bold(name)];
-    for opt in cmd.get_arguments().filter(|a| !a.is_hide_set() && !a.is_positional()) {
+    for opt in cmd
+        .get_arguments()
+        .filter(|a| !a.is_hide_set() && !a.is_positional())
+    {
         let flag = match (opt.get_short(), opt.get_long()) {
             (Some(s), Some(l)) => format!("-{s}|--{l}"),
             (Some(s), None) => format!("-{s}"),
             (None, Some(l)) => format!("--{l}"),
             (None, None) => continue,
         };
-        let (open, close) = if opt.is_required_set() { ("", "") } else { ("[", "]") };
+        let (open, close) = if opt.is_required_set() {
+            ("", "")
+        } else {
+            ("[", "]")
+        };
         line.push(roman(format!(" {open}")));
         line.push(bold(flag));
         line.extend(value_names(opt));
@@ -269,7 +289,11 @@ fn synopsis_section(cmd: &clap::Command) -> Roff {
             .unwrap_or_else(|| arg.get_id().as_str().to_uppercase());
         let many = matches!(arg.get_action(), ArgAction::Append);
         let dots = if many { "..." } else { "" };
-        let (open, close) = if arg.is_required_set() { ("<", ">") } else { ("[", "]") };
+        let (open, close) = if arg.is_required_set() {
+            ("<", ">")
+        } else {
+            ("[", "]")
+        };
         if arg.is_last_set() {
             line.push(roman(" [--]"));
         }
