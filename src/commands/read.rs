@@ -108,23 +108,23 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
     };
     // The inputs, with their line numbers (0 for a document): straight into
     // the filter's values, no tree of jsafe's own.
-    let inputs: Box<dyn Iterator<Item = (usize, std::result::Result<Input, ParseError>)>> = match (
-        &doc, format,
-    ) {
-        (Some(d), Format::Document) => Box::new(std::iter::once((
-            0,
-            Input::parse_for_printing(d.shared(), *d.style()),
-        ))),
-        (Some(d), Format::Lines) => {
-            let shared = d.shared();
-            let style = *d.style();
-            Box::new(
-                lines::values(d.bytes())
-                    .map(move |(n, l)| (n, Input::parse_for_printing(shared.slice_ref(l), style))),
-            )
-        }
-        (None, _) => {
-            let default = default.ok_or_else(|| {
+    let inputs: Box<dyn Iterator<Item = (usize, std::result::Result<Input, ParseError>)>> =
+        match (&doc, format) {
+            (Some(d), Format::Document) => Box::new(std::iter::once((
+                0,
+                Input::parse_for_printing(d.shared(), *d.style()),
+            ))),
+            (Some(d), Format::Lines) => {
+                let shared = d.shared();
+                let style = *d.style();
+                Box::new(
+                    lines::values(d.bytes()).map(move |(n, l)| {
+                        (n, Input::parse_for_printing(shared.slice_ref(l), style))
+                    }),
+                )
+            }
+            (None, _) => {
+                let default = default.ok_or_else(|| {
                 Error::new(
                     Kind::NotFound,
                     format!(
@@ -133,9 +133,9 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
                     ),
                 )
             })?;
-            Box::new(std::iter::once((0, Ok(Input::from_value(&default)))))
-        }
-    };
+                Box::new(std::iter::once((0, Ok(Input::from_value(&default)))))
+            }
+        };
     let parsed = |r: std::result::Result<Input, ParseError>| {
         r.map_err(|e| {
             Error::internal(format!(
