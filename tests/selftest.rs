@@ -298,3 +298,37 @@ fn zero_workers_or_a_missing_dir_are_refused_before_anything_runs() {
     assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
     assert!(!missing.exists());
 }
+
+#[test]
+fn the_concurrent_suite_counts_its_journal_lines_across_a_rotation() {
+    // 8 × 300 updates write more than the journal's 1 MiB rotation size.
+    let out = jsafe(&[
+        "--no-sync",
+        "test",
+        "concurrent",
+        "--workers",
+        "8",
+        "--ops",
+        "300",
+        "--json",
+    ]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{doc:#}");
+    let journal = doc["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "journal")
+        .unwrap();
+    assert_eq!(journal["pass"], true, "{journal}");
+    assert_eq!(journal["figures"]["updates"], 2400, "{journal}");
+    // The lines were spread over a rotated journal and the current one.
+    assert!(
+        journal["figures"]["journal_files"].as_u64().unwrap() >= 2,
+        "{journal}"
+    );
+    assert!(
+        journal["figures"]["lines"].as_u64().unwrap() >= 2400,
+        "{journal}"
+    );
+}

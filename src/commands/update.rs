@@ -104,21 +104,13 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
         let ran = {
             // Armed after the lock is taken and the file read: the limits are
             // the filter's own. A timer that cannot be armed means no run.
-            let _limits = crate::sys::Limits::arm(
-                Some(args.filter_timeout),
-                Some(memory),
+            let _limits = arm(
+                file,
+                args.filter_timeout,
+                memory,
                 &timeout_line,
                 &memory_line,
-            )
-            .map_err(|e| {
-                Error::new(
-                    Kind::Io,
-                    format!(
-                        "{}: cannot arm the filter's time limit: {e}; nothing was written",
-                        file.display()
-                    ),
-                )
-            })?;
+            )?;
             let _running = crate::sys::FilterRunning::start();
             filter.run_input(&input, Some(&name), &super::read::side_output, &mut |v| {
                 outputs.push(v);
@@ -214,21 +206,7 @@ fn stream(
                 filter.set_slot(&it.value);
                 let mut outputs = Vec::with_capacity(1);
                 let ran = {
-                    let _limits = crate::sys::Limits::arm(
-                        Some(time),
-                        Some(memory),
-                        timeout_line,
-                        &memory_line,
-                    )
-                    .map_err(|e| {
-                        Error::new(
-                            Kind::Io,
-                            format!(
-                                "{}: cannot arm the filter's time limit: {e}; nothing was written",
-                                file.display()
-                            ),
-                        )
-                    })?;
+                    let _limits = arm(file, time, memory, timeout_line, &memory_line)?;
                     let _running = crate::sys::FilterRunning::start();
                     filter.run_each(&doc, Some(&name), &super::read::side_output, &mut |v| {
                         outputs.push(v);
@@ -298,4 +276,24 @@ fn stream(
         stream.writes
     ));
     done
+}
+
+/// Arm a filter run's time and memory limits; a timer that cannot be armed
+/// means no run (the filter must never hold the lock unguarded).
+fn arm(
+    file: &std::path::Path,
+    time: std::time::Duration,
+    memory: usize,
+    timeout_line: &str,
+    memory_line: &str,
+) -> Result<crate::sys::Limits> {
+    crate::sys::Limits::arm(Some(time), Some(memory), timeout_line, memory_line).map_err(|e| {
+        Error::new(
+            Kind::Io,
+            format!(
+                "{}: cannot arm the filter's time limit: {e}; nothing was written",
+                file.display()
+            ),
+        )
+    })
 }

@@ -101,6 +101,16 @@ pub(super) fn run(ctx: &Ctx, report: &mut Report) {
             .iter()
             .filter(|e| e.op == "update" && e.file_name == "counter.json")
             .count();
+        // How many journal files the lines were spread over (rotations).
+        let files = 1
+            + (1..=journal::KEEP)
+                .filter(|n| {
+                    paths
+                        .state
+                        .join(store::layout::rotated_journal(*n))
+                        .exists()
+                })
+                .count();
         Ok(Finding::verdict(
             updates == total,
             format!(
@@ -109,6 +119,7 @@ pub(super) fn run(ctx: &Ctx, report: &mut Report) {
             ),
         )
         .with("lines", entries.len())
+        .with("journal_files", files)
         .with("updates", updates)
         .with("expected", total))
     });

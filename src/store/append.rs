@@ -33,9 +33,8 @@ use rustix::fs::{FileType, Mode as FileMode, OFlags};
 
 use super::dir::Dir;
 use super::failpoint::Step;
-use super::layout::{self, LOCKS, QUARANTINE};
-use super::lock::{self, Lock, Mode};
-use super::{Format, Options, Outcome, State, Target, held, journal, lines, replace, schema};
+use super::layout::{self, QUARANTINE};
+use super::{Format, Options, Outcome, State, Target, journal, lines, replace, schema};
 use crate::error::{Error, Kind, Result};
 use crate::json;
 
@@ -63,38 +62,9 @@ pub fn append(file: &Path, opts: &Options, new_lines: &[Vec<u8>]) -> Result<Outc
     if opts.journal {
         journal::check(&state.root, &state.trust, file)?;
     }
-    let locks = state.sub(OsStr::new(LOCKS))?;
-    let command = format!("jsafe {}", opts.operation);
-    let taken_lock;
-    let lock: &Lock = match opts.held {
-        Some(h) => held::exclusive(h, file)?,
-        None => {
-            let no_wait = |_: &str| {};
-            taken_lock = lock::acquire(&lock::Request {
-                locks: &locks,
-                key: &t.key,
-                data: file,
-                mode: Mode::Exclusive,
-                timeout: opts.timeout,
-                on_wait: opts.on_wait.unwrap_or(&no_wait),
-                missing: lock::Missing::Create(state.lock_file()),
-                command: &command,
-            })?;
-            &taken_lock
-        }
-    };
     let mut outcome = Outcome::default();
-    if let Some(temp) = lock.previous_temp()
-        && t.at
-            .dir
-            .lstat(&temp)
-            .ok()
-            .flatten()
-            .is_some_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::RegularFile)
-    {
-        replace::remove(&t.at.dir, &temp);
-        outcome.removed_temps.push(t.at.dir.join(&temp));
-    }
+    // Held until the append is done.
+    let _lock = super::write_lock(&t, &state, opts, file, &mut outcome)?;
 
     let guard = schema::Guard::load(&state, &t)?;
     for l in new_lines {

@@ -16,8 +16,8 @@ use std::path::Path;
 
 use rustix::fs::{FlockOperation, OFlags};
 
-use super::dir::{self, Dir};
-use super::layout::{self, LOCKS};
+use super::dir::Dir;
+use super::layout::{self};
 use super::lock::{self, Lock, Mode};
 use super::{Target, dev};
 use crate::error::{Error, Kind, Result};
@@ -29,19 +29,7 @@ pub fn adopt_lock(file: &Path, fd: OwnedFd) -> Result<Option<Lock>> {
     let Ok(t) = Target::resolve_any(file) else {
         return Ok(None);
     };
-    let trust = t.trust();
-    let Some(state) = t.at.state(&trust, None, file)? else {
-        return Ok(None);
-    };
-    let Some(locks) = dir::state_dir(
-        &state,
-        OsStr::new(LOCKS),
-        ".jsafe/locks",
-        &trust,
-        None,
-        file,
-    )?
-    else {
+    let Some(locks) = t.existing_locks()? else {
         return Ok(None);
     };
     let name = layout::lock_name(&t.key);

@@ -429,6 +429,22 @@ impl<'p> Target<'p> {
         })
     }
 
+    /// `.jsafe/locks` beside the file, checked, when it exists (created never).
+    fn existing_locks(&self) -> Result<Option<Dir>> {
+        let trust = self.trust();
+        let Some(state) = self.at.state(&trust, None, self.given)? else {
+            return Ok(None);
+        };
+        dir::state_dir(
+            &state,
+            OsStr::new(LOCKS),
+            ".jsafe/locks",
+            &trust,
+            None,
+            self.given,
+        )
+    }
+
     fn real(&self) -> PathBuf {
         self.at.dir.join(&self.at.name)
     }
@@ -559,25 +575,38 @@ where
     })
 }
 
-fn transact_inner<F>(file: &Path, opts: &Options, change: F) -> Result<Outcome>
-where
-    F: FnOnce(&Current) -> Result<Change>,
-{
-    let started = Instant::now();
-    let deadline = started.checked_add(opts.timeout);
-    let t = Target::resolve(file)?;
-    let state = State::open(&t)?;
-    if opts.journal {
-        journal::check(&state.root, &state.trust, file)?;
+/// A change's exclusive lock: taken here, or the one `jsafe lock` holds.
+enum WriteLock<'a> {
+    Taken(Box<Lock>),
+    Held(&'a Lock),
+}
+
+impl std::ops::Deref for WriteLock<'_> {
+    type Target = Lock;
+    fn deref(&self) -> &Lock {
+        match self {
+            WriteLock::Taken(l) => l,
+            WriteLock::Held(l) => l,
+        }
     }
-    let locks = state.sub(OsStr::new(LOCKS))?;
-    let command = format!("jsafe {}", opts.operation);
-    let taken_lock;
-    let lock: &Lock = match opts.held {
-        Some(held) => held::exclusive(held, file)?,
+}
+
+/// Every change starts here, after its state directories are open: the
+/// exclusive lock (taken, or the one held by `jsafe lock`), then the temp
+/// file a writer that died holding it was about to name, which is removed.
+fn write_lock<'a>(
+    t: &Target,
+    state: &State,
+    opts: &Options<'a>,
+    file: &Path,
+    outcome: &mut Outcome,
+) -> Result<WriteLock<'a>> {
+    let lock = match opts.held {
+        Some(h) => WriteLock::Held(held::exclusive(h, file)?),
         None => {
+            let locks = state.sub(OsStr::new(LOCKS))?;
             let no_wait = |_: &str| {};
-            taken_lock = lock::acquire(&lock::Request {
+            WriteLock::Taken(Box::new(lock::acquire(&lock::Request {
                 locks: &locks,
                 key: &t.key,
                 data: file,
@@ -585,13 +614,10 @@ where
                 timeout: opts.timeout,
                 on_wait: opts.on_wait.unwrap_or(&no_wait),
                 missing: lock::Missing::Create(state.lock_file()),
-                command: &command,
-            })?;
-            &taken_lock
+                command: &format!("jsafe {}", opts.operation),
+            })?))
         }
     };
-    let mut outcome = Outcome::default();
-    // The temp file of a writer that died holding this lock.
     if let Some(temp) = lock.previous_temp()
         && t.at
             .dir
@@ -603,6 +629,22 @@ where
         replace::remove(&t.at.dir, &temp);
         outcome.removed_temps.push(t.at.dir.join(&temp));
     }
+    Ok(lock)
+}
+
+fn transact_inner<F>(file: &Path, opts: &Options, change: F) -> Result<Outcome>
+where
+    F: FnOnce(&Current) -> Result<Change>,
+{
+    let started = Instant::now();
+    let deadline = started.checked_add(opts.timeout);
+    let t = Target::resolve(file)?;
+    let state = State::open(&t)?;
+    if opts.journal {
+        journal::check(&state.root, &state.trust, file)?;
+    }
+    let mut outcome = Outcome::default();
+    let lock = write_lock(&t, &state, opts, file, &mut outcome)?;
 
     let (disk_stat, mut current) = match t.read()? {
         None => (None, Current::Missing),
@@ -936,19 +978,7 @@ pub fn reload_if_locked(
     on_wait: &dyn Fn(&str),
 ) -> Result<Option<Current>> {
     let t = Target::resolve_any(file)?;
-    let trust = t.trust();
-    let Some(state) = t.at.state(&trust, None, file)? else {
-        return Ok(None);
-    };
-    let Some(locks) = dir::state_dir(
-        &state,
-        OsStr::new(LOCKS),
-        ".jsafe/locks",
-        &trust,
-        None,
-        file,
-    )?
-    else {
+    let Some(locks) = t.existing_locks()? else {
         return Ok(None);
     };
     let held = lock::acquire(&lock::Request {
@@ -1137,17 +1167,6 @@ pub fn state_paths(file: &Path) -> Result<StatePaths> {
 /// Probe `file`'s lock without waiting and without creating anything.
 pub fn probe(file: &Path) -> Result<lock::Probe> {
     let t = Target::resolve(file)?;
-    let trust = t.trust();
-    let locks = match t.at.state(&trust, None, file)? {
-        None => None,
-        Some(state) => dir::state_dir(
-            &state,
-            OsStr::new(LOCKS),
-            ".jsafe/locks",
-            &trust,
-            None,
-            file,
-        )?,
-    };
+    let locks = t.existing_locks()?;
     Ok(lock::probe(locks.as_ref(), &t.key))
 }

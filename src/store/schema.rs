@@ -27,9 +27,8 @@ use rustix::fs::{AtFlags, Mode as FileMode, OFlags};
 
 use super::dir::{self, Dir};
 use super::failpoint::Step;
-use super::layout::{self, LOCKS, SCHEMAS};
-use super::lock::{self, Lock, Mode};
-use super::{Current, Format, Options, State, Target, held};
+use super::layout::{self, SCHEMAS};
+use super::{Current, Format, Options, State, Target};
 use crate::error::{Error, Kind, Result};
 use crate::json::{self, Value};
 
@@ -310,25 +309,9 @@ pub fn attach_schema(
     };
     let t = Target::resolve(file)?;
     let state = State::open(&t)?;
-    let locks = state.sub(OsStr::new(LOCKS))?;
-    let taken;
-    let _lock: &Lock = match opts.held {
-        Some(h) => held::exclusive(h, file)?,
-        None => {
-            let no_wait = |_: &str| {};
-            taken = lock::acquire(&lock::Request {
-                locks: &locks,
-                key: &t.key,
-                data: file,
-                mode: Mode::Exclusive,
-                timeout: opts.timeout,
-                on_wait: opts.on_wait.unwrap_or(&no_wait),
-                missing: lock::Missing::Create(state.lock_file()),
-                command: "jsafe schema",
-            })?;
-            &taken
-        }
-    };
+    // Held while the schema file changes; the operation names it "schema".
+    let mut ignored = super::Outcome::default();
+    let _lock = super::write_lock(&t, &state, opts, file, &mut ignored)?;
     let name = layout::schema_name(&t.key);
     let (Some(bytes), Some(compiled)) = (schema, compiled) else {
         let what = format!("{}/{SCHEMAS}", layout::STATE_DIR);
