@@ -1019,7 +1019,7 @@ pub fn show_size(n: usize) -> String {
 }
 
 /// A duration as systemd writes them: a bare number is seconds (`30`,
-/// `0.5`); otherwise numbers with units, `30s`, `2m`, `1h30m`, `1w`, `500ms`,
+/// `0.5`, `1e19`); otherwise numbers with units, `30s`, `2m`, `1h30m`, `1w`, `500ms`,
 /// `2 days` (the `humantime` crate's units: ns, us, ms, s, m, h, d, w, M, y
 /// and their long names), and one number with a fraction, `1.5h`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -1028,8 +1028,10 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     if t.is_empty() {
         return Err(shown());
     }
-    if t.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-        let secs: f64 = t.parse().map_err(|_| shown())?;
+    // A bare number, as `f64` reads it (`30`, `0.5`, `1e19`): seconds.
+    if t.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+        && let Ok(secs) = t.parse::<f64>()
+    {
         return Duration::try_from_secs_f64(secs).map_err(|_| format!("'{s}' is out of range"));
     }
     match humantime::parse_duration(t) {
@@ -1145,6 +1147,8 @@ mod tests {
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("0.5"), Ok(Duration::from_millis(500)));
         assert_eq!(parse_duration("1.5h"), Ok(secs(5400)));
+        assert_eq!(parse_duration("1e3"), Ok(secs(1000)));
+        assert!(parse_duration("1e19").is_ok());
         for bad in [
             "",
             "1x",
@@ -1153,7 +1157,9 @@ mod tests {
             "1.2.3",
             "1h-",
             "forever",
-            "1e3",
+            "inf",
+            "NaN",
+            "1e30",
             "99999999999999999999999w",
         ] {
             assert!(parse_duration(bad).is_err(), "{bad:?} parsed");
