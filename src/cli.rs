@@ -873,15 +873,15 @@ pub struct CompletionsArgs {
 /// Shells `jsafe completions` writes a script for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum CompletionShell {
-    /// bash: the script goes to bash-completion's completions directory
+    /// Into bash-completion's completions directory, named jsafe
     Bash,
-    /// zsh: the script goes into a directory in $fpath, named _jsafe
+    /// Into a directory in $fpath, named _jsafe
     Zsh,
-    /// fish: the script goes into fish's completions directory
+    /// Into fish's completions directory, named jsafe.fish
     Fish,
-    /// elvish: eval the script in rc.elv
+    /// Evaluated in rc.elv
     Elvish,
-    /// PowerShell: dot-source the script from $PROFILE
+    /// Dot-sourced from $PROFILE
     Powershell,
 }
 
