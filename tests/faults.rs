@@ -816,3 +816,54 @@ fn hostile_lock_records_never_stop_status_or_the_sweep() {
         common::ok(dir, &["merge", &format!("{name}.json"), r#"{"a": 1}"#]);
     }
 }
+
+/// Writers killed between their backup (or quarantine) link and their rename
+/// leave the current file with more names, all jsafe's own: the next write
+/// must go through (not refuse it as hard-linked), reuse the link that is
+/// already there, and leave one backup per version.
+#[test]
+fn writers_killed_after_their_backup_link_never_block_the_next_write() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    common::ok(dir, &["write", "f.json", r#"{"a": 1}"#]);
+    common::ok(dir, &["merge", "f.json", r#"{"b": 2}"#]);
+    let before = fs::read(dir.join("f.json")).unwrap();
+    for n in 0..3 {
+        let out = raw_jsafe(dir)
+            .env("JSAFE_FAILPOINT", "rename:1:crash")
+            .args(["merge", "f.json", &format!(r#"{{"c": {n}}}"#)])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), None, "crash {n}");
+        assert_eq!(fs::read(dir.join("f.json")).unwrap(), before);
+    }
+    let backups = || common::backups(dir, "f.json");
+    // One backup of v1, one link of v2 (the current file), however many
+    // writes stopped after linking it.
+    assert_eq!(backups().len(), 2, "{:?}", backups());
+    common::ok(dir, &["merge", "f.json", r#"{"d": 4}"#]);
+    let list = backups();
+    assert_eq!(list.len(), 2, "{list:?}");
+    let newest = fs::read(list.last().unwrap()).unwrap();
+    assert_eq!(newest, before);
+    common::ok(dir, &["restore", "f.json", "--latest"]);
+    assert_eq!(fs::read(dir.join("f.json")).unwrap(), before);
+
+    // The same for a corrupt file killed after its quarantine link.
+    fs::write(dir.join("g.json"), b"{\"a\": ").unwrap();
+    for _ in 0..2 {
+        let out = raw_jsafe(dir)
+            .env("JSAFE_FAILPOINT", "rename:1:crash")
+            .args(["write", "g.json", r#"{"a": 1}"#])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), None);
+    }
+    let quarantined = || common::quarantined(dir).len();
+    assert_eq!(quarantined(), 1);
+    common::ok(dir, &["write", "g.json", r#"{"a": 2}"#]);
+    assert_eq!(quarantined(), 1);
+    let g: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.join("g.json")).unwrap()).unwrap();
+    assert_eq!(g, serde_json::json!({"a": 2}));
+}

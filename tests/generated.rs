@@ -241,22 +241,7 @@ fn candidates(dir: &Path, words: &[&str]) -> Vec<String> {
 fn completion_offers_the_visible_subcommands_only() {
     let d = tempfile::tempdir().unwrap();
     let subs = candidates(d.path(), &["jsafe", ""]);
-    for sub in [
-        "read",
-        "write",
-        "merge",
-        "update",
-        "restore",
-        "status",
-        "cleanup-locks",
-        "lock",
-        "watch",
-        "append",
-        "schema",
-        "test",
-        "completions",
-        "man",
-    ] {
+    for sub in common::SUBCOMMANDS {
         assert!(subs.iter().any(|s| s == sub), "{sub} missing: {subs:?}");
     }
     assert!(!subs.iter().any(|s| s == "generate"), "{subs:?}");

@@ -91,22 +91,7 @@ fn each_subcommand_help_lists_only_its_own_options() {
     assert_eq!(options(write_section), WRITE_OPTIONS);
     assert!(!options(&merge).contains(&"--stale-after".to_owned()));
 
-    for sub in [
-        "read",
-        "write",
-        "merge",
-        "update",
-        "restore",
-        "status",
-        "cleanup-locks",
-        "lock",
-        "watch",
-        "append",
-        "schema",
-        "test",
-        "completions",
-        "man",
-    ] {
+    for sub in common::SUBCOMMANDS {
         let text = help(&[sub, "--help"]);
         assert!(
             !text.contains("[env:"),

@@ -33,25 +33,17 @@
 //! sweeper creates it to take the lock, and removes it again afterwards.
 //!
 //! # Output
-//! One line per removed file (`removed PATH (why)`), nothing else, so that cron
-//! mails only when there is news; `-v` adds one line per file kept and why;
-//! `--dry-run` prints `would remove PATH (why)` and removes nothing. Problems go
-//! to stderr. Exit 0 unless the sweep itself failed (a directory or lock file
-//! that could not be read, a file that could not be removed): then 7, after
-//! sweeping everything else.
+//! Only news, so that cron mails only when something happened: a temp file of
+//! a write that died, a lock file that could not be judged, an error. Removing
+//! lock files whose holders have exited (what every ordinary write leaves)
+//! prints nothing; `-v` adds one line per file removed or kept and why;
+//! `--dry-run` prints `would remove PATH (why)` and removes nothing. Problems
+//! go to stderr. Exit 0 unless the sweep itself failed (a directory or lock
+//! file that could not be read, a file that could not be removed): then 7,
+//! after sweeping everything else.
 //!
-//! # `--json` output
-//! One object:
-//! - `dry_run`: bool; `older_than_secs`: number;
-//! - `removed`: array (with `dry_run`, what would be removed) and `kept`: array
-//!   (every file considered and left), of objects `{"path", "kind", "file",
-//!   "reason", "holder"}`: `kind` is `"lock"` or `"temp"`, `file` the data file
-//!   the lock or temp file belongs to, `reason` one line, `holder` null or the
-//!   record in the lock file (`pid`, `host`, `start_time`, `command`,
-//!   `acquired`, `acquired_at`) plus `alive`: `"alive"` | `"dead"` |
-//!   `"recycled"` | `"other-host"` | `"unknown"`;
-//! - `errors`: array of lines;
-//! - `exit_code`: the exit code of this run.
+//! The `--json` document (version [`JSON_VERSION`]) is specified field by field
+//! in `docs/json-output.md`; `tests/json_output.rs` holds it to that.
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};

@@ -16,53 +16,16 @@
 //! waiting and releasing it at once; liveness of all recorded holders is judged
 //! in one pass ([`process::liveness`]).
 //!
-//! Exit code: 5 when any file is corrupt (this wins); else 1 when any other
-//! problem was found — a missing or unreadable managed file, a lock held longer
-//! than `--stale-after`, a lock file that cannot be probed, a directory that
-//! cannot be read; else 0 (a lock held for a moment by a live writer is
-//! normal). When no path could be looked at at all, exit 7.
+//! Exit code: 5 when any file is corrupt (this wins); else 6 when a PATH does
+//! not exist; else 9 when any other problem was found — a missing or
+//! unreadable managed file, a lock held longer than `--stale-after`, a lock
+//! file that cannot be probed, a temp file left by a write that died, a
+//! directory that cannot be read; else 0 (a lock held for a moment by a live
+//! writer, or a free lock file left by an ordinary write, is normal). When no
+//! path could be looked at at all, exit 7.
 //!
-//! # `--json` output
-//! One object:
-//! - `files`: array, sorted by `path`, of objects:
-//!   - `path`: the file as found or given; `real_path`: after following
-//!     symlinks (its state is in `<dir of real_path>/.jsafe/`);
-//!   - `health`: `"ok"` | `"corrupt"` | `"missing"` | `"unreadable"`;
-//!   - `error`: null, or `{"message", "line", "column", "offset"}` (for a corrupt
-//!     file, the parse error with 1-based line/column and byte offset; for an
-//!     unreadable one only `message`, the others null);
-//!   - `size` (bytes) and `modified` (RFC 3339, UTC): null when missing;
-//!   - `lock`: `{"state", "path", "holder", "held_for_secs", "stale", "error"}`:
-//!     - `state`: `"none"` (no lock file), `"free"`, `"left-over"` (free, and the
-//!       recorded holder is dead or its PID recycled on this host: the file is
-//!       an inert record that `cleanup-locks` removes), `"held"` (exclusively),
-//!       `"held-shared"` (by `read --lock` readers; the record then names the
-//!       last exclusive holder, not them), `"error"` (the lock file cannot be
-//!       probed, e.g. it is a symlink);
-//!     - `holder`: null or the record in the lock file (`pid`, `host`,
-//!       `start_time`, `command`, `acquired`, `acquired_at`) plus `alive`:
-//!       `"alive"` | `"dead"` | `"recycled"` | `"other-host"` | `"unknown"`;
-//!     - `held_for_secs`: seconds since the holder took it (state `held` only);
-//!     - `stale`: held longer than `--stale-after`;
-//!     - `error`: the probe error (state `error` only);
-//!   - `backups`: `{"count", "newest", "newest_time", "newest_valid"}`: names as
-//!     `jsafe restore --from` takes them; `newest_valid` is the newest that
-//!     parses (null when none does);
-//!   - `quarantined`: number of corrupt versions kept in `.jsafe/quarantine/`;
-//!   - `format`: `"json"` or `"json-lines"` (`*.jsonl`, `*.ndjson`: every
-//!     line is checked; a torn last line is `corrupt`, its `error` says so);
-//!   - `schema`: null (no schema attached, or the file is not valid JSON), or
-//!     `{"valid", "error"}`: whether the content matches the attached schema
-//!     (`valid` null: the schema cannot be used), `error` naming the failing
-//!     path and rule;
-//!   - `last_op`: null, or from the journal `{"time", "op", "result", "pid",
-//!     "user", "host"}`;
-//!   - `problems`: array of one-line descriptions (empty when healthy).
-//! - `summary`: `{"files", "ok", "corrupt", "missing", "unreadable",
-//!   "locks_held", "locks_stale", "locks_left_over", "files_with_problems",
-//!   "scan_errors"}` (counts).
-//! - `errors`: array of lines, one per directory that could not be read.
-//! - `exit_code`: the exit code of this run.
+//! The `--json` document (version [`JSON_VERSION`]) is specified field by field
+//! in `docs/json-output.md`; `tests/json_output.rs` holds it to that.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ffi::{OsStr, OsString};

@@ -12,11 +12,16 @@
 //! A corrupt version is never backed up or deleted: it goes to
 //! `.jsafe/quarantine/<key>.<stamp>.corrupt`, where nothing ever removes it.
 //!
+//! A write that stopped between its link and its rename leaves the current
+//! version linked as a backup (or quarantined copy); the next write reuses
+//! that link instead of making another, and counts such links as the file's
+//! own when it checks for hard links.
+//!
 //! Read back ([`Backups`]) is only what jsafe could have written: a regular
-//! file (not a symlink), with one link (two when it is the current version,
-//! after a write that crashed between link and rename), owned by the data
-//! file's owner or root, on the data directory's device. Anything else in the
-//! directory is listed as untrusted and never restored.
+//! file (not a symlink), with one link (more only when it is the current
+//! version, as above), owned by the data file's owner or root, on the data
+//! directory's device. Anything else in the directory is listed as untrusted
+//! and never restored.
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
@@ -139,10 +144,10 @@ impl Backups {
             .find_map(|b| self.load_valid(b).map(|bytes| (b, bytes)))
     }
 
-    /// Whether one of the backups is the inode `ino` (the current data file,
-    /// linked here by a write that stopped between backup and rename).
-    pub fn holds_inode(&self, ino: u64) -> bool {
-        self.list.iter().any(|b| b.ino == ino)
+    /// How many of the backups are the inode `ino` (the current data file,
+    /// linked here by writes that stopped between backup and rename).
+    pub fn links_to(&self, ino: u64) -> usize {
+        self.list.iter().filter(|b| b.ino == ino).count()
     }
 
     pub(super) fn dir(&self) -> Option<&Dir> {
@@ -164,8 +169,11 @@ fn distrust(st: &Stat, expect: &Expect) -> Option<String> {
     if dir::dev(st) != expect.dev {
         return Some("on another filesystem than the file".to_owned());
     }
+    // The current version may have more names: its own, and backups or
+    // quarantined copies of it left by writes that stopped before their
+    // rename. Its content is what the data file shows anyway.
     let current = expect.current_ino == Some(st.st_ino);
-    if st.st_nlink != 1 && !(current && st.st_nlink == 2) {
+    if st.st_nlink != 1 && !current {
         return Some(format!("has {} hard links (a backup has one)", st.st_nlink));
     }
     None
@@ -176,12 +184,17 @@ fn distrust(st: &Stat, expect: &Expect) -> Option<String> {
 pub(super) struct Taken {
     /// Its name.
     pub name: String,
+    /// It was there before this write (an earlier write stopped after linking
+    /// it): an undo leaves it.
+    reused: bool,
 }
 
 impl Taken {
     /// Remove it: the write failed before its rename.
     pub fn undo(&self, backups: &Dir) {
-        let _ = rustix::fs::unlinkat(backups.fd(), self.name.as_str(), AtFlags::empty());
+        if !self.reused {
+            let _ = rustix::fs::unlinkat(backups.fd(), self.name.as_str(), AtFlags::empty());
+        }
     }
 }
 
@@ -197,6 +210,20 @@ pub(super) fn take(
     let dir = backups
         .dir()
         .ok_or_else(|| io::Error::other("no backup directory"))?;
+    // A write that stopped between its backup and its rename already linked
+    // this very version: that backup stands (one link per version, however
+    // many writes were cut short).
+    if let Some(b) = backups
+        .list
+        .iter()
+        .rev()
+        .find(|b| b.ino == data.st_ino && b.untrusted.is_none())
+    {
+        return Ok(Taken {
+            name: b.name.clone(),
+            reused: true,
+        });
+    }
     let mut seq = backups.list.iter().map(|b| b.seq).max().unwrap_or(0) + 1;
     for _ in 0..1000 {
         let name = BackupName {
@@ -213,7 +240,12 @@ pub(super) fn take(
             bytes,
             Step::BackupLink,
         ) {
-            Ok(()) => return Ok(Taken { name }),
+            Ok(()) => {
+                return Ok(Taken {
+                    name,
+                    reused: false,
+                });
+            }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => seq += 1,
             Err(e) => return Err(e),
         }
@@ -231,6 +263,15 @@ pub(super) fn quarantine(
     data: &Stat,
     bytes: &[u8],
 ) -> io::Result<OsString> {
+    // A write that stopped between quarantine and rename already kept this
+    // very version: that copy stands.
+    for (name, _) in quarantine.entries()? {
+        if layout::quarantine_key(&name).as_deref() == Some(key)
+            && matches!(quarantine.lstat(&name)?, Some(st) if st.st_ino == data.st_ino && st.st_dev == data.st_dev)
+        {
+            return Ok(name);
+        }
+    }
     let mut t = SystemTime::now();
     for _ in 0..1000 {
         let name = layout::quarantine_name(key, t);

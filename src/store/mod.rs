@@ -519,6 +519,30 @@ impl<'t> State<'t> {
         .ok_or_else(|| Error::internal("a state directory was not created"))
     }
 
+    /// How many entries of `.jsafe/quarantine` are this file's inode `ino`
+    /// (left by writes that stopped between quarantine and rename).
+    fn quarantined_links(&self, ino: u64) -> usize {
+        let what = format!("{}/{QUARANTINE}", layout::STATE_DIR);
+        let Ok(Some(q)) = dir::state_dir(
+            &self.root,
+            OsStr::new(QUARANTINE),
+            &what,
+            &self.trust,
+            None,
+            self.t.given,
+        ) else {
+            return 0;
+        };
+        let Ok(entries) = q.entries() else {
+            return 0;
+        };
+        entries
+            .iter()
+            .filter(|(name, _)| layout::quarantine_key(name).as_deref() == Some(&*self.t.key))
+            .filter(|(name, _)| matches!(q.lstat(name), Ok(Some(st)) if st.st_ino == ino))
+            .count()
+    }
+
     /// `.jsafe/backups/<key>`, checked; created only with `create`.
     fn backups(&self, create: bool) -> Result<Option<Dir>> {
         let what = format!("{}/{BACKUPS}", layout::STATE_DIR);
@@ -554,6 +578,19 @@ impl<'t> State<'t> {
                 .owner
                 .map(|dir_owner| st.map_or(dir_owner, |s| (s.st_uid, s.st_gid))),
         }
+    }
+}
+
+/// How many of the data file's links (inode `ino`) are jsafe's own: backups
+/// and quarantined copies of the current version, left by writes that stopped
+/// before their rename. The quarantine is looked at only when the backups do
+/// not account for every link.
+fn own_links(state: &State<'_>, backups: &Backups, st: &Stat) -> u64 {
+    let in_backups = backups.links_to(st.st_ino) as u64;
+    if st.st_nlink > 1 + in_backups {
+        in_backups + state.quarantined_links(st.st_ino) as u64
+    } else {
+        in_backups
     }
 }
 
@@ -660,7 +697,7 @@ where
     if let Some(st) = &disk_stat
         && st.st_nlink > 1
         && !opts.split_links
-        && !(st.st_nlink == 2 && backups.holds_inode(st.st_ino))
+        && st.st_nlink > 1 + own_links(&state, &backups, st)
     {
         return Err(Error::new(
             Kind::Io,

@@ -589,3 +589,21 @@ pub fn chown_tree(path: &Path, uid: u32, gid: u32) {
         }
     }
 }
+
+/// The visible subcommands, in `jsafe --help` order.
+pub const SUBCOMMANDS: &[&str] = &[
+    "read",
+    "write",
+    "merge",
+    "update",
+    "restore",
+    "status",
+    "cleanup-locks",
+    "lock",
+    "watch",
+    "append",
+    "schema",
+    "test",
+    "completions",
+    "man",
+];
