@@ -26,6 +26,7 @@ mod convert;
 mod input;
 mod natives;
 mod output;
+mod prune;
 mod syntax;
 mod val;
 
@@ -207,7 +208,7 @@ impl Filter {
         }
         let builtins: V = listed.into_iter().map(V::from).collect();
 
-        let loader = Loader::new(defs);
+        let loader = Loader::new(prune::reachable(defs, code));
         let arena = Arena::default();
         let modules = loader
             .load(&arena, File { code, path: () })
