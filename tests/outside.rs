@@ -399,6 +399,64 @@ fn bash_completes_backup_names_for_restore_from() {
     assert!(run("jsafe merge state.json '{}' --no-").contains(&"--no-sync".to_owned()));
 }
 
+/// fish's own completion engine (`complete -C LINE` prints what it would
+/// offer), driven through the installed script and the binary in PATH.
+#[test]
+fn fish_completes_backup_names_for_restore_from() {
+    if Command::new("fish")
+        .arg("-c")
+        .arg("exit 0")
+        .status()
+        .is_err()
+    {
+        eprintln!("SKIP: no fish");
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let tools = tempfile::tempdir().unwrap();
+    let path = path_with_jsafe(tools.path());
+    for i in 0..3 {
+        ok(dir, &["write", "state.json", &format!(r#"{{"n": {i}}}"#)]);
+    }
+    let mut names: Vec<String> = fs::read_dir(dir.join(".jsafe/backups/state.json"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 2);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("completions/jsafe.fish");
+    let run = |line: &str| {
+        let out = Command::new("fish")
+            .current_dir(dir)
+            .env("PATH", &path)
+            .arg("--no-config")
+            .arg("-c")
+            .arg(format!("source {}; complete -C '{line}'", script.display()))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // Each candidate, without fish's tab-separated description.
+        let mut got: Vec<String> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.split('\t').next())
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect();
+        got.sort();
+        got
+    };
+    assert_eq!(run("jsafe restore state.json --from "), names);
+    assert!(run("jsafe test ").contains(&"crash".to_owned()));
+    let files = run("jsafe read ");
+    assert!(files.contains(&"state.json".to_owned()), "{files:?}");
+}
+
 #[test]
 fn install_puts_everything_where_the_tools_look() {
     if !have_bash() {
