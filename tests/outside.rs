@@ -134,50 +134,21 @@ fn options_before_the_subcommand_and_their_variables_still_apply() {
         );
     }
     assert_eq!(backups(), 2);
-    // The subcommand's flag beats the one before it, which beats the variable.
-    assert_eq!(
-        code(jsafe(dir).env("JSAFE_KEEP", "1").args([
-            "--keep",
-            "3",
-            "merge",
-            "f.json",
-            r#"{"n": 9}"#,
-            "--keep",
-            "2"
-        ])),
-        0
-    );
-    assert_eq!(backups(), 2);
-    assert_eq!(
-        code(jsafe(dir).env("JSAFE_KEEP", "1").args([
-            "--keep",
-            "3",
-            "merge",
-            "f.json",
-            r#"{"n": 10}"#
-        ])),
-        0
-    );
-    assert_eq!(backups(), 3);
-    assert_eq!(
-        code(
-            jsafe(dir)
-                .env("JSAFE_KEEP", "1")
-                .args(["merge", "f.json", r#"{"n": 11}"#])
-        ),
-        0
-    );
-    assert_eq!(backups(), 1);
-    // An empty variable is the default (20).
-    assert_eq!(
-        code(
-            jsafe(dir)
-                .env("JSAFE_KEEP", "")
-                .args(["merge", "f.json", r#"{"n": 12}"#])
-        ),
-        0
-    );
-    assert_eq!(backups(), 2);
+    // The subcommand's flag beats the one before it, which beats the variable;
+    // an empty variable is the default (20). Each row: JSAFE_KEEP, the options
+    // around `merge f.json PATCH`, the backups kept after it.
+    let rows: [(&str, &[&str], &[&str], usize); 4] = [
+        ("1", &["--keep", "3"], &["--keep", "2"], 2),
+        ("1", &["--keep", "3"], &[], 3),
+        ("1", &[], &[], 1),
+        ("", &[], &[], 2),
+    ];
+    for (n, (var, before, after, kept)) in rows.into_iter().enumerate() {
+        let patch = format!(r#"{{"n": {}}}"#, 9 + n);
+        let args = [before, &["merge", "f.json", &patch][..], after].concat();
+        assert_eq!(code(jsafe(dir).env("JSAFE_KEEP", var).args(&args)), 0);
+        assert_eq!(backups(), kept, "JSAFE_KEEP={var:?} {args:?}");
+    }
     // A write option after a command that does not write is a usage error.
     assert_eq!(code(jsafe(dir).args(["status", "--keep", "2"])), 2);
     assert_eq!(code(jsafe(dir).args(["read", "f.json", "--no-sync"])), 2);
@@ -310,6 +281,21 @@ fn path_with_jsafe(dir: &Path) -> String {
     )
 }
 
+/// Writes three versions of `state.json` in `dir`; the names of its two
+/// backups, sorted.
+fn three_versions(dir: &Path) -> Vec<String> {
+    for i in 0..3 {
+        ok(dir, &["write", "state.json", &format!(r#"{{"n": {i}}}"#)]);
+    }
+    let mut names: Vec<String> = fs::read_dir(dir.join(".jsafe/backups/state.json"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 2);
+    names
+}
+
 /// Runs `_jsafe` as bash's completion would for the words of a line.
 const COMPLETE: &str = r#"
 comp() {
@@ -332,15 +318,8 @@ fn bash_completes_backup_names_for_restore_from() {
     let dir = d.path();
     let tools = tempfile::tempdir().unwrap();
     let path = path_with_jsafe(tools.path());
-    for i in 0..3 {
-        ok(dir, &["write", "state.json", &format!(r#"{{"n": {i}}}"#)]);
-    }
+    let names = three_versions(dir);
     ok(dir, &["write", "other.json", "{}"]);
-    let names: Vec<String> = fs::read_dir(dir.join(".jsafe/backups/state.json"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    assert_eq!(names.len(), 2);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("completions/jsafe.bash");
     let run = |line: &str| {
         let out = Command::new("bash")
@@ -416,15 +395,7 @@ fn fish_completes_backup_names_for_restore_from() {
     let dir = d.path();
     let tools = tempfile::tempdir().unwrap();
     let path = path_with_jsafe(tools.path());
-    for i in 0..3 {
-        ok(dir, &["write", "state.json", &format!(r#"{{"n": {i}}}"#)]);
-    }
-    let mut names: Vec<String> = fs::read_dir(dir.join(".jsafe/backups/state.json"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    assert_eq!(names.len(), 2);
+    let names = three_versions(dir);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("completions/jsafe.fish");
     let run = |line: &str| {
         let out = Command::new("fish")
