@@ -296,6 +296,26 @@ fn three_versions(dir: &Path) -> Vec<String> {
     names
 }
 
+/// Runs a shell that prints completion candidates, one per line (fish adds a
+/// tab and a description); the candidates, sorted.
+fn candidates(shell: &mut Command) -> Vec<String> {
+    let out = shell.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut got: Vec<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split('\t').next())
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    got.sort();
+    got
+}
+
 /// Runs `_jsafe` as bash's completion would for the words of a line.
 const COMPLETE: &str = r#"
 comp() {
@@ -322,29 +342,16 @@ fn bash_completes_backup_names_for_restore_from() {
     ok(dir, &["write", "other.json", "{}"]);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("completions/jsafe.bash");
     let run = |line: &str| {
-        let out = Command::new("bash")
-            .current_dir(dir)
-            .env("PATH", &path)
-            .arg("-c")
-            .arg(format!(
-                "source {}\n{COMPLETE}\ncomp {line}",
-                script.display()
-            ))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let mut got: Vec<String> = String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .filter(|l| !l.is_empty())
-            .map(str::to_owned)
-            .collect();
-        got.sort();
-        got
+        candidates(
+            Command::new("bash")
+                .current_dir(dir)
+                .env("PATH", &path)
+                .arg("-c")
+                .arg(format!(
+                    "source {}\n{COMPLETE}\ncomp {line}",
+                    script.display()
+                )),
+        )
     };
     let mut want = names.clone();
     want.sort();
@@ -398,29 +405,14 @@ fn fish_completes_backup_names_for_restore_from() {
     let names = three_versions(dir);
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("completions/jsafe.fish");
     let run = |line: &str| {
-        let out = Command::new("fish")
-            .current_dir(dir)
-            .env("PATH", &path)
-            .arg("--no-config")
-            .arg("-c")
-            .arg(format!("source {}; complete -C '{line}'", script.display()))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        // Each candidate, without fish's tab-separated description.
-        let mut got: Vec<String> = String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .filter_map(|l| l.split('\t').next())
-            .filter(|l| !l.is_empty())
-            .map(str::to_owned)
-            .collect();
-        got.sort();
-        got
+        candidates(
+            Command::new("fish")
+                .current_dir(dir)
+                .env("PATH", &path)
+                .arg("--no-config")
+                .arg("-c")
+                .arg(format!("source {}; complete -C '{line}'", script.display())),
+        )
     };
     assert_eq!(run("jsafe restore state.json --from "), names);
     assert!(run("jsafe test ").contains(&"crash".to_owned()));

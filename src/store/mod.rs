@@ -507,30 +507,31 @@ impl<'t> State<'t> {
 
     /// `.jsafe/<name>`, opened or created, checked.
     fn sub(&self, name: &OsStr) -> Result<Dir> {
+        self.open_sub(name, true)?
+            .ok_or_else(|| Error::internal("a state directory was not created"))
+    }
+
+    /// `.jsafe/<name>` if it exists, checked (None: it does not).
+    fn existing_sub(&self, name: &OsStr) -> Result<Option<Dir>> {
+        self.open_sub(name, false)
+    }
+
+    fn open_sub(&self, name: &OsStr, create: bool) -> Result<Option<Dir>> {
         let what = format!("{}/{}", layout::STATE_DIR, name.to_string_lossy());
         dir::state_dir(
             &self.root,
             name,
             &what,
             &self.trust,
-            Some(&self.creation),
+            create.then_some(&self.creation),
             self.t.given,
-        )?
-        .ok_or_else(|| Error::internal("a state directory was not created"))
+        )
     }
 
     /// How many entries of `.jsafe/quarantine` are this file's inode `ino`
     /// (left by writes that stopped between quarantine and rename).
     fn quarantined_links(&self, ino: u64) -> usize {
-        let what = format!("{}/{QUARANTINE}", layout::STATE_DIR);
-        let Ok(Some(q)) = dir::state_dir(
-            &self.root,
-            OsStr::new(QUARANTINE),
-            &what,
-            &self.trust,
-            None,
-            self.t.given,
-        ) else {
+        let Ok(Some(q)) = self.existing_sub(OsStr::new(QUARANTINE)) else {
             return 0;
         };
         let Ok(entries) = q.entries() else {

@@ -164,16 +164,7 @@ fn to_serde(v: &Value) -> serde_json::Value {
 
 /// The schema attached to the file `t`, read under its lock (None: none).
 fn attached_bytes(state: &State, t: &Target) -> Result<Option<Vec<u8>>> {
-    let what = format!("{}/{SCHEMAS}", layout::STATE_DIR);
-    let Some(dir) = dir::state_dir(
-        &state.root,
-        OsStr::new(SCHEMAS),
-        &what,
-        &state.trust,
-        None,
-        t.given,
-    )?
-    else {
+    let Some(dir) = state.existing_sub(OsStr::new(SCHEMAS))? else {
         return Ok(None);
     };
     read_schema(&dir, &t.key, t.given)
@@ -314,16 +305,7 @@ pub fn attach_schema(
     let _lock = super::write_lock(&t, &state, opts, file, &mut ignored)?;
     let name = layout::schema_name(&t.key);
     let (Some(bytes), Some(compiled)) = (schema, compiled) else {
-        let what = format!("{}/{SCHEMAS}", layout::STATE_DIR);
-        let Some(dir) = dir::state_dir(
-            &state.root,
-            OsStr::new(SCHEMAS),
-            &what,
-            &state.trust,
-            None,
-            file,
-        )?
-        else {
+        let Some(dir) = state.existing_sub(OsStr::new(SCHEMAS))? else {
             return Ok(Attached::NoneAttached);
         };
         return match rustix::fs::unlinkat(dir.fd(), &name, AtFlags::empty()) {
