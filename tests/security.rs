@@ -811,6 +811,126 @@ fn own_links_in_a_sticky_shared_directory_are_followed() {
     assert!(a.elsewhere.join(".jsafe/backups/mine.json").is_dir());
 }
 
+/// A child ended (killed if still running) when the test ends, also when it
+/// fails half-way.
+struct Reaped(Option<std::process::Child>);
+
+impl Reaped {
+    fn take(&mut self) -> std::process::Child {
+        self.0.take().expect("child already taken")
+    }
+}
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.as_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+// A file made by another user in a sticky shared directory while root waits
+// for the lock: the checks made before the lock are made again on the file
+// opened under it.
+#[test]
+#[ignore = "needs root: user 65534 holds the lock and plants the file while root waits"]
+fn a_file_planted_while_root_waits_for_the_lock_is_never_written() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    require_root();
+    for (name, change) in [
+        ("s.json", vec!["merge", "s.json", r#"{"secret": "s3cr3t"}"#]),
+        (
+            "s.jsonl",
+            vec!["append", "s.jsonl", r#"{"secret": "s3cr3t"}"#],
+        ),
+        ("u.json", vec!["update", "u.json", r#".secret = "s3cr3t""#]),
+    ] {
+        let a = Arena::new(Who::Me);
+        let sticky = a.root.join("shared");
+        fs::create_dir(&sticky).unwrap();
+        fs::set_permissions(&sticky, fs::Permissions::from_mode(0o1777)).unwrap();
+        // Root managed the file once; it is gone, its lock file stays
+        // (readable by every user, as the data was).
+        let first = if name.ends_with(".jsonl") {
+            vec!["append", name, "{}"]
+        } else {
+            vec!["write", name, "{}"]
+        };
+        run(&sticky, &first).ok();
+        fs::remove_file(sticky.join(name)).unwrap();
+        let lock = sticky.join(format!(".jsafe/locks/{name}.lock"));
+        assert!(lock.is_file());
+
+        let planted = sticky.join(name);
+        let script = r#"exec 9<"$1" || exit 90
+            flock -x 9 || exit 91
+            echo held
+            read go
+            printf '{"planted": true}\n' > "$2" || exit 92
+            chmod 666 "$2"
+            echo planted"#;
+        let mut attacker = Reaped(Some(
+            Command::new("setpriv")
+                .args([
+                    format!("--reuid={NOBODY}"),
+                    format!("--regid={NOBODY}"),
+                    "--clear-groups".into(),
+                ])
+                .args(["sh", "-c", script, "sh"])
+                .arg(&lock)
+                .arg(&planted)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        ));
+        let mut said = BufReader::new(attacker.0.as_mut().unwrap().stdout.take().unwrap());
+        let mut line = String::new();
+        said.read_line(&mut line).unwrap();
+        assert_eq!(line, "held\n", "the attacker could not take the lock");
+
+        let mut root = Reaped(Some(spawn(
+            jsafe(&sticky)
+                .args(["--verbose", "--timeout", "60"])
+                .args(&change),
+        )));
+        let mut err = BufReader::new(root.0.as_mut().unwrap().stderr.take().unwrap());
+        let seen = wait_for_line(&mut err, "waiting for the lock");
+
+        // Root waits: the file appears, then the lock is let go.
+        let mut go = attacker.0.as_mut().unwrap().stdin.take().unwrap();
+        go.write_all(b"go\n").unwrap();
+        drop(go);
+        line.clear();
+        said.read_line(&mut line).unwrap();
+        assert_eq!(line, "planted\n");
+        assert!(attacker.take().wait().unwrap().success());
+
+        let out = finish(root.take(), err, seen);
+        // --verbose said that it waited; then one line: the refusal.
+        assert_eq!(out.code, 7, "{change:?}: {}", out.stderr);
+        no_panic(&out.stderr);
+        let last = out.stderr.lines().last().unwrap_or_default();
+        assert!(
+            last.contains("refused")
+                && last.contains(&format!("owned by uid {NOBODY}"))
+                && last.contains("protected_regular")
+                && last.contains("nothing was changed"),
+            "{}",
+            out.stderr
+        );
+        assert_eq!(bytes(&planted), b"{\"planted\": true}\n", "{change:?}");
+        let st = fs::symlink_metadata(&planted).unwrap();
+        assert_eq!((st.uid(), st.mode() & 0o7777), (NOBODY, 0o666));
+        // Nothing of the secret anywhere under the shared directory.
+        for f in walk_files(&sticky) {
+            assert!(!contains(&bytes(&f), b"s3cr3t"), "{}", f.display());
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Privacy: nothing more readable than the data.
 

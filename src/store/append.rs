@@ -238,6 +238,10 @@ fn open_for_append(t: &Target, file: &Path) -> Result<(File, bool)> {
             ),
         ));
     }
+    // Checked again on the descriptor written to, as the name was before the
+    // lock: in a shared sticky directory another user can make the file while
+    // the append waits for the lock.
+    super::dir::may_replace(&t.at, &st, file)?;
     // O_NONBLOCK came with the handle's open; appends must block normally.
     let _ = rustix::fs::fcntl_setfl(&f, OFlags::APPEND);
     Ok((f, created))

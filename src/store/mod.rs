@@ -459,6 +459,19 @@ impl<'p> Target<'p> {
 
     /// Read the current file as a regular file; None when missing.
     fn read(&self) -> Result<Option<(File, Stat, Vec<u8>)>> {
+        self.read_checked(false)
+    }
+
+    /// [`Target::read`] for a change, under its lock: the file opened is
+    /// checked again as [`Target::resolve`] checked the name before the
+    /// lock (a regular file; its owner under the protected_regular rule),
+    /// because in a shared sticky directory another user can make the file
+    /// while the change waits for the lock. The fd read is the one checked.
+    fn read_for_change(&self) -> Result<Option<(File, Stat, Vec<u8>)>> {
+        self.read_checked(true)
+    }
+
+    fn read_checked(&self, for_change: bool) -> Result<Option<(File, Stat, Vec<u8>)>> {
         let real = self.real();
         let opened = self
             .at
@@ -468,6 +481,9 @@ impl<'p> Target<'p> {
         let Some((file, st)) = opened else {
             return Ok(None);
         };
+        if for_change {
+            dir::may_replace(&self.at, &st, self.given)?;
+        }
         let bytes = dir::read_to_end(&file, &st, Step::Read)
             .map_err(|e| Error::io("cannot read", &real, e))?;
         Ok(Some((file, st, bytes)))
@@ -656,6 +672,16 @@ fn write_lock<'a>(
             })?))
         }
     };
+    // The name, checked before the lock, is checked again now that the lock
+    // is held (a change that opens the file checks its descriptor as well):
+    // while it waited, another user may have made the file.
+    if let Some(st) =
+        t.at.dir
+            .lstat(&t.at.name)
+            .map_err(|e| Error::io("cannot check", &t.real(), e))?
+    {
+        dir::may_replace(&t.at, &st, file)?;
+    }
     if let Some(temp) = lock.previous_temp()
         && t.at
             .dir
@@ -684,7 +710,7 @@ where
     let mut outcome = Outcome::default();
     let lock = write_lock(&t, &state, opts, file, &mut outcome)?;
 
-    let (disk_stat, mut current) = match t.read()? {
+    let (disk_stat, mut current) = match t.read_for_change()? {
         None => (None, Current::Missing),
         Some((_file, st, bytes)) => (Some(st), Current::classify(bytes)),
     };

@@ -320,7 +320,7 @@ pub fn attach_schema(
             Err(e) => Err(Error::io("cannot remove", &dir.join(&name), e.into())),
         };
     };
-    if !force && let Some((_, _, current)) = t.read()? {
+    if !force && let Some((_, _, current)) = t.read_for_change()? {
         match Current::classify_as(current, format) {
             Current::Valid(d) => compiled.check(d.bytes(), format).map_err(|why| {
                 Error::bad_input(format!(
