@@ -344,3 +344,142 @@ fn a_hostile_lock_variable_is_ignored() {
     );
     out.fails(3);
 }
+
+/// `<dev>:<ino>` of a file, as `JSAFE_LOCK_FD` names it.
+fn dev_ino(path: &Path) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let st = fs::metadata(path).unwrap();
+    format!("{}:{}", st.dev(), st.ino())
+}
+
+/// A child killed (if still running) and reaped when the test ends.
+struct Reaped(Option<std::process::Child>);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.as_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+// Anyone who can read a lock file can open it and name the descriptor in
+// JSAFE_LOCK_FD; only a descriptor through which the lock is held counts.
+#[test]
+fn a_forged_lock_descriptor_waits_for_the_real_holder_and_loses_no_update() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(d.join("f.json"), "{\"n\": 0}\n").unwrap();
+    // Read, wait to be told, write back n + 1: one increment under the lock.
+    let script = r#"n=$("$J" read f.json .n) || exit 1
+        echo ready
+        read go
+        "$J" update f.json ".n = $n + 1""#;
+    let mut holder = lock_cmd(d, &["f.json", "--", "sh", "-c", script]);
+    holder
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut holder = Reaped(Some(holder.spawn().unwrap()));
+    let h = holder.0.as_mut().unwrap();
+    let mut said = BufReader::new(h.stdout.take().unwrap());
+    let mut line = String::new();
+    said.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+
+    // Another process opens the lock file read-only as descriptor 7 and
+    // claims it holds the lock.
+    let lock = d.join(".jsafe/locks/f.json.lock");
+    let forged = format!("7:{}", dev_ino(&lock));
+    let mut cmd = Command::new("sh");
+    cmd.args([
+        "-c",
+        r#"exec 7<"$1"; exec "$J" --verbose update f.json '.n += 1'"#,
+        "sh",
+    ])
+    .arg(&lock)
+    .current_dir(d)
+    .env("J", bin())
+    .env("JSAFE_LOCK_FD", &forged)
+    .env("JSAFE_NO_SYNC", "true")
+    .env_remove("JSAFE_TIMEOUT");
+    let mut other = Reaped(Some(spawn(&mut cmd)));
+    let mut err = BufReader::new(other.0.as_mut().unwrap().stderr.take().unwrap());
+    // It waits for the real holder instead of writing at once.
+    let seen = wait_for_line(&mut err, "waiting for the lock");
+    assert!(seen.contains("jsafe lock (sh)"), "{seen}");
+
+    let mut go = holder.0.as_mut().unwrap().stdin.take().unwrap();
+    go.write_all(b"go\n").unwrap();
+    drop(go);
+    let status = holder.0.take().unwrap().wait().unwrap();
+    assert!(status.success());
+    let out = finish(other.0.take().unwrap(), err, seen);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(parse_file(&d.join("f.json")), serde_json::json!({"n": 2}));
+}
+
+#[test]
+fn stale_and_foreign_lock_descriptors_are_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(d.join("f.json"), "{}\n").unwrap();
+    run(d, &["merge", "f.json", "{\"made\": 1}"]).ok();
+    let lock = d.join(".jsafe/locks/f.json.lock");
+    let entry = format!("7:{}", dev_ino(&lock));
+
+    // Stale: descriptor 7 took the lock once and let it go. With the lock
+    // free, the writer takes it as usual; it is free again afterwards (the
+    // stale descriptor, still open in the shell, was not made to hold it).
+    let script = r#"exec 7<"$1"
+        flock -x 7 && flock -u 7 || exit 90
+        JSAFE_LOCK_FD="$2" "$J" --timeout 1 merge f.json '{"a": 1}'; echo "first=$?"
+        "$J" --timeout 0 merge f.json '{"b": 1}'; echo "second=$?""#;
+    let out = run_cmd(
+        Command::new("sh")
+            .args(["-c", script, "sh"])
+            .arg(&lock)
+            .arg(&entry)
+            .current_dir(d)
+            .env("J", bin())
+            .env("JSAFE_NO_SYNC", "true")
+            .env_remove("JSAFE_LOCK_FD"),
+        b"",
+    );
+    assert_eq!(out.stdout_str(), "first=0\nsecond=0\n", "{}", out.stderr);
+
+    // Stale while another process holds the lock: the writer waits for that
+    // holder and times out, nothing written.
+    let before = text(&d.join("f.json"));
+    let held = hold_lock(d, "f.json", 4_000_003, "jsafe merge");
+    let script = r#"exec 7<"$1"
+        JSAFE_LOCK_FD="$2" "$J" --timeout 0.3 merge f.json '{"c": 1}'; echo "held=$?""#;
+    let out = run_cmd(
+        Command::new("sh")
+            .args(["-c", script, "sh"])
+            .arg(&lock)
+            .arg(&entry)
+            .current_dir(d)
+            .env("J", bin())
+            .env("JSAFE_NO_SYNC", "true")
+            .env_remove("JSAFE_LOCK_FD"),
+        b"",
+    );
+    assert_eq!(out.stdout_str(), "held=3\n", "{}", out.stderr);
+    assert_eq!(text(&d.join("f.json")), before);
+
+    // Foreign: the held lock of another file (g.json, under `jsafe lock`),
+    // named with f.json's lock file: not adopted either.
+    let script = r#"fd=${JSAFE_LOCK_FD%%:*}
+        JSAFE_LOCK_FD="$fd:$1" "$J" --timeout 0.3 merge f.json '{"d": 1}'; echo "foreign=$?""#;
+    let lock_id = dev_ino(&lock);
+    let out = run_cmd(
+        &mut lock_cmd(d, &["g.json", "--", "sh", "-c", script, "sh", &lock_id]),
+        b"",
+    );
+    assert_eq!(out.stdout_str(), "foreign=3\n", "{}", out.stderr);
+    assert_eq!(text(&d.join("f.json")), before);
+    drop(held);
+}

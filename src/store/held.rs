@@ -7,8 +7,22 @@
 //! descriptor shares: a process holding such a descriptor holds the lock.
 //! A descriptor is adopted only when it is open on FILE's lock file (same
 //! device and inode as the name `.jsafe/locks/<key>.lock`, which a sweeper
-//! never removes while it is held) and the lock is held; whether it is held
-//! shared or exclusively is read from the kernel, not from the environment.
+//! never removes while it is held) and the lock is held *through it*: a
+//! non-blocking flock(2) on that very descriptor, in the mode the lock is
+//! held in, succeeds (for the description that holds it, taking a lock it
+//! holds again changes nothing), and a fresh open of the lock file still
+//! cannot take it. Anyone may open a lock file and name the descriptor in
+//! `JSAFE_LOCK_FD`; such a forged, stale or foreign descriptor is ignored and
+//! the lock is taken as usual (waiting for its real holder). Whether it is
+//! held shared or exclusively is read from the kernel, not from the
+//! environment.
+//!
+//! What this cannot tell apart: a descriptor that did not hold the lock but
+//! gets it in that flock (the holder let go in between, or a shared lock,
+//! which any number of descriptions may hold). Then the lock is really held
+//! through it from that moment, so no other writer runs meanwhile; only the
+//! process that forged the variable keeps that lock, through its own copy
+//! of the descriptor, until it closes it.
 
 use std::ffi::OsStr;
 use std::os::fd::OwnedFd;
@@ -39,12 +53,27 @@ pub fn adopt_lock(file: &Path, fd: OwnedFd) -> Result<Option<Lock>> {
     if dev(&mine) != dev(&named) || mine.st_ino != named.st_ino {
         return Ok(None);
     }
-    let Some(mode) = held_mode(&locks, &name) else {
+    let Some(mode) = held_through(&locks, &name, &fd) else {
         return Ok(None);
     };
     lock::adopt(std::fs::File::from(fd), &locks, &t.key, mode)
         .map(Some)
         .map_err(|e| Error::io("cannot use the inherited lock of", file, e))
+}
+
+/// How `fd` holds the lock file `name`: None unless the lock is held through
+/// this very open file description (see the module head).
+fn held_through(locks: &Dir, name: &OsStr, fd: &OwnedFd) -> Option<Mode> {
+    let mode = held_mode(locks, name)?;
+    let again = match mode {
+        Mode::Exclusive => FlockOperation::NonBlockingLockExclusive,
+        Mode::Shared => FlockOperation::NonBlockingLockShared,
+    };
+    // Refused (EWOULDBLOCK) for any description but the holder's.
+    rustix::fs::flock(fd, again).ok()?;
+    // Still held: our own open cannot take it.
+    held_mode(locks, name)?;
+    Some(mode)
 }
 
 /// How the lock file `name` is held now, asked through a descriptor of our
