@@ -76,6 +76,21 @@ impl Holder {
         line
     }
 
+    /// The record as one line with `child_pid` still to be filled in: the
+    /// bytes before the pid's digits and the bytes after them (for
+    /// `jsafe lock`, whose command writes its own pid, see `sys`).
+    pub fn line_around_child_pid(&self) -> (Vec<u8>, Vec<u8>) {
+        let mut without = self.clone();
+        without.child_pid = None;
+        let mut head = serde_json::to_string(&without).unwrap_or_default();
+        // A struct serializes as an object: its last byte is the closing brace.
+        if head.ends_with('}') {
+            head.pop();
+        }
+        head.push_str(",\"child_pid\":");
+        (head.into_bytes(), b"}\n".to_vec())
+    }
+
     /// Parse a record; None for anything that is not one (empty, garbage,
     /// binary, too long, numbers out of range).
     pub fn parse(bytes: &[u8]) -> Option<Holder> {

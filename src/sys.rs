@@ -23,8 +23,9 @@
 //!   SIGTERM and SIGHUP do not end jsafe (they reach the command, which is
 //!   in the same process group, and jsafe waits for it and exits with its
 //!   status); the command starts with SIGXFSZ at its default
-//!   ([`child_defaults`]). An inherited descriptor is taken over by
-//!   duplicating it ([`inherited_fd`]).
+//!   ([`child_defaults`]), and writes its own pid into the holder record
+//!   before exec ([`record_child_pid`]). An inherited descriptor is taken
+//!   over by duplicating it ([`inherited_fd`]).
 //!
 //! Handlers only do async-signal-safe things: atomics, `write(2)`,
 //! `unlinkat(2)`, `_exit(2)`.
@@ -212,6 +213,53 @@ pub fn child_defaults(cmd: &mut std::process::Command) {
         cmd.pre_exec(|| {
             if libc::signal(libc::SIGXFSZ, libc::SIG_DFL) == libc::SIG_ERR {
                 return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Have the child `cmd` starts write its own pid into `jsafe lock`'s holder
+/// record before it execs: `head`, the pid in decimal and `tail` at offset 0
+/// of the lock file `fd` (open in the child until exec), cut there. So the
+/// record names the command's pid before the command can run or print. Best
+/// effort, as every holder record: a failed write leaves the record written
+/// when the lock was taken, and never stops the command.
+pub fn record_child_pid(
+    cmd: &mut std::process::Command,
+    fd: std::os::fd::RawFd,
+    head: Vec<u8>,
+    tail: Vec<u8>,
+) {
+    use std::os::unix::process::CommandExt;
+    let at = head.len();
+    let mut line = head;
+    // Room for every pid and the tail now: nothing is allocated in the child.
+    line.reserve_exact(10 + tail.len());
+    // SAFETY: the closure runs in the child between fork and exec. It only
+    // writes into `line` within the capacity reserved above (no allocation,
+    // no lock) and calls getpid(2), pwrite(2) and ftruncate(2), which are
+    // async-signal-safe; their failure is ignored (best effort).
+    unsafe {
+        cmd.pre_exec(move || {
+            let mut pid = u32::try_from(libc::getpid()).unwrap_or(0);
+            let mut digits = [0u8; 10];
+            let mut start = digits.len();
+            loop {
+                start -= 1;
+                digits[start] = b'0' + (pid % 10) as u8;
+                pid /= 10;
+                if pid == 0 {
+                    break;
+                }
+            }
+            line.truncate(at);
+            line.extend_from_slice(&digits[start..]);
+            line.extend_from_slice(&tail);
+            let wrote = libc::pwrite(fd, line.as_ptr().cast(), line.len(), 0);
+            if usize::try_from(wrote).is_ok_and(|n| n == line.len()) {
+                let len = libc::off_t::try_from(line.len()).unwrap_or(libc::off_t::MAX);
+                libc::ftruncate(fd, len);
             }
             Ok(())
         });

@@ -483,3 +483,27 @@ fn stale_and_foreign_lock_descriptors_are_ignored() {
     assert_eq!(text(&d.join("f.json")), before);
     drop(held);
 }
+
+// The record names the command's pid before the command runs: the command's
+// very first action finds it (it used to be written after the command had
+// started, so a fast command could see the record without its pid).
+#[test]
+fn the_command_finds_its_own_pid_recorded_when_it_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(d.join("f.json"), "{}\n").unwrap();
+    run(d, &["merge", "f.json", "{}"]).ok();
+    for _ in 0..20 {
+        let out = run_cmd(
+            &mut lock_cmd(d, &["f.json", "--", "cat", ".jsafe/locks/f.json.lock"]),
+            b"",
+        );
+        out.ok();
+        let printed = out.stdout_str();
+        let record: serde_json::Value =
+            serde_json::from_str(printed.lines().next().unwrap_or_default()).unwrap();
+        assert_eq!(record["command"], "jsafe lock (cat)", "{printed}");
+        let child = record["child_pid"].as_u64();
+        assert!(child.is_some(), "no child pid in the record: {printed}");
+    }
+}

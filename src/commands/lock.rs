@@ -140,6 +140,15 @@ pub fn run(g: &Global, args: &LockArgs) -> Result<i32> {
     let mut cmd = Command::new(program);
     cmd.args(&args.command[1..]).env(ENV, value);
     crate::sys::child_defaults(&mut cmd);
+    // The record naming the command and its pid is written by the command's
+    // own process before exec: it is there before the command can run.
+    if let Some(l) = &taken
+        && mode == Mode::Exclusive
+        && l.records()
+    {
+        let (head, tail) = Holder::me(&command).line_around_child_pid();
+        crate::sys::record_child_pid(&mut cmd, l.file().as_raw_fd(), head, tail);
+    }
     let running = crate::sys::ChildRunning::start();
     let mut child = match cmd.spawn() {
         Ok(c) => c,
@@ -157,13 +166,6 @@ pub fn run(g: &Global, args: &LockArgs) -> Result<i32> {
         }
     };
     drop(handed);
-    if let Some(l) = taken.as_mut()
-        && mode == Mode::Exclusive
-    {
-        let mut me = Holder::me(&command);
-        me.child_pid = Some(child.id());
-        l.record(me);
-    }
     g.detail(&format!(
         "{}: lock held ({}) while pid {} runs",
         file.display(),

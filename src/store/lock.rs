@@ -86,6 +86,12 @@ impl Lock {
         &self.file
     }
 
+    /// Whether this lock wrote a holder record (exclusive, and a lock file
+    /// we may write).
+    pub fn records(&self) -> bool {
+        self.mine.is_some()
+    }
+
     /// Rewrite the holder record (e.g. to name the child command `jsafe lock`
     /// runs). Best effort: a read-only lock file keeps the old record.
     pub fn record(&mut self, holder: Holder) {
