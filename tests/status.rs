@@ -5,6 +5,8 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Output;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::Value;
 
@@ -483,4 +485,117 @@ fn an_unreadable_directory_is_a_problem_and_nothing_readable_is_exit_7() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing could be scanned"));
+}
+
+// An append writes its line with one write(2), but a reader without the lock
+// can see part of it: status looks again under a shared lock before calling
+// the last line torn.
+#[test]
+fn status_during_large_appends_never_calls_the_log_torn() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    ok(&d, &["append", "log.jsonl", "{\"i\": 0}"]);
+    const APPENDS: usize = 24;
+    let appender_done = Arc::new(AtomicBool::new(false));
+    let appender = {
+        let d = d.clone();
+        std::thread::spawn(move || {
+            for i in 1..=APPENDS {
+                // 0.5 to 1 MiB per line.
+                let pad = "x".repeat((512 << 10) + (i * 21_845) % (512 << 10));
+                let line = format!("{{\"i\": {i}, \"pad\": \"{pad}\"}}\n");
+                let mut child = jsafe(&d)
+                    .args(["append", "log.jsonl", "-"])
+                    .stdin(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                child
+                    .stdin
+                    .take()
+                    .unwrap()
+                    .write_all(line.as_bytes())
+                    .unwrap();
+                assert!(child.wait().unwrap().success());
+            }
+        })
+    };
+    // Two status loops, bounded by count: while the appends go on, and a
+    // few runs more.
+    let watchers: Vec<_> = (0..2)
+        .map(|_| {
+            let d = d.clone();
+            let done = appender_done.clone();
+            std::thread::spawn(move || {
+                let mut runs = 0;
+                while runs < 300 && (!done.load(Ordering::SeqCst) || runs < 3) {
+                    let (code, text) = status(&d, &["log.jsonl"]);
+                    if code != 0 {
+                        return Err(format!("status run {runs} exited {code}: {text}"));
+                    }
+                    runs += 1;
+                }
+                Ok(runs)
+            })
+        })
+        .collect();
+    appender.join().unwrap();
+    appender_done.store(true, Ordering::SeqCst);
+    for w in watchers {
+        let runs = w.join().unwrap();
+        assert!(runs.is_ok(), "during the appends: {}", runs.unwrap_err());
+    }
+    let (code, text) = status(&d, &["log.jsonl"]);
+    assert_eq!(code, 0, "{text}");
+    assert_eq!(
+        fs::read_to_string(d.join("log.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
+        APPENDS + 1
+    );
+}
+
+// The same, made certain: an append holds the lock with half its line
+// written. Status waits for it under a shared lock and then finds the log
+// whole, instead of exiting 5 at once.
+#[test]
+fn status_waits_for_an_append_in_progress_before_calling_the_log_torn() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &["append", "log.jsonl", "{\"i\": 0}"]);
+    let lock = hold_lock(d, "log.jsonl");
+    let ino = fs::metadata(d.join(".jsafe/locks/log.jsonl.lock"))
+        .unwrap()
+        .ino();
+    let mut log = OpenOptions::new()
+        .append(true)
+        .open(d.join("log.jsonl"))
+        .unwrap();
+    log.write_all(b"{\"i\": 1, \"half").unwrap();
+
+    let mut status = common::spawn(jsafe(d).args(["status", "--json", "log.jsonl"]));
+    // Until status waits for the lock (a waiter in /proc/locks) or has ended.
+    let mut waiting = false;
+    for _ in 0..3000 {
+        if status.try_wait().unwrap().is_some() {
+            break;
+        }
+        let locks = fs::read_to_string("/proc/locks").unwrap();
+        waiting = locks
+            .lines()
+            .any(|l| l.contains("->") && l.contains(&format!(":{ino} ")));
+        if waiting {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    log.write_all(b"\": true}\n").unwrap();
+    drop(lock);
+    let out = status.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(waiting, "status never waited for the lock");
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(file(&doc, "log.jsonl")["health"], "ok", "{doc}");
 }

@@ -113,7 +113,15 @@ pub fn run(g: &Global, args: &StatusArgs) -> Result<i32> {
                     continue;
                 }
                 let shown = scan_shown(&listing.dir.join(&name));
-                let mut r = inspect(listing.dir, &view, &name, shown, &journal, args.stale_after);
+                let mut r = inspect(
+                    listing.dir,
+                    &view,
+                    &name,
+                    shown,
+                    &journal,
+                    args.stale_after,
+                    g.timeout,
+                );
                 r.temps = dead_temps(listing.dir, &view, &name, &listing.temp_files);
                 reports.push(r);
             }
@@ -161,6 +169,7 @@ pub fn run(g: &Global, args: &StatusArgs) -> Result<i32> {
             scan_shown(&path),
             &journal,
             args.stale_after,
+            g.timeout,
         );
         r.real = fv.dir.join(&fv.name);
         reports.push(r);
@@ -335,11 +344,12 @@ fn inspect(
     shown: String,
     journal: &HashMap<String, Entry>,
     stale_after: Duration,
+    timeout: Duration,
 ) -> Report {
     let format = Format::of(Path::new(name));
     let key = layout::key(name);
     let mut schema = SchemaReport::None;
-    let (health, stat) = match scan::read_data(dir, name) {
+    let (mut health, stat) = match scan::read_data(dir, name) {
         Ok(None) => (Health::Missing, None),
         Ok(Some((st, bytes))) => {
             let checked = match format {
@@ -360,6 +370,27 @@ fn inspect(
             None,
         ),
     };
+    // A log read while an append is writing its line ends in part of that
+    // line: before calling it torn, read it again under a shared lock (as
+    // `read` does), which waits for the append. Creates nothing; when the
+    // lock is not granted in time, what was read is reported.
+    if let Health::Corrupt(e) = &health
+        && format == Format::Lines
+        && e.message.contains("torn last line")
+    {
+        let no_wait = |_: &str| {};
+        if let Ok(Some(again)) = crate::store::reload_if_locked(&dir.join(name), timeout, &no_wait)
+        {
+            health = match again.reclassify(format) {
+                crate::store::Current::Valid(d) => {
+                    schema = check_schema(view, &key, d.bytes(), format);
+                    Health::Ok
+                }
+                crate::store::Current::Corrupt { error, .. } => Health::Corrupt(error),
+                crate::store::Current::Missing => Health::Missing,
+            };
+        }
+    }
     let lock = lock_report(view.probe(&key), stale_after);
     let backups = match view.backups(dir, &key, stat.as_ref()) {
         Ok(b) => {
