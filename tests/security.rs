@@ -931,6 +931,116 @@ fn a_file_planted_while_root_waits_for_the_lock_is_never_written() {
     }
 }
 
+// A directory another user may search but not read (0711): `cat x/f.json`
+// works, and so must `read` and `watch`; what lists a directory says that it
+// needs read permission; the checks on `.jsafe` hold on such handles too.
+#[test]
+#[ignore = "needs root: runs jsafe as user 65534 in a directory of root's it may only search"]
+fn execute_only_directories_are_read_and_watched_with_their_checks_kept() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    require_root();
+    let a = Arena::new(Who::Me);
+    let x = a.root.join("x");
+    fs::create_dir(&x).unwrap();
+    run(&x, &["write", "f.json", r#"{"b": 0}"#]).ok();
+    run(&x, &["append", "l.jsonl", r#"{"e": 0}"#]).ok();
+    for f in ["f.json", "l.jsonl"] {
+        fs::set_permissions(x.join(f), fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    fs::set_permissions(&x, fs::Permissions::from_mode(0o711)).unwrap();
+    let nobody = |args: &[&str]| run_bounded(jsafe_as(NOBODY, &a.root).args(args), b"", LIMIT);
+
+    let out = nobody(&["read", "x/f.json", ".b"]);
+    assert_eq!(
+        (out.code, out.stdout_str()),
+        (0, "0\n".to_owned()),
+        "{}",
+        out.stderr
+    );
+    let out = nobody(&["read", "--lock", "x/f.json", ".b"]);
+    assert_eq!(
+        (out.code, out.stdout_str()),
+        (0, "0\n".to_owned()),
+        "{}",
+        out.stderr
+    );
+    let out = nobody(&["read", "x/l.jsonl", "-c"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout_str(), "{\"e\":0}\n");
+
+    // watch: the current value, then each change root makes.
+    for (file, filter, change, expect) in [
+        (
+            "f.json",
+            ".b",
+            vec!["merge", "f.json", r#"{"b": 1}"#],
+            ["0", "1"],
+        ),
+        (
+            "l.jsonl",
+            ".e",
+            vec!["append", "l.jsonl", r#"{"e": 1}"#],
+            ["0", "1"],
+        ),
+    ] {
+        let mut w = Reaped(Some(
+            jsafe_as(NOBODY, &a.root)
+                .args(["watch", &format!("x/{file}"), filter])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        ));
+        let mut lines = BufReader::new(w.0.as_mut().unwrap().stdout.take().unwrap());
+        let mut line = String::new();
+        lines.read_line(&mut line).unwrap();
+        assert_eq!(line.trim_end(), expect[0], "{file}: first output");
+        run(&x, &change).ok();
+        line.clear();
+        lines.read_line(&mut line).unwrap();
+        assert_eq!(line.trim_end(), expect[1], "{file}: after {change:?}");
+    }
+
+    // Listing needs read permission, and the message says so.
+    let out = nobody(&["status", "x"]);
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("listing it needs read permission"),
+        "{}",
+        out.stderr
+    );
+    // A change there is refused before anything is written.
+    let before = bytes(&x.join("f.json"));
+    let out = nobody(&["merge", "x/f.json", r#"{"b": 9}"#]);
+    out.fails(7).stderr_has("nothing was changed");
+    assert_eq!(bytes(&x.join("f.json")), before);
+
+    // The checks of `.jsafe` hold on search-only handles: a symlinked
+    // `.jsafe`, and one of a stranger that user 65534 may only search.
+    let y = a.root.join("y");
+    fs::create_dir(&y).unwrap();
+    fs::write(y.join("f.json"), b"{}").unwrap();
+    fs::set_permissions(y.join("f.json"), fs::Permissions::from_mode(0o644)).unwrap();
+    fs::set_permissions(&y, fs::Permissions::from_mode(0o711)).unwrap();
+    symlink(&a.elsewhere, y.join(".jsafe")).unwrap();
+    let out = nobody(&["read", "--lock", "y/f.json"]);
+    out.fails(7)
+        .stderr_has("refused")
+        .stderr_has("symbolic link");
+    fs::remove_file(y.join(".jsafe")).unwrap();
+    let stranger = y.join(".jsafe");
+    fs::create_dir_all(stranger.join("locks")).unwrap();
+    chown_tree(&stranger, ATTACKER, ATTACKER);
+    fs::set_permissions(&stranger, fs::Permissions::from_mode(0o711)).unwrap();
+    let out = nobody(&["read", "--lock", "y/f.json"]);
+    out.fails(7)
+        .stderr_has("refused")
+        .stderr_has(&format!("owned by uid {ATTACKER}"));
+    assert!(names_in(&a.elsewhere).is_empty());
+}
+
 // ---------------------------------------------------------------------------
 // Privacy: nothing more readable than the data.
 

@@ -40,24 +40,76 @@ const MAX_HOPS: usize = 40;
 const MAX_GROWTH_ROUNDS: usize = 4;
 
 /// An open directory and the path it was reached by (for messages only).
+///
+/// A directory this user may search but not read (mode 0711 of another
+/// user) is opened with `O_PATH`: enough to reach, open, stat and create
+/// entries in it (every `*at` call), as `cat dir/file` does. Listing it
+/// ([`Dir::entries`]) and fsyncing it ([`Dir::sync`]) need read permission
+/// and say so; a change in such a directory is refused before anything is
+/// written ([`Dir::check_writable_durably`]).
 #[derive(Debug)]
 pub struct Dir {
     fd: OwnedFd,
     path: PathBuf,
+    /// Opened with `O_PATH`: search permission only.
+    search_only: bool,
+}
+
+/// Open a directory relative to `at` (or the current directory for an
+/// absolute or cwd-relative path): read-only, or with `O_PATH` where this
+/// user has search permission only. `flags` adds to `O_DIRECTORY|O_CLOEXEC`.
+fn open_dir_at(
+    at: Option<BorrowedFd<'_>>,
+    path: &Path,
+    flags: OFlags,
+) -> io::Result<(OwnedFd, bool)> {
+    let open = |access: OFlags| {
+        let all = access | flags | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        match at {
+            Some(fd) => rustix::fs::openat(fd, path, all, Mode::empty()),
+            None => rustix::fs::open(path, all, Mode::empty()),
+        }
+    };
+    match open(OFlags::RDONLY) {
+        Ok(fd) => Ok((fd, false)),
+        // O_PATH needs only search permission on it; with O_NOFOLLOW and
+        // O_DIRECTORY it refuses a symlink or non-directory just the same.
+        Err(rustix::io::Errno::ACCESS) => Ok((open(OFlags::PATH)?, true)),
+        Err(e) => Err(e.into()),
+    }
 }
 
 impl Dir {
     /// Open the directory at `path`, following symlinks in it: the user named it.
     pub fn open(path: &Path) -> io::Result<Dir> {
-        let fd = rustix::fs::open(
-            path,
-            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )?;
+        let (fd, search_only) = open_dir_at(None, path, OFlags::empty())?;
         Ok(Dir {
             fd,
             path: path.to_path_buf(),
+            search_only,
         })
+    }
+
+    /// Opened with search permission only (see the type's head).
+    pub fn search_only(&self) -> bool {
+        self.search_only
+    }
+
+    /// A change in this directory must be made durable with an fsync of it,
+    /// which needs read permission: refused (exit 7) before anything is
+    /// written where it is only searchable. `data` names the file.
+    pub fn check_writable_durably(&self, data: &Path) -> Result<()> {
+        if !self.search_only {
+            return Ok(());
+        }
+        Err(Error::new(
+            Kind::Io,
+            format!(
+                "{}: refused: this user may search directory {} but not read it, and a change needs read permission on it to fsync it (make it durable); nothing was changed",
+                data.display(),
+                self.path.display()
+            ),
+        ))
     }
 
     /// The path for messages.
@@ -82,15 +134,12 @@ impl Dir {
 
     /// A subdirectory, never through a symlink. Not checked (the store checks state directories before use).
     pub fn child_dir(&self, name: &OsStr) -> io::Result<Dir> {
-        let fd = rustix::fs::openat(
-            &self.fd,
-            name,
-            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::empty(),
-        )?;
+        let (fd, search_only) =
+            open_dir_at(Some(self.fd.as_fd()), Path::new(name), OFlags::NOFOLLOW)?;
         Ok(Dir {
             fd,
             path: self.path.join(name),
+            search_only,
         })
     }
 
@@ -145,6 +194,12 @@ impl Dir {
 
     /// Names and types of the entries (without `.` and `..`).
     pub fn entries(&self) -> io::Result<Vec<(OsString, FileType)>> {
+        if self.search_only {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                "Permission denied: this user may search the directory but not read it, and listing it needs read permission",
+            ));
+        }
         let mut dir = rustix::fs::Dir::read_from(&self.fd)?;
         let mut out = Vec::new();
         while let Some(entry) = dir.read() {
@@ -161,6 +216,12 @@ impl Dir {
     /// fsync the directory: names created or removed in it become durable.
     pub fn sync(&self, step: Step) -> io::Result<()> {
         failpoint::hit(step)?;
+        if self.search_only {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                "Permission denied: fsync of a directory needs read permission on it",
+            ));
+        }
         Ok(rustix::fs::fsync(&self.fd)?)
     }
 }
@@ -505,16 +566,12 @@ pub fn resolve(file: &Path) -> Result<Resolved> {
             Some(p) if p.as_os_str().is_empty() => dir,
             Some(p) if p.is_absolute() => open_data_dir(file, p)?,
             Some(p) => {
-                let fd = rustix::fs::openat(
-                    dir.fd(),
-                    p,
-                    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-                    Mode::empty(),
-                )
-                .map_err(|e| Error::io("cannot follow", &dir.join(&name), e.into()))?;
+                let (fd, search_only) = open_dir_at(Some(dir.fd()), p, OFlags::empty())
+                    .map_err(|e| Error::io("cannot follow", &dir.join(&name), e))?;
                 Dir {
                     fd,
                     path: dir.join(p),
+                    search_only,
                 }
             }
             None => dir,

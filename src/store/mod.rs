@@ -508,6 +508,7 @@ struct State<'t> {
 
 impl<'t> State<'t> {
     fn open(t: &'t Target<'t>) -> Result<State<'t>> {
+        t.at.dir.check_writable_durably(t.given)?;
         let trust = t.trust();
         let creation = t.creation();
         let root =

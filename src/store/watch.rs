@@ -15,6 +15,14 @@
 //! - The watch is on the directory handle jsafe opened (through
 //!   `/proc/self/fd`), so a directory renamed or replaced after resolution is
 //!   not confused with another.
+//! - inotify needs read permission on what it watches. In a directory this
+//!   user may search but not read (mode 0711 of another user), the file
+//!   itself is watched instead: its content changing, and its inode losing
+//!   its name (a jsafe change renames a new version over it). Before a
+//!   change is reported, the watch moves to the file now under the name, so
+//!   a change made after the caller's next read is seen too. While there is
+//!   no file under the name, there is nothing to watch: the name is looked
+//!   at again every [`ABSENT_RECHECK`] until a file appears.
 
 use std::ffi::OsString;
 use std::fs::File;
@@ -50,6 +58,52 @@ pub struct Watch {
     name: OsString,
     /// The real file, for messages.
     real: PathBuf,
+    /// Set when the file itself is watched (its directory cannot be read).
+    on_file: Option<OnFile>,
+}
+
+/// The file watched in place of its directory (see the module head).
+struct OnFile {
+    /// `/proc/self/fd/<dir>/<name>` (or the path), to find the file again.
+    at: PathBuf,
+    /// Keeps the directory handle `at` goes through open.
+    _dir: super::Dir,
+    /// The watch on the file now under the name; None: there is none.
+    wd: Option<i32>,
+}
+
+/// How often a watched name without a file is looked at again, in a
+/// directory that cannot be read (no inotify on it).
+pub const ABSENT_RECHECK: Duration = Duration::from_millis(200);
+
+/// What is watched on the file itself: what a change of its content or of
+/// its name does to its inode.
+fn file_mask() -> WatchFlags {
+    WatchFlags::MODIFY
+        | WatchFlags::CLOSE_WRITE
+        | WatchFlags::ATTRIB
+        | WatchFlags::DELETE_SELF
+        | WatchFlags::MOVE_SELF
+        | WatchFlags::DONT_FOLLOW
+}
+
+impl OnFile {
+    /// Watch the file now under the name (and no longer an earlier one).
+    fn rearm(&mut self, inotify: &OwnedFd) -> std::io::Result<()> {
+        let now = match inotify::add_watch(inotify, self.at.as_path(), file_mask()) {
+            Ok(wd) => Some(wd),
+            Err(rustix::io::Errno::NOENT) => None,
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(old) = self.wd
+            && Some(old) != now
+        {
+            // Its IN_IGNORED event is not about the file now watched.
+            let _ = inotify::remove_watch(inotify, old);
+        }
+        self.wd = now;
+        Ok(())
+    }
 }
 
 impl Watch {
@@ -72,6 +126,28 @@ impl Watch {
         let by_fd = format!("/proc/self/fd/{}", t.at.dir.fd().as_raw_fd());
         let added = inotify::add_watch(&inotify, by_fd.as_str(), mask)
             .or_else(|_| inotify::add_watch(&inotify, t.at.dir.path(), mask));
+        if matches!(added, Err(rustix::io::Errno::ACCESS)) && t.at.dir.search_only() {
+            let at = if Path::new(&by_fd).exists() {
+                Path::new(&by_fd).join(&t.at.name)
+            } else {
+                t.real()
+            };
+            let mut on_file = OnFile {
+                at,
+                _dir: t.at.dir,
+                wd: None,
+            };
+            on_file
+                .rearm(&inotify)
+                .map_err(|e| Error::io("cannot watch", file, e))?;
+            let real = on_file._dir.join(&t.at.name);
+            return Ok(Watch {
+                inotify,
+                real,
+                name: t.at.name,
+                on_file: Some(on_file),
+            });
+        }
         added.map_err(|e| {
             let e: std::io::Error = e.into();
             let hint = if e.raw_os_error() == Some(rustix::io::Errno::NOSPC.raw_os_error()) {
@@ -86,6 +162,7 @@ impl Watch {
             inotify,
             real: t.real(),
             name: t.at.name,
+            on_file: None,
         })
     }
 
@@ -116,6 +193,13 @@ impl Watch {
             if left.is_some_and(|l| l.is_zero()) {
                 return Ok(Event::TimedOut);
             }
+            // No file to watch under the name: look again now and then.
+            let left = match &self.on_file {
+                Some(f) if f.wd.is_none() => {
+                    Some(left.map_or(ABSENT_RECHECK, |l| l.min(ABSENT_RECHECK)))
+                }
+                _ => left,
+            };
             let ts = left.map(|l| Timespec {
                 tv_sec: i64::try_from(l.as_secs()).unwrap_or(i64::MAX),
                 tv_nsec: i64::from(l.subsec_nanos()),
@@ -140,6 +224,9 @@ impl Watch {
     /// Read every pending event; what they add up to (None: nothing about
     /// our file).
     fn drain(&mut self) -> Result<Option<Event>> {
+        if self.on_file.is_some() {
+            return self.drain_file();
+        }
         let mut buf = [MaybeUninit::<u8>::uninit(); 8192];
         let mut reader = inotify::Reader::new(self.inotify.as_fd(), &mut buf);
         let mut seen = None;
@@ -169,6 +256,42 @@ impl Watch {
                 seen = Some(Event::Changed);
             }
         }
+    }
+}
+
+impl Watch {
+    /// [`Watch::drain`] when the file itself is watched: any event of the
+    /// watch on the current file is a change (events of a file watched
+    /// before are not); the watch then moves to the file now under the name,
+    /// before the change is reported.
+    fn drain_file(&mut self) -> Result<Option<Event>> {
+        let Some(on_file) = self.on_file.as_mut() else {
+            return Ok(None);
+        };
+        let mut seen = None;
+        {
+            let mut buf = [MaybeUninit::<u8>::uninit(); 8192];
+            let mut reader = inotify::Reader::new(self.inotify.as_fd(), &mut buf);
+            loop {
+                let ev = match reader.next() {
+                    Ok(ev) => ev,
+                    Err(rustix::io::Errno::AGAIN | rustix::io::Errno::INTR) => break,
+                    Err(e) => return Err(Error::io("cannot watch", &self.real, e.into())),
+                };
+                if ev.events().contains(ReadFlags::QUEUE_OVERFLOW) || on_file.wd == Some(ev.wd()) {
+                    seen = Some(Event::Changed);
+                }
+            }
+        }
+        let before = on_file.wd;
+        on_file
+            .rearm(&self.inotify)
+            .map_err(|e| Error::io("cannot watch", &self.real, e))?;
+        // A file appeared under a name that had none.
+        if before.is_none() && on_file.wd.is_some() {
+            seen = Some(Event::Changed);
+        }
+        Ok(seen)
     }
 }
 
