@@ -846,11 +846,13 @@ fn a_file_planted_while_root_waits_for_the_lock_is_never_written() {
             vec!["append", "s.jsonl", r#"{"secret": "s3cr3t"}"#],
         ),
         ("u.json", vec!["update", "u.json", r#".secret = "s3cr3t""#]),
+        ("w.json", vec!["schema", "w.json", "../schema.json"]),
     ] {
         let a = Arena::new(Who::Me);
         let sticky = a.root.join("shared");
         fs::create_dir(&sticky).unwrap();
         fs::set_permissions(&sticky, fs::Permissions::from_mode(0o1777)).unwrap();
+        fs::write(a.root.join("schema.json"), br#"{"type": "object"}"#).unwrap();
         // Root managed the file once; it is gone, its lock file stays
         // (readable by every user, as the data was).
         let first = if name.ends_with(".jsonl") {
@@ -924,6 +926,7 @@ fn a_file_planted_while_root_waits_for_the_lock_is_never_written() {
         assert_eq!(bytes(&planted), b"{\"planted\": true}\n", "{change:?}");
         let st = fs::symlink_metadata(&planted).unwrap();
         assert_eq!((st.uid(), st.mode() & 0o7777), (NOBODY, 0o666));
+        assert!(!sticky.join(format!(".jsafe/schemas/{name}.json")).exists());
         // Nothing of the secret anywhere under the shared directory.
         for f in walk_files(&sticky) {
             assert!(!contains(&bytes(&f), b"s3cr3t"), "{}", f.display());
