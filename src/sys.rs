@@ -19,6 +19,10 @@
 //! - **The memory counter** ([`Counting`], the binary's global allocator)
 //!   ends a filter whose allocations pass its limit: one line, exit 4,
 //!   instead of an abort when memory runs out.
+//! - **A contained filter** (`update --stream` runs its filter on a worker
+//!   thread, [`contain_this_thread`]): passing the memory limit or
+//!   overflowing the stack there stops that thread only, so the main thread
+//!   can commit the values before the failing one and then exit 4.
 //! - **`jsafe lock`**: while its command runs ([`ChildRunning`]), SIGINT,
 //!   SIGTERM and SIGHUP do not end jsafe (they reach the command, which is
 //!   in the same process group, and jsafe waits for it and exits with its
@@ -171,6 +175,11 @@ const INTERNAL_FAULT: &[u8] =
     b"jsafe: internal error: stack overflow or memory fault (this is a bug in jsafe)\n";
 
 extern "C" fn on_fault(_sig: libc::c_int) {
+    if FILTER_RUNNING.load(Ordering::SeqCst) && CONTAINED.get() {
+        // A contained filter's thread overflowed its stack: the thread that
+        // waits for it commits what came before and ends the process.
+        contained_stop(Stop::StackOverflow);
+    }
     let (message, code) = if FILTER_RUNNING.load(Ordering::SeqCst) {
         (FILTER_OVERFLOW, FILTER_EXIT)
     } else {
@@ -251,6 +260,63 @@ impl FilterRunning {
 impl Drop for FilterRunning {
     fn drop(&mut self) {
         FILTER_RUNNING.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Why a contained filter stopped (see [`contain_this_thread`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// It allocated past its memory limit.
+    Memory,
+    /// It overflowed its thread's stack.
+    StackOverflow,
+}
+
+thread_local! {
+    /// True on a thread whose filter runs are contained.
+    static CONTAINED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+/// True once a contained thread exists: a limit passed on another thread is
+/// then not a filter's doing.
+static CONTAINING: AtomicBool = AtomicBool::new(false);
+/// 0 while no contained filter has stopped; else 1 + the [`Stop`].
+static STOPPED: AtomicU8 = AtomicU8::new(0);
+
+/// Contain the filter runs of this thread (a worker that runs nothing
+/// else): a filter that passes its memory limit or overflows the stack here
+/// does not end the process. The thread stops for good where it is (it
+/// holds no lock of ours), [`contained_stopped`] says why, and the thread
+/// waiting for it decides: `update --stream` commits the values before the
+/// failing one, then exits 4. The time limit of a contained run is the
+/// waiting thread's to keep (no timer signal).
+pub fn contain_this_thread() {
+    CONTAINED.set(true);
+    CONTAINING.store(true, Ordering::SeqCst);
+}
+
+/// Why the contained filter stopped, if it did.
+pub fn contained_stopped() -> Option<Stop> {
+    match STOPPED.load(Ordering::SeqCst) {
+        1 => Some(Stop::Memory),
+        2 => Some(Stop::StackOverflow),
+        _ => None,
+    }
+}
+
+/// Record `why` and stop this thread for good; async-signal-safe (called
+/// from the fault handler on the alternate stack, and from the allocator).
+fn contained_stop(why: Stop) -> ! {
+    let code = match why {
+        Stop::Memory => 1,
+        Stop::StackOverflow => 2,
+    };
+    let _ = STOPPED.compare_exchange(0, code, Ordering::SeqCst, Ordering::SeqCst);
+    loop {
+        // SAFETY: pause(2) is async-signal-safe; it only waits. The
+        // process ends from another thread.
+        unsafe {
+            libc::pause();
+        }
     }
 }
 
@@ -360,12 +426,20 @@ impl Counting {
             && LIVE.load(Ordering::Relaxed).saturating_add(by) > limit
             && FILTER_RUNNING.load(Ordering::Relaxed)
         {
-            Counting::out_of_memory();
+            if CONTAINED.get() {
+                contained_stop(Stop::Memory);
+            }
+            if !CONTAINING.load(Ordering::Relaxed) {
+                Counting::out_of_memory();
+            }
         }
     }
 
     /// An allocation failed or would pass the limit while a filter runs.
     fn out_of_memory() -> ! {
+        if CONTAINED.get() {
+            contained_stop(Stop::Memory);
+        }
         MEMORY_MESSAGE
             .write_or(b"jsafe: the jq filter used more memory than allowed; nothing was written\n");
         exit_now(FILTER_EXIT)

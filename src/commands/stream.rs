@@ -234,12 +234,15 @@ impl VersionCheck {
 }
 
 /// Say how much of the stream was committed before `e`.
-fn after_prefix(e: Error, committed: usize) -> Error {
-    e.map_message(|m| {
-        format!(
-            "{m} (the {committed} value{} before it {} committed)",
-            if committed == 1 { "" } else { "s" },
-            if committed == 1 { "is" } else { "are" }
-        )
-    })
+pub fn after_prefix(e: Error, committed: usize) -> Error {
+    e.map_message(|m| format!("{m}; {}", committed_text(committed)))
+}
+
+/// What a stream that stopped after `committed` values has written.
+pub fn committed_text(committed: usize) -> String {
+    match committed {
+        0 => "nothing was written".to_owned(),
+        1 => "the value before it is committed".to_owned(),
+        n => format!("the {n} values before it are committed"),
+    }
 }

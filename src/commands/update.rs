@@ -7,7 +7,9 @@
 //! `--stream` reads one JSON value per line from stdin and runs the filter
 //! once per value with `$in` bound to it, in order; values waiting together
 //! are applied in one write (see [`super::stream`]). The limits apply to
-//! each run.
+//! each run; there the filter runs on a thread of its own ([`Worker`]), so a
+//! run stopped by a limit ends the stream after the values before it are
+//! committed, not the process with the batch lost.
 
 use super::lock::inherited_for_change;
 use super::stream::{Item, Stream};
@@ -18,10 +20,13 @@ use crate::cli::FilterMemory;
 use crate::cli::UpdateArgs;
 use crate::error::{Error, Kind, Result};
 use crate::json::Style;
+use crate::json::Value;
 use crate::json::filter::{Ending, Filter, FilterError, Input, Render};
 use crate::store::{self, Change, Current, OnCorrupt};
 use std::cell::Cell;
 use std::ops::ControlFlow;
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
 
 /// Returns the exit code: 0, or what a `halt` in the filter decided (nothing
 /// is written then).
@@ -29,7 +34,7 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
     let file = &args.file;
     check_file_filter_order("update", file, Some(&args.filter))?;
     super::refuse_json_lines("update", file)?;
-    let mut filter = {
+    let filter = {
         let _running = crate::sys::FilterRunning::start();
         let vars = filter_args(&args.vars)?;
         if args.stream {
@@ -59,17 +64,17 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
         FilterError::Timeout(args.filter_timeout)
     );
     if args.stream {
-        let limits = (args.filter_timeout, args.filter_memory, &timeout_line[..]);
+        let limits = (args.filter_timeout, args.filter_memory);
         return stream(
             g,
             file,
             &opts,
-            &mut filter,
+            filter,
             &default,
             args.schema.as_deref(),
             limits,
         )
-        .map(|()| 0);
+        .map(|halted| halted.unwrap_or(0));
     }
     let halted = Cell::new(None);
     let name = file.to_string_lossy();
@@ -179,50 +184,161 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
     Ok(0)
 }
 
+/// How one run of the stream's filter ended, as the main thread sees it.
+enum Run {
+    /// The run ended by itself: its outputs, or its error.
+    Ended(Result<(Ending, Vec<Value>), FilterError>),
+    /// The run was stopped: time, memory or stack ran out. The worker is
+    /// gone for good.
+    Stopped(String),
+}
+
+/// One run asked of the worker: the document, the line's value, the
+/// memory the run may allocate.
+struct Job {
+    doc: Arc<Value>,
+    value: Value,
+    memory: usize,
+}
+
+/// The thread that runs the stream's filter, contained (see
+/// [`crate::sys::contain_this_thread`]): a run that passes its memory limit
+/// or overflows the stack stops the worker only, and a run past its time
+/// is abandoned, so the main thread still holds the document after the
+/// values before it and commits it. Every value before the failing one is
+/// then committed whatever the grouping into writes, which a process-wide
+/// stop (as plain `update` uses) could not promise.
+struct Worker {
+    jobs: mpsc::SyncSender<Job>,
+    done: mpsc::Receiver<Result<(Ending, Vec<Value>), FilterError>>,
+    time: Duration,
+}
+
+impl Worker {
+    fn start(mut filter: Filter, name: String, time: Duration) -> Result<Worker> {
+        let (jobs, job_rx) = mpsc::sync_channel::<Job>(1);
+        let (done_tx, done) = mpsc::sync_channel(1);
+        std::thread::Builder::new()
+            .name("jsafe-filter".into())
+            // As deep as the main thread's: the same filters run.
+            .stack_size(8 << 20)
+            .spawn(move || {
+                crate::sys::contain_this_thread();
+                while let Ok(job) = job_rx.recv() {
+                    filter.set_slot(&job.value);
+                    let mut outputs = Vec::with_capacity(1);
+                    let ran = {
+                        let limits = crate::sys::Limits::arm(None, Some(job.memory), "", "");
+                        let _running = crate::sys::FilterRunning::start();
+                        limits
+                            .map_err(|e| FilterError::Runtime(e.to_string()))
+                            .and_then(|_limits| {
+                                filter.run_each(
+                                    &job.doc,
+                                    Some(&name),
+                                    &super::read::side_output,
+                                    &mut |v| {
+                                        outputs.push(v);
+                                        if outputs.len() > 1 {
+                                            ControlFlow::Break(())
+                                        } else {
+                                            ControlFlow::Continue(())
+                                        }
+                                    },
+                                )
+                            })
+                    };
+                    // The document is the main thread's alone again.
+                    drop(job);
+                    if done_tx.send(ran.map(|e| (e, outputs))).is_err() {
+                        return;
+                    }
+                }
+            })
+            .map_err(|e| Error::new(Kind::Io, format!("cannot start the filter's thread: {e}")))?;
+        Ok(Worker { jobs, done, time })
+    }
+
+    /// Run the filter on `doc` with `$in` = `value`.
+    fn run(&self, doc: &Arc<Value>, value: &Value, memory: usize, limit_text: &str) -> Run {
+        let job = Job {
+            doc: Arc::clone(doc),
+            value: value.clone(),
+            memory,
+        };
+        if self.jobs.send(job).is_err() {
+            return Run::Stopped("the filter's thread has ended".into());
+        }
+        let started = Instant::now();
+        loop {
+            match self.done.recv_timeout(Duration::from_millis(20)) {
+                Ok(ran) => return Run::Ended(ran),
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Run::Stopped("the filter's thread has ended".into());
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+            }
+            match crate::sys::contained_stopped() {
+                Some(crate::sys::Stop::Memory) => return Run::Stopped(limit_text.to_owned()),
+                Some(crate::sys::Stop::StackOverflow) => {
+                    return Run::Stopped(
+                        "the jq filter recursed or nested too deeply (stack overflow)".into(),
+                    );
+                }
+                None => {}
+            }
+            if !self.time.is_zero() && started.elapsed() >= self.time {
+                return Run::Stopped(FilterError::Timeout(self.time).to_string());
+            }
+        }
+    }
+}
+
 /// `update --stream`: the filter once per stdin value (as `$in`), in order.
+/// Ok(Some(code)) when a `halt` ended the stream (the values before it are
+/// committed).
 fn stream(
     g: &Global,
     file: &std::path::Path,
     opts: &store::Options,
-    filter: &mut Filter,
+    filter: Filter,
     default: &crate::json::Value,
     schema: Option<&std::path::Path>,
-    (time, memory, timeout_line): (std::time::Duration, FilterMemory, &str),
-) -> Result<()> {
+    (time, memory): (std::time::Duration, FilterMemory),
+) -> Result<Option<i32>> {
     let name = file.to_string_lossy();
     let versions = super::stream::VersionCheck::load(file, schema)?;
+    let worker = Worker::start(filter, name.into_owned(), time)?;
+    let halted = Cell::new(None);
     let mut apply = |items: &[Item]| -> Result<Option<(usize, Error)>> {
         let mut failed = None;
         let outcome = store::transact(file, opts, |current| {
             let size = current.doc().map_or(0, |d| d.bytes().len() as u64);
             let memory = memory.limit(size);
-            let memory_line = format!(
-                "{}: the filter used more than {} of memory (--filter-memory); nothing was written",
-                file.display(),
+            let memory_text = format!(
+                "the filter used more than {} of memory (--filter-memory)",
                 crate::cli::show_size(memory)
             );
-            let mut doc = current.take_value().unwrap_or_else(|| default.clone());
+            let mut doc = Arc::new(current.take_value().unwrap_or_else(|| default.clone()));
             for (k, it) in items.iter().enumerate() {
-                filter.set_slot(&it.value);
-                let mut outputs = Vec::with_capacity(1);
-                let ran = {
-                    let _limits = arm(file, time, memory, timeout_line, &memory_line)?;
-                    let _running = crate::sys::FilterRunning::start();
-                    filter.run_each(&doc, Some(&name), &super::read::side_output, &mut |v| {
-                        outputs.push(v);
-                        if outputs.len() > 1 {
-                            ControlFlow::Break(())
-                        } else {
-                            ControlFlow::Continue(())
-                        }
-                    })
+                let (ran, outputs) = match worker.run(&doc, &it.value, memory, &memory_text) {
+                    Run::Ended(Ok((ending, outputs))) => (Ok(ending), outputs),
+                    Run::Ended(Err(e)) => (Err(Error::bad_input(e.to_string())), Vec::new()),
+                    Run::Stopped(why) => (Err(Error::bad_input(why)), Vec::new()),
                 };
                 let why = match ran {
-                    Err(e) => Some(Error::bad_input(e.to_string())),
-                    Ok(Ending::Halted(_)) => Some(Error::new(
-                        Kind::FilterHalted,
-                        "the filter halted".to_owned(),
-                    )),
+                    Err(e) => Some(e),
+                    Ok(Ending::Halted(code)) => {
+                        let code = match code & 0xff {
+                            0 => Kind::FilterHalted.exit_code(),
+                            c => c,
+                        };
+                        halted.set(Some(code));
+                        Some(Error::new(
+                            Kind::FilterHalted,
+                            format!("the filter halted (exit {code})"),
+                        ))
+                    }
                     Ok(_) if outputs.len() != 1 => Some(Error::bad_input(format!(
                         "the filter produced {} values; it must produce exactly one",
                         if outputs.len() > 1 {
@@ -233,35 +349,33 @@ fn stream(
                     ))),
                     Ok(_) => None,
                 };
-                if let Some(e) = why {
-                    failed = Some((
-                        k,
-                        e.map_message(|m| {
-                            format!("{}: stdin line {}: {m}", file.display(), it.line)
-                        }),
-                    ));
-                    if k == 0 {
-                        return Ok(Change::Keep);
+                let mut outputs = outputs.into_iter();
+                let next = match (why, outputs.next()) {
+                    (None, Some(next)) => match versions.as_ref().map(|v| v.check(&next)) {
+                        Some(Err(why)) => Err(Error::bad_input(why)),
+                        _ => Ok(next),
+                    },
+                    (Some(e), _) => Err(e),
+                    (None, None) => Err(Error::internal("a run with one output has none")),
+                };
+                match next {
+                    Ok(next) => doc = Arc::new(next),
+                    Err(e) => {
+                        failed = Some((
+                            k,
+                            e.map_message(|m| {
+                                format!("{}: stdin line {}: {m}", file.display(), it.line)
+                            }),
+                        ));
+                        if k == 0 {
+                            return Ok(Change::Keep);
+                        }
+                        break;
                     }
-                    break;
                 }
-                let next = outputs.remove(0);
-                if let Some(Err(why)) = versions.as_ref().map(|v| v.check(&next)) {
-                    failed = Some((
-                        k,
-                        Error::bad_input(format!(
-                            "{}: stdin line {}: {why}",
-                            file.display(),
-                            it.line
-                        )),
-                    ));
-                    if k == 0 {
-                        return Ok(Change::Keep);
-                    }
-                    break;
-                }
-                doc = next;
             }
+            // The worker may still hold the document when it was stopped.
+            let doc = Arc::try_unwrap(doc).unwrap_or_else(|shared| (*shared).clone());
             Ok(Change::Value(doc))
         })?;
         g.report(file, &outcome);
@@ -275,7 +389,13 @@ fn stream(
         stream.values,
         stream.writes
     ));
-    done
+    match (done, halted.get()) {
+        (Err(e), Some(code)) => {
+            super::diag(e.message());
+            Ok(Some(code))
+        }
+        (done, _) => done.map(|()| None),
+    }
 }
 
 /// Arm a filter run's time and memory limits; a timer that cannot be armed
