@@ -233,6 +233,40 @@ fn the_last_line_must_be_json_and_the_name_must_say_json_lines() {
 }
 
 #[test]
+fn a_pretty_document_without_a_final_newline_is_refused_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for doc in [
+        "[\n  \"alpha\",\n  \"beta\"\n]",
+        "{\n  \"a\": 1,\n  \"b\": [\n    2\n  ]\n}",
+    ] {
+        let file = d.join("doc.jsonl");
+        fs::write(&file, doc).unwrap();
+        run(d, &["append", "doc.jsonl", "\"gamma\""])
+            .fails(5)
+            .stderr_has("not a JSON Lines file")
+            .stderr_has("nothing was appended");
+        assert_eq!(text(&file), doc, "the file must be unchanged");
+        // Nothing was moved to quarantine; --recover does not cut it either.
+        assert!(
+            !d.join(".jsafe/quarantine").exists()
+                || fs::read_dir(d.join(".jsafe/quarantine"))
+                    .unwrap()
+                    .next()
+                    .is_none()
+        );
+        assert_eq!(run(d, &["read", "doc.jsonl", "--recover"]).code, 5);
+        assert_eq!(text(&file), doc, "--recover must not cut a document");
+        run(d, &["status", "doc.jsonl"]).stdout_str();
+        assert_eq!(text(&file), doc);
+    }
+    // A real torn tail is still quarantined and cut.
+    fs::write(d.join("log.jsonl"), "{\"a\":1}\n{\"b\":").unwrap();
+    run(d, &["append", "log.jsonl", "{\"c\":3}"]).ok();
+    assert_eq!(text(&d.join("log.jsonl")), "{\"a\":1}\n{\"c\":3}\n");
+}
+
+#[test]
 fn read_runs_a_filter_per_line_and_validates_every_line() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

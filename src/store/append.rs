@@ -104,6 +104,16 @@ pub fn append(file: &Path, opts: &Options, new_lines: &[Vec<u8>]) -> Result<Outc
     if !end.tail.is_empty() {
         if lines::tail_is_whole(&end.tail) {
             needs_newline = end.tail.iter().any(|b| !b.is_ascii_whitespace());
+        } else if !lines::could_be_torn(&end.tail) {
+            // Not the beginning of a line cut short (the `]` that ends a
+            // pretty-printed document, say): not JSON Lines, never cut.
+            return Err(Error::new(
+                Kind::Corrupt,
+                format!(
+                    "{}: its last line is not JSON and not a line cut short by an append: not a JSON Lines file, or damaged; nothing was appended (`jsafe status {0}` checks every line)",
+                    file.display()
+                ),
+            ));
         } else {
             let q = state.sub(OsStr::new(QUARANTINE))?;
             let name = quarantine_tail(&q, &t.key, &end.tail, &st, opts.sync).map_err(|e| {
