@@ -169,8 +169,18 @@ extern "C" fn on_stop(sig: libc::c_int) {
     exit_now(128 + sig);
 }
 
+/// What a filter's stack overflow prints when the command has not said
+/// more (a command that writes adds that nothing was written, see
+/// [`set_overflow_line`]; a read has nothing to say about writing).
 const FILTER_OVERFLOW: &[u8] =
-    b"jsafe: the jq filter recursed or nested too deeply (stack overflow); nothing was written\n";
+    b"jsafe: the jq filter recursed or nested too deeply (stack overflow)\n";
+static OVERFLOW_MESSAGE: Message = Message::new();
+
+/// The line (without "jsafe: " and newline) a filter's stack overflow
+/// prints from now on.
+pub fn set_overflow_line(line: &str) {
+    OVERFLOW_MESSAGE.set(format!("jsafe: {line}\n"));
+}
 const INTERNAL_FAULT: &[u8] =
     b"jsafe: internal error: stack overflow or memory fault (this is a bug in jsafe)\n";
 
@@ -180,16 +190,15 @@ extern "C" fn on_fault(_sig: libc::c_int) {
         // waits for it commits what came before and ends the process.
         contained_stop(Stop::StackOverflow);
     }
-    let (message, code) = if FILTER_RUNNING.load(Ordering::SeqCst) {
-        (FILTER_OVERFLOW, FILTER_EXIT)
-    } else {
-        (INTERNAL_FAULT, 1)
-    };
+    if FILTER_RUNNING.load(Ordering::SeqCst) {
+        OVERFLOW_MESSAGE.write_or(FILTER_OVERFLOW);
+        exit_now(FILTER_EXIT);
+    }
     // SAFETY: static buffer, async-signal-safe write.
     unsafe {
-        libc::write(2, message.as_ptr().cast(), message.len());
+        libc::write(2, INTERNAL_FAULT.as_ptr().cast(), INTERNAL_FAULT.len());
     }
-    exit_now(code);
+    exit_now(1);
 }
 
 /// Marks `jsafe lock`'s command as running while it lives: stop signals

@@ -34,6 +34,12 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
     let file = &args.file;
     check_file_filter_order("update", file, Some(&args.filter))?;
     super::refuse_json_lines("update", file)?;
+    // Compiling and running happen before anything is written (under
+    // --stream the runs are contained and say what was committed).
+    crate::sys::set_overflow_line(&format!(
+        "{}: the jq filter recursed or nested too deeply (stack overflow); nothing was written",
+        file.display()
+    ));
     let filter = {
         let _running = crate::sys::FilterRunning::start();
         let vars = filter_args(&args.vars)?;
