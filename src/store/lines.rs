@@ -26,6 +26,18 @@ use std::path::Path;
 
 use crate::json::{self, ParseError, ParseErrorKind};
 
+/// The longest line of a JSON Lines file, without its newline: 64 MiB. One
+/// limit everywhere: `append` refuses a longer value before writing, and
+/// `read`, `status`, `watch` and `--recover` report a longer line (written
+/// by another program) as a bad line rather than each reading as far as its
+/// own buffer goes.
+pub const MAX_LINE: usize = 64 << 20;
+
+/// The limit in words, for messages.
+pub fn max_line_text() -> String {
+    format!("{} MiB", MAX_LINE >> 20)
+}
+
 /// How a file's bytes are read: one JSON document, or JSON Lines.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -115,6 +127,19 @@ pub fn tail_is_whole(tail: &[u8]) -> bool {
 
 /// One line checked as a value, its errors placed in the file.
 pub fn check_line(line_no: usize, start: usize, line: &[u8]) -> Result<(), ParseError> {
+    if line.len() > MAX_LINE {
+        return Err(ParseError {
+            kind: ParseErrorKind::Syntax,
+            offset: start + MAX_LINE,
+            line: line_no,
+            column: 1,
+            message: format!(
+                "line {line_no}: {} bytes, longer than a JSON Lines line may be ({})",
+                line.len(),
+                max_line_text()
+            ),
+        });
+    }
     json::validate(line).map_err(|e| place(e, line_no, start))
 }
 
