@@ -405,3 +405,41 @@ fn a_failing_first_value_writes_nothing_and_says_so() {
         assert_eq!(text(&d.join("s.json")), "{\"n\": 0}\n", "{what}");
     }
 }
+
+#[test]
+fn a_pause_between_values_is_not_a_filter_timeout() {
+    // The time limit is each run's: a stream that waits for its producer
+    // longer than --filter-timeout between values is not timed out.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let file = d.join("s.json");
+    let mut child = jsafe(d)
+        .args([
+            "update",
+            "s.json",
+            ".n = $in",
+            "--stream",
+            "--filter-timeout",
+            "1",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "1").unwrap();
+    stdin.flush().unwrap();
+    wait_until(|| {
+        fs::read(&file)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            == Some(serde_json::json!({"n": 1}))
+    });
+    thread::sleep(std::time::Duration::from_millis(1500));
+    writeln!(stdin, "2").unwrap();
+    drop(stdin);
+    let out = Out::from_output(child.wait_with_output().unwrap());
+    out.ok();
+    assert_eq!(parse_file(&file), serde_json::json!({"n": 2}));
+}

@@ -25,7 +25,7 @@ use crate::json::filter::{Ending, Filter, FilterError, Input, Render};
 use crate::store::{self, Change, Current, OnCorrupt};
 use std::cell::Cell;
 use std::ops::ControlFlow;
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 /// Returns the exit code: 0, or what a `halt` in the filter decided (nothing
@@ -190,40 +190,80 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// How one run of the stream's filter ended, as the main thread sees it.
-enum Run {
-    /// The run ended by itself: its outputs, or its error.
-    Ended(Result<(Ending, Vec<Value>), FilterError>),
-    /// The run was stopped: time, memory or stack ran out. The worker is
-    /// gone for good.
-    Stopped(String),
+/// Why a value of the stream failed, as the worker found it.
+enum Failed {
+    Filter(FilterError),
+    Halted(i32),
+    /// Not exactly one output: true when more than one.
+    Outputs(bool),
+    Schema(String),
 }
 
-/// One run asked of the worker: the document, the line's value, the
-/// memory the run may allocate.
-struct Job {
+/// What the worker did with a batch: the document after the values it
+/// applied, and the value that failed (its index in the batch), if one did.
+struct Finished {
+    doc: Value,
+    failed: Option<(usize, Failed)>,
+}
+
+/// A run the main thread had to stop (time, memory or stack ran out):
+/// `done` values of the batch were applied, giving `doc`.
+struct Stopped {
+    done: usize,
     doc: Arc<Value>,
-    value: Value,
+    why: String,
+}
+
+/// A batch for the worker: the document, the values, the memory one run
+/// may allocate.
+struct Job {
+    doc: Value,
+    values: Vec<Value>,
     memory: usize,
+}
+
+/// Where the worker is in its batch, for the main thread when it must stop
+/// it: values applied, the document after them, when the current run began.
+struct Progress {
+    done: usize,
+    doc: Arc<Value>,
+    started: Instant,
 }
 
 /// The thread that runs the stream's filter, contained (see
 /// [`crate::sys::contain_this_thread`]): a run that passes its memory limit
 /// or overflows the stack stops the worker only, and a run past its time
-/// is abandoned, so the main thread still holds the document after the
-/// values before it and commits it. Every value before the failing one is
-/// then committed whatever the grouping into writes, which a process-wide
-/// stop (as plain `update` uses) could not promise.
+/// is abandoned, so the main thread still finds the document after the
+/// values before it (in [`Progress`]) and commits it. Every value before the
+/// failing one is then committed whatever the grouping into writes, which a
+/// process-wide stop (as plain `update` uses) could not promise. A whole
+/// batch goes to the worker at once: one hand-over per write, not per value.
 struct Worker {
     jobs: mpsc::SyncSender<Job>,
-    done: mpsc::Receiver<Result<(Ending, Vec<Value>), FilterError>>,
+    done: mpsc::Receiver<Finished>,
+    progress: Arc<Mutex<Progress>>,
     time: Duration,
 }
 
+fn lock(p: &Mutex<Progress>) -> std::sync::MutexGuard<'_, Progress> {
+    p.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 impl Worker {
-    fn start(mut filter: Filter, name: String, time: Duration) -> Result<Worker> {
+    fn start(
+        mut filter: Filter,
+        name: String,
+        time: Duration,
+        versions: Option<super::stream::VersionCheck>,
+    ) -> Result<Worker> {
         let (jobs, job_rx) = mpsc::sync_channel::<Job>(1);
         let (done_tx, done) = mpsc::sync_channel(1);
+        let progress = Arc::new(Mutex::new(Progress {
+            done: 0,
+            doc: Arc::new(Value::Null),
+            started: Instant::now(),
+        }));
+        let shared = Arc::clone(&progress);
         std::thread::Builder::new()
             .name("jsafe-filter".into())
             // As deep as the main thread's: the same filters run.
@@ -231,72 +271,136 @@ impl Worker {
             .spawn(move || {
                 crate::sys::contain_this_thread();
                 while let Ok(job) = job_rx.recv() {
-                    filter.set_slot(&job.value);
-                    let mut outputs = Vec::with_capacity(1);
-                    let ran = {
-                        let limits = crate::sys::Limits::arm(None, Some(job.memory), "", "");
-                        let _running = crate::sys::FilterRunning::start();
-                        limits
-                            .map_err(|e| FilterError::Runtime(e.to_string()))
-                            .and_then(|_limits| {
-                                filter.run_each(
-                                    &job.doc,
-                                    Some(&name),
-                                    &super::read::side_output,
-                                    &mut |v| {
-                                        outputs.push(v);
-                                        if outputs.len() > 1 {
-                                            ControlFlow::Break(())
-                                        } else {
-                                            ControlFlow::Continue(())
-                                        }
-                                    },
-                                )
-                            })
-                    };
-                    // The document is the main thread's alone again.
-                    drop(job);
-                    if done_tx.send(ran.map(|e| (e, outputs))).is_err() {
+                    let finished = apply_batch(&mut filter, &name, versions.as_ref(), job, &shared);
+                    if done_tx.send(finished).is_err() {
                         return;
                     }
                 }
             })
             .map_err(|e| Error::new(Kind::Io, format!("cannot start the filter's thread: {e}")))?;
-        Ok(Worker { jobs, done, time })
+        Ok(Worker {
+            jobs,
+            done,
+            progress,
+            time,
+        })
     }
 
-    /// Run the filter on `doc` with `$in` = `value`.
-    fn run(&self, doc: &Arc<Value>, value: &Value, memory: usize, limit_text: &str) -> Run {
-        let job = Job {
-            doc: Arc::clone(doc),
-            value: value.clone(),
-            memory,
+    /// Apply `values` to `doc`, in order, on the worker.
+    fn run(&self, job: Job, memory_text: &str) -> std::result::Result<Finished, Stopped> {
+        let stopped = |why: String| {
+            let p = lock(&self.progress);
+            Stopped {
+                done: p.done,
+                doc: Arc::clone(&p.doc),
+                why,
+            }
         };
-        if self.jobs.send(job).is_err() {
-            return Run::Stopped("the filter's thread has ended".into());
+        {
+            // The batch starts now (the worker may take a moment to begin,
+            // and the last batch may have ended long ago).
+            let mut p = lock(&self.progress);
+            p.done = 0;
+            p.started = Instant::now();
         }
-        let started = Instant::now();
+        if self.jobs.send(job).is_err() {
+            return Err(stopped("the filter's thread has ended".into()));
+        }
         loop {
             match self.done.recv_timeout(Duration::from_millis(20)) {
-                Ok(ran) => return Run::Ended(ran),
+                Ok(finished) => return Ok(finished),
                 Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    return Run::Stopped("the filter's thread has ended".into());
+                    return Err(stopped("the filter's thread has ended".into()));
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
             }
             match crate::sys::contained_stopped() {
-                Some(crate::sys::Stop::Memory) => return Run::Stopped(limit_text.to_owned()),
+                Some(crate::sys::Stop::Memory) => return Err(stopped(memory_text.to_owned())),
                 Some(crate::sys::Stop::StackOverflow) => {
-                    return Run::Stopped(
+                    return Err(stopped(
                         "the jq filter recursed or nested too deeply (stack overflow)".into(),
-                    );
+                    ));
                 }
                 None => {}
             }
-            if !self.time.is_zero() && started.elapsed() >= self.time {
-                return Run::Stopped(FilterError::Timeout(self.time).to_string());
+            if !self.time.is_zero() && lock(&self.progress).started.elapsed() >= self.time {
+                return Err(stopped(FilterError::Timeout(self.time).to_string()));
             }
         }
+    }
+}
+
+/// The worker's side of a batch: each value in turn, the progress kept
+/// current after each, until one fails.
+fn apply_batch(
+    filter: &mut Filter,
+    name: &str,
+    versions: Option<&super::stream::VersionCheck>,
+    job: Job,
+    progress: &Mutex<Progress>,
+) -> Finished {
+    let mut doc = Arc::new(job.doc);
+    {
+        let mut p = lock(progress);
+        p.done = 0;
+        let old = std::mem::replace(&mut p.doc, Arc::clone(&doc));
+        drop(p);
+        drop(old);
+    }
+    let mut failed = None;
+    for (k, value) in job.values.iter().enumerate() {
+        lock(progress).started = Instant::now();
+        filter.set_slot(value);
+        let mut outputs = Vec::with_capacity(1);
+        let ran = {
+            let limits = crate::sys::Limits::arm(None, Some(job.memory), "", "");
+            let _running = crate::sys::FilterRunning::start();
+            limits
+                .map_err(|e| FilterError::Runtime(e.to_string()))
+                .and_then(|_limits| {
+                    filter.run_each(&doc, Some(name), &super::read::side_output, &mut |v| {
+                        outputs.push(v);
+                        if outputs.len() > 1 {
+                            ControlFlow::Break(())
+                        } else {
+                            ControlFlow::Continue(())
+                        }
+                    })
+                })
+        };
+        let next = match ran {
+            Err(e) => Err(Failed::Filter(e)),
+            Ok(Ending::Halted(code)) => Err(Failed::Halted(code)),
+            Ok(_) if outputs.len() != 1 => Err(Failed::Outputs(outputs.len() > 1)),
+            Ok(_) => {
+                let next = outputs.remove(0);
+                match versions.map(|v| v.check(&next)) {
+                    Some(Err(why)) => Err(Failed::Schema(why)),
+                    _ => Ok(next),
+                }
+            }
+        };
+        match next {
+            Ok(next) => {
+                doc = Arc::new(next);
+                let mut p = lock(progress);
+                p.done = k + 1;
+                let old = std::mem::replace(&mut p.doc, Arc::clone(&doc));
+                drop(p);
+                drop(old);
+            }
+            Err(f) => {
+                failed = Some((k, f));
+                break;
+            }
+        }
+    }
+    // The progress lets go of the document, so it is handed back unshared.
+    let old = std::mem::replace(&mut lock(progress).doc, Arc::new(Value::Null));
+    drop(old);
+    Finished {
+        doc: Arc::try_unwrap(doc).unwrap_or_else(|shared| (*shared).clone()),
+        failed,
     }
 }
 
@@ -314,7 +418,7 @@ fn stream(
 ) -> Result<Option<i32>> {
     let name = file.to_string_lossy();
     let versions = super::stream::VersionCheck::load(file, schema)?;
-    let worker = Worker::start(filter, name.into_owned(), time)?;
+    let worker = Worker::start(filter, name.into_owned(), time, versions)?;
     let halted = Cell::new(None);
     let mut apply = |items: &[Item]| -> Result<Option<(usize, Error)>> {
         let mut failed = None;
@@ -325,63 +429,52 @@ fn stream(
                 "the filter used more than {} of memory (--filter-memory)",
                 crate::cli::show_size(memory)
             );
-            let mut doc = Arc::new(current.take_value().unwrap_or_else(|| default.clone()));
-            for (k, it) in items.iter().enumerate() {
-                let (ran, outputs) = match worker.run(&doc, &it.value, memory, &memory_text) {
-                    Run::Ended(Ok((ending, outputs))) => (Ok(ending), outputs),
-                    Run::Ended(Err(e)) => (Err(Error::bad_input(e.to_string())), Vec::new()),
-                    Run::Stopped(why) => (Err(Error::bad_input(why)), Vec::new()),
-                };
-                let why = match ran {
-                    Err(e) => Some(e),
-                    Ok(Ending::Halted(code)) => {
-                        let code = match code & 0xff {
-                            0 => Kind::FilterHalted.exit_code(),
-                            c => c,
+            let job = Job {
+                doc: current.take_value().unwrap_or_else(|| default.clone()),
+                values: items.iter().map(|it| it.value.clone()).collect(),
+                memory,
+            };
+            let (doc, stop) = match worker.run(job, &memory_text) {
+                Ok(Finished { doc, failed }) => {
+                    let stop = failed.map(|(k, f)| {
+                        let e = match f {
+                            Failed::Filter(e) => Error::bad_input(e.to_string()),
+                            Failed::Halted(code) => {
+                                let code = match code & 0xff {
+                                    0 => Kind::FilterHalted.exit_code(),
+                                    c => c,
+                                };
+                                halted.set(Some(code));
+                                Error::new(
+                                    Kind::FilterHalted,
+                                    format!("the filter halted (exit {code})"),
+                                )
+                            }
+                            Failed::Outputs(more) => Error::bad_input(format!(
+                                "the filter produced {} values; it must produce exactly one",
+                                if more { "more than one" } else { "no" }
+                            )),
+                            Failed::Schema(why) => Error::bad_input(why),
                         };
-                        halted.set(Some(code));
-                        Some(Error::new(
-                            Kind::FilterHalted,
-                            format!("the filter halted (exit {code})"),
-                        ))
-                    }
-                    Ok(_) if outputs.len() != 1 => Some(Error::bad_input(format!(
-                        "the filter produced {} values; it must produce exactly one",
-                        if outputs.len() > 1 {
-                            "more than one".to_owned()
-                        } else {
-                            "no".to_owned()
-                        }
-                    ))),
-                    Ok(_) => None,
-                };
-                let mut outputs = outputs.into_iter();
-                let next = match (why, outputs.next()) {
-                    (None, Some(next)) => match versions.as_ref().map(|v| v.check(&next)) {
-                        Some(Err(why)) => Err(Error::bad_input(why)),
-                        _ => Ok(next),
-                    },
-                    (Some(e), _) => Err(e),
-                    (None, None) => Err(Error::internal("a run with one output has none")),
-                };
-                match next {
-                    Ok(next) => doc = Arc::new(next),
-                    Err(e) => {
-                        failed = Some((
-                            k,
-                            e.map_message(|m| {
-                                format!("{}: stdin line {}: {m}", file.display(), it.line)
-                            }),
-                        ));
-                        if k == 0 {
-                            return Ok(Change::Keep);
-                        }
-                        break;
-                    }
+                        (k, e)
+                    });
+                    (doc, stop)
+                }
+                Err(Stopped { done, doc, why }) => (
+                    Arc::try_unwrap(doc).unwrap_or_else(|shared| (*shared).clone()),
+                    Some((done, Error::bad_input(why))),
+                ),
+            };
+            if let Some((k, e)) = stop {
+                let line = items.get(k).map_or(0, |it| it.line);
+                failed = Some((
+                    k,
+                    e.map_message(|m| format!("{}: stdin line {line}: {m}", file.display())),
+                ));
+                if k == 0 {
+                    return Ok(Change::Keep);
                 }
             }
-            // The worker may still hold the document when it was stopped.
-            let doc = Arc::try_unwrap(doc).unwrap_or_else(|shared| (*shared).clone());
             Ok(Change::Value(doc))
         })?;
         g.report(file, &outcome);
