@@ -639,6 +639,11 @@ pub struct MergeArgs {
     #[arg(long)]
     pub recover: bool,
     /// Read one patch per line from stdin and apply them in order (waiting ones in one write)
+    ///
+    /// A bad line (not JSON, not a merge patch, refused by a schema) ends the
+    /// stream: every patch before it is committed, whatever the grouping into
+    /// writes; exit 4, and stderr is one line naming "stdin line N" and how
+    /// many values before it are committed ("nothing was written" when none).
     #[arg(long)]
     pub stream: bool,
     /// Refuse the change (exit 4) unless the result matches this JSON Schema
@@ -675,6 +680,14 @@ pub struct UpdateArgs {
     #[arg(long)]
     pub recover: bool,
     /// Read one JSON value per line from stdin as $in and run FILTER for each, in order
+    ///
+    /// A value that fails (not JSON, a filter error, not exactly one output,
+    /// --filter-timeout or --filter-memory passed, a stack overflow, refused by
+    /// a schema) ends the stream: every value before it is committed, whatever
+    /// the grouping into writes; exit 4, and stderr is one line naming "stdin
+    /// line N" and how many values before it are committed ("nothing was
+    /// written" when none). `halt` ends it the same way with exit 10,
+    /// `halt_error(N)` with exit N.
     #[arg(long)]
     pub stream: bool,
     /// Refuse the change (exit 4) unless the result matches this JSON Schema

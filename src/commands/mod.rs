@@ -269,15 +269,33 @@ pub fn filter_args(vars: &crate::cli::VarArgs) -> Result<crate::json::filter::Ar
     Ok(crate::json::filter::Args { named, positional })
 }
 
+/// Most bytes read from a `--slurpfile`/`--rawfile` file: it is read whole
+/// into a variable before the filter runs, and a device that never ends
+/// (`/dev/zero`) must end in a message naming it, not in memory exhaustion.
+const MAX_ARG_FILE: u64 = 256 << 20;
+
 fn read_arg_file(file: &OsStr, what: &str) -> Result<Vec<u8>> {
+    use std::io::Read;
     let path = Path::new(file);
-    std::fs::read(path).map_err(|e| match e.kind() {
+    let failed = |e: io::Error| match e.kind() {
         io::ErrorKind::NotFound => Error::new(
             Kind::NotFound,
             format!("{what}: {}: no such file", path.display()),
         ),
         _ => Error::io(&format!("{what}: cannot read"), path, e),
-    })
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_ARG_FILE + 1).read_to_end(&mut bytes))
+        .map_err(failed)?;
+    if bytes.len() as u64 > MAX_ARG_FILE {
+        return Err(Error::bad_input(format!(
+            "{what}: {}: larger than {} MiB (a variable's file is read whole)",
+            path.display(),
+            MAX_ARG_FILE >> 20
+        )));
+    }
+    Ok(bytes)
 }
 
 /// `jsafe read '.a' f.json` (jq's order): FILE does not exist but FILTER names

@@ -832,11 +832,9 @@ impl Summary {
             let _ = write!(
                 s,
                 "; {} (see stderr)",
-                plural(
-                    self.scan_errors,
-                    "directory not readable",
-                    "directories not readable"
-                )
+                // A path given that is missing, or a directory that cannot
+                // be read: stderr says which.
+                plural(self.scan_errors, "path not scanned", "paths not scanned")
             );
         }
         s

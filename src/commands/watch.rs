@@ -60,23 +60,46 @@ pub fn run(g: &Global, args: &WatchArgs) -> Result<i32> {
         let text = match format {
             Format::Document => document(file, &out)?,
             Format::Lines => {
-                let new = watch::read_new_lines(file, &mut cursor)?;
-                if new.restarted {
-                    line_no = 0;
-                }
+                // Everything there now, however large, before waiting: the
+                // next change may never come.
                 let mut text = Vec::new();
-                for line in &new.lines {
-                    line_no += 1;
-                    if line.iter().all(u8::is_ascii_whitespace) {
-                        continue;
+                loop {
+                    let new = watch::read_new_lines(file, &mut cursor)?;
+                    if new.restarted {
+                        line_no = 0;
                     }
-                    match json::parse(line) {
-                        Ok(v) => text.extend(out.render(v)?),
-                        Err(e) => diag(&format!(
-                            "{}: line {line_no} skipped: not valid JSON ({e})",
-                            file.display()
-                        )),
+                    for line in &new.lines {
+                        line_no += 1;
+                        if line.iter().all(u8::is_ascii_whitespace) {
+                            continue;
+                        }
+                        match json::parse(line) {
+                            Ok(v) => text.extend(out.render(v)?),
+                            Err(e) => diag(&format!(
+                                "{}: line {line_no} skipped: not valid JSON ({e})",
+                                file.display()
+                            )),
+                        }
                     }
+                    for _ in 0..new.too_long {
+                        line_no += 1;
+                        diag(&format!(
+                            "{}: line {line_no} skipped: longer than a JSON Lines line may be ({})",
+                            file.display(),
+                            crate::store::lines::max_line_text()
+                        ));
+                    }
+                    if !new.more {
+                        break;
+                    }
+                    // Printed as it comes (a large backlog is not held
+                    // whole), or passed over as the first read is when
+                    // only changes are wanted.
+                    let show = !first || !(args.changes_only || args.once);
+                    if show && !text.is_empty() && !out.emit(&text)? {
+                        return Ok(0);
+                    }
+                    text.clear();
                 }
                 (!text.is_empty()).then_some(text)
             }

@@ -38,8 +38,9 @@ use super::{Format, Options, Outcome, State, Target, journal, lines, replace, sc
 use crate::error::{Error, Kind, Result};
 use crate::json;
 
-/// Longest last line read back to check it (a longer one is refused).
-const MAX_LAST_LINE: u64 = 64 << 20;
+/// Longest last line read back to check it, newline included (a longer
+/// one is refused): the JSON Lines limit.
+const MAX_LAST_LINE: u64 = lines::MAX_LINE as u64 + 1;
 /// Bytes read per step when looking back for the last newline.
 const CHUNK: u64 = 64 << 10;
 
@@ -49,6 +50,15 @@ pub fn append(file: &Path, opts: &Options, new_lines: &[Vec<u8>]) -> Result<Outc
     let started = Instant::now();
     let deadline = started.checked_add(opts.timeout);
     for (i, l) in new_lines.iter().enumerate() {
+        if l.len() > lines::MAX_LINE {
+            return Err(Error::bad_input(format!(
+                "{}: value {} to append is {} bytes on one line, longer than a JSON Lines line may be ({}); nothing was appended",
+                file.display(),
+                i + 1,
+                l.len(),
+                lines::max_line_text()
+            )));
+        }
         if l.contains(&b'\n') || json::validate(l).is_err() {
             return Err(Error::bad_input(format!(
                 "{}: value {} to append is not one compact JSON value; nothing was appended",
@@ -88,7 +98,17 @@ pub fn append(file: &Path, opts: &Options, new_lines: &[Vec<u8>]) -> Result<Outc
     }
     let size = u64::try_from(st.st_size).unwrap_or(0);
     outcome.bytes_before = (!created).then_some(size);
-    let end = Tail::read(&f, size).map_err(|e| Error::io("cannot read", file, e))?;
+    let end = Tail::read(&f, size).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::InvalidData {
+            // Not a log jsafe wrote: its last line passes the limit.
+            Error::new(
+                Kind::Corrupt,
+                format!("{}: {e}; nothing was appended", file.display()),
+            )
+        } else {
+            Error::io("cannot read", file, e)
+        }
+    })?;
     if let Some(bad) = &end.bad_last_line {
         return Err(Error::new(
             Kind::Corrupt,
@@ -104,6 +124,16 @@ pub fn append(file: &Path, opts: &Options, new_lines: &[Vec<u8>]) -> Result<Outc
     if !end.tail.is_empty() {
         if lines::tail_is_whole(&end.tail) {
             needs_newline = end.tail.iter().any(|b| !b.is_ascii_whitespace());
+        } else if !lines::could_be_torn(&end.tail) {
+            // Not the beginning of a line cut short (the `]` that ends a
+            // pretty-printed document, say): not JSON Lines, never cut.
+            return Err(Error::new(
+                Kind::Corrupt,
+                format!(
+                    "{}: its last line is not JSON and not a line cut short by an append: not a JSON Lines file, or damaged; nothing was appended (`jsafe status {0}` checks every line)",
+                    file.display()
+                ),
+            ));
         } else {
             let q = state.sub(OsStr::new(QUARANTINE))?;
             let name = quarantine_tail(&q, &t.key, &end.tail, &st, opts.sync).map_err(|e| {
@@ -265,7 +295,13 @@ impl Tail {
             let line_end = tail_start - 1;
             let line_start = last_newline_before(f, line_end, size)?.map_or(0, |nl| nl + 1);
             let line = read_range(f, line_start, line_end)?;
-            if line.iter().any(|b| !b.is_ascii_whitespace())
+            if line.len() > lines::MAX_LINE {
+                bad_last_line = Some(format!(
+                    "{} bytes, longer than a JSON Lines line may be ({})",
+                    line.len(),
+                    lines::max_line_text()
+                ));
+            } else if line.iter().any(|b| !b.is_ascii_whitespace())
                 && let Err(e) = json::validate(&line)
             {
                 bad_last_line = Some(e.to_string());
@@ -287,10 +323,13 @@ fn last_newline_before(f: &File, end: u64, size: u64) -> std::io::Result<Option<
     let mut buf = vec![0u8; usize::try_from(CHUNK).unwrap_or(65536)];
     while hi > 0 {
         if hi <= floor && floor > 0 {
-            return Err(std::io::Error::other(format!(
-                "its last line is longer than {} MiB; not a JSON Lines file?",
-                MAX_LAST_LINE >> 20
-            )));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "its last line is longer than a JSON Lines line may be ({}): not a JSON Lines file, or damaged",
+                    lines::max_line_text()
+                ),
+            ));
         }
         let lo = hi.saturating_sub(CHUNK);
         let n = usize::try_from(hi - lo).unwrap_or(0);

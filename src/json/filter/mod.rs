@@ -246,7 +246,9 @@ impl Filter {
         each: &mut dyn FnMut(Value) -> ControlFlow<()>,
     ) -> Result<Ending, FilterError> {
         self.run_val(convert::to_val(input), input_filename, side, &mut |v| {
-            let mut value = convert::from_val(&v)?;
+            let converted = convert::from_val(&v);
+            val::drop_flat(v.0);
+            let mut value = converted?;
             keep_source_text(input, &mut value);
             Ok(each(value))
         })
