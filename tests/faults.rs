@@ -506,6 +506,18 @@ fn a_killed_writers_temp_file_is_shown_by_status_and_removed_by_the_next_write()
         temps[0].as_str(),
         "{doc:#}"
     );
+    // The same when the file is named.
+    let status = common::jsafe(dir)
+        .args(["status", "--json", "f.json"])
+        .output()
+        .unwrap();
+    assert_eq!(status.status.code(), Some(9));
+    let doc: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(
+        doc["files"][0]["temp_files"][0],
+        temps[0].as_str(),
+        "{doc:#}"
+    );
     let out = common::run(dir, &["-v", "merge", "f.json", r#"{"c": 3}"#]);
     out.ok();
     assert!(out.stderr.contains("did not finish"), "{}", out.stderr);
