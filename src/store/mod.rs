@@ -850,7 +850,10 @@ where
     lock.announce_temp(OsStr::new(""));
     outcome.changed = true;
     outcome.bytes_after = new_bytes.len() as u64;
-    let hashes = hashes.map_or((None, None), Hashes::finish);
+    // Joined when the journal line is made: by then the directory's fsync
+    // runs on the helper thread, so a large file's hashing overlaps it too.
+    let hashes = std::cell::Cell::new(hashes);
+    let hashed = std::cell::OnceCell::new();
     let (sync, data_dir) = (opts.sync, &t.at.dir);
     let fsyncs = || -> Option<Error> {
         if !sync {
@@ -870,8 +873,10 @@ where
         }
         None
     };
-    let entry =
-        |not_durable: bool| journal_entry(&t, opts, &outcome, not_durable, started, hashes.clone());
+    let entry = |not_durable: bool| {
+        let h = hashed.get_or_init(|| hashes.take().map_or((None, None), Hashes::finish));
+        journal_entry(&t, opts, &outcome, not_durable, started, h.clone())
+    };
     let (not_durable, journal_error) = settle(&state, opts, deadline, &fsyncs, &entry);
     if let Some(e) = journal_error {
         outcome.warnings.push(format!(
