@@ -411,7 +411,12 @@ fn a_durable_merge_writes_fsyncs_renames_and_fsyncs_the_directory_and_the_journa
     );
     // The data directory is the first one opened (from the working directory).
     let dir_fd = fd_of(&calls[find(&|l| l.contains("O_DIRECTORY") && !l.contains("= -1"), 0)]);
-    let dir_fsync = find(&|l| l.contains(&format!(" fsync({dir_fd})")), rename);
+    // A call that another thread interrupts is printed as
+    // `fsync(3 <unfinished ...>` and resumed on a later line.
+    let syncs = |l: &str, call: &str, fd: &str| {
+        l.contains(&format!(" {call}({fd})")) || l.contains(&format!(" {call}({fd} <unfinished"))
+    };
+    let dir_fsync = find(&|l| syncs(l, "fsync", &dir_fd), rename);
     // The journal line: written only once the change is in place, and
     // fsynced before the merge exits (on a helper thread, the directory's
     // fsync runs meanwhile: strace -f shows both, in either order).
@@ -422,7 +427,7 @@ fn a_durable_merge_writes_fsyncs_renames_and_fsyncs_the_directory_and_the_journa
     let jfd = fd_of(&calls[journal]);
     let journal_write = find(&|l| l.contains(&format!(" write({jfd}, ")), rename);
     let journal_fsync = find(
-        &|l| l.contains(&format!("fdatasync({jfd})")) || l.contains(&format!(" fsync({jfd})")),
+        &|l| syncs(l, "fdatasync", &jfd) || syncs(l, "fsync", &jfd),
         journal_write,
     );
     assert!(
