@@ -29,9 +29,11 @@
 //!    goes to `.jsafe/quarantine/` instead, and is never deleted.
 //! 8. **replace** — temp file in the same directory, fsync, rename, fsync of
 //!    the directory, then of the backup directory ([`replace`](self)).
-//! 9. **rotate** — only now, with the new version in place: old backups
+//! 9. **journal** — one line appended to `.jsafe/journal.jsonl` and fsynced,
+//!    while step 8's directory fsyncs run on a helper thread (`settle`): a
+//!    change that returns `Ok` keeps its line through a power cut.
+//! 10. **rotate** — only now, with the new version in place: old backups
 //!    beyond `keep` are removed.
-//! 10. **journal** — one line appended to `.jsafe/journal.jsonl`.
 //! 11. **unlock** — the lock is dropped.
 //!
 //! # Failure
