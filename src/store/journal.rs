@@ -14,7 +14,7 @@
 //!   default) it is fsynced before the change returns (and the `.jsafe`
 //!   directory with it when the journal file is new), so a change that
 //!   exited 0 keeps its line through a power cut. The write core overlaps
-//!   that fsync with the fsync of the data directory ([`Line`]); a line whose
+//!   that fsync with the fsync of the data directory (`Line`); a line whose
 //!   fsync fails is a warning, as an unwritten one is.
 //! - At [`ROTATE_AT`] bytes the journal is renamed to `journal.1.jsonl` (older
 //!   ones shift up to `journal.<KEEP>.jsonl`), under the same lock.
