@@ -33,7 +33,7 @@
 //!    while step 8's directory fsyncs run on a helper thread (`settle`): a
 //!    change that returns `Ok` keeps its line through a power cut.
 //! 10. **rotate** — only now, with the new version in place: old backups
-//!    beyond `keep` are removed.
+//!     beyond `keep` are removed.
 //! 11. **unlock** — the lock is dropped.
 //!
 //! # Failure
