@@ -70,7 +70,7 @@ pub const ENVIRONMENT: &[(&str, &str, &str, &str)] = &[
         "JSAFE_NO_SYNC",
         "--no-sync",
         "true",
-        "write without fsync (tmpfs, tests): not durable",
+        "write without fsync (tmpfs, tests): not durable; a power cut can leave the file empty",
     ),
     (
         "JSAFE_NO_JOURNAL",
@@ -390,7 +390,7 @@ pub struct TopArgs {
     /// Do not back up the version being replaced (env JSAFE_NO_BACKUP)
     #[arg(long, env = "JSAFE_NO_BACKUP", hide_env = true, value_parser = FalseyValueParser::new(), help_heading = WRITE_TOP)]
     pub no_backup: bool,
-    /// Skip the fsyncs (tmpfs, tests): not durable (env JSAFE_NO_SYNC)
+    /// Skip the fsyncs (tmpfs, tests): not durable, and after a power cut or OS crash the file may be empty or missing, not only old; a process crash still leaves the old or new version (env JSAFE_NO_SYNC)
     #[arg(long, env = "JSAFE_NO_SYNC", hide_env = true, value_parser = FalseyValueParser::new(), help_heading = WRITE_TOP)]
     pub no_sync: bool,
     /// Do not append to the audit journal, .jsafe/journal.jsonl (env JSAFE_NO_JOURNAL)
@@ -419,7 +419,7 @@ pub struct WriteOpts {
     /// Do not back up the version being replaced (env JSAFE_NO_BACKUP)
     #[arg(long, help_heading = WRITE_OPTIONS)]
     pub no_backup: bool,
-    /// Skip the fsyncs (tmpfs, tests): not durable (env JSAFE_NO_SYNC)
+    /// Skip the fsyncs (tmpfs, tests): not durable, and after a power cut or OS crash the file may be empty or missing, not only old; a process crash still leaves the old or new version (env JSAFE_NO_SYNC)
     #[arg(long, help_heading = WRITE_OPTIONS)]
     pub no_sync: bool,
     /// Do not append to the audit journal, .jsafe/journal.jsonl (env JSAFE_NO_JOURNAL)

@@ -172,6 +172,16 @@ pub fn run(g: &Global, args: &StatusArgs) -> Result<i32> {
             g.timeout,
         );
         r.real = fv.dir.join(&fv.name);
+        // A file named directly: its temp files are looked for too.
+        let temps: Vec<OsString> = fv
+            .dir
+            .entries()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(n, _)| n)
+            .filter(|n| layout::temp_key(n).as_deref() == Some(fv.key.as_os_str()))
+            .collect();
+        r.temps = dead_temps(&fv.dir, &view, &fv.name, &temps);
         reports.push(r);
     }
     for m in &walked.missing_roots {

@@ -161,7 +161,6 @@ pub fn append(file: &Path, opts: &Options, new_lines: &[Vec<u8>]) -> Result<Outc
         buf.extend_from_slice(l);
         buf.push(b'\n');
     }
-    let mut not_durable = None;
     if !buf.is_empty() {
         let wrote = super::failpoint::hit(Step::TempWrite).and_then(|()| (&f).write_all(&buf));
         if let Err(e) = wrote {
@@ -177,43 +176,43 @@ pub fn append(file: &Path, opts: &Options, new_lines: &[Vec<u8>]) -> Result<Outc
             );
         }
         outcome.changed = true;
-        if opts.sync {
-            let synced = super::failpoint::hit(Step::TempFsync)
-                .and_then(|()| f.sync_data())
-                .and_then(|()| {
-                    if created {
-                        t.at.dir.sync(Step::DirFsync)
-                    } else {
-                        Ok(())
-                    }
-                });
-            if let Err(e) = synced {
-                not_durable = Some(super::not_durable_error(file, "cannot fsync", e));
-            }
-        }
     }
     outcome.bytes_after = keep_len + buf.len() as u64;
-    if outcome.changed && opts.journal {
-        let mut entry = super::journal_entry(
-            &t,
-            opts,
-            &outcome,
-            not_durable.is_some(),
-            started,
-            (None, None),
-        );
-        if outcome.quarantined.is_some() && not_durable.is_none() {
+    if !outcome.changed {
+        return Ok(outcome);
+    }
+    let (sync, data, data_dir) = (opts.sync && !buf.is_empty(), &f, &t.at.dir);
+    let fsyncs = || -> Option<Error> {
+        if !sync {
+            return None;
+        }
+        super::failpoint::hit(Step::TempFsync)
+            .and_then(|()| data.sync_data())
+            .and_then(|()| {
+                if created {
+                    data_dir.sync(Step::DirFsync)
+                } else {
+                    Ok(())
+                }
+            })
+            .err()
+            .map(|e| super::not_durable_error(file, "cannot fsync", e))
+    };
+    let entry = |not_durable: bool| {
+        let mut entry =
+            super::journal_entry(&t, opts, &outcome, not_durable, started, (None, None));
+        if outcome.quarantined.is_some() && !not_durable {
             entry.result = "torn-tail-quarantined".to_owned();
         }
-        if let Err(e) =
-            journal::append(&state.root, &entry, &state.trust, &state.creation, deadline)
-        {
-            outcome.warnings.push(format!(
-                "{}: appended, but the journal {} could not be written: {e}",
-                file.display(),
-                state.root.join(journal::FILE_NAME).display()
-            ));
-        }
+        entry
+    };
+    let (not_durable, journal_error) = super::settle(&state, opts, deadline, &fsyncs, &entry);
+    if let Some(e) = journal_error {
+        outcome.warnings.push(format!(
+            "{}: appended, but the journal {} could not be written: {e}",
+            file.display(),
+            state.root.join(journal::FILE_NAME).display()
+        ));
     }
     match not_durable {
         Some(e) => Err(e),
