@@ -209,3 +209,155 @@ pub fn lock(g: &Global, args: &LockArgs) -> Result<i32> {
         (None, None) => 1,
     })
 }
+
+/// `status etcd://…/KEY` or `…/PREFIX/`: documents, locks, members. Exit 9
+/// when a member does not answer, there is no leader, or a document is not
+/// valid JSON.
+pub fn status(g: &Global, args: &crate::cli::StatusArgs) -> Result<i32> {
+    let mut problems: Vec<String> = Vec::new();
+    let mut out = String::new();
+    let mut all = Vec::new();
+    for file in &args.paths {
+        if !etcd::is_url(file) {
+            return Err(Error::new(
+                Kind::Usage,
+                format!(
+                    "{}: give etcd URLs and local paths to separate `jsafe status` runs",
+                    file.display()
+                ),
+            ));
+        }
+        let r = etcd::status::report(file, g.timeout)?;
+        for d in r.docs.iter().filter(|d| !d.valid) {
+            problems.push(format!("{}: not valid JSON", d.key));
+        }
+        for m in &r.members {
+            if let Err(why) = &m.status {
+                problems.push(format!(
+                    "member {} ({}) does not answer: {why}",
+                    m.name, m.endpoint
+                ));
+            }
+        }
+        if r.leader.is_none() {
+            problems.push("no member names a leader".to_owned());
+        }
+        if args.json || args.all_json {
+            all.push(serde_json::json!({
+                "url": file.to_string_lossy(),
+                "documents": r.docs.iter().map(|d| serde_json::json!({
+                    "key": d.key, "size": d.size, "mod_revision": d.mod_revision,
+                    "valid": d.valid, "last": d.last,
+                })).collect::<Vec<_>>(),
+                "locks": r.locks.iter().map(|l| serde_json::json!({
+                    "key": l.key, "holder": l.holder, "ttl_left_s": l.ttl_left,
+                })).collect::<Vec<_>>(),
+                "members": r.members.iter().map(|m| serde_json::json!({
+                    "name": m.name, "endpoint": m.endpoint, "id": m.id,
+                    "healthy": m.status.is_ok(),
+                    "leader": r.leader.as_deref() == Some(m.id.as_str()),
+                    "error": m.status.as_ref().err(),
+                })).collect::<Vec<_>>(),
+                "leader": r.leader,
+            }));
+            continue;
+        }
+        out.push_str(&format!("{}\n", file.display()));
+        out.push_str(&format!(
+            "  {:<32} {:>10} {:>10}  {:<7} LAST CHANGE\n",
+            "KEY", "SIZE", "REVISION", "JSON"
+        ));
+        for d in &r.docs {
+            let last = d.last.as_ref().map_or(String::new(), |j| {
+                let s = |f: &str| {
+                    j.get(f)
+                        .and_then(serde_json::Value::as_str)
+                        .unwrap_or("?")
+                        .to_owned()
+                };
+                format!(
+                    "{} by {} on {} at {}",
+                    s("op"),
+                    s("user"),
+                    s("host"),
+                    s("time")
+                )
+            });
+            let json = if d.valid { "valid" } else { "INVALID" };
+            out.push_str(&format!(
+                "  {:<32} {:>10} {:>10}  {json:<7} {last}\n",
+                d.key, d.size, d.mod_revision
+            ));
+        }
+        if r.locks.is_empty() {
+            out.push_str("  no locks held\n");
+        }
+        for l in &r.locks {
+            let left = l.ttl_left.map_or("?".to_owned(), |t| format!("{t}s"));
+            out.push_str(&format!(
+                "  lock {}: held by {}, lease {left} left\n",
+                l.key,
+                etcd::lock::describe(l.holder.to_string().as_bytes())
+            ));
+        }
+        for m in &r.members {
+            let role = match &m.status {
+                Err(why) => format!("NOT ANSWERING ({why})"),
+                Ok(s) => {
+                    let version = s
+                        .get("version")
+                        .and_then(serde_json::Value::as_str)
+                        .unwrap_or("?");
+                    let role = if r.leader.as_deref() == Some(m.id.as_str()) {
+                        "leader"
+                    } else {
+                        "follower"
+                    };
+                    format!("{role}, etcd {version}")
+                }
+            };
+            out.push_str(&format!(
+                "  member {:<8} {:<22} {role}\n",
+                m.name, m.endpoint
+            ));
+        }
+    }
+    if args.json || args.all_json {
+        out = serde_json::json!({"etcd": all, "problems": problems}).to_string();
+        out.push('\n');
+    } else {
+        for p in &problems {
+            out.push_str(&format!("problem: {p}\n"));
+        }
+    }
+    print(out.as_bytes())?;
+    Ok(if problems.is_empty() {
+        0
+    } else {
+        Kind::Problems.exit_code()
+    })
+}
+
+/// `cleanup-locks etcd://…`: nothing to sweep (a lock is a lease and
+/// expires with its holder); the held locks are listed.
+pub fn cleanup(g: &Global, paths: &[std::path::PathBuf]) -> Result<i32> {
+    let mut out = String::new();
+    for file in paths {
+        let r = etcd::status::report(file, g.timeout)?;
+        out.push_str(&format!(
+            "{}: nothing to sweep: etcd locks are leases and expire by themselves {}s after their holder stops renewing them\n",
+            file.display(),
+            etcd::lock::ttl()
+        ));
+        for l in &r.locks {
+            let left = l.ttl_left.map_or("?".to_owned(), |t| format!("{t}s"));
+            out.push_str(&format!(
+                "  held: {} by {}, lease {left} left\n",
+                l.key,
+                etcd::lock::describe(l.holder.to_string().as_bytes())
+            ));
+        }
+    }
+    print(out.as_bytes())?;
+    Ok(0)
+}

@@ -194,8 +194,12 @@ impl Conn {
         if let Some(token) = auth {
             head.push_str(&format!("Authorization: {token}\r\n"));
         }
-        head.push_str("\r\n");
+        // A member cut off from the leader ends the watch instead of going
+        // quiet, so the watcher moves to another member.
+        head.push_str("Grpc-Metadata-hasleader: true\r\n\r\n");
+        let left = remaining(deadline).ok_or_else(|| io::Error::from(io::ErrorKind::TimedOut))?;
         let stream = self.reader.get_mut();
+        let _ = stream.set_write_timeout(Some(left));
         stream.write_all(head.as_bytes())?;
         stream.write_all(body)?;
         let status_line = self.line(deadline)?;

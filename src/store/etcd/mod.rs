@@ -30,6 +30,8 @@ mod base64;
 pub mod client;
 mod http;
 pub mod lock;
+pub mod status;
+pub mod watch;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
@@ -75,6 +77,15 @@ pub struct Url {
 impl Url {
     /// Parse `etcd://HOST:PORT[,HOST:PORT…]/KEY`.
     pub fn parse(file: &Path) -> Result<Url> {
+        Url::parse_as(file, false)
+    }
+
+    /// Parse a URL naming a key or a prefix (`status`): `/` alone is every key.
+    pub fn parse_prefix(file: &Path) -> Result<Url> {
+        Url::parse_as(file, true)
+    }
+
+    fn parse_as(file: &Path, prefix: bool) -> Result<Url> {
         let usage = |why: &str| {
             Error::new(
                 Kind::Usage,
@@ -102,7 +113,7 @@ impl Url {
             Some(i) => (&rest[..i], &rest[i..]),
             None => return Err(usage("no key")),
         };
-        if key.len() < 2 {
+        if key.len() < 2 && !prefix {
             return Err(usage("no key"));
         }
         if key.starts_with(RESERVED) || key == "/.jsafe" {
