@@ -465,6 +465,11 @@ fn lock_is_handed_to_nested_calls_and_others_wait() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+    // cleanup-locks has nothing to sweep and names the holder; status too.
+    let swept = ok(&["cleanup-locks", &url]);
+    assert!(swept.contains("nothing to sweep") && swept.contains("/l.json"), "{swept}");
+    let st = ok(&["status", &url]);
+    assert!(st.contains("lock /l.json: held by pid"), "{st}");
     // Held: a plain update waits for the lock and applies after both.
     ok(&["update", &url, ".n *= 10"]);
     assert!(holder.wait().expect("wait").success());
@@ -624,4 +629,59 @@ fn three_members_count_exactly_through_leader_kill() {
         n >= acked && n <= acked + unknown,
         "n {n}, acked {acked}, unknown {unknown}: {codes:?}"
     );
+}
+
+/// `watch` sees every version, in order, while the leader is killed, and
+/// `status` reports a paused member as a problem (exit 9).
+#[test]
+#[ignore = "needs etcd-server: starts three real etcd members"]
+fn watch_sees_every_version_across_a_leader_change() {
+    use std::io::BufRead;
+    let mut c = Cluster::start(3);
+    let url = c.url("/w.json");
+    ok(&["write", &url, r#"{"n":0}"#]);
+    let mut watcher = jsafe()
+        .args(["watch", "-c", &url])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("watch");
+    let stdout = watcher.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = vec![rx.recv_timeout(Duration::from_secs(30)).expect("first version")];
+    for _ in 0..10 {
+        ok(&["--timeout", "20s", "update", &url, ".n += 1"]);
+    }
+    let leader = c.leader().expect("a leader");
+    c.members[leader].kill();
+    for _ in 0..10 {
+        ok(&["--timeout", "20s", "update", &url, ".n += 1"]);
+    }
+    c.restart(leader);
+    while seen.last().map(String::as_str) != Some("{\"n\":20}") {
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(line) => seen.push(line),
+            Err(_) => break,
+        }
+    }
+    let _ = watcher.kill();
+    let _ = watcher.wait();
+    let _ = reader.join();
+    let want: Vec<String> = (0..=20).map(|n| format!("{{\"n\":{n}}}")).collect();
+    assert_eq!(seen, want);
+    c.wait_healthy();
+    assert_eq!(code(&run(&["status", &c.url("/")])), 0);
+    let paused = c.members[1].pid();
+    signal(paused, "STOP");
+    let o = run(&["--timeout", "5s", "status", &c.url("/")]);
+    signal(paused, "CONT");
+    assert_eq!(code(&o), 9, "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("does not answer"));
 }
