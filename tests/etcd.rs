@@ -467,7 +467,10 @@ fn lock_is_handed_to_nested_calls_and_others_wait() {
     }
     // cleanup-locks has nothing to sweep and names the holder; status too.
     let swept = ok(&["cleanup-locks", &url]);
-    assert!(swept.contains("nothing to sweep") && swept.contains("/l.json"), "{swept}");
+    assert!(
+        swept.contains("nothing to sweep") && swept.contains("/l.json"),
+        "{swept}"
+    );
     let st = ok(&["status", &url]);
     assert!(st.contains("lock /l.json: held by pid"), "{st}");
     // Held: a plain update waits for the lock and applies after both.
@@ -655,7 +658,10 @@ fn watch_sees_every_version_across_a_leader_change() {
             }
         }
     });
-    let mut seen = vec![rx.recv_timeout(Duration::from_secs(30)).expect("first version")];
+    let mut seen = vec![
+        rx.recv_timeout(Duration::from_secs(30))
+            .expect("first version"),
+    ];
     for _ in 0..10 {
         ok(&["--timeout", "20s", "update", &url, ".n += 1"]);
     }
@@ -684,4 +690,46 @@ fn watch_sees_every_version_across_a_leader_change() {
     signal(paused, "CONT");
     assert_eq!(code(&o), 9, "{}", String::from_utf8_lossy(&o.stdout));
     assert!(String::from_utf8_lossy(&o.stdout).contains("does not answer"));
+}
+
+/// append keeps one key per line (O(1) per append, no growing value), and
+/// concurrent appenders lose nothing and duplicate nothing.
+#[test]
+#[ignore = "needs etcd-server: starts a real etcd member"]
+fn append_is_one_key_per_line() {
+    let c = Cluster::start(1);
+    let url = c.url("/logs/app.jsonl");
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                for i in 0..10 {
+                    ok(&["append", &url, &format!("{{\"w\":{w},\"i\":{i}}}")]);
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().expect("writer");
+    }
+    assert_eq!(c.keys("/logs/app.jsonl/").len(), 40);
+    let text = ok(&["read", "-c", &url]);
+    let mut lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 40);
+    // Each writer's lines in its own order.
+    for w in 0..4 {
+        let mine: Vec<&str> = lines
+            .iter()
+            .copied()
+            .filter(|l| l.contains(&format!("\"w\":{w},")))
+            .collect();
+        let want: Vec<String> = (0..10)
+            .map(|i| format!("{{\"w\":{w},\"i\":{i}}}"))
+            .collect();
+        assert_eq!(mine, want);
+    }
+    lines.sort_unstable();
+    lines.dedup();
+    assert_eq!(lines.len(), 40);
+    assert_eq!(code(&run(&["append", &url, "not json"])), 4);
 }

@@ -69,7 +69,7 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
         let outcome = if format == Format::Lines {
             store::append(file, &opts, &[])?
         } else {
-            store::transact(file, &opts, |_| Ok(Change::Keep))?
+            store::transact_again(file, &opts, |_| Ok(Change::Keep))?
         };
         if format == Format::Lines
             && let Some(q) = &outcome.quarantined

@@ -29,6 +29,7 @@
 mod base64;
 pub mod client;
 mod http;
+pub mod lines;
 pub mod lock;
 pub mod status;
 pub mod watch;
@@ -231,13 +232,18 @@ pub fn held_lease(url: &Url) -> Option<i64> {
 pub fn load(file: &Path, timeout: Duration) -> Result<Current> {
     let url = Url::parse(file)?;
     let mut client = connect(&url, file)?;
+    let fail = |e: CallError| Error::new(Kind::Io, format!("{}: {}", file.display(), e.describe()));
+    if super::Format::of(file) == super::Format::Lines {
+        let log = lines::load(&mut client, &url, deadline(timeout)).map_err(fail)?;
+        return Ok(log.map_or(Current::Missing, Current::classify));
+    }
     let v = client
         .read(
             "/v3/kv/range",
             &json!({"key": b64(&url.key)}),
             deadline(timeout),
         )
-        .map_err(|e| Error::new(Kind::Io, format!("{}: {}", file.display(), e.describe())))?;
+        .map_err(fail)?;
     Ok(match kvs(&v).into_iter().next() {
         None => Current::Missing,
         Some(kv) => Current::classify(kv.value),
