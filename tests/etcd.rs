@@ -329,10 +329,41 @@ fn single_member_commands_match_etcdctl() {
     ok(&["write", &url, r#"{"v":1}"#]);
     assert_eq!(code(&run(&["merge", &url, "[1]"])), 4);
     assert_eq!(code(&run(&["update", &url, ".a |"])), 4);
+    // Streamed merges, and a one-off --schema check that refuses.
+    let mut child = jsafe()
+        .args(["merge", "--stream", &url])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("stream");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(b"{\"s\":1}\n{\"t\":2}\n").expect("write");
+    }
+    assert!(child.wait().expect("wait").success());
+    assert_eq!(ok(&["read", "-c", &url, "[.s, .t]"]), "[1,2]\n");
+    let schema = local.path().join("schema.json");
+    std::fs::write(
+        &schema,
+        br#"{"type":"object","properties":{"v":{"type":"string"}}}"#,
+    )
+    .expect("schema");
+    let o = run(&[
+        "write",
+        "--schema",
+        schema.to_str().expect("utf8"),
+        &url,
+        r#"{"v":1}"#,
+    ]);
+    assert_eq!(code(&o), 4, "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        code(&run(&["schema", &url, schema.to_str().expect("utf8")])),
+        2
+    );
     // write keeps the value's style, as for a file.
     assert_eq!(
         c.get("/app/state.json").as_deref(),
-        Some(&b"{\"v\": 1}\r\n"[..])
+        Some(&b"{\"v\": 1, \"s\": 1, \"t\": 2}\r\n"[..])
     );
 }
 
