@@ -764,3 +764,35 @@ fn append_is_one_key_per_line() {
     assert_eq!(lines.len(), 40);
     assert_eq!(code(&run(&["append", &url, "not json"])), 4);
 }
+
+/// `jsafe test --etcd URL` runs its checks on scratch keys and removes them.
+#[test]
+#[ignore = "needs etcd-server: starts a real etcd member"]
+fn selftest_runs_against_a_cluster() {
+    let c = Cluster::start(1);
+    let out = ok(&[
+        "test",
+        "--etcd",
+        &c.url("/app/"),
+        "--workers",
+        "2",
+        "--ops",
+        "5",
+    ]);
+    assert!(out.contains("5 checks, 0 failed"), "{out}");
+    assert!(out.contains("count 10 exact"), "{out}");
+    assert!(c.keys("/app/").is_empty() && c.keys("/.jsafe/").is_empty());
+    let dead = format!("etcd://127.0.0.1:{}/app/", free_port());
+    let o = run(&[
+        "--timeout",
+        "1s",
+        "test",
+        "--etcd",
+        &dead,
+        "--workers",
+        "1",
+        "--ops",
+        "1",
+    ]);
+    assert_eq!(code(&o), 9);
+}

@@ -361,3 +361,182 @@ pub fn cleanup(g: &Global, paths: &[std::path::PathBuf]) -> Result<i32> {
     print(out.as_bytes())?;
     Ok(0)
 }
+
+/// `jsafe test --etcd URL`: the contract checked against a cluster, on
+/// scratch keys under URL's prefix (removed afterwards): a round trip with
+/// exact bytes, `--workers` × `--ops` concurrent `update '.n += 1'` counting
+/// exactly, a nested change under `lock`, sequential changes per second, and
+/// every member answering with a leader. Exit 9 when a check fails.
+pub fn selftest(g: &Global, args: &crate::cli::TestArgs, url: &Path) -> Result<i32> {
+    use std::time::Instant;
+    let text = url.to_string_lossy();
+    let base = text.trim_end_matches('/');
+    let key =
+        std::path::PathBuf::from(format!("{base}/jsafe-selftest-{}.json", std::process::id()));
+    Url::parse(&key)?;
+    let me = std::env::current_exe()
+        .map_err(|e| Error::new(Kind::Io, format!("cannot find jsafe's own binary: {e}")))?;
+    let k = key.to_string_lossy().into_owned();
+    let run = |a: &[&str]| -> (i32, String) {
+        let mut cmd = Command::new(&me);
+        for (name, _) in std::env::vars_os() {
+            let n = name.to_string_lossy();
+            if n.starts_with("JSAFE_") && !n.starts_with("JSAFE_ETCD_") {
+                cmd.env_remove(&name);
+            }
+        }
+        // The workers wait as long as this run was told to.
+        if g.timeout < std::time::Duration::from_secs(86400) {
+            cmd.arg("--timeout")
+                .arg(format!("{}ms", g.timeout.as_millis().max(1)));
+        }
+        match cmd.args(a).stdin(std::process::Stdio::null()).output() {
+            Ok(o) => (
+                o.status.code().unwrap_or(-1),
+                String::from_utf8_lossy(&o.stdout).into_owned(),
+            ),
+            Err(e) => (-1, e.to_string()),
+        }
+    };
+    let mut checks: Vec<(String, bool, String, f64)> = Vec::new();
+    let mut check = |name: &str, f: &mut dyn FnMut() -> std::result::Result<String, String>| {
+        let t = Instant::now();
+        let (pass, detail) = match f() {
+            Ok(d) => (true, d),
+            Err(d) => (false, d),
+        };
+        checks.push((name.to_owned(), pass, detail, t.elapsed().as_secs_f64()));
+    };
+    check("round-trip", &mut || {
+        let doc = "{\"a\": 1.50, \"s\": \"\u{e9}\"}\n";
+        let (c, _) = run(&["write", &k, doc]);
+        if c != 0 {
+            return Err(format!("write exited {c}"));
+        }
+        let (c, out) = run(&["read", "-c", &k]);
+        let want = "{\"a\":1.50,\"s\":\"\u{e9}\"}\n";
+        if c != 0 || out != want {
+            return Err(format!("read exited {c} with {out:?}, wanted {want:?}"));
+        }
+        let (c, _) = run(&["merge", &k, "{\"b\":true}"]);
+        let (_, out) = run(&["read", "-c", &k]);
+        if c != 0 || out != "{\"a\":1.50,\"s\":\"\u{e9}\",\"b\":true}\n" {
+            return Err(format!("merge exited {c}, then read {out:?}"));
+        }
+        Ok("write, read and merge keep the bytes".to_owned())
+    });
+    check("concurrent", &mut || {
+        let (c, _) = run(&["write", &k, "{\"n\":0}"]);
+        if c != 0 {
+            return Err(format!("write exited {c}"));
+        }
+        let codes = std::sync::Mutex::new(Vec::new());
+        std::thread::scope(|s| {
+            for _ in 0..args.workers.max(1) {
+                s.spawn(|| {
+                    for _ in 0..args.ops {
+                        let (c, _) = run(&["update", &k, ".n += 1"]);
+                        if let Ok(mut v) = codes.lock() {
+                            v.push(c);
+                        }
+                    }
+                });
+            }
+        });
+        let codes = codes.into_inner().unwrap_or_default();
+        let acked = codes.iter().filter(|&&c| c == 0).count();
+        let unknown = codes.iter().filter(|&&c| c == 8).count();
+        let (_, out) = run(&["read", &k, ".n"]);
+        let n: usize = out.trim().parse().unwrap_or(usize::MAX);
+        if codes.iter().any(|c| ![0, 3, 7, 8].contains(c)) || n < acked || n > acked + unknown {
+            return Err(format!(
+                "count {n} after {acked} acknowledged increments ({unknown} unconfirmed); exit codes {codes:?}"
+            ));
+        }
+        Ok(format!(
+            "{} workers x {} increments: count {n} exact",
+            args.workers.max(1),
+            args.ops
+        ))
+    });
+    check("lock", &mut || {
+        let me = me.to_string_lossy();
+        let inner = format!("{me} update '{k}' '.locked = true'");
+        let (c, _) = run(&["lock", &k, "--", "sh", "-c", &inner]);
+        let (_, out) = run(&["read", &k, ".locked"]);
+        if c != 0 || out.trim() != "true" {
+            return Err(format!(
+                "lock exited {c}; the nested change read back {out:?}"
+            ));
+        }
+        Ok("a nested change under the lock applied".to_owned())
+    });
+    check("performance", &mut || {
+        let mut times = Vec::new();
+        for i in 0..20 {
+            let t = Instant::now();
+            let (c, _) = run(&["merge", &k, &format!("{{\"i\":{i}}}")]);
+            if c != 0 {
+                return Err(format!("merge exited {c}"));
+            }
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        let total: f64 = times.iter().sum();
+        times.sort_by(f64::total_cmp);
+        Ok(format!(
+            "{:.0} sequential merges/s, p50 {:.1} ms, max {:.1} ms",
+            20.0 * 1000.0 / total,
+            times[times.len() / 2],
+            times[times.len() - 1]
+        ))
+    });
+    check("cluster", &mut || {
+        let r = etcd::status::report(&key, g.timeout).map_err(|e| e.message().to_owned())?;
+        let down: Vec<String> = r
+            .members
+            .iter()
+            .filter(|m| m.status.is_err())
+            .map(|m| format!("{} ({})", m.name, m.endpoint))
+            .collect();
+        if !down.is_empty() {
+            return Err(format!("members not answering: {}", down.join(", ")));
+        }
+        if r.leader.is_none() {
+            return Err("no leader".to_owned());
+        }
+        Ok(format!("{} members answer, one leader", r.members.len()))
+    });
+    let cleaned = etcd::remove(&key, g.timeout);
+    let passed = checks.iter().all(|c| c.1);
+    let mut out = String::new();
+    if args.json {
+        let items: Vec<serde_json::Value> = checks
+            .iter()
+            .map(|(name, pass, detail, secs)| {
+                serde_json::json!({"suite": "etcd", "check": name, "pass": pass, "detail": detail, "seconds": secs})
+            })
+            .collect();
+        out = serde_json::json!({"url": text, "passed": passed, "checks": items}).to_string();
+        out.push('\n');
+    } else {
+        for (name, pass, detail, secs) in &checks {
+            let word = if *pass { "PASS" } else { "FAIL" };
+            out.push_str(&format!("{word} etcd {name} {detail} ({secs:.2} s)\n"));
+        }
+        let failed = checks.iter().filter(|c| !c.1).count();
+        out.push_str(&format!(
+            "{}: {} checks, {failed} failed\n",
+            text,
+            checks.len()
+        ));
+    }
+    print(out.as_bytes())?;
+    if let Err(e) = cleaned {
+        diag(&format!("{}; the scratch keys may be left", e.message()));
+    }
+    Ok(if passed {
+        0
+    } else {
+        Kind::Problems.exit_code()
+    })
+}

@@ -613,6 +613,24 @@ fn journal_record(
     })
 }
 
+/// Delete a key and everything jsafe keeps for it (backups, journal, lock,
+/// quarantine, a log's lines): for scratch keys (`jsafe test --etcd`).
+pub fn remove(file: &Path, timeout: Duration) -> Result<()> {
+    let url = Url::parse(file)?;
+    let mut client = connect(&url, file)?;
+    let del = |prefix: &str| json!({"request_delete_range": {"key": b64(prefix), "range_end": b64(prefix_end(prefix.as_bytes()))}});
+    let lines = format!("{}/", url.key);
+    let body = json!({"success": [
+        {"request_delete_range": {"key": b64(&url.key)}},
+        {"request_delete_range": {"key": b64(url.lock())}},
+        del(&url.backups()), del(&url.journal()), del(&url.quarantine()), del(&lines),
+    ]});
+    client
+        .write("/v3/kv/txn", &body, deadline(timeout))
+        .map(|_| ())
+        .map_err(|e| Error::new(Kind::Io, format!("{}: {}", file.display(), e.describe())))
+}
+
 /// One backup: name (the revision of the version it keeps) and bytes.
 #[derive(Debug)]
 pub struct Backup {
