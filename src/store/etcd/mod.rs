@@ -178,12 +178,8 @@ pub fn connect(url: &Url, file: &Path) -> Result<Client> {
 
 /// The error for a call that failed before anything changed.
 pub fn unchanged_error(file: &Path, e: &CallError) -> Error {
-    let kind = match e {
-        CallError::Server { code: 16, .. } | CallError::Server { code: 7, .. } => Kind::Io,
-        _ => Kind::Io,
-    };
     Error::new(
-        kind,
+        Kind::Io,
         format!("{}: {}; nothing was changed", file.display(), e.describe()),
     )
 }
@@ -511,12 +507,9 @@ where
         }
         let txn = json!({"compare": compare, "success": puts});
         match commit(&mut client, &url, file, &txn, &journal_key, seen, until)? {
-            Commit::Done => {
-                if opts.journal {
-                    // The record is written in any case: it is the operation id.
-                }
-                return Ok(outcome);
-            }
+            // The journal record is written even with --no-journal: it is
+            // the operation id that resolves an unanswered commit.
+            Commit::Done => return Ok(outcome),
             Commit::Conflict => {
                 if Instant::now() >= until {
                     return Err(Error::new(
