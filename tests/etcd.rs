@@ -796,3 +796,59 @@ fn selftest_runs_against_a_cluster() {
     ]);
     assert_eq!(code(&o), 9);
 }
+
+/// With authentication on, the user and password come from the environment
+/// (never the command line); without them nothing is changed (exit 7).
+#[test]
+#[ignore = "needs etcd-server: starts a real etcd member"]
+fn user_and_password_from_the_environment() {
+    let c = Cluster::start(1);
+    let url = c.url("/auth.json");
+    assert!(c.etcdctl(&["user", "add", "root:pw-root"]).status.success());
+    assert!(c.etcdctl(&["user", "add", "app:s3cret"]).status.success());
+    assert!(c.etcdctl(&["role", "add", "rw"]).status.success());
+    assert!(
+        c.etcdctl(&[
+            "role",
+            "grant-permission",
+            "rw",
+            "--prefix=true",
+            "readwrite",
+            "/"
+        ])
+        .status
+        .success()
+    );
+    assert!(
+        c.etcdctl(&["user", "grant-role", "app", "rw"])
+            .status
+            .success()
+    );
+    assert!(c.etcdctl(&["auth", "enable"]).status.success());
+    let as_app = |args: &[&str]| {
+        jsafe()
+            .env("JSAFE_ETCD_USER", "app")
+            .env("JSAFE_ETCD_PASSWORD", "s3cret")
+            .args(args)
+            .output()
+            .expect("run")
+    };
+    let o = as_app(&["merge", &url, r#"{"a":1}"#]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let o = as_app(&["lock", &url, "--", bin(), "update", &url, ".a += 1"]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    let o = as_app(&["read", "-c", &url]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "{\"a\":2}\n");
+    let o = run(&["--timeout", "2s", "merge", &url, r#"{"b":1}"#]);
+    assert_eq!(code(&o), 7, "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("nothing was changed"));
+    let wrong = jsafe()
+        .env("JSAFE_ETCD_USER", "app")
+        .env("JSAFE_ETCD_PASSWORD", "wrong")
+        .args(["--timeout", "2s", "merge", &url, r#"{"b":1}"#])
+        .output()
+        .expect("run");
+    assert_eq!(code(&wrong), 7);
+    let o = as_app(&["read", "-c", &url]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "{\"a\":2}\n");
+}

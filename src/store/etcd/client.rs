@@ -96,6 +96,18 @@ impl Client {
         })
     }
 
+    /// Log in on `conn` (a connection of its own, e.g. a watch) with this
+    /// client's user, if any: the token to send (simple tokens are per member).
+    pub fn login(&self, conn: &mut Conn, deadline: Instant) -> Option<String> {
+        let (name, password) = self.user.as_ref()?;
+        let body = json!({"name": name, "password": password}).to_string();
+        let (status, body) = conn
+            .post("/v3/auth/authenticate", body.as_bytes(), None, deadline)
+            .ok()?;
+        let v = parse(status, &body).ok()?;
+        v.get("token").and_then(J::as_str).map(str::to_owned)
+    }
+
     /// The members this client knows.
     pub fn hosts(&self) -> &[String] {
         &self.hosts

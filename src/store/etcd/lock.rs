@@ -62,7 +62,7 @@ pub fn wait_released(
         if Instant::now() >= until {
             return Err(None);
         }
-        match watch_once(host, &url.lock(), held.mod_revision + 1, until) {
+        match watch_once(client, host, &url.lock(), held.mod_revision + 1, until) {
             Ok(true) => return Ok(()),
             Ok(false) => return Err(None),
             Err(e) => last = Some(e),
@@ -79,11 +79,23 @@ pub fn wait_released(
 
 /// Watch `key` from `from` on one member until an event (true) or the
 /// deadline (false).
-fn watch_once(host: &str, key: &str, from: i64, until: Instant) -> Result<bool, CallError> {
+fn watch_once(
+    client: &Client,
+    host: &str,
+    key: &str,
+    from: i64,
+    until: Instant,
+) -> Result<bool, CallError> {
     let mut conn = Conn::open(host, until).map_err(|f| CallError::Unreachable(f.why))?;
+    let token = client.login(&mut conn, until);
     let body = json!({"create_request": {"key": b64(key), "start_revision": from.to_string()}});
     let status = conn
-        .post_stream("/v3/watch", body.to_string().as_bytes(), None, until)
+        .post_stream(
+            "/v3/watch",
+            body.to_string().as_bytes(),
+            token.as_deref(),
+            until,
+        )
         .map_err(|e| CallError::NoAnswer(e.to_string()))?;
     if status != 200 {
         return Err(CallError::Server {

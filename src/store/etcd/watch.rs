@@ -114,7 +114,13 @@ impl Watcher {
             "key": b64(&self.url.key),
             "start_revision": self.next_rev.to_string(),
         }});
-        match conn.post_stream("/v3/watch", body.to_string().as_bytes(), None, until) {
+        let token = self.client.login(&mut conn, until);
+        match conn.post_stream(
+            "/v3/watch",
+            body.to_string().as_bytes(),
+            token.as_deref(),
+            until,
+        ) {
             Ok(200) => {
                 self.conn = Some(conn);
                 true
