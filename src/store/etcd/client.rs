@@ -199,7 +199,9 @@ impl Client {
     }
 
     fn try_once(&mut self, path: &str, body: &[u8], deadline: Instant) -> Result<J, Attempt> {
-        let host = self.hosts[self.at].clone();
+        let Some(host) = self.hosts.get(self.at).cloned() else {
+            return Err(Attempt::NotSent("no etcd member named".to_owned()));
+        };
         // A member that takes this long is treated as not answering, so
         // another one gets the request while the deadline allows.
         let per_try = deadline.min(Instant::now() + Duration::from_secs(5));

@@ -105,7 +105,9 @@ impl Watcher {
 
     fn open(&mut self, until: Instant) -> bool {
         let hosts = self.client.hosts().to_vec();
-        let host = &hosts[self.at % hosts.len().max(1)];
+        let Some(host) = hosts.get(self.at % hosts.len().max(1)) else {
+            return false;
+        };
         let Ok(mut conn) = Conn::open(host, until) else {
             self.at += 1;
             return false;
