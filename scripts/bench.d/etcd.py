@@ -88,12 +88,13 @@ def main():
         ver = subprocess.run(["etcd", "--version"], capture_output=True, text=True).stdout.split("\n")[0]
         print("## etcd (one local member)\n")
         print(f"{ver}, loopback, default fsync; {a.ops} sequential changes each; "
-              f"every figure is whole processes as a shell loop runs them.\n")
-        print("| sequential durable merges | per second | vs jsafe |")
+              f"every figure is whole processes as a shell loop runs them; "
+              f"load average at the start {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs.\n")
+        print("| sequential durable changes | per second | jsafe's rate / this one |")
         print("|---|---:|---:|")
-        print(f"| `jsafe merge etcd://…` (backup + journal in the same txn) | {js:.0f} | 1.00x |")
-        print(f"| `etcdctl lock` + `etcdctl get` + `jq` + `etcdctl put` | {pattern:.0f} | {js / pattern:.2f}x faster |")
-        print(f"| bare `etcdctl put` (floor) | {bare:.0f} | {js / bare:.2f}x of the floor |")
+        print(f"| `jsafe merge etcd://…` (backup + journal in the same txn) | {js:.1f} | 1.00 |")
+        print(f"| `etcdctl lock` + `etcdctl get` + `jq` + `etcdctl put` | {pattern:.1f} | {js / pattern:.2f} |")
+        print(f"| bare `etcdctl put` (the floor: one write, no read, no backup) | {bare:.1f} | {js / bare:.2f} |")
         print()
         print(f"{a.writers} contending writers x {a.per_writer} `jsafe update '.n += 1'`: "
               f"{len(lat) / wall:.0f} changes/s, p50 {pct(0.50):.1f} ms, p99 {pct(0.99):.1f} ms; "
