@@ -9,7 +9,7 @@ use serde_json::{Value as J, json};
 
 use super::client::{int, kvs, prefix_end};
 use super::{RESERVED, Url, b64, connect, deadline};
-use crate::error::{Error, Kind, Result};
+use crate::error::Result;
 
 /// One document under the prefix.
 #[derive(Debug)]
@@ -61,6 +61,9 @@ pub struct Report {
     pub members: Vec<Member>,
     /// The leader's member id, if any member named one.
     pub leader: Option<String>,
+    /// What could not be read (the documents or locks, when no member
+    /// served the reads within the timeout).
+    pub unread: Vec<String>,
 }
 
 /// Gather the report for `file` (a key, or a prefix ending in `/`).
@@ -68,16 +71,21 @@ pub fn report(file: &Path, timeout: Duration) -> Result<Report> {
     let url = Url::parse_prefix(file)?;
     let mut client = connect(&url, file)?;
     let until = deadline(timeout);
-    let fail = |e: super::client::CallError| {
-        Error::new(Kind::Io, format!("{}: {}", file.display(), e.describe()))
-    };
+    let mut unread = Vec::new();
     let prefix = url.key.ends_with('/');
     let data = if prefix {
         json!({"key": b64(&url.key), "range_end": b64(prefix_end(url.key.as_bytes()))})
     } else {
         json!({"key": b64(&url.key)})
     };
-    let v = client.read("/v3/kv/range", &data, until).map_err(fail)?;
+    // Reads get part of the time: the members are asked in any case.
+    let reads_until = Instant::now() + timeout / 2;
+    let v = client
+        .read("/v3/kv/range", &data, reads_until)
+        .unwrap_or_else(|e| {
+            unread.push(format!("documents not read: {}", e.describe()));
+            J::Null
+        });
     let mut docs = Vec::new();
     for kv in kvs(&v) {
         let key = String::from_utf8_lossy(&kv.key).into_owned();
@@ -109,9 +117,16 @@ pub fn report(file: &Path, timeout: Duration) -> Result<Report> {
     } else {
         json!({"key": b64(&lock_prefix)})
     };
-    let v = client
-        .read("/v3/kv/range", &lock_range, until)
-        .map_err(fail)?;
+    let v = if unread.is_empty() {
+        client
+            .read("/v3/kv/range", &lock_range, reads_until)
+            .unwrap_or_else(|e| {
+                unread.push(format!("locks not read: {}", e.describe()));
+                J::Null
+            })
+    } else {
+        J::Null
+    };
     let mut locks = Vec::new();
     for kv in kvs(&v) {
         let ttl_left = client
@@ -132,7 +147,11 @@ pub fn report(file: &Path, timeout: Duration) -> Result<Report> {
     // Members: the cluster's list, each asked directly with a short limit.
     let per_member = Instant::now() + timeout.min(Duration::from_secs(3));
     let listed = client
-        .read("/v3/cluster/member/list", &json!({}), until)
+        .read(
+            "/v3/cluster/member/list",
+            &json!({}),
+            until.min(Instant::now() + timeout / 4),
+        )
         .ok();
     let mut members = Vec::new();
     let list = listed
@@ -192,5 +211,6 @@ pub fn report(file: &Path, timeout: Duration) -> Result<Report> {
         locks,
         members,
         leader,
+        unread,
     })
 }
