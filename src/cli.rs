@@ -874,6 +874,9 @@ pub struct TestArgs {
     /// The workers write without fsync (tmpfs, quick runs); the durability checks say so (env JSAFE_NO_SYNC)
     #[arg(long)]
     pub no_sync: bool,
+    /// Run the etcd self-test against this cluster (etcd://HOST:PORT[,…]/PREFIX/), on scratch keys under PREFIX
+    #[arg(long, value_name = "URL", conflicts_with_all = ["dir", "suites", "list"])]
+    pub etcd: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

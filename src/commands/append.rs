@@ -43,7 +43,7 @@ pub fn run(g: &Global, args: &AppendArgs) -> Result<()> {
         };
         let apply = |items: &[Item]| -> Result<Option<(usize, Error)>> {
             let mut failed = None;
-            let outcome = store::transact(file, &opts, |current| {
+            let outcome = store::transact_again(file, &opts, |current| {
                 let mut doc = current
                     .take_value()
                     .unwrap_or_else(|| Value::Object(Map::new()));

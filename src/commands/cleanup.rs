@@ -67,6 +67,9 @@ pub const JSON_VERSION: u32 = 1;
 
 /// Returns the exit code: 0 unless the sweep itself failed (7).
 pub fn run(g: &Global, args: &CleanupArgs) -> Result<i32> {
+    if args.paths.iter().any(|p| crate::store::etcd::is_url(p)) {
+        return super::etcd::cleanup(g, &args.paths);
+    }
     let mut sweep = Sweep {
         dry_run: args.dry_run,
         older_than: args.older_than,

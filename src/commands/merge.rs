@@ -49,7 +49,7 @@ pub fn run(g: &Global, args: &MergeArgs) -> Result<()> {
     };
     let mut apply = |items: &[Item]| -> Result<Option<(usize, Error)>> {
         let mut failed = None;
-        let outcome = store::transact(file, &opts, |current| {
+        let outcome = store::transact_again(file, &opts, |current| {
             let (change, stopped) =
                 merge_all(file, current, indent.is_none(), items, versions.as_ref())?;
             failed = stopped;

@@ -36,7 +36,14 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
 
     let wait = g.waiter(file);
     let lock = (args.lock && inherited.is_none()).then_some((g.timeout, &wait as &dyn Fn(&str)));
-    let loaded = store::load(file, lock)?;
+    let loaded = if store::etcd::is_url(file) {
+        store::Loaded {
+            current: store::etcd::load(file, g.timeout)?,
+            lock: None,
+        }
+    } else {
+        store::load(file, lock)?
+    };
     let mut current = loaded.current.reclassify(format);
     if matches!(current, Current::Corrupt { .. })
         && loaded.lock.is_none()
@@ -62,7 +69,7 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
         let outcome = if format == Format::Lines {
             store::append(file, &opts, &[])?
         } else {
-            store::transact(file, &opts, |_| Ok(Change::Keep))?
+            store::transact_again(file, &opts, |_| Ok(Change::Keep))?
         };
         if format == Format::Lines
             && let Some(q) = &outcome.quarantined

@@ -52,6 +52,9 @@ pub const JSON_VERSION: u32 = 1;
 /// Returns the exit code: 0 healthy, 9 problems, 5 a corrupt file, 6 a PATH
 /// that does not exist.
 pub fn run(g: &Global, args: &StatusArgs) -> Result<i32> {
+    if args.paths.iter().any(|p| crate::store::etcd::is_url(p)) {
+        return super::etcd::status(g, args);
+    }
     let roots = roots(&args.paths);
     let mut reports: Vec<Report> = Vec::new();
     let mut errors: Vec<String> = Vec::new();

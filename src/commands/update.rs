@@ -84,7 +84,7 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
     }
     let halted = Cell::new(None);
     let name = file.to_string_lossy();
-    let result = store::transact(file, &opts, |current| {
+    let result = store::transact_again(file, &opts, |current| {
         // The document straight into the filter's values, before the limits
         // are armed: reading it is not the filter's doing.
         let size = current.doc().map_or(0, |d| d.bytes().len() as u64);
@@ -422,7 +422,7 @@ fn stream(
     let halted = Cell::new(None);
     let mut apply = |items: &[Item]| -> Result<Option<(usize, Error)>> {
         let mut failed = None;
-        let outcome = store::transact(file, opts, |current| {
+        let outcome = store::transact_again(file, opts, |current| {
             let size = current.doc().map_or(0, |d| d.bytes().len() as u64);
             let memory = memory.limit(size);
             let memory_text = format!(

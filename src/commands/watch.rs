@@ -42,8 +42,6 @@ pub fn run(g: &Global, args: &WatchArgs) -> Result<i32> {
         None => None,
     };
     let idle = (g.timeout_given && g.timeout != Duration::MAX).then_some(g.timeout);
-    // Registered before the first read: nothing committed after it is missed.
-    let mut w = Watch::new(file, format)?;
     let mut out = Printer {
         file,
         filter: filter.as_ref(),
@@ -51,6 +49,11 @@ pub fn run(g: &Global, args: &WatchArgs) -> Result<i32> {
         raw: args.raw_output,
         stdout: io::stdout().lock(),
     };
+    if store::etcd::is_url(file) {
+        return etcd(g, args, &mut out, idle);
+    }
+    // Registered before the first read: nothing committed after it is missed.
+    let mut w = Watch::new(file, format)?;
     let mut deadline = idle.and_then(|d| Instant::now().checked_add(d));
     let mut first = true;
     let mut last: Option<Vec<u8>> = None;
@@ -164,7 +167,12 @@ fn document(file: &std::path::Path, out: &Printer) -> Result<Option<Vec<u8>>> {
         Err(e) if e.kind() == Kind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
-    match loaded.current {
+    text(loaded.current, out)
+}
+
+/// The output for one version; None when it is missing or not valid.
+fn text(current: Current, out: &Printer) -> Result<Option<Vec<u8>>> {
+    match current {
         Current::Valid(doc) => {
             if out.filter.is_none() && !out.compact && !out.raw {
                 let mut bytes = doc.into_bytes();
@@ -244,6 +252,66 @@ impl Printer<'_> {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
             Err(e) => Err(Error::new(Kind::Io, format!("cannot write to stdout: {e}"))),
+        }
+    }
+}
+
+/// `watch etcd://…`: the version read first, then every later one from the
+/// etcd watch (resumed from the last revision after a reconnect). Versions
+/// that are not valid JSON are reported on stderr and skipped; a deleted key
+/// prints nothing.
+fn etcd(g: &Global, args: &WatchArgs, out: &mut Printer, idle: Option<Duration>) -> Result<i32> {
+    let file = out.file;
+    let (mut w, first) = store::etcd::watch::Watcher::start(file, g.timeout)?;
+    let mut last: Option<Vec<u8>> = None;
+    let mut version = first.map(Current::classify);
+    let mut is_first = true;
+    let mut deadline = idle.and_then(|d| Instant::now().checked_add(d));
+    loop {
+        if let Some(current) = version.take() {
+            if let Current::Corrupt { error, .. } = &current {
+                diag(&format!(
+                    "{}: a version that is not valid JSON skipped ({error})",
+                    file.display()
+                ));
+            }
+            if let Some(text) = text(current, out)?
+                && last.as_deref() != Some(&text[..])
+            {
+                let show = !is_first || !(args.changes_only || args.once);
+                if show {
+                    if !out.emit(&text)? {
+                        return Ok(0);
+                    }
+                    deadline = idle.and_then(|d| Instant::now().checked_add(d));
+                }
+                last = Some(text);
+                if show && args.once {
+                    return Ok(0);
+                }
+            }
+        }
+        is_first = false;
+        match w.next(deadline) {
+            store::etcd::watch::Seen::Version(bytes, _) => version = Some(Current::classify(bytes)),
+            store::etcd::watch::Seen::Deleted(_) => {}
+            store::etcd::watch::Seen::Compacted(bytes, rev) => {
+                diag(&format!(
+                    "{}: the cluster compacted its history while the watch was away; showing the version at revision {rev} (versions in between are not shown)",
+                    file.display()
+                ));
+                version = bytes.map(Current::classify);
+            }
+            store::etcd::watch::Seen::TimedOut => {
+                return Err(Error::new(
+                    Kind::LockTimeout,
+                    format!(
+                        "{}: no change within {}",
+                        file.display(),
+                        crate::time::human_precise(idle.unwrap_or_default())
+                    ),
+                ));
+            }
         }
     }
 }

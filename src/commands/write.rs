@@ -22,7 +22,14 @@ pub fn run(g: &Global, args: &WriteArgs) -> Result<()> {
         )
         .held(held.as_ref())
         .check(check.as_deref());
-    let outcome = store::transact(&args.file, &opts, |_| Ok(Change::Value(value)))?;
+    // A conflict on an etcd key applies the change again: a copy only there.
+    let spare = store::etcd::is_url(&args.file).then(|| value.clone());
+    let mut value = Some(value);
+    let outcome = store::transact_again(&args.file, &opts, |_| {
+        let v = value.take().or_else(|| spare.clone());
+        v.map(Change::Value)
+            .ok_or_else(|| crate::error::Error::internal("the new content was used up"))
+    })?;
     g.report(&args.file, &outcome);
     Ok(())
 }

@@ -47,6 +47,9 @@ const CHUNK: u64 = 64 << 10;
 /// Append `lines` (compact JSON values, without newlines) to the JSON Lines
 /// file `file`; with no lines, only repair a torn tail. See the module head.
 pub fn append(file: &Path, opts: &Options, new_lines: &[Vec<u8>]) -> Result<Outcome> {
+    if super::etcd::is_url(file) {
+        return super::etcd::lines::append(file, opts, new_lines);
+    }
     let started = Instant::now();
     let deadline = started.checked_add(opts.timeout);
     for (i, l) in new_lines.iter().enumerate() {

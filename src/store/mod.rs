@@ -50,6 +50,7 @@
 mod append;
 pub mod backup;
 mod dir;
+pub mod etcd;
 mod failpoint;
 mod held;
 pub mod interrupt;
@@ -621,6 +622,17 @@ pub fn transact<F>(file: &Path, opts: &Options, change: F) -> Result<Outcome>
 where
     F: FnOnce(&Current) -> Result<Change>,
 {
+    if etcd::is_url(file) {
+        // An optimistic transaction may apply its change more than once.
+        let mut once = Some(change);
+        return etcd::transact(file, opts, |current| match once.take() {
+            Some(f) => f(current),
+            None => Err(Error::internal(format!(
+                "{}: this change cannot be applied again after a conflict",
+                file.display()
+            ))),
+        });
+    }
     // An I/O error before the rename changed nothing: say so, so that a script
     // (and its author) can tell it from exit 8.
     transact_inner(file, opts, change).map_err(|e| {
@@ -630,6 +642,19 @@ where
             e
         }
     })
+}
+
+/// As [`transact`], for a change that can be applied again to a newer
+/// version: an `etcd://` FILE's optimistic transaction re-applies it after a
+/// conflict ([`etcd::transact`]); a local file takes its lock and applies it once.
+pub fn transact_again<F>(file: &Path, opts: &Options, change: F) -> Result<Outcome>
+where
+    F: FnMut(&Current) -> Result<Change>,
+{
+    if etcd::is_url(file) {
+        return etcd::transact(file, opts, change);
+    }
+    transact(file, opts, change)
 }
 
 /// A change's exclusive lock: taken here, or the one `jsafe lock` holds.
@@ -1153,6 +1178,10 @@ pub fn reload_if_locked(
     timeout: Duration,
     on_wait: &dyn Fn(&str),
 ) -> Result<Option<Current>> {
+    if etcd::is_url(file) {
+        // etcd values change atomically: there is no half-written version.
+        return Ok(None);
+    }
     let t = Target::resolve_any(file)?;
     let Some(locks) = t.existing_locks()? else {
         return Ok(None);
