@@ -137,8 +137,8 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
                 "set one member, keep the others",
             ),
             (
-                "jsafe merge state.json '{\"tmp\": null}'",
-                "null deletes a member",
+                "jsafe merge state.json '{host: $h}' --arg h \"$HOST\"",
+                "a shell value, stored as a string whatever it holds",
             ),
             (
                 "producer | jsafe merge progress.json --stream",
@@ -553,6 +553,19 @@ pub struct VarArgs {
     pub positional: Vec<OsString>,
 }
 
+impl VarArgs {
+    /// Any variable given: the value argument of `merge`, `write` and
+    /// `append` is then a jq expression rather than literal JSON.
+    pub fn given(&self) -> bool {
+        !(self.arg.is_empty()
+            && self.argjson.is_empty()
+            && self.slurpfile.is_empty()
+            && self.rawfile.is_empty()
+            && !self.args
+            && !self.jsonargs)
+    }
+}
+
 #[derive(Debug, Args)]
 #[command(allow_negative_numbers = true)]
 pub struct ReadArgs {
@@ -612,8 +625,10 @@ pub struct WriteArgs {
     /// The JSON file
     #[arg(value_hint = ValueHint::FilePath)]
     pub file: PathBuf,
-    /// The new content; read from stdin when omitted or "-"
+    /// The new content; read from stdin when omitted or "-". With a variable (--arg …) a jq expression evaluated with null input, e.g. '{host: $h}'
     pub json: Option<OsString>,
+    #[command(flatten)]
+    pub vars: VarArgs,
     #[command(flatten)]
     pub style: StyleArgs,
     /// Refuse the change (exit 4) unless the result matches this JSON Schema
@@ -630,9 +645,11 @@ pub struct MergeArgs {
     /// The JSON file (a missing file starts as {})
     #[arg(value_hint = ValueHint::FilePath)]
     pub file: PathBuf,
-    /// The merge patch, a JSON object; "-" reads it from stdin
+    /// The merge patch, a JSON object; "-" reads it from stdin. With a variable (--arg …) a jq expression evaluated with null input, e.g. '{host: $h}'
     #[arg(required_unless_present = "stream")]
     pub patch: Option<OsString>,
+    #[command(flatten)]
+    pub vars: VarArgs,
     #[command(flatten)]
     pub style: StyleArgs,
     /// If the file is corrupt, quarantine it and restore the newest valid backup first
@@ -730,6 +747,8 @@ pub struct WatchArgs {
     /// Read FILE as JSON Lines (the default for *.jsonl, *.ndjson): print each appended line
     #[arg(long)]
     pub lines: bool,
+    #[command(flatten)]
+    pub vars: VarArgs,
 }
 
 #[derive(Debug, Args)]
@@ -737,8 +756,10 @@ pub struct AppendArgs {
     /// The JSON Lines file (*.jsonl, *.ndjson, or --lines), or with --to a JSON document
     #[arg(value_hint = ValueHint::FilePath)]
     pub file: PathBuf,
-    /// The value to append; "-" reads JSON Lines from stdin (one value per line)
+    /// The value to append; "-" reads JSON Lines from stdin (one value per line). With a variable (--arg …) a jq expression evaluated with null input, e.g. '{event: $e}'
     pub json: OsString,
+    #[command(flatten)]
+    pub vars: VarArgs,
     /// Append to the array at this path of a JSON document (e.g. .events, .a."b c"[0])
     #[arg(long, value_name = "PATH", conflicts_with = "lines")]
     pub to: Option<String>,
