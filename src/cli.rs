@@ -569,7 +569,7 @@ impl VarArgs {
 #[derive(Debug, Args)]
 #[command(allow_negative_numbers = true)]
 pub struct ReadArgs {
-    /// The JSON file
+    /// The JSON file; "-" reads stdin (nothing is created, no lock, no --recover)
     #[arg(value_hint = ValueHint::FilePath)]
     pub file: PathBuf,
     /// A jq filter; its outputs are printed one per line as they are produced
@@ -598,6 +598,12 @@ pub struct ReadArgs {
     /// Exit 11 if the last output is false or null, 14 if there is none (jq's -e)
     #[arg(short = 'e', long, help_heading = OUTPUT)]
     pub exit_status: bool,
+    /// Read every value (each line of a JSON Lines file, or the document) into one array, the filter's one input
+    #[arg(short = 's', long, conflicts_with = "null_input")]
+    pub slurp: bool,
+    /// Run the filter once with null as input; `input` and `inputs` take the file's values
+    #[arg(short = 'n', long)]
+    pub null_input: bool,
     #[command(flatten)]
     pub vars: VarArgs,
     /// JSON printed (or filtered) when FILE is missing; without it a missing file is exit 6
