@@ -263,6 +263,19 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
+        "rotate",
+        &[
+            (
+                "jsafe rotate events.jsonl --keep 7 --compress",
+                "events.jsonl.1.gz … .7.gz, a new empty log",
+            ),
+            (
+                "jsafe rotate events.jsonl --max-size 100M --max-age 1d",
+                "from cron: only a big or old log",
+            ),
+        ],
+    ),
+    (
         "test",
         &[
             ("jsafe test", "every suite, in a fresh temp directory"),
@@ -464,6 +477,13 @@ pub enum Command {
     Append(AppendArgs),
     /// Attach a JSON Schema to a file (every change is checked), show it, or detach it
     Schema(SchemaArgs),
+    /// Move a JSON Lines log to LOG.1 under its lock and start an empty one (for cron)
+    ///
+    /// Older rotated files shift to LOG.2 … LOG.<keep>; older ones are removed. Appends
+    /// wait on the log's lock while it moves, so no line is lost. Without --max-size or
+    /// --max-age every non-empty log is rotated; with them only one that big or that old.
+    /// Prints nothing unless -v.
+    Rotate(RotateArgs),
     /// Self-test: check that locking, atomic replace and recovery work on this filesystem
     Test(TestArgs),
     /// Print the shell completion script for bash, zsh, fish, elvish or powershell
@@ -491,6 +511,7 @@ impl Command {
             Command::Lock(a) => Some(&a.lock_opts),
             Command::Append(a) => Some(&a.lock_opts),
             Command::Schema(a) => Some(&a.lock_opts),
+            Command::Rotate(a) => Some(&a.lock_opts),
             _ => None,
         }
     }
@@ -802,6 +823,30 @@ pub struct SchemaArgs {
     pub lock_opts: LockOpts,
     #[command(flatten)]
     pub write_opts: WriteOpts,
+}
+
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// The JSON Lines log (*.jsonl, *.ndjson, or --lines)
+    #[arg(value_hint = ValueHint::FilePath)]
+    pub file: PathBuf,
+    /// Rotated files to keep: LOG.1 … LOG.N (0: drop the old lines)
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub keep: usize,
+    /// gzip LOG.1 into LOG.1.gz (after the lock is released)
+    #[arg(long)]
+    pub compress: bool,
+    /// Rotate only a log of at least SIZE: 10M, 1G (or one older than --max-age)
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_size: Option<usize>,
+    /// Rotate only a log started at least DURATION ago: 1d, 1w (or one bigger than --max-size)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub max_age: Option<Duration>,
+    /// FILE is JSON Lines whatever its name
+    #[arg(long)]
+    pub lines: bool,
+    #[command(flatten)]
+    pub lock_opts: LockOpts,
 }
 
 #[derive(Debug, Args)]

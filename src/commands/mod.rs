@@ -9,6 +9,7 @@ pub mod lock;
 pub mod merge;
 pub mod read;
 pub mod restore;
+pub mod rotate;
 pub mod schema;
 pub mod status;
 pub mod stream;

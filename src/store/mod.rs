@@ -56,6 +56,7 @@ pub mod layout;
 pub mod lines;
 pub mod lock;
 mod replace;
+pub mod rotate;
 pub mod scan;
 pub mod schema;
 pub mod watch;
