@@ -263,6 +263,19 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     (
+        "forget",
+        &[
+            (
+                "jsafe forget old.json",
+                "status stops reporting it; asks before removing backups",
+            ),
+            (
+                "jsafe forget --yes old.json",
+                "also its backups and schema, without asking",
+            ),
+        ],
+    ),
+    (
         "rotate",
         &[
             (
@@ -484,6 +497,12 @@ pub enum Command {
     /// --max-age every non-empty log is rotated; with them only one that big or that old.
     /// Prints nothing unless -v.
     Rotate(RotateArgs),
+    /// Stop tracking a managed file that is gone: its lock file, and after a yes (or --yes) its backups and schema
+    ///
+    /// Status then no longer reports the file as missing. Without a yes on the terminal
+    /// or --yes, the backups and the schema are kept (`restore --latest` can still bring
+    /// the file back). A file that exists is never forgotten (exit 7).
+    Forget(ForgetArgs),
     /// Self-test: check that locking, atomic replace and recovery work on this filesystem
     Test(TestArgs),
     /// Print the shell completion script for bash, zsh, fish, elvish or powershell
@@ -826,6 +845,16 @@ pub struct SchemaArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ForgetArgs {
+    /// The managed file that is gone
+    #[arg(value_hint = ValueHint::FilePath)]
+    pub file: PathBuf,
+    /// Also remove its backups and attached schema without asking
+    #[arg(short, long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct RotateArgs {
     /// The JSON Lines log (*.jsonl, *.ndjson, or --lines)
     #[arg(value_hint = ValueHint::FilePath)]
@@ -889,6 +918,9 @@ pub struct StatusArgs {
     /// A lock held longer than DURATION is a problem (exit 9): 30m, 1h, 1d
     #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
     pub stale_after: Duration,
+    /// A managed file that is missing is listed but is no problem (exit 0 for it)
+    #[arg(long)]
+    pub ignore_missing: bool,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 pub mod append;
 pub mod cleanup;
 pub mod completions;
+pub mod forget;
 pub mod generate;
 pub mod lock;
 pub mod merge;

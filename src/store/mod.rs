@@ -49,6 +49,7 @@ mod append;
 pub mod backup;
 mod dir;
 mod failpoint;
+pub mod forget;
 mod held;
 pub mod interrupt;
 pub mod journal;
