@@ -14,6 +14,7 @@ use crate::store::{self, Change, Current, OnCorrupt};
 
 pub fn run(g: &Global, args: &MergeArgs) -> Result<()> {
     let file = &args.file;
+    super::check_file_value_order("merge", file, args.patch.as_deref(), "PATCH")?;
     super::refuse_json_lines("merge", file)?;
     let patch = match (&args.patch, args.stream) {
         (Some(p), false) => Some(value_input(Some(p), &args.vars, "the merge patch")?),

@@ -363,6 +363,33 @@ pub fn check_file_filter_order(command: &str, file: &Path, filter: Option<&str>)
     Ok(())
 }
 
+/// `jsafe merge '{"a":2}' f.json` (the other way round): FILE does not exist
+/// but the value argument (`what`: PATCH, JSON) names a file. A usage error
+/// that says the order, rather than a JSON error about the file's name.
+pub fn check_file_value_order(
+    command: &str,
+    file: &Path,
+    value: Option<&OsStr>,
+    what: &str,
+) -> Result<()> {
+    if let Some(v) = value
+        && v != "-"
+        && !file.exists()
+        && Path::new(v).is_file()
+    {
+        let v = Path::new(v).display();
+        return Err(Error::new(
+            Kind::Usage,
+            format!(
+                "{}: no such file, but the {what} '{v}' is a file: the order is FILE {what}, as in `jsafe {command} {v} '{}'`",
+                file.display(),
+                file.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Write to stdout; a closed pipe (`jsafe read f | head`) is not an error.
 pub fn print(bytes: &[u8]) -> Result<()> {
     let mut out = io::stdout().lock();

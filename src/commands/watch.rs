@@ -32,6 +32,7 @@ use crate::store::{self, Current, Format};
 
 pub fn run(g: &Global, args: &WatchArgs) -> Result<i32> {
     let file = args.file.as_path();
+    super::check_file_filter_order("watch", file, args.filter.as_deref())?;
     let format = Format::of_or(file, args.lines);
     let filter = match &args.filter {
         Some(code) => Some({

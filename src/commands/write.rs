@@ -8,6 +8,7 @@ use crate::error::Result;
 use crate::store::{self, Change, OnCorrupt};
 
 pub fn run(g: &Global, args: &WriteArgs) -> Result<()> {
+    super::check_file_value_order("write", &args.file, args.json.as_deref(), "JSON")?;
     super::refuse_json_lines("write", &args.file)?;
     let value = value_input(args.json.as_deref(), &args.vars, "the new content")?;
     let check = schema_check(args.schema.as_deref())?;
