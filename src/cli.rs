@@ -576,11 +576,11 @@ pub struct VarArgs {
     /// Bind $NAME to the parsed JSON value in the filter
     #[arg(long = "argjson", help_heading = VARIABLES, num_args = 2, value_names = ["NAME", "JSON"], action = clap::ArgAction::Append, value_parser = clap::value_parser!(OsString))]
     pub argjson: Vec<OsString>,
-    /// Bind $NAME to an array of the JSON values in FILE
-    #[arg(long = "slurpfile", help_heading = VARIABLES, num_args = 2, value_names = ["NAME", "FILE"], action = clap::ArgAction::Append, value_parser = clap::value_parser!(OsString))]
+    /// Bind $NAME to an array of the JSON values in the file PATH
+    #[arg(long = "slurpfile", help_heading = VARIABLES, num_args = 2, value_names = ["NAME", "PATH"], action = clap::ArgAction::Append, value_parser = clap::value_parser!(OsString))]
     pub slurpfile: Vec<OsString>,
-    /// Bind $NAME to the text of FILE
-    #[arg(long = "rawfile", help_heading = VARIABLES, num_args = 2, value_names = ["NAME", "FILE"], action = clap::ArgAction::Append, value_parser = clap::value_parser!(OsString))]
+    /// Bind $NAME to the text of the file PATH
+    #[arg(long = "rawfile", help_heading = VARIABLES, num_args = 2, value_names = ["NAME", "PATH"], action = clap::ArgAction::Append, value_parser = clap::value_parser!(OsString))]
     pub rawfile: Vec<OsString>,
     /// The ARGs after the filter are strings in $ARGS.positional
     #[arg(long = "args", conflicts_with = "jsonargs", help_heading = VARIABLES)]
@@ -617,8 +617,8 @@ pub struct ReadArgs {
     /// Print compact JSON, one value per line
     #[arg(short, long, help_heading = OUTPUT)]
     pub compact: bool,
-    /// Print strings without quotes
-    #[arg(short, long, help_heading = OUTPUT)]
+    /// Print strings without quotes (--raw works too)
+    #[arg(short, long, alias = "raw", help_heading = OUTPUT)]
     pub raw_output: bool,
     /// Like -r, and no newline after each output
     #[arg(short = 'j', long, help_heading = OUTPUT)]
@@ -778,8 +778,8 @@ pub struct WatchArgs {
     /// Print compact JSON: one line per change
     #[arg(short, long)]
     pub compact: bool,
-    /// Print strings without quotes
-    #[arg(short, long)]
+    /// Print strings without quotes (--raw works too)
+    #[arg(short, long, alias = "raw")]
     pub raw_output: bool,
     /// Do not print the current value at start; only changes
     #[arg(long)]

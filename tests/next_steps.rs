@@ -100,3 +100,124 @@ fn schema_with_its_arguments_swapped_or_a_missing_file_is_refused() {
     run(d, &["schema", "new.json", "config.schema.json"]).ok();
     run(d, &["write", "new.json", "1"]).fails(4);
 }
+
+/// Every suggestion of a failed run works (exit 0) when run in order.
+fn follow_all(dir: &Path, out: &Out) -> usize {
+    let all = suggested(&out.stderr);
+    for s in &all {
+        let done = run_suggestion(dir, s, "");
+        assert_eq!(done.code, 0, "`{s}` failed: {}", done.stderr);
+    }
+    all.len()
+}
+
+#[test]
+fn read_of_a_corrupt_file_suggests_only_steps_that_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Managed, with a valid backup: restore and --recover both work.
+    run(d, &["write", "m.json", "{\"v\": 1}"]).ok();
+    run(d, &["write", "m.json", "{\"v\": 2}"]).ok();
+    fs::write(d.join("m.json"), "{\"v\": ").unwrap();
+    let out = run(d, &["read", "m.json"]);
+    out.fails(5).stderr_has("--recover");
+    run(d, &["read", "m.json", "--recover"]).ok();
+    fs::write(d.join("m.json"), "{\"v\": ").unwrap();
+    let out = run(d, &["read", "m.json"]);
+    assert_eq!(follow_all(d, &out), 2);
+    assert_eq!(parse_file(&d.join("m.json"))["v"], 1);
+    // A file jsafe never changed has no backup: no restore, no --recover.
+    fs::write(d.join("plain.json"), "{\"v\": ").unwrap();
+    let out = run(d, &["read", "plain.json"]);
+    out.fails(5);
+    assert!(
+        !out.stderr.contains("jsafe restore") && !out.stderr.contains("--recover"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(suggested(&out.stderr).len(), 0);
+    // A damaged line inside a log: neither restore nor --recover can fix it.
+    fs::write(d.join("log.jsonl"), "{\"a\": 1}\n{\"a\" 2}\n{\"a\": 3}\n").unwrap();
+    let out = run(d, &["read", "log.jsonl"]);
+    out.fails(5).stderr_has("line 2");
+    assert!(
+        !out.stderr.contains("jsafe restore") && !out.stderr.contains("--recover"),
+        "{}",
+        out.stderr
+    );
+    // A torn last line: `read --recover` works as suggested.
+    fs::write(d.join("torn.jsonl"), "{\"a\": 1}\n{\"a\": ").unwrap();
+    let out = run(d, &["read", "torn.jsonl"]);
+    out.fails(5);
+    assert_eq!(follow_all(d, &out), 1);
+    assert_eq!(text(&d.join("torn.jsonl")), "{\"a\": 1}\n");
+}
+
+#[test]
+fn append_and_read_number_a_bad_line_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(d.join("log.jsonl"), "{\"a\": 1}\n{\"a\": 2}\n{\"a\" 3}\n").unwrap();
+    let read = run(d, &["read", "log.jsonl"]);
+    read.fails(5).stderr_has("line 3, column 6");
+    let append = run(d, &["append", "log.jsonl", "{}"]);
+    append.fails(5).stderr_has("line 3, column 6");
+    // Its suggestion, `jsafe status log.jsonl`, shows that line (exit 5).
+    let s = suggested(&append.stderr);
+    assert_eq!(s.len(), 1);
+    let status = run_suggestion(d, &s[0], "");
+    assert_eq!(status.code, 5);
+    assert!(
+        status.stdout_str().contains("line 3, column 6"),
+        "{}",
+        status.stdout_str()
+    );
+}
+
+#[test]
+fn status_hints_for_corrupt_and_missing_files_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run(d, &["write", "b.json", "{}"]).ok();
+    fs::write(d.join("b.json"), "{").unwrap();
+    let out = run(d, &["status"]);
+    assert_eq!(out.code, 5);
+    let s = suggested(&out.stdout_str());
+    assert_eq!(s, ["jsafe restore --list b.json"]);
+    assert_eq!(run_suggestion(d, &s[0], "").code, 0);
+    fs::remove_file(d.join("b.json")).unwrap();
+    run(d, &["write", "c.json", "{}"]).ok();
+    run(d, &["write", "c.json", "[]"]).ok();
+    fs::remove_file(d.join("c.json")).unwrap();
+    let out = run(d, &["status"]);
+    assert_eq!(out.code, 9);
+    let s = suggested(&out.stdout_str());
+    assert_eq!(
+        s,
+        [
+            "jsafe forget b.json",
+            "jsafe restore --latest c.json",
+            "jsafe forget c.json"
+        ]
+    );
+    // Each works where it is offered: forget the one, restore the other.
+    for line in [&s[0], &s[1]] {
+        assert_eq!(run_suggestion(d, line, "").code, 0, "{line}");
+    }
+    assert_eq!(run(d, &["status"]).code, 0);
+    // The other way out for c.json works too, once it is gone again.
+    fs::remove_file(d.join("c.json")).unwrap();
+    assert_eq!(run_suggestion(d, &s[2], "").code, 0);
+    assert_eq!(run(d, &["status"]).code, 0);
+}
+
+#[test]
+fn read_raw_is_raw_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(d.join("f.json"), "{\"s\": \"x\"}\n").unwrap();
+    assert_eq!(
+        run(d, &["read", "f.json", ".s", "--raw"]).ok().stdout_str(),
+        "x\n"
+    );
+}

@@ -61,12 +61,12 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
                 return Err(Error::new(
                     Kind::Corrupt,
                     format!(
-                        "{}: {error}; nothing was printed. `jsafe read --recover {0}` (or the next `jsafe append`) moves it to .jsafe/quarantine/ and keeps every whole line",
+                        "{}: {error}; nothing was printed. `jsafe read --recover {0}` (or the next append to it) moves it to .jsafe/quarantine/ and keeps every whole line",
                         file.display()
                     ),
                 ));
             }
-            return Err(store::corrupt_error(file, &error, "nothing was printed"));
+            return Err(corrupt(file, &error, format));
         }
     };
     let missing = || {
@@ -251,6 +251,34 @@ fn load_file(g: &Global, args: &ReadArgs, file: &Path, format: Format) -> Result
     }
 
     Ok(current)
+}
+
+/// A corrupt file, with only the next steps that work for it: `restore`
+/// and `--recover` need a valid backup, which a JSON Lines log (appends
+/// take none) and a file jsafe never changed do not have.
+fn corrupt(file: &Path, error: &ParseError, format: Format) -> Error {
+    let has_valid_backup = store::backups(file)
+        .map(|(_, b)| b.newest_valid().is_some())
+        .unwrap_or(false);
+    if format == Format::Lines {
+        return Error::new(
+            Kind::Corrupt,
+            format!(
+                "{}: not valid JSON Lines ({error}); nothing was printed. A damaged line inside a log is not repaired automatically and appends keep no backups: fix or remove that line by hand",
+                file.display()
+            ),
+        );
+    }
+    if has_valid_backup {
+        return store::corrupt_error(file, error, "nothing was printed");
+    }
+    Error::new(
+        Kind::Corrupt,
+        format!(
+            "{}: not valid JSON ({error}); nothing was printed. jsafe holds no valid backup of it to restore",
+            file.display()
+        ),
+    )
 }
 
 /// `read -`: stdin's bytes, as JSON Lines with `--lines`, else one document

@@ -496,7 +496,7 @@ impl Report {
             Health::Ok => {}
             Health::Corrupt(e) if self.lines && e.message.contains("torn last line") => {
                 self.problems.push(format!(
-                    "{e}; `jsafe read --recover {}` (or the next `jsafe append`) moves it to quarantine",
+                    "{e}; `jsafe read --recover {}` (or the next append to it) moves it to quarantine",
                     self.shown
                 ));
             }
