@@ -577,10 +577,10 @@ pub struct VarArgs {
     #[arg(long = "argjson", help_heading = VARIABLES, num_args = 2, value_names = ["NAME", "JSON"], action = clap::ArgAction::Append, value_parser = clap::value_parser!(OsString))]
     pub argjson: Vec<OsString>,
     /// Bind $NAME to an array of the JSON values in the file PATH
-    #[arg(long = "slurpfile", help_heading = VARIABLES, num_args = 2, value_names = ["NAME", "PATH"], action = clap::ArgAction::Append, value_parser = clap::value_parser!(OsString))]
+    #[arg(long = "slurpfile", help_heading = VARIABLES, num_args = 2, value_names = ["NAME", "PATH"], action = clap::ArgAction::Append, value_parser = clap::value_parser!(OsString), add = clap_complete::engine::ArgValueCompleter::new(crate::commands::completions::NameThenFile))]
     pub slurpfile: Vec<OsString>,
     /// Bind $NAME to the text of the file PATH
-    #[arg(long = "rawfile", help_heading = VARIABLES, num_args = 2, value_names = ["NAME", "PATH"], action = clap::ArgAction::Append, value_parser = clap::value_parser!(OsString))]
+    #[arg(long = "rawfile", help_heading = VARIABLES, num_args = 2, value_names = ["NAME", "PATH"], action = clap::ArgAction::Append, value_parser = clap::value_parser!(OsString), add = clap_complete::engine::ArgValueCompleter::new(crate::commands::completions::NameThenFile))]
     pub rawfile: Vec<OsString>,
     /// The ARGs after the filter are strings in $ARGS.positional
     #[arg(long = "args", conflicts_with = "jsonargs", help_heading = VARIABLES)]
@@ -763,7 +763,7 @@ pub struct LockArgs {
     #[command(flatten)]
     pub lock_opts: LockOpts,
     /// The command to run, after --
-    #[arg(last = true, required = true, value_name = "CMD", value_parser = clap::value_parser!(OsString))]
+    #[arg(last = true, required = true, value_name = "CMD", value_parser = clap::value_parser!(OsString), add = clap_complete::engine::ArgValueCompleter::new(crate::commands::completions::lock_command))]
     pub command: Vec<OsString>,
 }
 
