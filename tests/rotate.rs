@@ -36,7 +36,7 @@ fn all_lines(d: &Path) -> Vec<serde_json::Value> {
             Some((i.parse().unwrap(), text))
         })
         .collect();
-    rotated.sort_by(|a, b| b.0.cmp(&a.0));
+    rotated.sort_by_key(|b| std::cmp::Reverse(b.0));
     let mut texts: Vec<String> = rotated.into_iter().map(|(_, t)| t).collect();
     texts.push(text(&d.join("log.jsonl")));
     texts

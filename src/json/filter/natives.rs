@@ -197,7 +197,7 @@ pub fn funs() -> impl Iterator<Item = Fun<Data>> {
             bome(next.map_or_else(|| err("No more inputs"), Ok))
         }),
         ("inputs", v(0), |cv| {
-            let data: &RunData = *cv.0.data();
+            let data: &RunData = cv.0.data();
             Box::new(std::iter::from_fn(move || {
                 data.inputs.borrow_mut().pop_front().map(Ok)
             }))
