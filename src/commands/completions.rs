@@ -24,7 +24,7 @@ use std::ffi::OsString;
 use std::io::{self, Write};
 use std::path::PathBuf;
 
-use clap_complete::engine::CompletionCandidate;
+use clap_complete::engine::{CompletionCandidate, ValueCompleter};
 use clap_complete::env::{Elvish, EnvCompleter, Fish, Powershell};
 
 use crate::cli::{CompletionShell, CompletionsArgs};
@@ -183,6 +183,57 @@ pub fn backup_names(current: &std::ffi::OsStr) -> Vec<CompletionCandidate> {
             ))
         })
         .collect()
+}
+
+/// Candidates for `lock FILE -- CMD...`: the first word after `--` is a
+/// command (executables in PATH, or a path when it has a `/`), the others
+/// are files.
+pub fn lock_command(current: &std::ffi::OsStr) -> Vec<CompletionCandidate> {
+    let words = line_words();
+    let at = std::env::var("_CLAP_COMPLETE_INDEX")
+        .ok()
+        .and_then(|i| i.parse::<usize>().ok());
+    let first = at.is_some_and(|i| i > 0 && words.get(i - 1).is_some_and(|w| w == "--"));
+    let prefix = current.to_string_lossy();
+    if !first || prefix.contains('/') {
+        return clap_complete::engine::PathCompleter::any().complete(current);
+    }
+    let mut names: Vec<String> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|dir| std::fs::read_dir(dir).ok())
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(e.path())
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.starts_with(prefix.as_ref()))
+        .collect();
+    names.sort();
+    names.dedup();
+    names.into_iter().map(CompletionCandidate::new).collect()
+}
+
+/// Candidates for `--slurpfile NAME PATH` and `--rawfile NAME PATH`: none
+/// for NAME (a new variable), files for PATH.
+#[derive(Clone, Copy)]
+pub struct NameThenFile;
+
+impl clap_complete::engine::ValueCompleter for NameThenFile {
+    fn complete(&self, current: &std::ffi::OsStr) -> Vec<CompletionCandidate> {
+        self.complete_at(1, current)
+    }
+
+    fn complete_at(&self, arg_index: usize, current: &std::ffi::OsStr) -> Vec<CompletionCandidate> {
+        match arg_index {
+            0 => Vec::new(),
+            _ => clap_complete::engine::PathCompleter::any().complete(current),
+        }
+    }
 }
 
 /// The words on the line being completed: what follows `--` in this

@@ -3,19 +3,22 @@
 //! files that other programs change in place. A parse failure is retried once
 //! under the shared lock before it is reported as corruption.
 
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::ops::ControlFlow;
+use std::path::Path;
 
 use super::{Global, check_file_filter_order, filter_args, json_input, print};
 use crate::cli::ReadArgs;
 use crate::error::{Error, Kind, Result};
 use crate::json::filter::{self, Ending, Filter, FilterError, Input, Render, Side};
-use crate::json::{Indent, ParseError, Style};
+use crate::json::{Indent, ParseError, Style, Value};
 use crate::store::{self, Change, Current, Format, OnCorrupt, lines};
 
 /// Returns the exit code: 0, or what `-e` or a `halt` in the filter decided.
 pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
-    check_file_filter_order("read", &args.file, args.filter.as_deref())?;
+    if args.file.as_os_str() != "-" {
+        check_file_filter_order("read", &args.file, args.filter.as_deref())?;
+    }
     // Everything that can fail on the caller's input fails before the file is read.
     let filter = match &args.filter {
         Some(code) => Some({
@@ -30,7 +33,176 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
         None => None,
     };
     let file = args.file.as_path();
+    let stdin = file.as_os_str() == "-";
     let format = Format::of_or(file, args.lines);
+    let current = if stdin {
+        from_stdin(args)?
+    } else {
+        load_file(g, args, file, format)?
+    };
+    let format = current.doc().map_or(format, store::Doc::format);
+    let size = current.doc().map_or(0, |d| d.bytes().len() as u64);
+    let doc = match current {
+        Current::Valid(doc) => {
+            if filter.is_none() && !reformats(args) && !args.slurp && !args.null_input {
+                // The file as it is, byte for byte.
+                let mut bytes = doc.into_bytes();
+                if !bytes.is_empty() && bytes.last() != Some(&b'\n') {
+                    bytes.push(b'\n');
+                }
+                print(&bytes)?;
+                return Ok(0);
+            }
+            Some(doc)
+        }
+        Current::Missing => None,
+        Current::Corrupt { error, bytes } => {
+            if format == Format::Lines && lines::is_torn(&bytes, &error) {
+                return Err(Error::new(
+                    Kind::Corrupt,
+                    format!(
+                        "{}: {error}; nothing was printed. `jsafe read --recover {0}` (or the next append to it) moves it to .jsafe/quarantine/ and keeps every whole line",
+                        file.display()
+                    ),
+                ));
+            }
+            return Err(corrupt(file, &error, format));
+        }
+    };
+    let missing = || {
+        Error::new(
+            Kind::NotFound,
+            format!(
+                "{}: no such file (give --default JSON to get a value for a missing file)",
+                file.display()
+            ),
+        )
+    };
+    // -s: every value in one array, the one input; -n: null is the one
+    // input, and `input`/`inputs` hand out the values.
+    let gathered = if args.slurp || args.null_input {
+        let values: Vec<Value> = match (&doc, &default) {
+            (Some(d), _) => d.values().collect::<Result<_>>()?,
+            (None, Some(v)) => vec![v.clone()],
+            (None, None) => return Err(missing()),
+        };
+        Some(if args.slurp {
+            Value::Array(values)
+        } else {
+            if let Some(f) = &filter {
+                f.set_inputs(values);
+            }
+            Value::Null
+        })
+    } else {
+        None
+    };
+    // The inputs, with their line numbers (0 for a document): straight into
+    // the filter's values, no tree of jsafe's own.
+    let inputs: Box<dyn Iterator<Item = (usize, std::result::Result<Input, ParseError>)>> =
+        match (&doc, format) {
+            _ if gathered.is_some() => Box::new(std::iter::once((
+                0,
+                Ok(Input::from_value(gathered.as_ref().unwrap_or(&Value::Null))),
+            ))),
+            (Some(d), Format::Document) => Box::new(std::iter::once((
+                0,
+                Input::parse_for_printing(d.shared(), *d.style()),
+            ))),
+            (Some(d), Format::Lines) => {
+                let shared = d.shared();
+                let style = *d.style();
+                Box::new(
+                    lines::values(d.bytes()).map(move |(n, l)| {
+                        (n, Input::parse_for_printing(shared.slice_ref(l), style))
+                    }),
+                )
+            }
+            (None, _) => {
+                let default = default.ok_or_else(missing)?;
+                Box::new(std::iter::once((0, Ok(Input::from_value(&default)))))
+            }
+        };
+    let parsed = |r: std::result::Result<Input, ParseError>| {
+        r.map_err(|e| {
+            Error::internal(format!(
+                "{}: a validated document does not parse: {e}",
+                file.display()
+            ))
+        })
+    };
+
+    // JSON Lines with a filter print like `jq -c`, one output per line.
+    let mut out = Output::new(args, format == Format::Lines && gathered.is_none());
+    let Some(filter) = &filter else {
+        for (_, input) in inputs {
+            let input = parsed(input)?;
+            if out.emit_output(&input, &input.whole()).is_break() {
+                break;
+            }
+        }
+        return finish(file, out).map(|()| 0);
+    };
+    let name = file.to_string_lossy();
+    let memory = args.filter_memory.limit(size);
+    let memory_line = format!(
+        "{}: the filter used more than {} of memory (--filter-memory); nothing more was printed",
+        file.display(),
+        crate::cli::show_size(memory)
+    );
+    let mut ending = Ending::Finished;
+    for (line, input) in inputs {
+        let input = parsed(input)?;
+        let ran = {
+            // No time limit: a read holds no lock while its filter runs.
+            let _limits = crate::sys::Limits::arm(None, Some(memory), "", &memory_line)
+                .map_err(|e| Error::new(Kind::Io, format!("{}: {e}", file.display())))?;
+            let _running = crate::sys::FilterRunning::start();
+            filter.run_input(&input, Some(&name), &side_output, &mut |v| {
+                out.emit_output(&input, &v)
+            })
+        };
+        if format == Format::Document && gathered.is_none() {
+            // The process ends after this read: freeing the input value by
+            // value would cost more than the filter on a large document.
+            std::mem::forget(input);
+        }
+        match ran {
+            Ok(Ending::Finished) => {}
+            Ok(e) => {
+                ending = e;
+                break;
+            }
+            Err(e) => {
+                // Outputs printed before an error stay printed; the error comes after them.
+                finish(file, out)?;
+                let at = if line > 0 {
+                    format!(" (line {line})")
+                } else {
+                    String::new()
+                };
+                return Err(Error::bad_input(format!("{}{at}: {e}", file.display())));
+            }
+        }
+    }
+    let last_truthy = out.last_truthy;
+    finish(file, out)?;
+    Ok(match ending {
+        Ending::Halted(code) => code & 0xff,
+        Ending::Stopped => 0,
+        Ending::Finished if args.exit_status => match last_truthy {
+            None => Kind::NoOutput.exit_code(),
+            Some(false) => Kind::FalseOutput.exit_code(),
+            Some(true) => 0,
+        },
+        Ending::Finished => 0,
+    })
+}
+
+/// FILE's current version: loaded (under a shared lock with `--lock`, or
+/// once more under it when the first parse fails), repaired first with
+/// `--recover`.
+fn load_file(g: &Global, args: &ReadArgs, file: &Path, format: Format) -> Result<Current> {
     // Inside `jsafe lock` on this file: its lock is ours, never waited for.
     let inherited = super::lock::inherited(file)?;
 
@@ -85,138 +257,71 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
         current = store::load(file, None)?.current.reclassify(format);
     }
 
-    let size = current.doc().map_or(0, |d| d.bytes().len() as u64);
-    let doc = match current {
-        Current::Valid(doc) => {
-            if filter.is_none() && !reformats(args) {
-                // The file as it is, byte for byte.
-                let mut bytes = doc.into_bytes();
-                if !bytes.is_empty() && bytes.last() != Some(&b'\n') {
-                    bytes.push(b'\n');
-                }
-                print(&bytes)?;
-                return Ok(0);
-            }
-            Some(doc)
-        }
-        Current::Missing => None,
-        Current::Corrupt { error, bytes } => {
-            if format == Format::Lines && lines::is_torn(&bytes, &error) {
-                return Err(Error::new(
-                    Kind::Corrupt,
-                    format!(
-                        "{}: {error}; nothing was printed. `jsafe read --recover {0}` (or the next `jsafe append`) moves it to .jsafe/quarantine/ and keeps every whole line",
-                        file.display()
-                    ),
-                ));
-            }
-            return Err(store::corrupt_error(file, &error, "nothing was printed"));
-        }
-    };
-    // The inputs, with their line numbers (0 for a document): straight into
-    // the filter's values, no tree of jsafe's own.
-    let inputs: Box<dyn Iterator<Item = (usize, std::result::Result<Input, ParseError>)>> =
-        match (&doc, format) {
-            (Some(d), Format::Document) => Box::new(std::iter::once((
-                0,
-                Input::parse_for_printing(d.shared(), *d.style()),
-            ))),
-            (Some(d), Format::Lines) => {
-                let shared = d.shared();
-                let style = *d.style();
-                Box::new(
-                    lines::values(d.bytes()).map(move |(n, l)| {
-                        (n, Input::parse_for_printing(shared.slice_ref(l), style))
-                    }),
-                )
-            }
-            (None, _) => {
-                let default = default.ok_or_else(|| {
-                Error::new(
-                    Kind::NotFound,
-                    format!(
-                        "{}: no such file (give --default JSON to get a value for a missing file)",
-                        file.display()
-                    ),
-                )
-            })?;
-                Box::new(std::iter::once((0, Ok(Input::from_value(&default)))))
-            }
-        };
-    let parsed = |r: std::result::Result<Input, ParseError>| {
-        r.map_err(|e| {
-            Error::internal(format!(
-                "{}: a validated document does not parse: {e}",
-                file.display()
-            ))
-        })
-    };
+    Ok(current)
+}
 
-    // JSON Lines with a filter print like `jq -c`, one output per line.
-    let mut out = Output::new(args, format == Format::Lines);
-    let Some(filter) = &filter else {
-        for (_, input) in inputs {
-            let input = parsed(input)?;
-            if out.emit_output(&input, &input.whole()).is_break() {
-                break;
-            }
-        }
-        return finish(file, out).map(|()| 0);
-    };
-    let name = file.to_string_lossy();
-    let memory = args.filter_memory.limit(size);
-    let memory_line = format!(
-        "{}: the filter used more than {} of memory (--filter-memory); nothing more was printed",
-        file.display(),
-        crate::cli::show_size(memory)
-    );
-    let mut ending = Ending::Finished;
-    for (line, input) in inputs {
-        let input = parsed(input)?;
-        let ran = {
-            // No time limit: a read holds no lock while its filter runs.
-            let _limits = crate::sys::Limits::arm(None, Some(memory), "", &memory_line)
-                .map_err(|e| Error::new(Kind::Io, format!("{}: {e}", file.display())))?;
-            let _running = crate::sys::FilterRunning::start();
-            filter.run_input(&input, Some(&name), &side_output, &mut |v| {
-                out.emit_output(&input, &v)
-            })
-        };
-        if format == Format::Document {
-            // The process ends after this read: freeing the input value by
-            // value would cost more than the filter on a large document.
-            std::mem::forget(input);
-        }
-        match ran {
-            Ok(Ending::Finished) => {}
-            Ok(e) => {
-                ending = e;
-                break;
-            }
-            Err(e) => {
-                // Outputs printed before an error stay printed; the error comes after them.
-                finish(file, out)?;
-                let at = if line > 0 {
-                    format!(" (line {line})")
-                } else {
-                    String::new()
-                };
-                return Err(Error::bad_input(format!("{}{at}: {e}", file.display())));
-            }
-        }
+/// A corrupt file, with only the next steps that work for it: `restore`
+/// and `--recover` need a valid backup, which a JSON Lines log (appends
+/// take none) and a file jsafe never changed do not have.
+fn corrupt(file: &Path, error: &ParseError, format: Format) -> Error {
+    let has_valid_backup = store::backups(file)
+        .map(|(_, b)| b.newest_valid().is_some())
+        .unwrap_or(false);
+    if format == Format::Lines {
+        return Error::new(
+            Kind::Corrupt,
+            format!(
+                "{}: not valid JSON Lines ({error}); nothing was printed. A damaged line inside a log is not repaired automatically and appends keep no backups: fix or remove that line by hand",
+                file.display()
+            ),
+        );
     }
-    let last_truthy = out.last_truthy;
-    finish(file, out)?;
-    Ok(match ending {
-        Ending::Halted(code) => code & 0xff,
-        Ending::Stopped => 0,
-        Ending::Finished if args.exit_status => match last_truthy {
-            None => Kind::NoOutput.exit_code(),
-            Some(false) => Kind::FalseOutput.exit_code(),
-            Some(true) => 0,
-        },
-        Ending::Finished => 0,
-    })
+    if has_valid_backup {
+        return store::corrupt_error(file, error, "nothing was printed");
+    }
+    Error::new(
+        Kind::Corrupt,
+        format!(
+            "{}: not valid JSON ({error}); nothing was printed. jsafe holds no valid backup of it to restore",
+            file.display()
+        ),
+    )
+}
+
+/// `read -`: stdin's bytes, as JSON Lines with `--lines`, else one document
+/// or, when they are not one, one value per line. Nothing is created, no
+/// lock is taken; invalid input is bad input (exit 4), not a corrupt file.
+fn from_stdin(args: &ReadArgs) -> Result<Current> {
+    if args.lock || args.recover || args.default.is_some() {
+        return Err(Error::new(
+            Kind::Usage,
+            "read -: stdin has no lock, no backups and is never missing: --lock, --recover and --default do not apply",
+        ));
+    }
+    let mut bytes = Vec::new();
+    io::stdin()
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::new(Kind::Io, format!("cannot read stdin: {e}")))?;
+    let current = if args.lines {
+        Current::classify_as(bytes, Format::Lines)
+    } else {
+        match Current::classify(bytes) {
+            Current::Corrupt { bytes, error } => match Current::classify_as(bytes, Format::Lines) {
+                Current::Valid(d) => Current::Valid(d),
+                _ => Current::Corrupt {
+                    bytes: Vec::new(),
+                    error,
+                },
+            },
+            other => other,
+        }
+    };
+    match current {
+        Current::Corrupt { error, .. } => Err(Error::bad_input(format!(
+            "stdin is not valid JSON: {error}; nothing was printed"
+        ))),
+        other => Ok(other),
+    }
 }
 
 /// Flush what was printed, then report an output that could not be written

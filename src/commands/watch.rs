@@ -23,7 +23,7 @@ use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
 use super::{Global, diag, filter_args};
-use crate::cli::{VarArgs, WatchArgs};
+use crate::cli::WatchArgs;
 use crate::error::{Error, Kind, Result};
 use crate::json::filter::Filter;
 use crate::json::{self, Indent, Style, Value};
@@ -32,11 +32,12 @@ use crate::store::{self, Current, Format};
 
 pub fn run(g: &Global, args: &WatchArgs) -> Result<i32> {
     let file = args.file.as_path();
+    super::check_file_filter_order("watch", file, args.filter.as_deref())?;
     let format = Format::of_or(file, args.lines);
     let filter = match &args.filter {
         Some(code) => Some({
             let _running = crate::sys::FilterRunning::start();
-            Filter::compile_with(code, &filter_args(&VarArgs::default())?)
+            Filter::compile_with(code, &filter_args(&args.vars)?)
                 .map_err(|e| Error::bad_input(e.to_string()))?
         }),
         None => None,

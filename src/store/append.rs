@@ -297,16 +297,17 @@ impl Tail {
             let line_end = tail_start - 1;
             let line_start = last_newline_before(f, line_end, size)?.map_or(0, |nl| nl + 1);
             let line = read_range(f, line_start, line_end)?;
-            if line.len() > lines::MAX_LINE {
-                bad_last_line = Some(format!(
-                    "{} bytes, longer than a JSON Lines line may be ({})",
-                    line.len(),
-                    lines::max_line_text()
-                ));
-            } else if line.iter().any(|b| !b.is_ascii_whitespace())
-                && let Err(e) = json::validate(&line)
+            if line.len() > lines::MAX_LINE
+                || (line.iter().any(|b| !b.is_ascii_whitespace()) && json::validate(&line).is_err())
             {
-                bad_last_line = Some(e.to_string());
+                // Numbered as `read` and `status` number it: counting the
+                // lines before it costs a read of the file, on this error
+                // path only.
+                let line_no = count_newlines(f, line_start)? + 1;
+                let start = usize::try_from(line_start).unwrap_or(usize::MAX);
+                if let Err(e) = lines::check_line(line_no, start, &line) {
+                    bad_last_line = Some(e.to_string());
+                }
             }
         }
         Ok(Tail {
@@ -342,6 +343,19 @@ fn last_newline_before(f: &File, end: u64, size: u64) -> std::io::Result<Option<
         hi = lo;
     }
     Ok(None)
+}
+
+/// Newlines in the first `end` bytes of `f`.
+fn count_newlines(f: &File, end: u64) -> std::io::Result<usize> {
+    let mut buf = vec![0u8; usize::try_from(CHUNK).unwrap_or(65536)];
+    let (mut at, mut count) = (0u64, 0usize);
+    while at < end {
+        let n = usize::try_from((end - at).min(CHUNK)).unwrap_or(0);
+        f.read_exact_at(&mut buf[..n], at)?;
+        count += buf[..n].iter().filter(|&&b| b == b'\n').count();
+        at += n as u64;
+    }
+    Ok(count)
 }
 
 fn read_range(f: &File, from: u64, to: u64) -> std::io::Result<Vec<u8>> {

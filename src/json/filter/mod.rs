@@ -106,6 +106,8 @@ pub struct Filter {
     builtins: V,
     /// Index in `values` of the variable [`Filter::set_slot`] changes.
     slot: Option<usize>,
+    /// The values `input`/`inputs` hand out (see [`Filter::set_inputs`]).
+    inputs: std::cell::RefCell<std::collections::VecDeque<V>>,
 }
 
 impl Filter {
@@ -138,6 +140,16 @@ impl Filter {
         if let Some(v) = self.slot.and_then(|i| self.values.get_mut(i)) {
             *v = convert::to_val(value);
         }
+    }
+
+    /// The values `input` and `inputs` hand out, in order, across the next
+    /// runs (jq's `-n` with files: the filter runs once on null and pulls
+    /// the file's values itself). Without them `input` is an error and
+    /// `inputs` is empty.
+    pub fn set_inputs(&self, values: impl IntoIterator<Item = Value>) {
+        let mut queue = self.inputs.borrow_mut();
+        queue.clear();
+        queue.extend(values.into_iter().map(|v| convert::to_val(&v)));
     }
 
     fn compile_inner(code: &str, args: &Args, slot: Option<&str>) -> Result<Filter, FilterError> {
@@ -232,6 +244,7 @@ impl Filter {
             env,
             builtins,
             slot,
+            inputs: Default::default(),
         })
     }
 
@@ -284,6 +297,7 @@ impl Filter {
             input_filename: &filename,
             env: &self.env,
             builtins: &self.builtins,
+            inputs: &self.inputs,
         };
         let ctx = Ctx::<Data>::new(&data, Vars::new(self.values.clone()));
         for out in self.compiled.id.run((ctx, input)) {
