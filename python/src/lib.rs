@@ -24,6 +24,7 @@ mod sys;
 use std::ops::ControlFlow;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -608,6 +609,7 @@ fn update_change(
     current: &Current,
     filter: &Filter,
     default: &Value,
+    halted: &AtomicI32,
 ) -> jsafe::Result<Change> {
     let (input, style) = match current {
         Current::Valid(doc) => {
@@ -641,6 +643,7 @@ fn update_change(
             0 => Kind::FilterHalted.exit_code(),
             c => c,
         };
+        halted.store(code, Ordering::Relaxed);
         return Err(Error::new(
             Kind::FilterHalted,
             format!(
@@ -694,12 +697,20 @@ fn update(
     } else {
         OnCorrupt::Fail
     };
-    change(py, &path, "update", timeout, on_corrupt, &held, |o| {
+    // The code a halting filter exits with, as the command exits with it.
+    let halted = AtomicI32::new(0);
+    let done = change(py, &path, "update", timeout, on_corrupt, &held, |o| {
         store::transact(&path, o, |current| {
-            update_change(&path, current, &filter, &default)
+            update_change(&path, current, &filter, &default, &halted)
         })
-    })
-    .map(|o| o.changed)
+    });
+    match (done, halted.load(Ordering::Relaxed)) {
+        (Err(e), code) if code != 0 && e.is_instance_of::<pyo3::exceptions::PyException>(py) => {
+            let message = e.value(py).str()?.to_cow()?.into_owned();
+            Err(exception(py, "FilterHalted", &message, code))
+        }
+        (done, _) => done.map(|o| o.changed),
+    }
 }
 
 /// `jsafe.append`: values as lines of a JSON Lines file.
