@@ -222,7 +222,9 @@ fn find_held(py: Python<'_>, file: &Path, held: &Held) -> PyResult<Option<Lock>>
             }
         };
         if let Some(fd) = dup
-            && let Some(l) = py.allow_threads(|| store::adopt_lock(file, fd)).or_raise(py)?
+            && let Some(l) = py
+                .allow_threads(|| store::adopt_lock(file, fd))
+                .or_raise(py)?
         {
             return Ok(Some(l));
         }
@@ -236,7 +238,8 @@ fn find_held(py: Python<'_>, file: &Path, held: &Held) -> PyResult<Option<Lock>>
         else {
             continue;
         };
-        let (Ok(fd), Ok(dev), Ok(ino)) = (fd.parse::<i32>(), dev.parse::<u64>(), ino.parse::<u64>())
+        let (Ok(fd), Ok(dev), Ok(ino)) =
+            (fd.parse::<i32>(), dev.parse::<u64>(), ino.parse::<u64>())
         else {
             continue;
         };
@@ -250,7 +253,10 @@ fn find_held(py: Python<'_>, file: &Path, held: &Held) -> PyResult<Option<Lock>>
             Ok(st) if store::dev(&st) == dev && st.st_ino == ino => {}
             _ => continue,
         }
-        if let Some(l) = py.allow_threads(|| store::adopt_lock(file, own)).or_raise(py)? {
+        if let Some(l) = py
+            .allow_threads(|| store::adopt_lock(file, own))
+            .or_raise(py)?
+        {
             return Ok(Some(l));
         }
     }
@@ -424,12 +430,18 @@ fn load_values(
     }
     drop(inherited);
     if matches!(current, Current::Corrupt { .. }) && recover {
-        change(py, file, "recover", timeout, OnCorrupt::Recover, held, |o| {
-            match format {
+        change(
+            py,
+            file,
+            "recover",
+            timeout,
+            OnCorrupt::Recover,
+            held,
+            |o| match format {
                 Format::Lines => store::append(file, o, &[]),
                 Format::Document => store::transact(file, o, |_| Ok(Change::Keep)),
-            }
-        })?;
+            },
+        )?;
         current = py
             .allow_threads(|| store::load(file, None))
             .or_raise(py)?
@@ -438,9 +450,10 @@ fn load_values(
     }
     match current {
         Current::Missing => Ok(None),
-        Current::Corrupt { error, .. } => {
-            Err(to_py_err(py, &store::corrupt_error(file, &error, "nothing was read")))
-        }
+        Current::Corrupt { error, .. } => Err(to_py_err(
+            py,
+            &store::corrupt_error(file, &error, "nothing was read"),
+        )),
         Current::Valid(doc) => py
             .allow_threads(|| doc.values().collect::<jsafe::Result<Vec<Value>>>())
             .map(Some)
@@ -542,7 +555,9 @@ fn merge_change(file: &Path, current: &Current, patch: &Value) -> jsafe::Result<
             Ok(Some(b)) => Ok(Change::Valid(b)),
             Ok(None) => Ok(Change::Keep),
             Err(SpliceError::NotObject(found)) => Err(not_an_object(file, found)),
-            Err(SpliceError::Parse(e)) => Err(store::corrupt_error(file, &e, "nothing was written")),
+            Err(SpliceError::Parse(e)) => {
+                Err(store::corrupt_error(file, &e, "nothing was written"))
+            }
             Err(e) => Err(Error::bad_input(format!("{}: {e}", file.display()))),
         };
     }
@@ -568,9 +583,15 @@ fn write(
     refuse_lines(&path, "written whole").or_raise(py)?;
     let value = json_arg(py, &path, "the new content", obj)?;
     let timeout = duration(timeout)?;
-    change(py, &path, "write", timeout, OnCorrupt::Quarantine, &held, |o| {
-        store::transact(&path, o, |_| Ok(Change::Value(value.clone())))
-    })
+    change(
+        py,
+        &path,
+        "write",
+        timeout,
+        OnCorrupt::Quarantine,
+        &held,
+        |o| store::transact(&path, o, |_| Ok(Change::Value(value.clone()))),
+    )
     .map(|o| o.changed)
 }
 
@@ -621,7 +642,9 @@ fn update_change(
             })?;
             (input, *doc.style())
         }
-        Current::Missing | Current::Corrupt { .. } => (Input::from_value(default), Style::new_file()),
+        Current::Missing | Current::Corrupt { .. } => {
+            (Input::from_value(default), Style::new_file())
+        }
     };
     let name = file.to_string_lossy();
     let mut outputs = Vec::with_capacity(1);
@@ -671,7 +694,9 @@ fn update_change(
         sort_keys: false,
         copy: true,
     };
-    Ok(Change::Valid(input.render_document(output, &how).map_err(stored)?))
+    Ok(Change::Valid(
+        input.render_document(output, &how).map_err(stored)?,
+    ))
 }
 
 /// `jsafe.update`: store the one output of a jq filter.
@@ -733,7 +758,10 @@ fn append(
     };
     let mut lines = Vec::with_capacity(objs.len());
     for o in &objs {
-        lines.push(json::render(&json_arg(py, &path, "the value to append", o)?, &compact));
+        lines.push(json::render(
+            &json_arg(py, &path, "the value to append", o)?,
+            &compact,
+        ));
     }
     let timeout = duration(timeout)?;
     change(py, &path, "append", timeout, OnCorrupt::Fail, &held, |o| {
@@ -762,7 +790,10 @@ fn restore(
                 let b = backups.find(name).ok_or_else(|| {
                     Error::new(
                         Kind::NotFound,
-                        format!("{}: no backup named {name} (see jsafe.backups)", file.display()),
+                        format!(
+                            "{}: no backup named {name} (see jsafe.backups)",
+                            file.display()
+                        ),
                     )
                 })?;
                 if let Some(why) = &b.untrusted {
@@ -792,9 +823,15 @@ fn restore(
             }
         })
         .or_raise(py)?;
-    change(py, file, "restore", timeout, OnCorrupt::Quarantine, &held, |o| {
-        store::transact(file, o, |_| Ok(Change::Bytes(bytes.clone())))
-    })?;
+    change(
+        py,
+        file,
+        "restore",
+        timeout,
+        OnCorrupt::Quarantine,
+        &held,
+        |o| store::transact(file, o, |_| Ok(Change::Bytes(bytes.clone()))),
+    )?;
     Ok(chosen)
 }
 
@@ -1019,9 +1056,7 @@ impl Watcher {
         let deadline = Instant::now().checked_add(duration(timeout)?);
         let file = self.path.as_path();
         loop {
-            let found = py
-                .allow_threads(|| self.version(file))
-                .or_raise(py)?;
+            let found = py.allow_threads(|| self.version(file)).or_raise(py)?;
             if let Some(outputs) = found {
                 if self.filter.is_none() {
                     if let Some(v) = outputs.first() {
@@ -1150,7 +1185,10 @@ fn status<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyDict>> {
             };
             out.set_item("lock", state)?;
             let holder = p.holder.as_ref().filter(|_| {
-                matches!(p.state, store::lock::State::Held | store::lock::State::HeldShared)
+                matches!(
+                    p.state,
+                    store::lock::State::Held | store::lock::State::HeldShared
+                )
             });
             out.set_item("holder_pid", holder.map(|h| h.pid))?;
             out.set_item("holder_command", holder.map(|h| h.command.clone()))?;
