@@ -315,9 +315,9 @@ fn take_lock(
     }
 }
 
-/// One change of `file` through the write core: with the lock the context
-/// holds, or else tried at once without waiting, and only when it is busy
-/// waited for by [`take_lock`] (Ctrl-C stays possible) and run under it.
+/// One change of `file` through the write core, under the lock the context
+/// holds, or else under the lock [`take_lock`] takes (Ctrl-C stays possible
+/// while it waits).
 /// `run` builds the transaction from the options it is given; it runs with
 /// the GIL released.
 fn change<T, F>(
@@ -339,11 +339,9 @@ where
             .allow_threads(|| run(&opts().held(Some(&lock))))
             .or_raise(py);
     }
-    let now = py.allow_threads(|| run(&opts().timeout(Duration::ZERO)));
-    match now {
-        Err(e) if e.kind() == Kind::LockTimeout && !timeout.is_zero() => {}
-        other => return other.or_raise(py),
-    }
+    // The lock is taken here and handed to the transaction rather than
+    // trying the transaction with a zero timeout: that timeout would also
+    // bound its wait for the journal's own lock, shared by the directory.
     let lock = take_lock(py, file, Mode::Exclusive, timeout, &format!("jsafe {op}"))?;
     py.allow_threads(|| run(&opts().held(Some(&lock))))
         .or_raise(py)

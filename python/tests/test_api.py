@@ -135,3 +135,24 @@ def test_asyncio_forms(tmp_path):
     doc, versions = asyncio.run(main())
     assert doc == {"n": 120, "m": 1}
     assert versions == [[120]]
+
+
+def test_every_change_is_journaled_even_when_the_journal_lock_is_busy(tmp_path):
+    # The journal's lock is shared by the directory's files; a change waits
+    # for it within its own timeout, as the CLI's changes do.
+    import fcntl
+
+    f = tmp_path / "a.json"
+    jsafe.write(f, {"n": 0})
+    journal = tmp_path / ".jsafe" / "journal.jsonl"
+    before = journal.read_text().count("\n")
+    with open(tmp_path / ".jsafe" / "journal.lock", "a") as jl:
+        fcntl.flock(jl, fcntl.LOCK_EX)
+        t = threading.Thread(target=jsafe.update, args=(f, ".n += 1"))
+        t.start()
+        threading.Event().wait(0.3)
+        fcntl.flock(jl, fcntl.LOCK_UN)
+        t.join()
+    lines = journal.read_text().splitlines()
+    assert len(lines) == before + 1
+    assert json.loads(lines[-1])["op"] == "update"
