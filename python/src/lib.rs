@@ -512,10 +512,11 @@ fn read<'py>(
             })
             .or_raise(py)?,
     };
-    if filter.is_none() && !lines {
-        if let Some(v) = outputs.first() {
-            return conv::to_py(py, v, d);
-        }
+    if filter.is_none()
+        && !lines
+        && let Some(v) = outputs.first()
+    {
+        return conv::to_py(py, v, d);
     }
     let list = PyList::empty(py);
     for v in &outputs {
@@ -833,10 +834,13 @@ fn restore(
     Ok(chosen)
 }
 
+/// One backup as `jsafe.backups` returns it.
+type BackupRow = (String, f64, u64, bool, bool);
+
 /// `jsafe.backups`: (name, time in seconds since the epoch, size, valid,
 /// trusted), oldest first.
 #[pyfunction]
-fn backups(py: Python<'_>, path: PathBuf) -> PyResult<Vec<(String, f64, u64, bool, bool)>> {
+fn backups(py: Python<'_>, path: PathBuf) -> PyResult<Vec<BackupRow>> {
     py.allow_threads(|| {
         let (_, list) = store::backups(&path)?;
         Ok(list
@@ -1056,10 +1060,10 @@ impl Watcher {
         loop {
             let found = py.allow_threads(|| self.version(file)).or_raise(py)?;
             if let Some(outputs) = found {
-                if self.filter.is_none() {
-                    if let Some(v) = outputs.first() {
-                        return conv::to_py(py, v, self.decimals).map(Some);
-                    }
+                if self.filter.is_none()
+                    && let Some(v) = outputs.first()
+                {
+                    return conv::to_py(py, v, self.decimals).map(Some);
                 }
                 let list = PyList::empty(py);
                 for v in &outputs {
