@@ -5,7 +5,8 @@
 # write core's fail points (ChangedNotDurable) against a second, debug build
 # made with them; an installed wheel never has them.
 #
-# Needs python3 (with venv) and cargo; run from anywhere, as any user.
+# Needs python3 and cargo (as root, python3-venv is installed when venv is
+# missing); run from anywhere.
 # Fails when pytest fails or collects no tests (its exit 5).
 # JSAFE_PY_VENV: where the virtual environments go (default target/python-venv).
 set -euo pipefail
@@ -27,13 +28,28 @@ run_pytest() {
     return "$rc"
 }
 
+# Debian's python3 has venv in a package of its own (python3-venv).
+make_venv() {
+    if python3 -m venv "$1" 2>/dev/null; then
+        return 0
+    fi
+    if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+        apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
+        rm -rf "$1"
+        python3 -m venv "$1"
+        return
+    fi
+    echo "ci-python: python3 -m venv failed (install python3-venv)" >&2
+    return 1
+}
+
 echo "== ci-python: the jsafe CLI for the interop tests"
 cargo build --locked --bin jsafe
 export PATH="$root/target/debug:$PATH"
 command -v jsafe
 
 echo "== ci-python: pip install ./python into $venv"
-python3 -m venv "$venv"
+make_venv "$venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check maturin pytest
 # The wheel's Rust build uses python/Cargo.lock as committed.
 MATURIN_PEP517_ARGS="--locked" "$venv/bin/python" -m pip install --disable-pip-version-check ./python
@@ -45,7 +61,7 @@ run_pytest "$venv/bin/python" -m "not failpoints"
 
 echo "== ci-python: pytest -m failpoints (debug build with the write core's fail points)"
 fp="$venv-failpoints"
-python3 -m venv "$fp"
+make_venv "$fp"
 "$fp/bin/python" -m pip install --quiet --disable-pip-version-check maturin pytest
 (cd "$root/python" && VIRTUAL_ENV="$fp" PATH="$fp/bin:$PATH" maturin develop --locked --features failpoints)
 run_pytest "$fp/bin/python" -m failpoints
