@@ -156,3 +156,9 @@ def test_every_change_is_journaled_even_when_the_journal_lock_is_busy(tmp_path):
     lines = journal.read_text().splitlines()
     assert len(lines) == before + 1
     assert json.loads(lines[-1])["op"] == "update"
+
+
+def test_the_package_ships_its_type_information():
+    here = os.path.dirname(jsafe.__file__)
+    assert os.path.exists(os.path.join(here, "py.typed"))
+    assert os.path.exists(os.path.join(here, "_jsafe.pyi"))
