@@ -16,11 +16,14 @@ venv=${JSAFE_PY_VENV:-$root/target/python-venv}
 cd "$root"
 
 # pytest ends with its summary line; "no tests ran" (5) is a failure here.
+# Run from the repository's root with the venv's own pytest script: neither
+# it nor the Python children the tests start (python -c) then find the
+# source tree's python/jsafe before the installed package.
 run_pytest() {
-    local py=$1
+    local env=$1
     shift
     local rc=0
-    (cd "$root/python" && "$py" -m pytest -p no:cacheprovider "$@") || rc=$?
+    (cd "$root" && "$env/bin/pytest" -p no:cacheprovider python/tests "$@") || rc=$?
     if ((rc == 5)); then
         echo "ci-python: pytest collected no tests" >&2
         return 1
@@ -57,11 +60,11 @@ MATURIN_PEP517_ARGS="--locked" "$venv/bin/python" -m pip install --disable-pip-v
 (cd / && "$venv/bin/python" -c 'import jsafe, sys; assert not jsafe._jsafe.FAILPOINTS; print("jsafe", jsafe.__version__, "from", jsafe.__file__)')
 
 echo "== ci-python: pytest (installed wheel)"
-run_pytest "$venv/bin/python" -m "not failpoints"
+run_pytest "$venv" -m "not failpoints"
 
 echo "== ci-python: pytest -m failpoints (debug build with the write core's fail points)"
 fp="$venv-failpoints"
 make_venv "$fp"
 "$fp/bin/python" -m pip install --quiet --disable-pip-version-check maturin pytest
 (cd "$root/python" && VIRTUAL_ENV="$fp" PATH="$fp/bin:$PATH" maturin develop --locked --features failpoints)
-run_pytest "$fp/bin/python" -m failpoints
+run_pytest "$fp" -m failpoints
