@@ -25,7 +25,7 @@ use std::ops::ControlFlow;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::{Mutex, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use jsafe::json::filter::{Ending, Filter, Input, Render, Side};
@@ -358,7 +358,14 @@ fn side_output(side: Side<'_>) {
     let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
 }
 
-fn compile(py: Python<'_>, code: &str, vars: Option<&Bound<'_, PyDict>>) -> PyResult<Filter> {
+/// Compiled filters by code and variables, most recently used last: a
+/// service runs the same few filters again and again, and compiling one
+/// (jq's definitions included) costs more than a small file's whole change.
+static FILTERS: Mutex<Vec<(String, Arc<Filter>)>> = Mutex::new(Vec::new());
+/// Filters kept in [`FILTERS`].
+const FILTERS_KEPT: usize = 64;
+
+fn compile(py: Python<'_>, code: &str, vars: Option<&Bound<'_, PyDict>>) -> PyResult<Arc<Filter>> {
     let mut named = Vec::new();
     if let Some(vars) = vars {
         for (k, v) in vars.iter() {
@@ -375,11 +382,45 @@ fn compile(py: Python<'_>, code: &str, vars: Option<&Bound<'_, PyDict>>) -> PyRe
             named.push((name, value));
         }
     }
+    // The key: the code, then the variables as one compact JSON object
+    // (numbers keep their text, so 1 and 1.0 stay apart).
+    let mut key = code.to_owned();
+    key.push('\0');
+    let vars_obj = Value::Object(named.iter().cloned().collect());
+    key.push_str(&String::from_utf8_lossy(&json::render(&vars_obj, &COMPACT)));
+    if let Ok(mut cache) = FILTERS.lock()
+        && let Some(i) = cache.iter().position(|(k, _)| *k == key)
+    {
+        let hit = cache.remove(i);
+        let filter = Arc::clone(&hit.1);
+        cache.push(hit);
+        return Ok(filter);
+    }
     let code = code.to_owned();
-    py.allow_threads(|| Filter::compile(&code, named))
+    let filter = py
+        .allow_threads(|| Filter::compile(&code, named))
         .map_err(|e| Error::bad_input(e.to_string()))
-        .or_raise(py)
+        .or_raise(py)?;
+    let filter = Arc::new(filter);
+    if let Ok(mut cache) = FILTERS.lock() {
+        if cache.len() >= FILTERS_KEPT {
+            cache.remove(0);
+        }
+        cache.push((key, Arc::clone(&filter)));
+    }
+    Ok(filter)
 }
+
+/// One compact line: how `append` writes values, and the filter cache's key.
+const COMPACT: Style = Style {
+    indent: Indent::Compact {
+        colon_space: false,
+        comma_space: false,
+    },
+    crlf: false,
+    trailing_newline: false,
+    ensure_ascii: false,
+};
 
 /// The filter's outputs on `input`.
 fn run_filter(file: &Path, filter: &Filter, input: &Value) -> jsafe::Result<Vec<Value>> {
@@ -746,20 +787,11 @@ fn append(
     timeout: Option<f64>,
     held: Held,
 ) -> PyResult<()> {
-    let compact = Style {
-        indent: Indent::Compact {
-            colon_space: false,
-            comma_space: false,
-        },
-        crlf: false,
-        trailing_newline: false,
-        ensure_ascii: false,
-    };
     let mut lines = Vec::with_capacity(objs.len());
     for o in &objs {
         lines.push(json::render(
             &json_arg(py, &path, "the value to append", o)?,
-            &compact,
+            &COMPACT,
         ));
     }
     let timeout = duration(timeout)?;
@@ -1013,7 +1045,7 @@ fn edit_open(
 struct Watcher {
     path: PathBuf,
     watch: Mutex<Watch>,
-    filter: Option<Filter>,
+    filter: Option<Arc<Filter>>,
     decimals: Decimals,
     /// What was handed out last (the rendered outputs), not handed out twice.
     last: Mutex<Option<Vec<u8>>>,
