@@ -162,3 +162,15 @@ def test_the_package_ships_its_type_information():
     here = os.path.dirname(jsafe.__file__)
     assert os.path.exists(os.path.join(here, "py.typed"))
     assert os.path.exists(os.path.join(here, "_jsafe.pyi"))
+
+
+def test_a_filter_run_again_sees_its_new_variables(tmp_path):
+    # Compiled filters are kept between calls, keyed by code and variables.
+    f = tmp_path / "a.json"
+    jsafe.write(f, {"n": 0})
+    for k in (1, 2, 2, 1.5, "x"):
+        jsafe.update(f, ".last = $k | .n += 1", k=k)
+        assert jsafe.read(f) == {"n": jsafe.read(f)["n"], "last": k}
+    assert jsafe.read(f, ".n") == [5]
+    assert jsafe.read(f, ".last + $s", s="y") == ["xy"]
+    assert jsafe.read(f, ".last + $s", s="z") == ["xz"]
