@@ -11,7 +11,6 @@ fn candidates(dir: &Path, words: &[&str], path: &Path) -> Vec<String> {
     let out = Command::new(env!("CARGO_BIN_EXE_jsafe"))
         .current_dir(dir)
         .env("JSAFE_COMPLETE", "bash")
-        .env("_CLAP_IFS", "\n")
         .env("_CLAP_COMPLETE_INDEX", (words.len() - 1).to_string())
         .env("PATH", path)
         .arg("--")
@@ -23,10 +22,11 @@ fn candidates(dir: &Path, words: &[&str], path: &Path) -> Vec<String> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // bash's records: a kind letter, the word, a NUL.
     String::from_utf8(out.stdout)
         .unwrap()
-        .lines()
-        .map(str::to_owned)
+        .split_terminator('\0')
+        .map(|r| r[1..].to_owned())
         .collect()
 }
 
