@@ -107,7 +107,7 @@ pub struct Filter {
     /// Index in `values` of the variable [`Filter::set_slot`] changes.
     slot: Option<usize>,
     /// The values `input`/`inputs` hand out (see [`Filter::set_inputs`]).
-    inputs: std::cell::RefCell<std::collections::VecDeque<V>>,
+    inputs: std::sync::Mutex<std::collections::VecDeque<V>>,
 }
 
 impl Filter {
@@ -147,7 +147,10 @@ impl Filter {
     /// the file's values itself). Without them `input` is an error and
     /// `inputs` is empty.
     pub fn set_inputs(&self, values: impl IntoIterator<Item = Value>) {
-        let mut queue = self.inputs.borrow_mut();
+        let mut queue = self
+            .inputs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         queue.clear();
         queue.extend(values.into_iter().map(|v| convert::to_val(&v)));
     }

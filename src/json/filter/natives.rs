@@ -41,7 +41,7 @@ pub struct RunData<'a> {
     pub env: &'a V,
     pub builtins: &'a V,
     /// What `input` and `inputs` take from, in order (`read -n`).
-    pub inputs: &'a std::cell::RefCell<std::collections::VecDeque<V>>,
+    pub inputs: &'a std::sync::Mutex<std::collections::VecDeque<V>>,
 }
 
 impl<'a> HasLut<'a, Data> for &'a RunData<'a> {
@@ -193,13 +193,22 @@ pub fn funs() -> impl Iterator<Item = Fun<Data>> {
             bome(Ok(cv.0.data().input_filename.clone()))
         }),
         ("input", v(0), |cv| {
-            let next = cv.0.data().inputs.borrow_mut().pop_front();
+            let next =
+                cv.0.data()
+                    .inputs
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .pop_front();
             bome(next.map_or_else(|| err("No more inputs"), Ok))
         }),
         ("inputs", v(0), |cv| {
             let data: &RunData = cv.0.data();
             Box::new(std::iter::from_fn(move || {
-                data.inputs.borrow_mut().pop_front().map(Ok)
+                data.inputs
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .pop_front()
+                    .map(Ok)
             }))
         }),
         ("halt", v(0), |_| box_once(Err(Exn::halt(0)))),
