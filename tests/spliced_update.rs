@@ -343,3 +343,94 @@ fn event_log_updates_are_spliced() {
         .unwrap();
     assert_eq!(seen, vec![Value::from(0i64)]);
 }
+
+mod common;
+
+/// A log with an odd member (laid out by hand) and an escaped string, both
+/// of which must survive.
+const LOG: &str = "{\n  \"meta\": {\n    \"count\": 0,\n    \"name\": \"caf\\u00e9\"\n  },\n  \"odd\": {\"a\":[1,2],  \"b\":1.10},\n  \"events\": [\n    {\n      \"id\": 1\n    },\n    {\n      \"id\": 2\n    }\n  ]\n}\n";
+
+/// `jsafe ARGS` on a fresh copy of LOG, spliced or not: (exit code, stdout,
+/// stderr without the verbose lines, the file afterwards, whether the
+/// spliced path said it was taken).
+fn cli(args: &[&str], general: bool) -> (Option<i32>, String, String, String, bool) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("log.json"), LOG).unwrap();
+    let mut c = common::jsafe(dir.path());
+    c.arg("-v").args(args);
+    if general {
+        c.env("JSAFE_NO_SPLICE", "1");
+    }
+    let out = c.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let spliced = err.contains("path update:") || err.contains("path filter:");
+    let err: String = err
+        .lines()
+        .filter(|l| {
+            !l.contains("path update:") && !l.contains("path filter:") && !l.contains("backup")
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let file = std::fs::read_to_string(dir.path().join("log.json")).unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        err,
+        file,
+        spliced,
+    )
+}
+
+/// The commands take the spliced path for path filters (and say so with
+/// -v), and what they print, exit with and write is what the general path
+/// prints, exits with and writes; a path filter that fails there runs again
+/// on the whole document and fails as it always has.
+#[test]
+fn the_commands_splice_path_filters_invisibly() {
+    for (args, spliced) in [
+        (
+            &[
+                "update",
+                "log.json",
+                ".events += [$e]",
+                "--argjson",
+                "e",
+                "{\"id\": 3}",
+            ][..],
+            true,
+        ),
+        (
+            &["update", "log.json", ".meta.count += 1 | del(.meta.name)"][..],
+            true,
+        ),
+        (&["update", "log.json", ".odd.b |= . * 2"][..], true),
+        (&["update", "log.json", ".events[-1].id = 9"][..], true),
+        (&["read", "log.json", ".events | length"][..], true),
+        (&["read", "log.json", ".events[-1]"][..], true),
+        (&["read", "log.json", ".odd | map_values(type)"][..], true),
+        // Errors: the second run on the whole document reports them.
+        (&["update", "log.json", ".meta.count.x = 1"][..], false),
+        (&["update", "log.json", ".events += 1"][..], false),
+        (&["read", "log.json", ".events.x"][..], false),
+        // Not a path filter.
+        (
+            &["update", "log.json", ".meta.count = (.events | length)"][..],
+            false,
+        ),
+        // Another layout: the general path.
+        (
+            &["update", "log.json", ".meta.count = 1", "--indent", "4"][..],
+            false,
+        ),
+    ] {
+        let fast = cli(args, false);
+        let general = cli(args, true);
+        assert_eq!(fast.4, spliced, "{args:?}: {fast:?}");
+        assert!(!general.4, "{args:?}");
+        assert_eq!(
+            (&fast.0, &fast.1, &fast.2, &fast.3),
+            (&general.0, &general.1, &general.2, &general.3),
+            "{args:?}"
+        );
+    }
+}

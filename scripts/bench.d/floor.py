@@ -13,7 +13,9 @@ import argparse
 import datetime
 import json
 import os
+import shutil
 import statistics
+import subprocess
 import sys
 import time
 
@@ -55,6 +57,17 @@ def run(argv, stdout="/dev/null"):
     _, status, usage = os.wait4(pid, 0)
     took = time.perf_counter() - start
     return took, usage.ru_maxrss * 1024, os.waitstatus_to_exitcode(status)
+
+
+def rss_of(argv):
+    """Peak RSS of one run, from /usr/bin/time: wait4's figure for a child
+    started with posix_spawn (a vfork) starts from this script's own."""
+    done = subprocess.run(["/usr/bin/time", "-f", "%M", *map(str, argv)], stdin=subprocess.DEVNULL,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=ENV, text=True)
+    try:
+        return int(done.stderr.strip().splitlines()[-1]) * 1024
+    except (ValueError, IndexError):
+        return float("nan")
 
 
 def ms(s):
@@ -109,8 +122,7 @@ def big(label, events, rounds):
     floor_path = os.path.join(d, "floor.json")
     write_event_log(floor_path, events)
     for p in paths.values():
-        with open(floor_path, "rb") as a, open(p, "wb") as b:
-            b.write(a.read())
+        shutil.copyfile(floor_path, p)
     size = os.path.getsize(floor_path)
     say(f"== floor table, {label}: {size / MIB:.1f} MiB, {rounds} rounds")
     rows = [
@@ -130,10 +142,12 @@ def big(label, events, rounds):
     for _ in range(rounds):
         for _, key, make in rows:
             samples[key].append(run(make()))
+    # Peak RSS: one more run of each, through /usr/bin/time.
+    rss = {key: rss_of(make()) for _, key, make in rows}
     med = {
         key: dict(
             time=statistics.median(t for t, _, _ in v),
-            rss=statistics.median(r for _, r, _ in v),
+            rss=rss[key],
             ok=all(c == 0 for _, _, c in v),
         )
         for key, v in samples.items()
@@ -197,7 +211,7 @@ out = [
     "`floor_rewrite F` (`scripts/bench.d/floor_rewrite.rs`): one process that reads the file, writes a temp copy, "
     "fsyncs it, renames it over the file and fsyncs the directory, i.e. a bare durable rewrite of the same bytes. "
     "`cat F` is the read floor and jq the peer. Changes are measured as multiples of the floor, reads of `jq -c .`, "
-    "all in the same interleaved rounds. Peak RSS from wait4.",
+    "all in the same interleaved rounds. Peak RSS from `/usr/bin/time` (one more run of each).",
     f"Builds: after = `{args.after_rev}`" + (f", base = `{args.base_rev}`" if args.base else "") + f"; run {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}.",
     "",
 ]
