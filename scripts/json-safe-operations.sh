@@ -33,15 +33,21 @@
 #       jsafe's built-in jq engine (jaq), not in a jq binary; no jq is needed.
 #       OPTIONs go to `jsafe update`, e.g. --arg NAME VALUE, --argjson NAME JSON,
 #       --default JSON (the input when FILE is missing; default {}).
-#   safe_jq [OPTION...] FILTER FILE
-#       Read-only jq on one file, through `jsafe read FILE FILTER`. Supported
-#       jq options, anywhere on the line: -r/--raw-output, -c/--compact-output,
-#       -e/--exit-status (also combined: -rc, -cr, -er), --arg NAME VALUE,
-#       --argjson NAME JSON, and `--` to end options. With -e the result is
-#       jsafe read's: 11 when the last output is false or null, 14 when there
-#       is none, so `if safe_jq -e '.enabled' f` works as with jq. Anything
-#       else (-s, -n, several files, no file, stdin, ...) is refused with 2
-#       and a message; use jq itself for those.
+#   safe_jq [OPTION...] FILTER FILE [ARG...]
+#       Read-only jq on one file, through `jsafe read FILE FILTER`. Every
+#       option of jsafe read passes through, anywhere on the line: jq's
+#       -r/--raw-output, -c/--compact-output, -j/--join-output,
+#       -a/--ascii-output, -S/--sort-keys, -e/--exit-status, -s/--slurp,
+#       -n/--null-input (short ones also combined: -rc, -er, -sc), --tab,
+#       --indent N, --arg NAME VALUE, --argjson NAME JSON, --slurpfile NAME
+#       PATH, --rawfile NAME PATH, --args/--jsonargs (their values follow
+#       FILE), and jsafe's --default JSON, --lock, --recover, --lines,
+#       --filter-memory SIZE, --timeout DURATION; `--` ends options. FILE -
+#       reads stdin. With -e the result is jsafe read's: 11 when the last
+#       output is false or null, 14 when there is none, so `if safe_jq -e
+#       '.enabled' f` works as with jq. Anything else (--seq, --stream,
+#       several files, no file, ...) is refused with 2 and a message; use jq
+#       itself for those.
 #   cleanup_orphaned_locks [DIR...]
 #       jsafe cleanup-locks --older-than 1h DIR... (default: .): remove lock
 #       files nobody holds and temp files of writes that died.
@@ -154,7 +160,8 @@ safe_json_update() {
 
 safe_jq() {
     local -a options=() operands=()
-    local arg flags
+    local arg flags i positional=0
+    local takes="-r -c -j -a -S -e -s -n (also combined), --tab, --indent N, --arg, --argjson, --slurpfile, --rawfile, --args, --jsonargs, --default, --lock, --recover, --lines, --filter-memory, --timeout"
     while (($# > 0)); do
         arg=$1
         shift
@@ -163,10 +170,28 @@ safe_jq() {
                 operands+=("$@")
                 break
                 ;;
-            -r | --raw-output) options+=(--raw-output) ;;
+            -r | --raw-output | --raw) options+=(--raw-output) ;;
             -c | --compact-output) options+=(--compact) ;;
+            -j | --join-output) options+=(--join-output) ;;
+            -a | --ascii-output) options+=(--ascii-output) ;;
+            -S | --sort-keys) options+=(--sort-keys) ;;
             -e | --exit-status) options+=(--exit-status) ;;
-            --arg | --argjson)
+            -s | --slurp) options+=(--slurp) ;;
+            -n | --null-input) options+=(--null-input) ;;
+            --args | --jsonargs)
+                options+=("$arg")
+                positional=1
+                ;;
+            --tab | --lock | --recover | --lines) options+=("$arg") ;;
+            --indent | --default | --filter-memory | --timeout)
+                if (($# < 1)); then
+                    echo "safe_jq: $arg needs a value" >&2
+                    return 2
+                fi
+                options+=("$arg" "$1")
+                shift
+                ;;
+            --arg | --argjson | --slurpfile | --rawfile)
                 if (($# < 2)); then
                     echo "safe_jq: $arg needs NAME and a value" >&2
                     return 2
@@ -174,31 +199,40 @@ safe_jq() {
                 options+=("$arg" "$1" "$2")
                 shift 2
                 ;;
-            -[rce]*)
-                # Combined short flags, as jq allows: -rc, -cr, -er.
+            -[rcjaSesn]*)
+                # Combined short flags, as jq allows: -rc, -cr, -er, -sc.
                 flags=${arg#-}
-                if [[ -n "${flags//[rce]/}" ]]; then
-                    echo "safe_jq: unsupported jq option '$arg' (supported: -r, -c, -e, --raw-output, --compact-output, --exit-status, --arg, --argjson); run jq directly for others" >&2
+                if [[ -n "${flags//[rcjaSesn]/}" ]]; then
+                    echo "safe_jq: unsupported jq option '$arg' (jsafe read takes: $takes); run jq directly for others" >&2
                     return 2
                 fi
-                if [[ "$flags" == *r* ]]; then options+=(--raw-output); fi
-                if [[ "$flags" == *c* ]]; then options+=(--compact); fi
-                if [[ "$flags" == *e* ]]; then options+=(--exit-status); fi
+                for ((i = 0; i < ${#flags}; i++)); do
+                    case ${flags:i:1} in
+                        r) options+=(--raw-output) ;;
+                        c) options+=(--compact) ;;
+                        j) options+=(--join-output) ;;
+                        a) options+=(--ascii-output) ;;
+                        S) options+=(--sort-keys) ;;
+                        e) options+=(--exit-status) ;;
+                        s) options+=(--slurp) ;;
+                        n) options+=(--null-input) ;;
+                    esac
+                done
                 ;;
             -?*)
-                echo "safe_jq: unsupported jq option '$arg' (supported: -r, -c, -e, --raw-output, --compact-output, --exit-status, --arg, --argjson); run jq directly for others" >&2
+                echo "safe_jq: unsupported jq option '$arg' (jsafe read takes: $takes); run jq directly for others" >&2
                 return 2
                 ;;
             *) operands+=("$arg") ;;
         esac
     done
-    if ((${#operands[@]} != 2)); then
-        echo "safe_jq: needs exactly a FILTER and one FILE (got ${#operands[@]} operands); stdin and several files are not supported" >&2
-        _jsafe_usage "safe_jq [-r] [-c] [-e] [--arg NAME VALUE]... [--argjson NAME JSON]... FILTER FILE"
+    if ((${#operands[@]} < 2 || (!positional && ${#operands[@]} != 2))); then
+        echo "safe_jq: needs exactly a FILTER and one FILE (got ${#operands[@]} operands; FILE - is stdin; with --args/--jsonargs the values follow FILE); several files are not supported" >&2
+        _jsafe_usage "safe_jq [OPTION...] FILTER FILE [ARG...]"
         return
     fi
     # ${a[@]+"${a[@]}"}: an empty array under set -u in bash before 4.4.
-    _jsafe read ${options[@]+"${options[@]}"} -- "${operands[1]}" "${operands[0]}"
+    _jsafe read ${options[@]+"${options[@]}"} -- "${operands[1]}" "${operands[0]}" "${operands[@]:2}"
 }
 
 cleanup_orphaned_locks() {

@@ -70,7 +70,7 @@ pub const ENVIRONMENT: &[(&str, &str, &str, &str)] = &[
         "JSAFE_NO_SYNC",
         "--no-sync",
         "true",
-        "write without fsync (tmpfs, tests): not durable",
+        "write without fsync (tmpfs, tests): not durable; a power cut can leave the file empty",
     ),
     (
         "JSAFE_NO_JOURNAL",
@@ -137,8 +137,8 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
                 "set one member, keep the others",
             ),
             (
-                "jsafe merge state.json '{\"tmp\": null}'",
-                "null deletes a member",
+                "jsafe merge state.json '{host: $h}' --arg h \"$HOST\"",
+                "a shell value, stored as a string whatever it holds",
             ),
             (
                 "producer | jsafe merge progress.json --stream",
@@ -260,6 +260,32 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
             ),
             ("jsafe schema state.json", "print the attached schema"),
             ("jsafe schema state.json --detach", "check no more"),
+        ],
+    ),
+    (
+        "forget",
+        &[
+            (
+                "jsafe forget old.json",
+                "status stops reporting it; asks before removing backups",
+            ),
+            (
+                "jsafe forget --yes old.json",
+                "also its backups and schema, without asking",
+            ),
+        ],
+    ),
+    (
+        "rotate",
+        &[
+            (
+                "jsafe rotate events.jsonl --keep 7 --compress",
+                "events.jsonl.1.gz … .7.gz, a new empty log",
+            ),
+            (
+                "jsafe rotate events.jsonl --max-size 100M --max-age 1d",
+                "from cron: only a big or old log",
+            ),
         ],
     ),
     (
@@ -390,7 +416,7 @@ pub struct TopArgs {
     /// Do not back up the version being replaced (env JSAFE_NO_BACKUP)
     #[arg(long, env = "JSAFE_NO_BACKUP", hide_env = true, value_parser = FalseyValueParser::new(), help_heading = WRITE_TOP)]
     pub no_backup: bool,
-    /// Skip the fsyncs (tmpfs, tests): not durable (env JSAFE_NO_SYNC)
+    /// Skip the fsyncs (tmpfs, tests): not durable, and after a power cut or OS crash the file may be empty or missing, not only old; a process crash still leaves the old or new version (env JSAFE_NO_SYNC)
     #[arg(long, env = "JSAFE_NO_SYNC", hide_env = true, value_parser = FalseyValueParser::new(), help_heading = WRITE_TOP)]
     pub no_sync: bool,
     /// Do not append to the audit journal, .jsafe/journal.jsonl (env JSAFE_NO_JOURNAL)
@@ -419,7 +445,7 @@ pub struct WriteOpts {
     /// Do not back up the version being replaced (env JSAFE_NO_BACKUP)
     #[arg(long, help_heading = WRITE_OPTIONS)]
     pub no_backup: bool,
-    /// Skip the fsyncs (tmpfs, tests): not durable (env JSAFE_NO_SYNC)
+    /// Skip the fsyncs (tmpfs, tests): not durable, and after a power cut or OS crash the file may be empty or missing, not only old; a process crash still leaves the old or new version (env JSAFE_NO_SYNC)
     #[arg(long, help_heading = WRITE_OPTIONS)]
     pub no_sync: bool,
     /// Do not append to the audit journal, .jsafe/journal.jsonl (env JSAFE_NO_JOURNAL)
@@ -464,6 +490,19 @@ pub enum Command {
     Append(AppendArgs),
     /// Attach a JSON Schema to a file (every change is checked), show it, or detach it
     Schema(SchemaArgs),
+    /// Move a JSON Lines log to LOG.1 under its lock and start an empty one (for cron)
+    ///
+    /// Older rotated files shift to LOG.2 … LOG.<keep>; older ones are removed. Appends
+    /// wait on the log's lock while it moves, so no line is lost. Without --max-size or
+    /// --max-age every non-empty log is rotated; with them only one that big or that old.
+    /// Prints nothing unless -v.
+    Rotate(RotateArgs),
+    /// Stop tracking a managed file that is gone: its lock file, and after a yes (or --yes) its backups and schema
+    ///
+    /// Status then no longer reports the file as missing. Without a yes on the terminal
+    /// or --yes, the backups and the schema are kept (`restore --latest` can still bring
+    /// the file back). A file that exists is never forgotten (exit 7).
+    Forget(ForgetArgs),
     /// Self-test: check that locking, atomic replace and recovery work on this filesystem
     Test(TestArgs),
     /// Print the shell completion script for bash, zsh, fish, elvish or powershell
@@ -491,6 +530,7 @@ impl Command {
             Command::Lock(a) => Some(&a.lock_opts),
             Command::Append(a) => Some(&a.lock_opts),
             Command::Schema(a) => Some(&a.lock_opts),
+            Command::Rotate(a) => Some(&a.lock_opts),
             _ => None,
         }
     }
@@ -536,11 +576,11 @@ pub struct VarArgs {
     /// Bind $NAME to the parsed JSON value in the filter
     #[arg(long = "argjson", help_heading = VARIABLES, num_args = 2, value_names = ["NAME", "JSON"], action = clap::ArgAction::Append, value_parser = clap::value_parser!(OsString))]
     pub argjson: Vec<OsString>,
-    /// Bind $NAME to an array of the JSON values in FILE
-    #[arg(long = "slurpfile", help_heading = VARIABLES, num_args = 2, value_names = ["NAME", "FILE"], action = clap::ArgAction::Append, value_parser = clap::value_parser!(OsString))]
+    /// Bind $NAME to an array of the JSON values in the file PATH
+    #[arg(long = "slurpfile", help_heading = VARIABLES, num_args = 2, value_names = ["NAME", "PATH"], action = clap::ArgAction::Append, value_parser = clap::value_parser!(OsString), add = clap_complete::engine::ArgValueCompleter::new(crate::commands::completions::NameThenFile))]
     pub slurpfile: Vec<OsString>,
-    /// Bind $NAME to the text of FILE
-    #[arg(long = "rawfile", help_heading = VARIABLES, num_args = 2, value_names = ["NAME", "FILE"], action = clap::ArgAction::Append, value_parser = clap::value_parser!(OsString))]
+    /// Bind $NAME to the text of the file PATH
+    #[arg(long = "rawfile", help_heading = VARIABLES, num_args = 2, value_names = ["NAME", "PATH"], action = clap::ArgAction::Append, value_parser = clap::value_parser!(OsString), add = clap_complete::engine::ArgValueCompleter::new(crate::commands::completions::NameThenFile))]
     pub rawfile: Vec<OsString>,
     /// The ARGs after the filter are strings in $ARGS.positional
     #[arg(long = "args", conflicts_with = "jsonargs", help_heading = VARIABLES)]
@@ -553,10 +593,23 @@ pub struct VarArgs {
     pub positional: Vec<OsString>,
 }
 
+impl VarArgs {
+    /// Any variable given: the value argument of `merge`, `write` and
+    /// `append` is then a jq expression rather than literal JSON.
+    pub fn given(&self) -> bool {
+        !(self.arg.is_empty()
+            && self.argjson.is_empty()
+            && self.slurpfile.is_empty()
+            && self.rawfile.is_empty()
+            && !self.args
+            && !self.jsonargs)
+    }
+}
+
 #[derive(Debug, Args)]
 #[command(allow_negative_numbers = true)]
 pub struct ReadArgs {
-    /// The JSON file
+    /// The JSON file; "-" reads stdin (nothing is created, no lock, no --recover)
     #[arg(value_hint = ValueHint::FilePath)]
     pub file: PathBuf,
     /// A jq filter; its outputs are printed one per line as they are produced
@@ -564,8 +617,8 @@ pub struct ReadArgs {
     /// Print compact JSON, one value per line
     #[arg(short, long, help_heading = OUTPUT)]
     pub compact: bool,
-    /// Print strings without quotes
-    #[arg(short, long, help_heading = OUTPUT)]
+    /// Print strings without quotes (--raw works too)
+    #[arg(short, long, alias = "raw", help_heading = OUTPUT)]
     pub raw_output: bool,
     /// Like -r, and no newline after each output
     #[arg(short = 'j', long, help_heading = OUTPUT)]
@@ -585,6 +638,12 @@ pub struct ReadArgs {
     /// Exit 11 if the last output is false or null, 14 if there is none (jq's -e)
     #[arg(short = 'e', long, help_heading = OUTPUT)]
     pub exit_status: bool,
+    /// Read every value (each line of a JSON Lines file, or the document) into one array, the filter's one input
+    #[arg(short = 's', long, conflicts_with = "null_input")]
+    pub slurp: bool,
+    /// Run the filter once with null as input; `input` and `inputs` take the file's values
+    #[arg(short = 'n', long)]
+    pub null_input: bool,
     #[command(flatten)]
     pub vars: VarArgs,
     /// JSON printed (or filtered) when FILE is missing; without it a missing file is exit 6
@@ -612,8 +671,10 @@ pub struct WriteArgs {
     /// The JSON file
     #[arg(value_hint = ValueHint::FilePath)]
     pub file: PathBuf,
-    /// The new content; read from stdin when omitted or "-"
+    /// The new content; read from stdin when omitted or "-". With a variable (--arg …) a jq expression evaluated with null input, e.g. '{host: $h}'
     pub json: Option<OsString>,
+    #[command(flatten)]
+    pub vars: VarArgs,
     #[command(flatten)]
     pub style: StyleArgs,
     /// Refuse the change (exit 4) unless the result matches this JSON Schema
@@ -630,15 +691,22 @@ pub struct MergeArgs {
     /// The JSON file (a missing file starts as {})
     #[arg(value_hint = ValueHint::FilePath)]
     pub file: PathBuf,
-    /// The merge patch, a JSON object; "-" reads it from stdin
+    /// The merge patch, a JSON object; "-" reads it from stdin. With a variable (--arg …) a jq expression evaluated with null input, e.g. '{host: $h}'
     #[arg(required_unless_present = "stream")]
     pub patch: Option<OsString>,
+    #[command(flatten)]
+    pub vars: VarArgs,
     #[command(flatten)]
     pub style: StyleArgs,
     /// If the file is corrupt, quarantine it and restore the newest valid backup first
     #[arg(long)]
     pub recover: bool,
     /// Read one patch per line from stdin and apply them in order (waiting ones in one write)
+    ///
+    /// A bad line (not JSON, not a merge patch, refused by a schema) ends the
+    /// stream: every patch before it is committed, whatever the grouping into
+    /// writes; exit 4, and stderr is one line naming "stdin line N" and how
+    /// many values before it are committed ("nothing was written" when none).
     #[arg(long)]
     pub stream: bool,
     /// Refuse the change (exit 4) unless the result matches this JSON Schema
@@ -675,6 +743,14 @@ pub struct UpdateArgs {
     #[arg(long)]
     pub recover: bool,
     /// Read one JSON value per line from stdin as $in and run FILTER for each, in order
+    ///
+    /// A value that fails (not JSON, a filter error, not exactly one output,
+    /// --filter-timeout or --filter-memory passed, a stack overflow, refused by
+    /// a schema) ends the stream: every value before it is committed, whatever
+    /// the grouping into writes; exit 4, and stderr is one line naming "stdin
+    /// line N" and how many values before it are committed ("nothing was
+    /// written" when none). `halt` ends it the same way with exit 10,
+    /// `halt_error(N)` with exit N.
     #[arg(long)]
     pub stream: bool,
     /// Refuse the change (exit 4) unless the result matches this JSON Schema
@@ -700,7 +776,7 @@ pub struct LockArgs {
     #[command(flatten)]
     pub lock_opts: LockOpts,
     /// The command to run, after --
-    #[arg(last = true, required = true, value_name = "CMD", value_parser = clap::value_parser!(OsString))]
+    #[arg(last = true, required = true, value_name = "CMD", value_parser = clap::value_parser!(OsString), add = clap_complete::engine::ArgValueCompleter::new(crate::commands::completions::lock_command))]
     pub command: Vec<OsString>,
 }
 
@@ -715,8 +791,8 @@ pub struct WatchArgs {
     /// Print compact JSON: one line per change
     #[arg(short, long)]
     pub compact: bool,
-    /// Print strings without quotes
-    #[arg(short, long)]
+    /// Print strings without quotes (--raw works too)
+    #[arg(short, long, alias = "raw")]
     pub raw_output: bool,
     /// Do not print the current value at start; only changes
     #[arg(long)]
@@ -730,6 +806,8 @@ pub struct WatchArgs {
     /// Read FILE as JSON Lines (the default for *.jsonl, *.ndjson): print each appended line
     #[arg(long)]
     pub lines: bool,
+    #[command(flatten)]
+    pub vars: VarArgs,
 }
 
 #[derive(Debug, Args)]
@@ -737,8 +815,10 @@ pub struct AppendArgs {
     /// The JSON Lines file (*.jsonl, *.ndjson, or --lines), or with --to a JSON document
     #[arg(value_hint = ValueHint::FilePath)]
     pub file: PathBuf,
-    /// The value to append; "-" reads JSON Lines from stdin (one value per line)
+    /// The value to append; "-" reads JSON Lines from stdin (one value per line). With a variable (--arg …) a jq expression evaluated with null input, e.g. '{event: $e}'
     pub json: OsString,
+    #[command(flatten)]
+    pub vars: VarArgs,
     /// Append to the array at this path of a JSON document (e.g. .events, .a."b c"[0])
     #[arg(long, value_name = "PATH", conflicts_with = "lines")]
     pub to: Option<String>,
@@ -775,6 +855,40 @@ pub struct SchemaArgs {
     pub lock_opts: LockOpts,
     #[command(flatten)]
     pub write_opts: WriteOpts,
+}
+
+#[derive(Debug, Args)]
+pub struct ForgetArgs {
+    /// The managed file that is gone
+    #[arg(value_hint = ValueHint::FilePath)]
+    pub file: PathBuf,
+    /// Also remove its backups and attached schema without asking
+    #[arg(short, long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// The JSON Lines log (*.jsonl, *.ndjson, or --lines)
+    #[arg(value_hint = ValueHint::FilePath)]
+    pub file: PathBuf,
+    /// Rotated files to keep: LOG.1 … LOG.N (0: drop the old lines)
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub keep: usize,
+    /// gzip LOG.1 into LOG.1.gz (after the lock is released)
+    #[arg(long)]
+    pub compress: bool,
+    /// Rotate only a log of at least SIZE: 10M, 1G (or one older than --max-age)
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_size: Option<usize>,
+    /// Rotate only a log started at least DURATION ago: 1d, 1w (or one bigger than --max-size)
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub max_age: Option<Duration>,
+    /// FILE is JSON Lines whatever its name
+    #[arg(long)]
+    pub lines: bool,
+    #[command(flatten)]
+    pub lock_opts: LockOpts,
 }
 
 #[derive(Debug, Args)]
@@ -817,6 +931,9 @@ pub struct StatusArgs {
     /// A lock held longer than DURATION is a problem (exit 9): 30m, 1h, 1d
     #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
     pub stale_after: Duration,
+    /// A managed file that is missing is listed but is no problem (exit 0 for it)
+    #[arg(long)]
+    pub ignore_missing: bool,
 }
 
 #[derive(Debug, Args)]
@@ -861,6 +978,9 @@ pub struct TestArgs {
     /// The workers write without fsync (tmpfs, quick runs); the durability checks say so (env JSAFE_NO_SYNC)
     #[arg(long)]
     pub no_sync: bool,
+    /// Run the etcd self-test against this cluster (etcd://HOST:PORT[,…]/PREFIX/), on scratch keys under PREFIX
+    #[arg(long, value_name = "URL", conflicts_with_all = ["dir", "suites", "list"])]
+    pub etcd: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

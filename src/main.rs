@@ -88,6 +88,8 @@ fn run(cli: &Cli, matches: &ArgMatches) -> error::Result<i32> {
         Command::Watch(args) => return commands::watch::run(&g, args),
         Command::Append(args) => commands::append::run(&g, args)?,
         Command::Schema(args) => return commands::schema::run(&g, args),
+        Command::Rotate(args) => commands::rotate::run(&g, args)?,
+        Command::Forget(args) => commands::forget::run(&g, args)?,
         Command::Test(args) => return commands::test::run(&g, args),
         Command::Completions(args) => commands::completions::run(args)?,
         Command::Man(args) => commands::generate::man(args)?,

@@ -19,6 +19,10 @@
 //! - **The memory counter** ([`Counting`], the binary's global allocator)
 //!   ends a filter whose allocations pass its limit: one line, exit 4,
 //!   instead of an abort when memory runs out.
+//! - **A contained filter** (`update --stream` runs its filter on a worker
+//!   thread, [`contain_this_thread`]): passing the memory limit or
+//!   overflowing the stack there stops that thread only, so the main thread
+//!   can commit the values before the failing one and then exit 4.
 //! - **`jsafe lock`**: while its command runs ([`ChildRunning`]), SIGINT,
 //!   SIGTERM and SIGHUP do not end jsafe (they reach the command, which is
 //!   in the same process group, and jsafe waits for it and exits with its
@@ -166,22 +170,36 @@ extern "C" fn on_stop(sig: libc::c_int) {
     exit_now(128 + sig);
 }
 
+/// What a filter's stack overflow prints when the command has not said
+/// more (a command that writes adds that nothing was written, see
+/// [`set_overflow_line`]; a read has nothing to say about writing).
 const FILTER_OVERFLOW: &[u8] =
-    b"jsafe: the jq filter recursed or nested too deeply (stack overflow); nothing was written\n";
+    b"jsafe: the jq filter recursed or nested too deeply (stack overflow)\n";
+static OVERFLOW_MESSAGE: Message = Message::new();
+
+/// The line (without "jsafe: " and newline) a filter's stack overflow
+/// prints from now on.
+pub fn set_overflow_line(line: &str) {
+    OVERFLOW_MESSAGE.set(format!("jsafe: {line}\n"));
+}
 const INTERNAL_FAULT: &[u8] =
     b"jsafe: internal error: stack overflow or memory fault (this is a bug in jsafe)\n";
 
 extern "C" fn on_fault(_sig: libc::c_int) {
-    let (message, code) = if FILTER_RUNNING.load(Ordering::SeqCst) {
-        (FILTER_OVERFLOW, FILTER_EXIT)
-    } else {
-        (INTERNAL_FAULT, 1)
-    };
+    if FILTER_RUNNING.load(Ordering::SeqCst) && CONTAINED.get() {
+        // A contained filter's thread overflowed its stack: the thread that
+        // waits for it commits what came before and ends the process.
+        contained_stop(Stop::StackOverflow);
+    }
+    if FILTER_RUNNING.load(Ordering::SeqCst) {
+        OVERFLOW_MESSAGE.write_or(FILTER_OVERFLOW);
+        exit_now(FILTER_EXIT);
+    }
     // SAFETY: static buffer, async-signal-safe write.
     unsafe {
-        libc::write(2, message.as_ptr().cast(), message.len());
+        libc::write(2, INTERNAL_FAULT.as_ptr().cast(), INTERNAL_FAULT.len());
     }
-    exit_now(code);
+    exit_now(1);
 }
 
 /// Marks `jsafe lock`'s command as running while it lives: stop signals
@@ -302,6 +320,63 @@ impl Drop for FilterRunning {
     }
 }
 
+/// Why a contained filter stopped (see [`contain_this_thread`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// It allocated past its memory limit.
+    Memory,
+    /// It overflowed its thread's stack.
+    StackOverflow,
+}
+
+thread_local! {
+    /// True on a thread whose filter runs are contained.
+    static CONTAINED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+/// True once a contained thread exists: a limit passed on another thread is
+/// then not a filter's doing.
+static CONTAINING: AtomicBool = AtomicBool::new(false);
+/// 0 while no contained filter has stopped; else 1 + the [`Stop`].
+static STOPPED: AtomicU8 = AtomicU8::new(0);
+
+/// Contain the filter runs of this thread (a worker that runs nothing
+/// else): a filter that passes its memory limit or overflows the stack here
+/// does not end the process. The thread stops for good where it is (it
+/// holds no lock of ours), [`contained_stopped`] says why, and the thread
+/// waiting for it decides: `update --stream` commits the values before the
+/// failing one, then exits 4. The time limit of a contained run is the
+/// waiting thread's to keep (no timer signal).
+pub fn contain_this_thread() {
+    CONTAINED.set(true);
+    CONTAINING.store(true, Ordering::SeqCst);
+}
+
+/// Why the contained filter stopped, if it did.
+pub fn contained_stopped() -> Option<Stop> {
+    match STOPPED.load(Ordering::SeqCst) {
+        1 => Some(Stop::Memory),
+        2 => Some(Stop::StackOverflow),
+        _ => None,
+    }
+}
+
+/// Record `why` and stop this thread for good; async-signal-safe (called
+/// from the fault handler on the alternate stack, and from the allocator).
+fn contained_stop(why: Stop) -> ! {
+    let code = match why {
+        Stop::Memory => 1,
+        Stop::StackOverflow => 2,
+    };
+    let _ = STOPPED.compare_exchange(0, code, Ordering::SeqCst, Ordering::SeqCst);
+    loop {
+        // SAFETY: pause(2) is async-signal-safe; it only waits. The
+        // process ends from another thread.
+        unsafe {
+            libc::pause();
+        }
+    }
+}
+
 const DISARMED: u8 = 0;
 const ARMED: u8 = 1;
 const FIRED: u8 = 2;
@@ -408,12 +483,20 @@ impl Counting {
             && LIVE.load(Ordering::Relaxed).saturating_add(by) > limit
             && FILTER_RUNNING.load(Ordering::Relaxed)
         {
-            Counting::out_of_memory();
+            if CONTAINED.get() {
+                contained_stop(Stop::Memory);
+            }
+            if !CONTAINING.load(Ordering::Relaxed) {
+                Counting::out_of_memory();
+            }
         }
     }
 
     /// An allocation failed or would pass the limit while a filter runs.
     fn out_of_memory() -> ! {
+        if CONTAINED.get() {
+            contained_stop(Stop::Memory);
+        }
         MEMORY_MESSAGE
             .write_or(b"jsafe: the jq filter used more memory than allowed; nothing was written\n");
         exit_now(FILTER_EXIT)

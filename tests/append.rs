@@ -233,6 +233,40 @@ fn the_last_line_must_be_json_and_the_name_must_say_json_lines() {
 }
 
 #[test]
+fn a_pretty_document_without_a_final_newline_is_refused_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for doc in [
+        "[\n  \"alpha\",\n  \"beta\"\n]",
+        "{\n  \"a\": 1,\n  \"b\": [\n    2\n  ]\n}",
+    ] {
+        let file = d.join("doc.jsonl");
+        fs::write(&file, doc).unwrap();
+        run(d, &["append", "doc.jsonl", "\"gamma\""])
+            .fails(5)
+            .stderr_has("not a JSON Lines file")
+            .stderr_has("nothing was appended");
+        assert_eq!(text(&file), doc, "the file must be unchanged");
+        // Nothing was moved to quarantine; --recover does not cut it either.
+        assert!(
+            !d.join(".jsafe/quarantine").exists()
+                || fs::read_dir(d.join(".jsafe/quarantine"))
+                    .unwrap()
+                    .next()
+                    .is_none()
+        );
+        assert_eq!(run(d, &["read", "doc.jsonl", "--recover"]).code, 5);
+        assert_eq!(text(&file), doc, "--recover must not cut a document");
+        run(d, &["status", "doc.jsonl"]).stdout_str();
+        assert_eq!(text(&file), doc);
+    }
+    // A real torn tail is still quarantined and cut.
+    fs::write(d.join("log.jsonl"), "{\"a\":1}\n{\"b\":").unwrap();
+    run(d, &["append", "log.jsonl", "{\"c\":3}"]).ok();
+    assert_eq!(text(&d.join("log.jsonl")), "{\"a\":1}\n{\"c\":3}\n");
+}
+
+#[test]
 fn read_runs_a_filter_per_line_and_validates_every_line() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -341,4 +375,52 @@ fn readers_never_fail_on_a_line_being_appended() {
     writer.join().unwrap();
     assert!(reads > 0);
     assert_eq!(lines_of(&d.join("log.jsonl")).len(), 41);
+}
+
+#[test]
+fn a_line_over_the_json_lines_limit_is_refused_before_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let log = d.join("log.jsonl");
+    run(d, &["append", "log.jsonl", "{\"n\": 1}"]).ok();
+    // A string of 64 MiB: its line is longer than 64 MiB with the quotes.
+    let mut big = Vec::with_capacity((64 << 20) + 16);
+    big.push(b'"');
+    big.resize((64 << 20) + 1, b'x');
+    big.extend_from_slice(b"\"\n");
+    let mut input = b"{\"n\": 2}\n".to_vec();
+    input.extend_from_slice(&big);
+    input.extend_from_slice(b"{\"n\": 3}\n");
+    let out = run_stdin(d, &["append", "log.jsonl", "-"], &input);
+    out.fails(4)
+        .stderr_has("stdin line 2")
+        .stderr_has("64 MiB")
+        .stderr_has("the value before it is committed");
+    assert_eq!(text(&log), "{\"n\":1}\n{\"n\":2}\n");
+    // Later appends still work, and the log is still whole.
+    run(d, &["append", "log.jsonl", "{\"n\": 4}"]).ok();
+    assert_eq!(text(&log), "{\"n\":1}\n{\"n\":2}\n{\"n\":4}\n");
+    run(d, &["status", "log.jsonl"]).ok();
+
+    // A line that long written by another program: every command names it.
+    let mut other = b"{\"n\":1}\n".to_vec();
+    other.extend_from_slice(&big);
+    fs::write(&log, &other).unwrap();
+    drop(big);
+    run(d, &["read", "log.jsonl"])
+        .fails(5)
+        .stderr_has("line 2")
+        .stderr_has("64 MiB");
+    // status reports it as it reports any bad line (corrupt, exit 5).
+    let status = run(d, &["status", "log.jsonl"]);
+    assert_eq!(status.code, 5, "{}", status.stderr);
+    assert!(
+        status.stdout_str().contains("64 MiB"),
+        "{}",
+        status.stdout_str()
+    );
+    run(d, &["append", "log.jsonl", "{\"n\": 5}"])
+        .fails(5)
+        .stderr_has("64 MiB");
+    assert_eq!(fs::metadata(&log).unwrap().len(), other.len() as u64);
 }

@@ -168,7 +168,11 @@ fn read_of_a_corrupt_file_exits_5_and_changes_nothing() {
     let file = d.path().join("f.json");
     fs::write(&file, "{\"a\": 1,}").unwrap();
     let out = run(d.path(), &["--timeout", "1", "read", "f.json"]);
-    out.fails(5).stderr_has("f.json").stderr_has("--recover");
+    // No backup to restore: the message suggests neither restore nor --recover.
+    out.fails(5)
+        .stderr_has("f.json")
+        .stderr_has("no valid backup");
+    assert!(!out.stderr.contains("--recover"));
     assert_eq!(bytes(&file), b"{\"a\": 1,}");
     assert!(quarantined(d.path()).is_empty());
 }

@@ -25,11 +25,13 @@ const MAN_PAGES: &[&str] = &[
     "jsafe-append.1",
     "jsafe-cleanup-locks.1",
     "jsafe-completions.1",
+    "jsafe-forget.1",
     "jsafe-lock.1",
     "jsafe-man.1",
     "jsafe-merge.1",
     "jsafe-read.1",
     "jsafe-restore.1",
+    "jsafe-rotate.1",
     "jsafe-schema.1",
     "jsafe-status.1",
     "jsafe-test.1",
@@ -221,7 +223,6 @@ fn candidates(dir: &Path, words: &[&str]) -> Vec<String> {
     let out = Command::new(env!("CARGO_BIN_EXE_jsafe"))
         .current_dir(dir)
         .env("JSAFE_COMPLETE", "bash")
-        .env("_CLAP_IFS", "\n")
         .env("_CLAP_COMPLETE_INDEX", (words.len() - 1).to_string())
         .arg("--")
         .args(words)
@@ -232,10 +233,11 @@ fn candidates(dir: &Path, words: &[&str]) -> Vec<String> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // bash's records: a kind letter, the word, a NUL.
     String::from_utf8(out.stdout)
         .unwrap()
-        .lines()
-        .map(str::to_owned)
+        .split_terminator('\0')
+        .map(|r| r[1..].to_owned())
         .collect()
 }
 

@@ -278,3 +278,34 @@ fn the_user_is_named_from_the_user_database_never_from_the_environment() {
     assert_eq!(l[0]["user"], expected.as_str());
     assert_eq!(l[1]["user"], expected.as_str());
 }
+
+#[test]
+fn a_change_whose_directory_fsync_fails_is_journaled_once_as_not_durable() {
+    // The line is written while the directory is being fsynced; when that
+    // fsync fails, the line says so (rewritten, not a second line).
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    ok(dir, &["write", "f.json", r#"{"a": 1}"#]);
+    for (step, code, result) in [
+        ("dir-fsync", 8, "not-durable"),
+        ("backup-dir-fsync", 8, "not-durable"),
+        ("journal-fsync", 0, "ok"),
+    ] {
+        let before = lines(dir).len();
+        let out = Command::new(env!("CARGO_BIN_EXE_jsafe"))
+            .current_dir(dir)
+            .env("JSAFE_FAILPOINT", format!("{step}:1:EIO"))
+            .args(["merge", "f.json", &format!(r#"{{"{step}": 1}}"#)])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{step}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let all = lines(dir);
+        assert_eq!(all.len(), before + 1, "{step}: {all:?}");
+        assert_eq!(all[before]["result"], result, "{step}");
+    }
+}

@@ -480,3 +480,49 @@ fn usage_errors_are_clap_s_whole_message() {
         out.stderr
     );
 }
+
+/// Values nested far deeper than any stack: built by `reduce`, then
+/// stored, printed, or dropped. Each is exit 4 with one line, never a crash
+/// or "internal error"; `update` writes nothing and says so, `read` does
+/// not talk about writing.
+#[test]
+fn values_built_deeper_than_the_stack_are_bad_input_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(d.join("f.json"), "{\"keep\": 1}\n").unwrap();
+    let before = bytes(&d.join("f.json"));
+    let deep = |inner: &str| format!("reduce range(300000) as $i (null; {inner})");
+    let objects = deep("{a: .}");
+    let arrays = deep("[.]");
+    // Stored or printed, and dropped inside the filter.
+    for filter in [objects.clone(), arrays.clone(), format!("{arrays} | empty")] {
+        {
+            for cmd in ["read", "update"] {
+                let mut args = vec![cmd, "f.json", filter.as_str()];
+                if cmd == "update" {
+                    args.extend(["--filter-timeout", "600"]);
+                }
+                let out = run(d, &args);
+                if cmd == "read" && out.code == 0 {
+                    // The value never left the filter whole: fine, if
+                    // what was printed is what jq prints.
+                    assert!(!out.stdout.is_empty(), "{filter}");
+                    continue;
+                }
+                out.fails(4);
+                assert!(
+                    !out.stderr.contains("internal error"),
+                    "{cmd} {filter}: {}",
+                    out.stderr
+                );
+                assert_eq!(
+                    out.stderr.contains("nothing was written"),
+                    cmd == "update",
+                    "{cmd} {filter}: {}",
+                    out.stderr
+                );
+                assert_eq!(bytes(&d.join("f.json")), before, "{cmd} {filter}");
+            }
+        }
+    }
+}

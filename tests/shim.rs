@@ -218,6 +218,59 @@ fn safe_jq_maps_the_supported_jq_options_to_jsafe_read() {
 }
 
 #[test]
+fn safe_jq_passes_every_read_flag_through() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    fs::write(d.join("f.json"), r#"{"b": "é", "a": [1, 2]}"#).unwrap();
+    fs::write(d.join("log.jsonl"), "{\"n\": 1}\n{\"n\": 2}\n").unwrap();
+    fs::write(d.join("list.json"), "[3]").unwrap();
+    fs::write(d.join("raw.txt"), "hi").unwrap();
+    let cases = [
+        ("safe_jq -s length log.jsonl", "2\n"),
+        ("safe_jq --slurp -c 'map(.n)' log.jsonl", "[1,2]\n"),
+        ("safe_jq -sc 'map(.n)' log.jsonl", "[1,2]\n"),
+        ("safe_jq -n '[inputs.n] | add' log.jsonl", "3\n"),
+        ("safe_jq --null-input 'input.n' log.jsonl", "1\n"),
+        ("safe_jq -S -c . f.json", "{\"a\":[1,2],\"b\":\"é\"}\n"),
+        (
+            "safe_jq --sort-keys --compact-output . f.json",
+            "{\"a\":[1,2],\"b\":\"é\"}\n",
+        ),
+        ("safe_jq -j '.a[]' f.json", "12"),
+        ("safe_jq -a .b f.json", "\"\\u00e9\"\n"),
+        ("safe_jq --tab .a f.json", "[\n\t1,\n\t2\n]\n"),
+        ("safe_jq --indent 1 .a f.json", "[\n 1,\n 2\n]\n"),
+        ("safe_jq -c --slurpfile l list.json '$l' f.json", "[[3]]\n"),
+        ("safe_jq -r --rawfile t raw.txt '$t' f.json", "hi\n"),
+        (
+            "safe_jq -c --args '$ARGS.positional' f.json x 'y z'",
+            "[\"x\",\"y z\"]\n",
+        ),
+        (
+            "safe_jq -c --jsonargs '$ARGS.positional' f.json 1 '{}'",
+            "[1,{}]\n",
+        ),
+        ("safe_jq --default '{\"d\": 1}' .d missing.json", "1\n"),
+        ("safe_jq --lock --timeout 5 .a[0] f.json", "1\n"),
+        ("echo '{\"s\": 7}' | safe_jq .s -", "7\n"),
+        ("safe_jq --raw .b f.json", "é\n"),
+    ];
+    for (script, expected) in cases {
+        let out = bash(d, script).assert().code(0);
+        let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+        assert_eq!(stdout, expected, "{script}");
+    }
+    bash(d, "safe_jq --indent")
+        .assert()
+        .code(2)
+        .stderr(contains("--indent needs a value"));
+    bash(d, "safe_jq --rawfile t")
+        .assert()
+        .code(2)
+        .stderr(contains("needs NAME and a value"));
+}
+
+#[test]
 fn safe_jq_passes_exit_status_through() {
     let tmp = tempfile::tempdir().unwrap();
     fs::write(
@@ -255,7 +308,7 @@ fn safe_jq_refuses_what_it_does_not_support() {
     let tmp = tempfile::tempdir().unwrap();
     fs::write(tmp.path().join("f.json"), "{}").unwrap();
     fs::write(tmp.path().join("g.json"), "{}").unwrap();
-    for option in ["-s", "--slurp", "-n", "-rx", "--tab", "-S"] {
+    for option in ["--seq", "--stream", "-rx", "-C", "--raw-input"] {
         bash(tmp.path(), &format!("safe_jq {option} . f.json"))
             .assert()
             .code(2)

@@ -259,3 +259,187 @@ fn a_schema_refusal_inside_a_batch_keeps_the_prefix_before_it() {
     .stderr_has("stdin line 2");
     assert_eq!(parse_file(&d.join("g.json")), serde_json::json!({"n": 5}));
 }
+
+/// The ways a filter run can fail at `$in == 5` of a stream 1..6, with the
+/// exit code and what stderr says about it.
+const FAILING_AT_5: &[(&str, &str, i32, &str)] = &[
+    (
+        "timeout",
+        "if $in == 5 then (def f: f; f) else .n = $in end",
+        4,
+        "--filter-timeout",
+    ),
+    (
+        "stack overflow",
+        "if $in == 5 then (def f: 1 + f; f) else .n = $in end",
+        4,
+        "stack overflow",
+    ),
+    (
+        "memory",
+        "if $in == 5 then reduce range(40) as $i (\"x\"; . + .) | length else .n = $in end",
+        4,
+        "--filter-memory",
+    ),
+    (
+        "error",
+        "if $in == 5 then error(\"five\") else .n = $in end",
+        4,
+        "five",
+    ),
+    (
+        "no output",
+        "if $in == 5 then empty else .n = $in end",
+        4,
+        "no values",
+    ),
+    (
+        "halt_error(3)",
+        "if $in == 5 then \"\" | halt_error(3) else .n = $in end",
+        3,
+        "exit 3",
+    ),
+    (
+        "halt",
+        "if $in == 5 then halt else .n = $in end",
+        10,
+        "exit 10",
+    ),
+];
+
+/// Wait until `done` holds (a safety stop after two minutes; not a timing
+/// check).
+fn wait_until(done: impl Fn() -> bool) {
+    let stop = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !done() {
+        assert!(std::time::Instant::now() < stop, "never happened");
+        thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// The limits for a case: a short time for the timeout, a generous one for
+/// the rest (a slow machine must not turn them into timeouts).
+fn limits(what: &str) -> [&'static str; 4] {
+    let time = if what == "timeout" { "1s" } else { "300s" };
+    ["--filter-timeout", time, "--filter-memory", "256M"]
+}
+
+fn check_failed_at_5(what: &str, out: &Out, code: i32, why: &str, file: &std::path::Path) {
+    out.fails(code)
+        .stderr_has("stdin line 5")
+        .stderr_has(why)
+        .stderr_has("the 4 values before it are committed");
+    assert!(
+        !out.stderr.contains("nothing was written"),
+        "{what}: {}",
+        out.stderr
+    );
+    assert_eq!(
+        parse_file(file),
+        serde_json::json!({"n": 4}),
+        "{what}: values 1-4 must be committed"
+    );
+}
+
+#[test]
+fn a_filter_failing_mid_batch_commits_every_value_before_it() {
+    // All six values are waiting when jsafe starts: one batch.
+    for (what, filter, code, why) in FAILING_AT_5 {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let mut args = vec!["update", "s.json", filter, "--stream"];
+        args.extend(limits(what));
+        let out = run_stdin(d, &args, b"1\n2\n3\n4\n5\n6\n");
+        check_failed_at_5(what, &out, *code, why, &d.join("s.json"));
+    }
+}
+
+#[test]
+fn a_filter_failing_after_separate_writes_commits_every_value_before_it() {
+    // One value at a time: each is committed before the next is sent.
+    for (what, filter, code, why) in FAILING_AT_5 {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let file = d.join("s.json");
+        let mut args = vec!["update", "s.json", filter, "--stream"];
+        args.extend(limits(what));
+        let mut child = jsafe(d)
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        for i in 1..=4 {
+            writeln!(stdin, "{i}").unwrap();
+            stdin.flush().unwrap();
+            wait_until(|| {
+                fs::read(&file)
+                    .ok()
+                    .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                    == Some(serde_json::json!({"n": i}))
+            });
+        }
+        stdin.write_all(b"5\n6\n").unwrap();
+        drop(stdin);
+        let out = Out::from_output(child.wait_with_output().unwrap());
+        check_failed_at_5(what, &out, *code, why, &file);
+        assert_eq!(journal_lines(d).len(), 4, "{what}: one write per value");
+    }
+}
+
+#[test]
+fn a_failing_first_value_writes_nothing_and_says_so() {
+    for (what, filter, code, why) in FAILING_AT_5 {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        fs::write(d.join("s.json"), "{\"n\": 0}\n").unwrap();
+        let mut args = vec!["update", "s.json", filter, "--stream"];
+        args.extend(limits(what));
+        let out = run_stdin(d, &args, b"5\n6\n");
+        out.fails(*code)
+            .stderr_has("stdin line 1")
+            .stderr_has(why)
+            .stderr_has("nothing was written");
+        assert_eq!(text(&d.join("s.json")), "{\"n\": 0}\n", "{what}");
+    }
+}
+
+#[test]
+fn a_pause_between_values_is_not_a_filter_timeout() {
+    // The time limit is each run's: a stream that waits for its producer
+    // longer than --filter-timeout between values is not timed out.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let file = d.join("s.json");
+    let mut child = jsafe(d)
+        .args([
+            "update",
+            "s.json",
+            ".n = $in",
+            "--stream",
+            "--filter-timeout",
+            "1",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "1").unwrap();
+    stdin.flush().unwrap();
+    wait_until(|| {
+        fs::read(&file)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            == Some(serde_json::json!({"n": 1}))
+    });
+    thread::sleep(std::time::Duration::from_millis(1500));
+    writeln!(stdin, "2").unwrap();
+    drop(stdin);
+    let out = Out::from_output(child.wait_with_output().unwrap());
+    out.ok();
+    assert_eq!(parse_file(&file), serde_json::json!({"n": 2}));
+}

@@ -224,3 +224,50 @@ fn watch_ends_when_its_reader_goes_away() {
     }
     assert!(child.wait().unwrap().success());
 }
+
+#[test]
+fn a_log_larger_than_one_read_is_printed_whole() {
+    // 70,000 lines of about 1 KiB: 68 MiB, more than watch reads at once.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let pad = "x".repeat(1000);
+    let mut log = Vec::with_capacity(70_000 * 1024);
+    for i in 0..70_000 {
+        writeln!(log, "{{\"i\":{i},\"pad\":\"{pad}\"}}").unwrap();
+    }
+    assert!(log.len() > 68 << 20, "{}", log.len());
+    fs::write(d.join("big.jsonl"), &log).unwrap();
+    drop(log);
+    // Its output is read from the start (the backlog is more than a pipe
+    // holds, and the watch registers before it prints).
+    let mut child = jsafe(d)
+        .args(["watch", "big.jsonl", ".i", "-c"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = BufReader::new(child.stdout.take().unwrap());
+    let (tx, lines) = mpsc::channel();
+    thread::spawn(move || {
+        for line in out.lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next = || {
+        lines
+            .recv_timeout(PATIENCE)
+            .expect("watch printed nothing more")
+    };
+    for i in 0..70_000 {
+        assert_eq!(next(), i.to_string(), "line {}", i + 1);
+    }
+    // And it still follows what comes next.
+    run(d, &["append", "big.jsonl", "{\"i\": \"next\"}"]).ok();
+    assert_eq!(next(), "\"next\"");
+    let _ = child.kill();
+    let _ = child.wait();
+}

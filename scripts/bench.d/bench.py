@@ -36,6 +36,7 @@ ap.add_argument("--dir", required=True, help="scratch directory (same filesystem
 ap.add_argument("--out", required=True)
 ap.add_argument("--quick", action="store_true")
 ap.add_argument("--command", default="scripts/bench")
+ap.add_argument("--only", choices=["small"], help="only the before/after small durable merge (scripts/bench --small)")
 args = ap.parse_args()
 
 QUICK = args.quick
@@ -512,6 +513,63 @@ def streams():
     )
     section("Streamed updates and appends (issue 12)", lines)
 
+
+
+def machine_lines():
+    cpu = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), cpu)
+    except OSError:
+        pass
+    fs = subprocess.run(["df", "-T", args.dir], capture_output=True, text=True).stdout.splitlines()[-1].split()[1]
+    return [
+        f"- Machine: {cpu}, {os.cpu_count()} cores, Linux {platform.release()}; scratch directory on {fs}. Shared and noisy: read the ratio, not absolute times.",
+        f"- Builds: after = `{args.after_rev}`, before = `{args.before_rev}` (release profile).",
+        f"- Run: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}.",
+    ]
+
+
+def small_ab():
+    """Before and after only: durable merges into a 1 KB file, the two
+    binaries alternating op by op (so that drift hits both alike)."""
+    n = 100 if QUICK else 400
+    say(f"== durable merges on a 1 KB file, before and after alternating ({n} each)")
+    times = {"after": [], "before": []}
+    paths = {}
+    for k in times:
+        paths[k] = os.path.join(args.dir, "small-ab", k + ".json")
+        os.makedirs(os.path.dirname(paths[k]), exist_ok=True)
+        with open(paths[k], "w") as f:
+            f.write(small_doc())
+    for i in range(n):
+        order = ["after", "before"] if i % 2 == 0 else ["before", "after"]
+        for k in order:
+            binary = AFTER if k == "after" else BEFORE
+            took, _ = must([binary, "merge", paths[k], json.dumps({"n": i})])
+            times[k].append(took)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    ratio = med["after"] / med["before"]
+    lines = [
+        f"{n} durable merges of a top-level key into a {len(small_doc())}-byte file per binary, one process per merge, the two binaries alternating; median (p10–p90) of one operation.",
+        "",
+    ]
+    lines += table(
+        ["binary", "median", "p10", "p90"],
+        [[f"jsafe merge ({k}, {args.after_rev if k == 'after' else args.before_rev})", ms(med[k]), ms(pct(times[k], 10)), ms(pct(times[k], 90))] for k in ["before", "after"]],
+    )
+    lines += ["", f"after / before: {ratio:.3f}×."]
+    section("Durable small merge, before and after", lines)
+    say(f"median before {ms(med['before'])}, after {ms(med['after'])}: {ratio:.3f}x")
+
+
+if args.only == "small":
+    started = time.time()
+    small_ab()
+    with open(args.out, "w") as f:
+        f.write("\n".join(["# Benchmarks (small durable merge only)", "", *machine_lines(), "", *sections]))
+    say(f"wrote {args.out}")
+    sys.exit(0)
 
 
 # ---------------------------------------------------------------- main

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use super::lock::inherited_for_change;
 use super::stream::{Item, Stream};
-use super::{Global, json_input, schema_check, utf8_arg};
+use super::{Global, schema_check, value_input};
 use crate::cli::AppendArgs;
 use crate::error::{Error, Kind, Result};
 use crate::json::{self, Indent, Map, Style, Value};
@@ -19,6 +19,21 @@ use crate::store::{self, Change, Format, OnCorrupt, Outcome};
 
 pub fn run(g: &Global, args: &AppendArgs) -> Result<()> {
     let file = &args.file;
+    // The value, literal or built from variables, before any lock is taken.
+    let given = match args.json == "-" {
+        true if args.vars.given() || !args.vars.positional.is_empty() => {
+            return Err(Error::new(
+                Kind::Usage,
+                "with \"-\" the values come from stdin as JSON Lines: --arg and the other variables build a value given as an argument",
+            ));
+        }
+        true => None,
+        false => Some(value_input(
+            Some(&args.json),
+            &args.vars,
+            "the value to append",
+        )?),
+    };
     let schema = schema_check(args.schema.as_deref())?;
     let held = inherited_for_change(file)?;
     let wait = g.waiter(file);
@@ -43,7 +58,7 @@ pub fn run(g: &Global, args: &AppendArgs) -> Result<()> {
         };
         let apply = |items: &[Item]| -> Result<Option<(usize, Error)>> {
             let mut failed = None;
-            let outcome = store::transact(file, &opts, |current| {
+            let outcome = store::transact_again(file, &opts, |current| {
                 let mut doc = current
                     .take_value()
                     .unwrap_or_else(|| Value::Object(Map::new()));
@@ -75,15 +90,14 @@ pub fn run(g: &Global, args: &AppendArgs) -> Result<()> {
             g.report(file, &outcome);
             Ok(failed)
         };
-        return if args.json == "-" {
-            let mut apply = apply;
-            Stream::stdin()?.run(&mut apply)
-        } else {
-            let value = json_input(Some(&args.json), "the value to append")?;
+        return if let Some(value) = given {
             match apply(&[Item { line: 0, value }])? {
                 Some((_, e)) => Err(e.map_message(|m| format!("{m}; nothing was written"))),
                 None => Ok(()),
             }
+        } else {
+            let mut apply = apply;
+            Stream::stdin()?.run(&mut apply)
         };
     }
     if Format::of_or(file, args.lines) != Format::Lines {
@@ -117,13 +131,9 @@ pub fn run(g: &Global, args: &AppendArgs) -> Result<()> {
         report(g, file, outcome);
         Ok(None)
     };
-    if args.json == "-" {
-        Stream::stdin()?.run(&mut apply)
-    } else {
-        let text = utf8_arg(&args.json, "the value to append")?;
-        let value = json::parse(text.as_bytes())
-            .map_err(|e| Error::bad_input(format!("the value to append is not valid JSON: {e}")))?;
-        apply(&[Item { line: 0, value }]).map(|_| ())
+    match given {
+        Some(value) => apply(&[Item { line: 0, value }]).map(|_| ()),
+        None => Stream::stdin()?.run(&mut apply),
     }
 }
 

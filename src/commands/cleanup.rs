@@ -38,9 +38,11 @@
 //! lock files whose holders have exited (what every ordinary write leaves)
 //! prints nothing; `-v` adds one line per file removed or kept and why;
 //! `--dry-run` prints `would remove PATH (why)` and removes nothing. Problems
-//! go to stderr. Exit 0 unless the sweep itself failed (a directory or lock
-//! file that could not be read, a file that could not be removed): then 7,
-//! after sweeping everything else.
+//! go to stderr. A PATH that does not exist is skipped with one warning line
+//! (none under `--quiet`). Exit 0 unless the sweep itself failed (a directory
+//! or lock file that could not be read, a file that could not be removed):
+//! then 7, after sweeping everything else; 6 when no PATH exists at all
+//! (0 under `--quiet`, for cron lines that name optional directories).
 //!
 //! The `--json` document (version [`JSON_VERSION`]) is specified field by field
 //! in `docs/json-output.md`; `tests/json_output.rs` holds it to that.
@@ -65,8 +67,12 @@ use crate::time;
 /// Version of the `--json` document; raised when a field changes meaning.
 pub const JSON_VERSION: u32 = 1;
 
-/// Returns the exit code: 0 unless the sweep itself failed (7).
+/// Returns the exit code: 0 unless the sweep itself failed (7) or no PATH
+/// exists (6, not under --quiet).
 pub fn run(g: &Global, args: &CleanupArgs) -> Result<i32> {
+    if args.paths.iter().any(|p| crate::store::etcd::is_url(p)) {
+        return super::etcd::cleanup(g, &args.paths);
+    }
     let mut sweep = Sweep {
         dry_run: args.dry_run,
         older_than: args.older_than,
@@ -100,11 +106,9 @@ pub fn run(g: &Global, args: &CleanupArgs) -> Result<i32> {
         Found::File(path) => files.push(path.to_path_buf()),
     });
     sweep.errors.extend(walked.errors.iter().cloned());
-    for m in &walked.missing_roots {
-        sweep
-            .errors
-            .push(format!("{}: no such file or directory", m.display()));
-    }
+    // A PATH that does not exist (one of the example directories of a cron
+    // line) is skipped with a warning, not a failure of the sweep.
+    let missing: Vec<String> = walked.missing_roots.iter().map(|m| scan_shown(m)).collect();
     for file in files {
         match scan::resolve(&file) {
             Ok(fv) => {
@@ -124,14 +128,23 @@ pub fn run(g: &Global, args: &CleanupArgs) -> Result<i32> {
         }
     }
 
-    let code =
-        if !walked.missing_roots.is_empty() && sweep.errors.len() == walked.missing_roots.len() {
-            Kind::NotFound.exit_code()
-        } else if sweep.errors.is_empty() {
-            0
+    let nothing_exists = !missing.is_empty() && missing.len() == roots.len();
+    let code = if !sweep.errors.is_empty() {
+        Kind::Io.exit_code()
+    } else if nothing_exists && !g.quiet {
+        Kind::NotFound.exit_code()
+    } else {
+        0
+    };
+    for m in &missing {
+        if nothing_exists && !g.quiet {
+            diag(&format!(
+                "{m}: no such file or directory; nothing was swept"
+            ));
         } else {
-            Kind::Io.exit_code()
-        };
+            g.notice(&format!("{m}: no such file or directory; skipped"));
+        }
+    }
     for e in &sweep.errors {
         diag(e);
     }
@@ -145,6 +158,7 @@ pub fn run(g: &Global, args: &CleanupArgs) -> Result<i32> {
             "older_than_secs": args.older_than.as_secs_f64(),
             "removed": removed.iter().map(|e| e.to_json()).collect::<Vec<_>>(),
             "kept": kept.iter().map(|e| e.to_json()).collect::<Vec<_>>(),
+            "missing_paths": missing,
             "errors": sweep.errors,
             "exit_code": code,
         });

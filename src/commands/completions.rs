@@ -14,7 +14,8 @@
 //! engine's protocol is not stable across its versions).
 //!
 //! The bash and zsh scripts are jsafe's own (clap_complete's registration
-//! leaves bash inserting file names unquoted, and its zsh script does not
+//! leaves bash inserting file names unquoted and splits a name on a newline
+//! or its separator byte, so bash gets NUL-ended records instead, and its zsh script does not
 //! work from a directory in `$fpath`; both offer options before a `-` is
 //! typed); fish, elvish and PowerShell use the
 //! engine's scripts as they are.
@@ -23,7 +24,7 @@ use std::ffi::OsString;
 use std::io::{self, Write};
 use std::path::PathBuf;
 
-use clap_complete::engine::CompletionCandidate;
+use clap_complete::engine::{CompletionCandidate, ValueCompleter};
 use clap_complete::env::{Elvish, EnvCompleter, Fish, Powershell};
 
 use crate::cli::{CompletionShell, CompletionsArgs};
@@ -92,16 +93,73 @@ pub fn answer_if_asked() -> Option<i32> {
     cmd.build();
     let cwd = std::env::current_dir().ok();
     let mut buf = Vec::new();
-    if completer
-        .write_complete(&mut cmd, args, cwd.as_deref(), &mut buf)
-        .is_err()
-    {
-        // No candidates rather than a message in the middle of the line.
-        return Some(1);
+    let written = if shell == "bash" {
+        bash_records(&mut cmd, args, cwd.as_deref(), &mut buf)
+    } else {
+        completer.write_complete(&mut cmd, args, cwd.as_deref(), &mut buf)
+    };
+    if written.is_err() {
+        // No candidates rather than a message in the middle of the line;
+        // the engine refuses only what the script asked wrongly (such as a
+        // word index past the line), so the usage code, not the bug code.
+        return Some(Kind::Usage.exit_code());
     }
     let mut out = io::stdout().lock();
     let _ = out.write_all(&buf).and_then(|()| out.flush());
     Some(0)
+}
+
+/// bash's answer: one record per candidate, each a kind byte, the
+/// candidate's bytes as they are (not made UTF-8), and a NUL. A file name
+/// may hold any byte but NUL, so a record is one word whatever the name
+/// holds: newlines, `$(…)`, quotes, spaces, backslashes, a leading `-`.
+/// Kinds: `f` a name that exists on disk (the script then turns on
+/// `-o filenames`, so bash quotes what it inserts), `o` an option, `w` any
+/// other word (subcommands, suites, backup names).
+fn bash_records(
+    cmd: &mut clap::Command,
+    args: Vec<OsString>,
+    cwd: Option<&std::path::Path>,
+    buf: &mut Vec<u8>,
+) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let index = std::env::var("_CLAP_COMPLETE_INDEX")
+        .ok()
+        .and_then(|i| i.parse::<usize>().ok())
+        .unwrap_or_default();
+    if index >= args.len() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the word index is past the line",
+        ));
+    }
+    for c in clap_complete::engine::complete(cmd, args, index, cwd)? {
+        let value = c.get_value();
+        let bytes = value.as_bytes();
+        if bytes.contains(&0) {
+            continue;
+        }
+        let on_disk = |p: &std::path::Path| match cwd {
+            Some(dir) if p.is_relative() => dir.join(p).symlink_metadata().is_ok(),
+            _ => p.symlink_metadata().is_ok(),
+        };
+        let path = std::path::Path::new(value);
+        let trimmed = bytes.strip_suffix(b"/").filter(|t| !t.is_empty());
+        let kind = if on_disk(path)
+            || trimmed
+                .is_some_and(|t| on_disk(std::path::Path::new(std::ffi::OsStr::from_bytes(t))))
+        {
+            b'f'
+        } else if bytes.starts_with(b"-") {
+            b'o'
+        } else {
+            b'w'
+        };
+        buf.push(kind);
+        buf.extend_from_slice(bytes);
+        buf.push(0);
+    }
+    Ok(())
 }
 
 /// Candidates for `restore --from`: the backups of the FILE named on the same
@@ -125,6 +183,57 @@ pub fn backup_names(current: &std::ffi::OsStr) -> Vec<CompletionCandidate> {
             ))
         })
         .collect()
+}
+
+/// Candidates for `lock FILE -- CMD...`: the first word after `--` is a
+/// command (executables in PATH, or a path when it has a `/`), the others
+/// are files.
+pub fn lock_command(current: &std::ffi::OsStr) -> Vec<CompletionCandidate> {
+    let words = line_words();
+    let at = std::env::var("_CLAP_COMPLETE_INDEX")
+        .ok()
+        .and_then(|i| i.parse::<usize>().ok());
+    let first = at.is_some_and(|i| i > 0 && words.get(i - 1).is_some_and(|w| w == "--"));
+    let prefix = current.to_string_lossy();
+    if !first || prefix.contains('/') {
+        return clap_complete::engine::PathCompleter::any().complete(current);
+    }
+    let mut names: Vec<String> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|dir| std::fs::read_dir(dir).ok())
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(e.path())
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| n.starts_with(prefix.as_ref()))
+        .collect();
+    names.sort();
+    names.dedup();
+    names.into_iter().map(CompletionCandidate::new).collect()
+}
+
+/// Candidates for `--slurpfile NAME PATH` and `--rawfile NAME PATH`: none
+/// for NAME (a new variable), files for PATH.
+#[derive(Clone, Copy)]
+pub struct NameThenFile;
+
+impl clap_complete::engine::ValueCompleter for NameThenFile {
+    fn complete(&self, current: &std::ffi::OsStr) -> Vec<CompletionCandidate> {
+        self.complete_at(1, current)
+    }
+
+    fn complete_at(&self, arg_index: usize, current: &std::ffi::OsStr) -> Vec<CompletionCandidate> {
+        match arg_index {
+            0 => Vec::new(),
+            _ => clap_complete::engine::PathCompleter::any().complete(current),
+        }
+    }
 }
 
 /// The words on the line being completed: what follows `--` in this
@@ -156,49 +265,48 @@ fn restore_file(words: &[OsString]) -> Option<PathBuf> {
     None
 }
 
-/// bash: the candidates come one per line; file names are inserted quoted
-/// (`-o filenames`) when the candidates name files, other words as they are.
-/// Sourced from a file or from bash-completion's directory alike.
+/// bash: the candidates come as NUL-ended records (see [`bash_records`]),
+/// so each is one word whatever bytes it holds; names of files are inserted
+/// quoted (`-o filenames`), other words as they are. Sourced from a file or
+/// from bash-completion's directory alike.
 const BASH: &str = r#"# bash completion for jsafe (made by `jsafe completions bash`).
 # It asks jsafe for the candidates: file names, backup names for
 # `restore --from`, suite names for `test`, subcommands and options.
+# Each candidate arrives as one NUL-ended record: a kind letter (f: a name
+# on disk, o: an option, w: another word) and the word's bytes.
 _jsafe() {
-    local IFS=$'\n'
     local cur="${COMP_WORDS[COMP_CWORD]}"
     local words=("${COMP_WORDS[@]}")
     if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
         words[COMP_CWORD]="$2"
         cur="$2"
     fi
-    local out
-    out=$( \
-        _CLAP_IFS=$'\n' \
+    local c
+    local -a files=() operands=() options=()
+    while IFS= read -r -d '' c; do
+        case "${c:0:1}" in
+            f) files+=("${c:1}") ;;
+            o) options+=("${c:1}") ;;
+            w) [[ -n "${c:1}" ]] && operands+=("${c:1}") ;;
+        esac
+    done < <( \
         _CLAP_COMPLETE_INDEX="$COMP_CWORD" \
         _CLAP_COMPLETE_COMP_TYPE="${COMP_TYPE:-9}" \
         _CLAP_COMPLETE_SPACE=true \
         VAR=bash \
         jsafe -- "${words[@]}" 2>/dev/null \
-    ) || return 0
+    )
     # Options only once a "-" is typed, unless nothing else fits.
-    local c
-    local -a operands=() options=()
-    while IFS= read -r c; do
-        if [[ "$c" == -* ]]; then
-            options+=("$c")
-        elif [[ -n "$c" ]]; then
-            operands+=("$c")
-        fi
-    done <<< "$out"
+    operands=("${files[@]}" "${operands[@]}")
     if [[ -z "$cur" && "${#operands[@]}" -gt 0 ]]; then
         COMPREPLY=("${operands[@]}")
     else
         COMPREPLY=("${operands[@]}" "${options[@]}")
     fi
-    local first="${COMPREPLY[0]-}"
-    if [[ -n "$first" && ( -e "$first" || -e "${first%/}" ) ]]; then
+    if [[ "${#files[@]}" -gt 0 ]]; then
         compopt -o filenames 2>/dev/null
     fi
-    if [[ "${#COMPREPLY[@]}" -eq 1 && "$first" == */ ]]; then
+    if [[ "${#COMPREPLY[@]}" -eq 1 && "${COMPREPLY[0]}" == */ ]]; then
         compopt -o nospace 2>/dev/null
     fi
     return 0

@@ -6,7 +6,7 @@
 
 use super::lock::inherited_for_change;
 use super::stream::{Item, Stream, VersionCheck};
-use super::{Global, indent_override, json_input, schema_check};
+use super::{Global, indent_override, schema_check, value_input};
 use crate::cli::MergeArgs;
 use crate::error::{Error, Kind, Result};
 use crate::json::{self, Map, SpliceError, Style, Value, merge_patch};
@@ -14,14 +14,21 @@ use crate::store::{self, Change, Current, OnCorrupt};
 
 pub fn run(g: &Global, args: &MergeArgs) -> Result<()> {
     let file = &args.file;
+    super::check_file_value_order("merge", file, args.patch.as_deref(), "PATCH")?;
     super::refuse_json_lines("merge", file)?;
     let patch = match (&args.patch, args.stream) {
-        (Some(p), false) => Some(json_input(Some(p), "the merge patch")?),
+        (Some(p), false) => Some(value_input(Some(p), &args.vars, "the merge patch")?),
         (None, false) => return Err(Error::new(Kind::Usage, "a PATCH (or --stream) is needed")),
         (Some(p), true) if p != "-" => {
             return Err(Error::new(
                 Kind::Usage,
                 "with --stream the patches come from stdin, one per line: give no PATCH (or \"-\")",
+            ));
+        }
+        (_, true) if args.vars.given() || !args.vars.positional.is_empty() => {
+            return Err(Error::new(
+                Kind::Usage,
+                "with --stream the patches come from stdin as JSON: --arg and the other variables build a PATCH given as an argument",
             ));
         }
         (_, true) => None,
@@ -49,7 +56,7 @@ pub fn run(g: &Global, args: &MergeArgs) -> Result<()> {
     };
     let mut apply = |items: &[Item]| -> Result<Option<(usize, Error)>> {
         let mut failed = None;
-        let outcome = store::transact(file, &opts, |current| {
+        let outcome = store::transact_again(file, &opts, |current| {
             let (change, stopped) =
                 merge_all(file, current, indent.is_none(), items, versions.as_ref())?;
             failed = stopped;

@@ -4,11 +4,14 @@
 pub mod append;
 pub mod cleanup;
 pub mod completions;
+pub mod etcd;
+pub mod forget;
 pub mod generate;
 pub mod lock;
 pub mod merge;
 pub mod read;
 pub mod restore;
+pub mod rotate;
 pub mod schema;
 pub mod status;
 pub mod stream;
@@ -211,6 +214,67 @@ pub fn json_input(arg: Option<&OsStr>, what: &str) -> Result<Value> {
     json::parse(&bytes).map_err(|e| Error::bad_input(format!("{what} is not valid JSON: {e}")))
 }
 
+/// The value argument of `merge`, `write` and `append`: literal JSON (or
+/// stdin for None or "-") without variables; with any `--arg`-like variable,
+/// a jq expression evaluated with `null` input that must produce exactly one
+/// value. The way to put shell values into JSON: a value bound by `--arg`
+/// is a string, whatever characters it holds. Evaluated before any lock is
+/// taken.
+pub fn value_input(arg: Option<&OsStr>, vars: &crate::cli::VarArgs, what: &str) -> Result<Value> {
+    if !vars.given() {
+        if !vars.positional.is_empty() {
+            return Err(Error::new(
+                Kind::Usage,
+                format!(
+                    "unexpected argument after {what}: values for $ARGS.positional need --args or --jsonargs, and literal JSON takes none"
+                ),
+            ));
+        }
+        return json_input(arg, what);
+    }
+    let code = match arg {
+        Some(a) if a != "-" => utf8_arg(a, what)?,
+        _ => {
+            return Err(Error::new(
+                Kind::Usage,
+                format!(
+                    "with --arg, --argjson, --slurpfile, --rawfile, --args or --jsonargs, {what} is a jq expression given as an argument (like '{{host: $h}}'), not read from stdin"
+                ),
+            ));
+        }
+    };
+    let mut outputs = Vec::with_capacity(1);
+    let ended = {
+        let _running = crate::sys::FilterRunning::start();
+        let filter = crate::json::filter::Filter::compile_with(code, &filter_args(vars)?)
+            .map_err(|e| Error::bad_input(format!("{what}: {e}")))?;
+        filter
+            .run_each(&Value::Null, None, &read::side_output, &mut |v| {
+                outputs.push(v);
+                if outputs.len() > 1 {
+                    std::ops::ControlFlow::Break(())
+                } else {
+                    std::ops::ControlFlow::Continue(())
+                }
+            })
+            .map_err(|e| Error::bad_input(format!("{what}: {e}")))?
+    };
+    if let crate::json::filter::Ending::Halted(code) = ended {
+        return Err(Error::bad_input(format!(
+            "{what}: the expression halted (code {code}); nothing was written"
+        )));
+    }
+    match outputs.len() {
+        1 => Ok(outputs.remove(0)),
+        0 => Err(Error::bad_input(format!(
+            "{what}: the expression produced no value; it must produce exactly one"
+        ))),
+        _ => Err(Error::bad_input(format!(
+            "{what}: the expression produced more than one value; it must produce exactly one"
+        ))),
+    }
+}
+
 /// `--arg`/`--argjson`/`--slurpfile`/`--rawfile` and `--args`/`--jsonargs`
 /// as the filter's variables.
 pub fn filter_args(vars: &crate::cli::VarArgs) -> Result<crate::json::filter::Args> {
@@ -269,15 +333,33 @@ pub fn filter_args(vars: &crate::cli::VarArgs) -> Result<crate::json::filter::Ar
     Ok(crate::json::filter::Args { named, positional })
 }
 
+/// Most bytes read from a `--slurpfile`/`--rawfile` file: it is read whole
+/// into a variable before the filter runs, and a device that never ends
+/// (`/dev/zero`) must end in a message naming it, not in memory exhaustion.
+const MAX_ARG_FILE: u64 = 256 << 20;
+
 fn read_arg_file(file: &OsStr, what: &str) -> Result<Vec<u8>> {
+    use std::io::Read;
     let path = Path::new(file);
-    std::fs::read(path).map_err(|e| match e.kind() {
+    let failed = |e: io::Error| match e.kind() {
         io::ErrorKind::NotFound => Error::new(
             Kind::NotFound,
             format!("{what}: {}: no such file", path.display()),
         ),
         _ => Error::io(&format!("{what}: cannot read"), path, e),
-    })
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_ARG_FILE + 1).read_to_end(&mut bytes))
+        .map_err(failed)?;
+    if bytes.len() as u64 > MAX_ARG_FILE {
+        return Err(Error::bad_input(format!(
+            "{what}: {}: larger than {} MiB (a variable's file is read whole)",
+            path.display(),
+            MAX_ARG_FILE >> 20
+        )));
+    }
+    Ok(bytes)
 }
 
 /// `jsafe read '.a' f.json` (jq's order): FILE does not exist but FILTER names
@@ -292,6 +374,33 @@ pub fn check_file_filter_order(command: &str, file: &Path, filter: Option<&str>)
             Kind::Usage,
             format!(
                 "{}: no such file, but the filter '{f}' is a file: the order is FILE FILTER, as in `jsafe {command} {f} '{}'`",
+                file.display(),
+                file.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `jsafe merge '{"a":2}' f.json` (the other way round): FILE does not exist
+/// but the value argument (`what`: PATCH, JSON) names a file. A usage error
+/// that says the order, rather than a JSON error about the file's name.
+pub fn check_file_value_order(
+    command: &str,
+    file: &Path,
+    value: Option<&OsStr>,
+    what: &str,
+) -> Result<()> {
+    if let Some(v) = value
+        && v != "-"
+        && !file.exists()
+        && Path::new(v).is_file()
+    {
+        let v = Path::new(v).display();
+        return Err(Error::new(
+            Kind::Usage,
+            format!(
+                "{}: no such file, but the {what} '{v}' is a file: the order is FILE {what}, as in `jsafe {command} {v} '{}'`",
                 file.display(),
                 file.display()
             ),

@@ -3,19 +3,22 @@
 //! files that other programs change in place. A parse failure is retried once
 //! under the shared lock before it is reported as corruption.
 
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::ops::ControlFlow;
+use std::path::Path;
 
 use super::{Global, check_file_filter_order, filter_args, json_input, print};
 use crate::cli::ReadArgs;
 use crate::error::{Error, Kind, Result};
 use crate::json::filter::{self, Ending, Filter, FilterError, Input, Render, Side};
-use crate::json::{Indent, ParseError, Style};
+use crate::json::{Indent, ParseError, Style, Value};
 use crate::store::{self, Change, Current, Format, OnCorrupt, lines};
 
 /// Returns the exit code: 0, or what `-e` or a `halt` in the filter decided.
 pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
-    check_file_filter_order("read", &args.file, args.filter.as_deref())?;
+    if args.file.as_os_str() != "-" {
+        check_file_filter_order("read", &args.file, args.filter.as_deref())?;
+    }
     // Everything that can fail on the caller's input fails before the file is read.
     let filter = match &args.filter {
         Some(code) => Some({
@@ -30,58 +33,18 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
         None => None,
     };
     let file = args.file.as_path();
+    let stdin = file.as_os_str() == "-";
     let format = Format::of_or(file, args.lines);
-    // Inside `jsafe lock` on this file: its lock is ours, never waited for.
-    let inherited = super::lock::inherited(file)?;
-
-    let wait = g.waiter(file);
-    let lock = (args.lock && inherited.is_none()).then_some((g.timeout, &wait as &dyn Fn(&str)));
-    let loaded = store::load(file, lock)?;
-    let mut current = loaded.current.reclassify(format);
-    if matches!(current, Current::Corrupt { .. })
-        && loaded.lock.is_none()
-        && inherited.is_none()
-        && let Some(again) = store::reload_if_locked(file, g.timeout, &wait)?
-    {
-        current = again.reclassify(format);
-    }
-    drop(loaded.lock);
-    if let (Current::Corrupt { bytes, error }, true) = (&current, args.recover) {
-        let held = match &inherited {
-            Some(l) if l.mode() == store::Mode::Shared => return Err(store::shared_refusal(file)),
-            other => other.as_ref(),
-        };
-        if format == Format::Lines && !lines::is_torn(bytes, error) {
-            return Err(store::corrupt_error(file, error, "nothing was printed").map_message(|m| {
-                format!("{m} (a damaged line inside a JSON Lines file is not repaired automatically: fix or remove it by hand)")
-            }));
-        }
-        let opts = g
-            .options("recover", None, OnCorrupt::Recover, &wait)
-            .held(held);
-        let outcome = if format == Format::Lines {
-            store::append(file, &opts, &[])?
-        } else {
-            store::transact(file, &opts, |_| Ok(Change::Keep))?
-        };
-        if format == Format::Lines
-            && let Some(q) = &outcome.quarantined
-        {
-            g.notice(&format!(
-                "{}: its last line was torn (an append that did not finish); moved to {}",
-                file.display(),
-                q.display()
-            ));
-        } else {
-            g.report(file, &outcome);
-        }
-        current = store::load(file, None)?.current.reclassify(format);
-    }
-
+    let current = if stdin {
+        from_stdin(args)?
+    } else {
+        load_file(g, args, file, format)?
+    };
+    let format = current.doc().map_or(format, store::Doc::format);
     let size = current.doc().map_or(0, |d| d.bytes().len() as u64);
     let doc = match current {
         Current::Valid(doc) => {
-            if filter.is_none() && !reformats(args) {
+            if filter.is_none() && !reformats(args) && !args.slurp && !args.null_input {
                 // The file as it is, byte for byte.
                 let mut bytes = doc.into_bytes();
                 if !bytes.is_empty() && bytes.last() != Some(&b'\n') {
@@ -98,13 +61,41 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
                 return Err(Error::new(
                     Kind::Corrupt,
                     format!(
-                        "{}: {error}; nothing was printed. `jsafe read --recover {0}` (or the next `jsafe append`) moves it to .jsafe/quarantine/ and keeps every whole line",
+                        "{}: {error}; nothing was printed. `jsafe read --recover {0}` (or the next append to it) moves it to .jsafe/quarantine/ and keeps every whole line",
                         file.display()
                     ),
                 ));
             }
-            return Err(store::corrupt_error(file, &error, "nothing was printed"));
+            return Err(corrupt(file, &error, format));
         }
+    };
+    let missing = || {
+        Error::new(
+            Kind::NotFound,
+            format!(
+                "{}: no such file (give --default JSON to get a value for a missing file)",
+                file.display()
+            ),
+        )
+    };
+    // -s: every value in one array, the one input; -n: null is the one
+    // input, and `input`/`inputs` hand out the values.
+    let gathered = if args.slurp || args.null_input {
+        let values: Vec<Value> = match (&doc, &default) {
+            (Some(d), _) => d.values().collect::<Result<_>>()?,
+            (None, Some(v)) => vec![v.clone()],
+            (None, None) => return Err(missing()),
+        };
+        Some(if args.slurp {
+            Value::Array(values)
+        } else {
+            if let Some(f) = &filter {
+                f.set_inputs(values);
+            }
+            Value::Null
+        })
+    } else {
+        None
     };
     // A filter that reads one path of a document (`.a.b`, `.events |
     // length`, `.events[-1]`, `.events | map(.x)`) runs over what that path
@@ -112,7 +103,7 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
     // read into values. Its outputs are held until it has finished; if it
     // fails, it runs again on the whole document, which then prints and
     // says exactly what it always has.
-    let mut out = Output::new(args, format == Format::Lines);
+    let mut out = Output::new(args, format == Format::Lines && gathered.is_none());
     let name = file.to_string_lossy();
     let memory = args.filter_memory.limit(size);
     let memory_line = format!(
@@ -121,7 +112,9 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
         crate::cli::show_size(memory)
     );
     let spine = match (&args.filter, &filter, &doc, format) {
-        (Some(code), Some(_), Some(_), Format::Document) if !spliced_off() => {
+        (Some(code), Some(_), Some(_), Format::Document)
+            if gathered.is_none() && !spliced_off() =>
+        {
             filter::Spine::for_read(code)
         }
         _ => None,
@@ -158,6 +151,10 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
     // the filter's values, no tree of jsafe's own.
     let inputs: Box<dyn Iterator<Item = (usize, std::result::Result<Input, ParseError>)>> =
         match (&doc, format) {
+            _ if gathered.is_some() => Box::new(std::iter::once((
+                0,
+                Ok(Input::from_value(gathered.as_ref().unwrap_or(&Value::Null))),
+            ))),
             (Some(d), Format::Document) => Box::new(std::iter::once((
                 0,
                 Input::parse_for_printing(d.shared(), *d.style()),
@@ -172,15 +169,7 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
                 )
             }
             (None, _) => {
-                let default = default.ok_or_else(|| {
-                Error::new(
-                    Kind::NotFound,
-                    format!(
-                        "{}: no such file (give --default JSON to get a value for a missing file)",
-                        file.display()
-                    ),
-                )
-            })?;
+                let default = default.ok_or_else(missing)?;
                 Box::new(std::iter::once((0, Ok(Input::from_value(&default)))))
             }
         };
@@ -215,7 +204,7 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
                 out.emit_output(&input, &v)
             })
         };
-        if format == Format::Document {
+        if format == Format::Document && gathered.is_none() {
             // The process ends after this read: freeing the input value by
             // value would cost more than the filter on a large document.
             std::mem::forget(input);
@@ -262,6 +251,131 @@ fn done(file: &std::path::Path, out: Output, ending: Ending, args: &ReadArgs) ->
         },
         Ending::Finished => 0,
     })
+}
+
+/// FILE's current version: loaded (under a shared lock with `--lock`, or
+/// once more under it when the first parse fails), repaired first with
+/// `--recover`.
+fn load_file(g: &Global, args: &ReadArgs, file: &Path, format: Format) -> Result<Current> {
+    // Inside `jsafe lock` on this file: its lock is ours, never waited for.
+    let inherited = super::lock::inherited(file)?;
+
+    let wait = g.waiter(file);
+    let lock = (args.lock && inherited.is_none()).then_some((g.timeout, &wait as &dyn Fn(&str)));
+    let loaded = if store::etcd::is_url(file) {
+        store::Loaded {
+            current: store::etcd::load(file, g.timeout)?,
+            lock: None,
+        }
+    } else {
+        store::load(file, lock)?
+    };
+    let mut current = loaded.current.reclassify(format);
+    if matches!(current, Current::Corrupt { .. })
+        && loaded.lock.is_none()
+        && inherited.is_none()
+        && let Some(again) = store::reload_if_locked(file, g.timeout, &wait)?
+    {
+        current = again.reclassify(format);
+    }
+    drop(loaded.lock);
+    if let (Current::Corrupt { bytes, error }, true) = (&current, args.recover) {
+        let held = match &inherited {
+            Some(l) if l.mode() == store::Mode::Shared => return Err(store::shared_refusal(file)),
+            other => other.as_ref(),
+        };
+        if format == Format::Lines && !lines::is_torn(bytes, error) {
+            return Err(store::corrupt_error(file, error, "nothing was printed").map_message(|m| {
+                format!("{m} (a damaged line inside a JSON Lines file is not repaired automatically: fix or remove it by hand)")
+            }));
+        }
+        let opts = g
+            .options("recover", None, OnCorrupt::Recover, &wait)
+            .held(held);
+        let outcome = if format == Format::Lines {
+            store::append(file, &opts, &[])?
+        } else {
+            store::transact_again(file, &opts, |_| Ok(Change::Keep))?
+        };
+        if format == Format::Lines
+            && let Some(q) = &outcome.quarantined
+        {
+            g.notice(&format!(
+                "{}: its last line was torn (an append that did not finish); moved to {}",
+                file.display(),
+                q.display()
+            ));
+        } else {
+            g.report(file, &outcome);
+        }
+        current = store::load(file, None)?.current.reclassify(format);
+    }
+
+    Ok(current)
+}
+
+/// A corrupt file, with only the next steps that work for it: `restore`
+/// and `--recover` need a valid backup, which a JSON Lines log (appends
+/// take none) and a file jsafe never changed do not have.
+fn corrupt(file: &Path, error: &ParseError, format: Format) -> Error {
+    let has_valid_backup = store::backups(file)
+        .map(|(_, b)| b.newest_valid().is_some())
+        .unwrap_or(false);
+    if format == Format::Lines {
+        return Error::new(
+            Kind::Corrupt,
+            format!(
+                "{}: not valid JSON Lines ({error}); nothing was printed. A damaged line inside a log is not repaired automatically and appends keep no backups: fix or remove that line by hand",
+                file.display()
+            ),
+        );
+    }
+    if has_valid_backup {
+        return store::corrupt_error(file, error, "nothing was printed");
+    }
+    Error::new(
+        Kind::Corrupt,
+        format!(
+            "{}: not valid JSON ({error}); nothing was printed. jsafe holds no valid backup of it to restore",
+            file.display()
+        ),
+    )
+}
+
+/// `read -`: stdin's bytes, as JSON Lines with `--lines`, else one document
+/// or, when they are not one, one value per line. Nothing is created, no
+/// lock is taken; invalid input is bad input (exit 4), not a corrupt file.
+fn from_stdin(args: &ReadArgs) -> Result<Current> {
+    if args.lock || args.recover || args.default.is_some() {
+        return Err(Error::new(
+            Kind::Usage,
+            "read -: stdin has no lock, no backups and is never missing: --lock, --recover and --default do not apply",
+        ));
+    }
+    let mut bytes = Vec::new();
+    io::stdin()
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::new(Kind::Io, format!("cannot read stdin: {e}")))?;
+    let current = if args.lines {
+        Current::classify_as(bytes, Format::Lines)
+    } else {
+        match Current::classify(bytes) {
+            Current::Corrupt { bytes, error } => match Current::classify_as(bytes, Format::Lines) {
+                Current::Valid(d) => Current::Valid(d),
+                _ => Current::Corrupt {
+                    bytes: Vec::new(),
+                    error,
+                },
+            },
+            other => other,
+        }
+    };
+    match current {
+        Current::Corrupt { error, .. } => Err(Error::bad_input(format!(
+            "stdin is not valid JSON: {error}; nothing was printed"
+        ))),
+        other => Ok(other),
+    }
 }
 
 /// Flush what was printed, then report an output that could not be written

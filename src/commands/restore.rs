@@ -9,6 +9,9 @@ use crate::time;
 
 pub fn run(g: &Global, args: &RestoreArgs) -> Result<()> {
     let file = &args.file;
+    if store::etcd::is_url(file) {
+        return super::etcd::restore(g, args);
+    }
     let (_, backups) = store::backups(file)?;
     if args.list || (args.from.is_none() && !args.latest) {
         return list(file, &backups, args.json);

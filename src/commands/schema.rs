@@ -4,10 +4,13 @@
 //! refused (exit 4, naming the failing path and rule; nothing written), and
 //! `status` reports FILE when its content no longer validates.
 
+use std::path::Path;
+
 use super::lock::inherited_for_change;
 use super::{Global, print};
 use crate::cli::SchemaArgs;
 use crate::error::{Error, Kind, Result};
+use crate::store::scan::{self, StateView};
 use crate::store::{self, Format, OnCorrupt, schema::Attached};
 
 pub fn run(g: &Global, args: &SchemaArgs) -> Result<i32> {
@@ -29,6 +32,9 @@ pub fn run(g: &Global, args: &SchemaArgs) -> Result<i32> {
         }
         print(&bytes)?;
         return Ok(0);
+    }
+    if let Some(schema) = &args.schema {
+        check_order(file, schema)?;
     }
     let bytes = match &args.schema {
         Some(path) => Some(std::fs::read(path).map_err(|e| match e.kind() {
@@ -66,4 +72,51 @@ pub fn run(g: &Global, args: &SchemaArgs) -> Result<i32> {
         )),
     }
     Ok(0)
+}
+
+/// `jsafe schema config.schema.json config.json` (the other way round) would
+/// attach the data as a schema (any object is a valid schema) and leave the
+/// data unguarded; attaching to a file that does not exist guards nothing
+/// yet and is usually the same mistake. Both are refused with the order.
+fn check_order(file: &Path, schema: &Path) -> Result<()> {
+    let order = || {
+        format!(
+            "the order is FILE SCHEMA: `jsafe schema {} {}`",
+            schema.display(),
+            file.display()
+        )
+    };
+    if is_managed(schema) {
+        return Err(Error::new(
+            Kind::Usage,
+            format!(
+                "{}: a data file jsafe manages, not a schema; {}; nothing was attached",
+                schema.display(),
+                order()
+            ),
+        ));
+    }
+    if !file.exists() {
+        return Err(Error::new(
+            Kind::NotFound,
+            format!(
+                "{}: no such file; a schema guards an existing file: create it first (`jsafe write {0} JSON`), or check the order (FILE SCHEMA); nothing was attached",
+                file.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `path` has jsafe state beside it: a lock file, backups or journal lines.
+fn is_managed(path: &Path) -> bool {
+    let Ok(fv) = scan::resolve(path) else {
+        return false;
+    };
+    let view = StateView::open(&fv.dir);
+    view.lock_keys.contains(&fv.key)
+        || view.backup_keys.contains(&fv.key)
+        || view
+            .journal()
+            .contains_key(fv.name.to_string_lossy().as_ref())
 }

@@ -52,6 +52,9 @@ pub const JSON_VERSION: u32 = 1;
 /// Returns the exit code: 0 healthy, 9 problems, 5 a corrupt file, 6 a PATH
 /// that does not exist.
 pub fn run(g: &Global, args: &StatusArgs) -> Result<i32> {
+    if args.paths.iter().any(|p| crate::store::etcd::is_url(p)) {
+        return super::etcd::status(g, args);
+    }
     let roots = roots(&args.paths);
     let mut reports: Vec<Report> = Vec::new();
     let mut errors: Vec<String> = Vec::new();
@@ -172,6 +175,16 @@ pub fn run(g: &Global, args: &StatusArgs) -> Result<i32> {
             g.timeout,
         );
         r.real = fv.dir.join(&fv.name);
+        // A file named directly: its temp files are looked for too.
+        let temps: Vec<OsString> = fv
+            .dir
+            .entries()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(n, _)| n)
+            .filter(|n| layout::temp_key(n).as_deref() == Some(fv.key.as_os_str()))
+            .collect();
+        r.temps = dead_temps(&fv.dir, &view, &fv.name, &temps);
         reports.push(r);
     }
     for m in &walked.missing_roots {
@@ -192,8 +205,14 @@ pub fn run(g: &Global, args: &StatusArgs) -> Result<i32> {
     }
 
     judge_holders(&mut reports);
+    // A file that `jsafe forget` stopped tracking, and that is still gone,
+    // is not reported (its kept backups, if any, are not news).
+    reports.retain(|r| {
+        !(matches!(r.health, Health::Missing)
+            && r.last_op.as_ref().is_some_and(|e| e.op == "forget"))
+    });
     for r in &mut reports {
-        r.find_problems(args.stale_after);
+        r.find_problems(args.stale_after, args.ignore_missing);
     }
     reports.sort_by(|a, b| a.shown.cmp(&b.shown));
 
@@ -515,12 +534,13 @@ fn judge_holders(reports: &mut [Report]) {
 }
 
 impl Report {
-    fn find_problems(&mut self, stale_after: Duration) {
+    fn find_problems(&mut self, stale_after: Duration, ignore_missing: bool) {
         match &self.health {
+            Health::Missing if ignore_missing => {}
             Health::Ok => {}
             Health::Corrupt(e) if self.lines && e.message.contains("torn last line") => {
                 self.problems.push(format!(
-                    "{e}; `jsafe read --recover {}` (or the next `jsafe append`) moves it to quarantine",
+                    "{e}; `jsafe read --recover {}` (or the next append to it) moves it to quarantine",
                     self.shown
                 ));
             }
@@ -529,10 +549,13 @@ impl Report {
                 self.shown
             )),
             Health::Missing if self.backups.newest_valid.is_some() => self.problems.push(format!(
-                "missing; `jsafe restore --latest {}` brings back the newest valid backup",
+                "missing; `jsafe restore --latest {0}` brings back the newest valid backup, `jsafe forget {0}` stops tracking it",
                 self.shown
             )),
-            Health::Missing => self.problems.push("missing".to_owned()),
+            Health::Missing => self.problems.push(format!(
+                "missing; `jsafe forget {}` stops tracking it",
+                self.shown
+            )),
             Health::Unreadable(e) => self.problems.push(e.clone()),
         }
         if self.lock.stale {
@@ -748,6 +771,7 @@ struct Summary {
     stale: usize,
     left_over: usize,
     with_problems: usize,
+    schema_mismatches: usize,
     scan_errors: usize,
     missing_roots: usize,
 }
@@ -765,6 +789,12 @@ impl Summary {
             stale: count(&|r| r.lock.stale),
             left_over: count(&|r| r.lock.state == LockState::LeftOver),
             with_problems: count(&|r| !r.problems.is_empty()),
+            schema_mismatches: count(&|r| {
+                matches!(
+                    r.schema,
+                    SchemaReport::Invalid(_) | SchemaReport::Unusable(_)
+                )
+            }),
             scan_errors,
             missing_roots,
         }
@@ -806,6 +836,7 @@ impl Summary {
             (self.corrupt, "corrupt"),
             (self.missing, "missing"),
             (self.unreadable, "unreadable"),
+            (self.schema_mismatches, "not matching its schema"),
         ] {
             if n > 0 {
                 let _ = write!(s, ", {n} {what}");
@@ -832,11 +863,9 @@ impl Summary {
             let _ = write!(
                 s,
                 "; {} (see stderr)",
-                plural(
-                    self.scan_errors,
-                    "directory not readable",
-                    "directories not readable"
-                )
+                // A path given that is missing, or a directory that cannot
+                // be read: stderr says which.
+                plural(self.scan_errors, "path not scanned", "paths not scanned")
             );
         }
         s

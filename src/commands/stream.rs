@@ -183,7 +183,9 @@ fn commit(items: &[Item], batch: &mut Batch, counts: &mut Stream) -> Result<()> 
                 counts.values,
             ))
         }
-        Err(e) => Err(e),
+        // Whatever stopped this batch (a corrupt file, a full disk), the
+        // batches before it stay committed: say so.
+        Err(e) => Err(after_prefix(e, counts.values)),
     }
 }
 
@@ -234,12 +236,40 @@ impl VersionCheck {
 }
 
 /// Say how much of the stream was committed before `e`.
-fn after_prefix(e: Error, committed: usize) -> Error {
+pub fn after_prefix(e: Error, committed: usize) -> Error {
     e.map_message(|m| {
         format!(
-            "{m} (the {committed} value{} before it {} committed)",
-            if committed == 1 { "" } else { "s" },
-            if committed == 1 { "is" } else { "are" }
+            "{}; {}",
+            without_nothing_written(&m),
+            committed_text(committed)
         )
     })
+}
+
+/// `m` without the clause a single change ends with ("nothing was written"
+/// and the like): true of the failing value, but the stream says what was
+/// committed as a whole.
+fn without_nothing_written(m: &str) -> &str {
+    const CLAUSES: [&str; 6] = [
+        "; nothing was written",
+        "; nothing was appended",
+        "; nothing was changed",
+        " (nothing was written)",
+        " (nothing was appended)",
+        ", nothing was written",
+    ];
+    let mut m = m.trim_end();
+    while let Some(shorter) = CLAUSES.iter().find_map(|c| m.strip_suffix(c)) {
+        m = shorter.trim_end();
+    }
+    m
+}
+
+/// What a stream that stopped after `committed` values has written.
+pub fn committed_text(committed: usize) -> String {
+    match committed {
+        0 => "nothing was written".to_owned(),
+        1 => "the value before it is committed".to_owned(),
+        n => format!("the {n} values before it are committed"),
+    }
 }

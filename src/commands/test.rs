@@ -14,5 +14,8 @@ pub fn run(g: &Global, args: &TestArgs) -> Result<i32> {
         print(out.as_bytes())?;
         return Ok(0);
     }
+    if let Some(url) = &args.etcd {
+        return super::etcd::selftest(g, args, url);
+    }
     selftest::run(g, args)
 }

@@ -7,7 +7,9 @@
 //! `--stream` reads one JSON value per line from stdin and runs the filter
 //! once per value with `$in` bound to it, in order; values waiting together
 //! are applied in one write (see [`super::stream`]). The limits apply to
-//! each run.
+//! each run; there the filter runs on a thread of its own ([`Worker`]), so a
+//! run stopped by a limit ends the stream after the values before it are
+//! committed, not the process with the batch lost.
 
 use super::lock::inherited_for_change;
 use super::stream::{Item, Stream};
@@ -18,10 +20,13 @@ use crate::cli::FilterMemory;
 use crate::cli::UpdateArgs;
 use crate::error::{Error, Kind, Result};
 use crate::json::Style;
+use crate::json::Value;
 use crate::json::filter::{Ending, Filter, FilterError, Input, Output, Render, Spine};
 use crate::store::{self, Change, Current, OnCorrupt};
 use std::cell::Cell;
 use std::ops::ControlFlow;
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
 
 /// Returns the exit code: 0, or what a `halt` in the filter decided (nothing
 /// is written then).
@@ -29,7 +34,13 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
     let file = &args.file;
     check_file_filter_order("update", file, Some(&args.filter))?;
     super::refuse_json_lines("update", file)?;
-    let mut filter = {
+    // Compiling and running happen before anything is written (under
+    // --stream the runs are contained and say what was committed).
+    crate::sys::set_overflow_line(&format!(
+        "{}: the jq filter recursed or nested too deeply (stack overflow); nothing was written",
+        file.display()
+    ));
+    let filter = {
         let _running = crate::sys::FilterRunning::start();
         let vars = filter_args(&args.vars)?;
         if args.stream {
@@ -59,17 +70,17 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
         FilterError::Timeout(args.filter_timeout)
     );
     if args.stream {
-        let limits = (args.filter_timeout, args.filter_memory, &timeout_line[..]);
+        let limits = (args.filter_timeout, args.filter_memory);
         return stream(
             g,
             file,
             &opts,
-            &mut filter,
+            filter,
             &default,
             args.schema.as_deref(),
             limits,
         )
-        .map(|()| 0);
+        .map(|halted| halted.unwrap_or(0));
     }
     // Recognised before the lock is taken (see `Spine`).
     let spine = (!super::read::spliced_off())
@@ -78,7 +89,10 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
     let halted = Cell::new(None);
     let spliced = Cell::new(false);
     let name = file.to_string_lossy();
-    let result = store::transact(file, &opts, |current| {
+    let result = store::transact_again(file, &opts, |current| {
+        // Called again when a change must be applied again (etcd): the
+        // flag tells of the last call.
+        spliced.set(false);
         // The document straight into the filter's values, before the limits
         // are armed: reading it is not the filter's doing.
         let size = current.doc().map_or(0, |d| d.bytes().len() as u64);
@@ -212,36 +226,175 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// `update --stream`: the filter once per stdin value (as `$in`), in order.
-fn stream(
-    g: &Global,
-    file: &std::path::Path,
-    opts: &store::Options,
+/// Why a value of the stream failed, as the worker found it.
+enum Failed {
+    Filter(FilterError),
+    Halted(i32),
+    /// Not exactly one output: true when more than one.
+    Outputs(bool),
+    Schema(String),
+}
+
+/// What the worker did with a batch: the document after the values it
+/// applied, and the value that failed (its index in the batch), if one did.
+struct Finished {
+    doc: Value,
+    failed: Option<(usize, Failed)>,
+}
+
+/// A run the main thread had to stop (time, memory or stack ran out):
+/// `done` values of the batch were applied, giving `doc`.
+struct Stopped {
+    done: usize,
+    doc: Arc<Value>,
+    why: String,
+}
+
+/// A batch for the worker: the document, the values, the memory one run
+/// may allocate.
+struct Job {
+    doc: Value,
+    values: Vec<Value>,
+    memory: usize,
+}
+
+/// Where the worker is in its batch, for the main thread when it must stop
+/// it: values applied, the document after them, when the current run began.
+struct Progress {
+    done: usize,
+    doc: Arc<Value>,
+    started: Instant,
+}
+
+/// The thread that runs the stream's filter, contained (see
+/// [`crate::sys::contain_this_thread`]): a run that passes its memory limit
+/// or overflows the stack stops the worker only, and a run past its time
+/// is abandoned, so the main thread still finds the document after the
+/// values before it (in [`Progress`]) and commits it. Every value before the
+/// failing one is then committed whatever the grouping into writes, which a
+/// process-wide stop (as plain `update` uses) could not promise. A whole
+/// batch goes to the worker at once: one hand-over per write, not per value.
+struct Worker {
+    jobs: mpsc::SyncSender<Job>,
+    done: mpsc::Receiver<Finished>,
+    progress: Arc<Mutex<Progress>>,
+    time: Duration,
+}
+
+fn lock(p: &Mutex<Progress>) -> std::sync::MutexGuard<'_, Progress> {
+    p.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Worker {
+    fn start(
+        mut filter: Filter,
+        name: String,
+        time: Duration,
+        versions: Option<super::stream::VersionCheck>,
+    ) -> Result<Worker> {
+        let (jobs, job_rx) = mpsc::sync_channel::<Job>(1);
+        let (done_tx, done) = mpsc::sync_channel(1);
+        let progress = Arc::new(Mutex::new(Progress {
+            done: 0,
+            doc: Arc::new(Value::Null),
+            started: Instant::now(),
+        }));
+        let shared = Arc::clone(&progress);
+        std::thread::Builder::new()
+            .name("jsafe-filter".into())
+            // As deep as the main thread's: the same filters run.
+            .stack_size(8 << 20)
+            .spawn(move || {
+                crate::sys::contain_this_thread();
+                while let Ok(job) = job_rx.recv() {
+                    let finished = apply_batch(&mut filter, &name, versions.as_ref(), job, &shared);
+                    if done_tx.send(finished).is_err() {
+                        return;
+                    }
+                }
+            })
+            .map_err(|e| Error::new(Kind::Io, format!("cannot start the filter's thread: {e}")))?;
+        Ok(Worker {
+            jobs,
+            done,
+            progress,
+            time,
+        })
+    }
+
+    /// Apply `values` to `doc`, in order, on the worker.
+    fn run(&self, job: Job, memory_text: &str) -> std::result::Result<Finished, Stopped> {
+        let stopped = |why: String| {
+            let p = lock(&self.progress);
+            Stopped {
+                done: p.done,
+                doc: Arc::clone(&p.doc),
+                why,
+            }
+        };
+        {
+            // The batch starts now (the worker may take a moment to begin,
+            // and the last batch may have ended long ago).
+            let mut p = lock(&self.progress);
+            p.done = 0;
+            p.started = Instant::now();
+        }
+        if self.jobs.send(job).is_err() {
+            return Err(stopped("the filter's thread has ended".into()));
+        }
+        loop {
+            match self.done.recv_timeout(Duration::from_millis(20)) {
+                Ok(finished) => return Ok(finished),
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(stopped("the filter's thread has ended".into()));
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+            }
+            match crate::sys::contained_stopped() {
+                Some(crate::sys::Stop::Memory) => return Err(stopped(memory_text.to_owned())),
+                Some(crate::sys::Stop::StackOverflow) => {
+                    return Err(stopped(
+                        "the jq filter recursed or nested too deeply (stack overflow)".into(),
+                    ));
+                }
+                None => {}
+            }
+            if !self.time.is_zero() && lock(&self.progress).started.elapsed() >= self.time {
+                return Err(stopped(FilterError::Timeout(self.time).to_string()));
+            }
+        }
+    }
+}
+
+/// The worker's side of a batch: each value in turn, the progress kept
+/// current after each, until one fails.
+fn apply_batch(
     filter: &mut Filter,
-    default: &crate::json::Value,
-    schema: Option<&std::path::Path>,
-    (time, memory, timeout_line): (std::time::Duration, FilterMemory, &str),
-) -> Result<()> {
-    let name = file.to_string_lossy();
-    let versions = super::stream::VersionCheck::load(file, schema)?;
-    let mut apply = |items: &[Item]| -> Result<Option<(usize, Error)>> {
-        let mut failed = None;
-        let outcome = store::transact(file, opts, |current| {
-            let size = current.doc().map_or(0, |d| d.bytes().len() as u64);
-            let memory = memory.limit(size);
-            let memory_line = format!(
-                "{}: the filter used more than {} of memory (--filter-memory); nothing was written",
-                file.display(),
-                crate::cli::show_size(memory)
-            );
-            let mut doc = current.take_value().unwrap_or_else(|| default.clone());
-            for (k, it) in items.iter().enumerate() {
-                filter.set_slot(&it.value);
-                let mut outputs = Vec::with_capacity(1);
-                let ran = {
-                    let _limits = arm(file, time, memory, timeout_line, &memory_line)?;
-                    let _running = crate::sys::FilterRunning::start();
-                    filter.run_each(&doc, Some(&name), &super::read::side_output, &mut |v| {
+    name: &str,
+    versions: Option<&super::stream::VersionCheck>,
+    job: Job,
+    progress: &Mutex<Progress>,
+) -> Finished {
+    let mut doc = Arc::new(job.doc);
+    {
+        let mut p = lock(progress);
+        p.done = 0;
+        let old = std::mem::replace(&mut p.doc, Arc::clone(&doc));
+        drop(p);
+        drop(old);
+    }
+    let mut failed = None;
+    for (k, value) in job.values.iter().enumerate() {
+        lock(progress).started = Instant::now();
+        filter.set_slot(value);
+        let mut outputs = Vec::with_capacity(1);
+        let ran = {
+            let limits = crate::sys::Limits::arm(None, Some(job.memory), "", "");
+            let _running = crate::sys::FilterRunning::start();
+            limits
+                .map_err(|e| FilterError::Runtime(e.to_string()))
+                .and_then(|_limits| {
+                    filter.run_each(&doc, Some(name), &super::read::side_output, &mut |v| {
                         outputs.push(v);
                         if outputs.len() > 1 {
                             ControlFlow::Break(())
@@ -249,51 +402,114 @@ fn stream(
                             ControlFlow::Continue(())
                         }
                     })
-                };
-                let why = match ran {
-                    Err(e) => Some(Error::bad_input(e.to_string())),
-                    Ok(Ending::Halted(_)) => Some(Error::new(
-                        Kind::FilterHalted,
-                        "the filter halted".to_owned(),
-                    )),
-                    Ok(_) if outputs.len() != 1 => Some(Error::bad_input(format!(
-                        "the filter produced {} values; it must produce exactly one",
-                        if outputs.len() > 1 {
-                            "more than one".to_owned()
-                        } else {
-                            "no".to_owned()
-                        }
-                    ))),
-                    Ok(_) => None,
-                };
-                if let Some(e) = why {
-                    failed = Some((
-                        k,
-                        e.map_message(|m| {
-                            format!("{}: stdin line {}: {m}", file.display(), it.line)
-                        }),
-                    ));
-                    if k == 0 {
-                        return Ok(Change::Keep);
-                    }
-                    break;
-                }
+                })
+        };
+        let next = match ran {
+            Err(e) => Err(Failed::Filter(e)),
+            Ok(Ending::Halted(code)) => Err(Failed::Halted(code)),
+            Ok(_) if outputs.len() != 1 => Err(Failed::Outputs(outputs.len() > 1)),
+            Ok(_) => {
                 let next = outputs.remove(0);
-                if let Some(Err(why)) = versions.as_ref().map(|v| v.check(&next)) {
-                    failed = Some((
-                        k,
-                        Error::bad_input(format!(
-                            "{}: stdin line {}: {why}",
-                            file.display(),
-                            it.line
-                        )),
-                    ));
-                    if k == 0 {
-                        return Ok(Change::Keep);
-                    }
-                    break;
+                match versions.map(|v| v.check(&next)) {
+                    Some(Err(why)) => Err(Failed::Schema(why)),
+                    _ => Ok(next),
                 }
-                doc = next;
+            }
+        };
+        match next {
+            Ok(next) => {
+                doc = Arc::new(next);
+                let mut p = lock(progress);
+                p.done = k + 1;
+                let old = std::mem::replace(&mut p.doc, Arc::clone(&doc));
+                drop(p);
+                drop(old);
+            }
+            Err(f) => {
+                failed = Some((k, f));
+                break;
+            }
+        }
+    }
+    // The progress lets go of the document, so it is handed back unshared.
+    let old = std::mem::replace(&mut lock(progress).doc, Arc::new(Value::Null));
+    drop(old);
+    Finished {
+        doc: Arc::try_unwrap(doc).unwrap_or_else(|shared| (*shared).clone()),
+        failed,
+    }
+}
+
+/// `update --stream`: the filter once per stdin value (as `$in`), in order.
+/// Ok(Some(code)) when a `halt` ended the stream (the values before it are
+/// committed).
+fn stream(
+    g: &Global,
+    file: &std::path::Path,
+    opts: &store::Options,
+    filter: Filter,
+    default: &crate::json::Value,
+    schema: Option<&std::path::Path>,
+    (time, memory): (std::time::Duration, FilterMemory),
+) -> Result<Option<i32>> {
+    let name = file.to_string_lossy();
+    let versions = super::stream::VersionCheck::load(file, schema)?;
+    let worker = Worker::start(filter, name.into_owned(), time, versions)?;
+    let halted = Cell::new(None);
+    let mut apply = |items: &[Item]| -> Result<Option<(usize, Error)>> {
+        let mut failed = None;
+        let outcome = store::transact_again(file, opts, |current| {
+            let size = current.doc().map_or(0, |d| d.bytes().len() as u64);
+            let memory = memory.limit(size);
+            let memory_text = format!(
+                "the filter used more than {} of memory (--filter-memory)",
+                crate::cli::show_size(memory)
+            );
+            let job = Job {
+                doc: current.take_value().unwrap_or_else(|| default.clone()),
+                values: items.iter().map(|it| it.value.clone()).collect(),
+                memory,
+            };
+            let (doc, stop) = match worker.run(job, &memory_text) {
+                Ok(Finished { doc, failed }) => {
+                    let stop = failed.map(|(k, f)| {
+                        let e = match f {
+                            Failed::Filter(e) => Error::bad_input(e.to_string()),
+                            Failed::Halted(code) => {
+                                let code = match code & 0xff {
+                                    0 => Kind::FilterHalted.exit_code(),
+                                    c => c,
+                                };
+                                halted.set(Some(code));
+                                Error::new(
+                                    Kind::FilterHalted,
+                                    format!("the filter halted (exit {code})"),
+                                )
+                            }
+                            Failed::Outputs(more) => Error::bad_input(format!(
+                                "the filter produced {} values; it must produce exactly one",
+                                if more { "more than one" } else { "no" }
+                            )),
+                            Failed::Schema(why) => Error::bad_input(why),
+                        };
+                        (k, e)
+                    });
+                    (doc, stop)
+                }
+                Err(Stopped { done, doc, why }) => (
+                    Arc::try_unwrap(doc).unwrap_or_else(|shared| (*shared).clone()),
+                    Some((done, Error::bad_input(why))),
+                ),
+            };
+            if let Some((k, e)) = stop {
+                let line = items.get(k).map_or(0, |it| it.line);
+                failed = Some((
+                    k,
+                    e.map_message(|m| format!("{}: stdin line {line}: {m}", file.display())),
+                ));
+                if k == 0 {
+                    return Ok(Change::Keep);
+                }
             }
             Ok(Change::Value(doc))
         })?;
@@ -308,7 +524,13 @@ fn stream(
         stream.values,
         stream.writes
     ));
-    done
+    match (done, halted.get()) {
+        (Err(e), Some(code)) => {
+            super::diag(e.message());
+            Ok(Some(code))
+        }
+        (done, _) => done.map(|()| None),
+    }
 }
 
 /// Arm a filter run's time and memory limits; a timer that cannot be armed

@@ -23,7 +23,7 @@ use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
 use super::{Global, diag, filter_args};
-use crate::cli::{VarArgs, WatchArgs};
+use crate::cli::WatchArgs;
 use crate::error::{Error, Kind, Result};
 use crate::json::filter::Filter;
 use crate::json::{self, Indent, Style, Value};
@@ -32,18 +32,17 @@ use crate::store::{self, Current, Format};
 
 pub fn run(g: &Global, args: &WatchArgs) -> Result<i32> {
     let file = args.file.as_path();
+    super::check_file_filter_order("watch", file, args.filter.as_deref())?;
     let format = Format::of_or(file, args.lines);
     let filter = match &args.filter {
         Some(code) => Some({
             let _running = crate::sys::FilterRunning::start();
-            Filter::compile_with(code, &filter_args(&VarArgs::default())?)
+            Filter::compile_with(code, &filter_args(&args.vars)?)
                 .map_err(|e| Error::bad_input(e.to_string()))?
         }),
         None => None,
     };
     let idle = (g.timeout_given && g.timeout != Duration::MAX).then_some(g.timeout);
-    // Registered before the first read: nothing committed after it is missed.
-    let mut w = Watch::new(file, format)?;
     let mut out = Printer {
         file,
         filter: filter.as_ref(),
@@ -51,6 +50,11 @@ pub fn run(g: &Global, args: &WatchArgs) -> Result<i32> {
         raw: args.raw_output,
         stdout: io::stdout().lock(),
     };
+    if store::etcd::is_url(file) {
+        return etcd(g, args, &mut out, idle);
+    }
+    // Registered before the first read: nothing committed after it is missed.
+    let mut w = Watch::new(file, format)?;
     let mut deadline = idle.and_then(|d| Instant::now().checked_add(d));
     let mut first = true;
     let mut last: Option<Vec<u8>> = None;
@@ -60,23 +64,46 @@ pub fn run(g: &Global, args: &WatchArgs) -> Result<i32> {
         let text = match format {
             Format::Document => document(file, &out)?,
             Format::Lines => {
-                let new = watch::read_new_lines(file, &mut cursor)?;
-                if new.restarted {
-                    line_no = 0;
-                }
+                // Everything there now, however large, before waiting: the
+                // next change may never come.
                 let mut text = Vec::new();
-                for line in &new.lines {
-                    line_no += 1;
-                    if line.iter().all(u8::is_ascii_whitespace) {
-                        continue;
+                loop {
+                    let new = watch::read_new_lines(file, &mut cursor)?;
+                    if new.restarted {
+                        line_no = 0;
                     }
-                    match json::parse(line) {
-                        Ok(v) => text.extend(out.render(v)?),
-                        Err(e) => diag(&format!(
-                            "{}: line {line_no} skipped: not valid JSON ({e})",
-                            file.display()
-                        )),
+                    for line in &new.lines {
+                        line_no += 1;
+                        if line.iter().all(u8::is_ascii_whitespace) {
+                            continue;
+                        }
+                        match json::parse(line) {
+                            Ok(v) => text.extend(out.render(v)?),
+                            Err(e) => diag(&format!(
+                                "{}: line {line_no} skipped: not valid JSON ({e})",
+                                file.display()
+                            )),
+                        }
                     }
+                    for _ in 0..new.too_long {
+                        line_no += 1;
+                        diag(&format!(
+                            "{}: line {line_no} skipped: longer than a JSON Lines line may be ({})",
+                            file.display(),
+                            crate::store::lines::max_line_text()
+                        ));
+                    }
+                    if !new.more {
+                        break;
+                    }
+                    // Printed as it comes (a large backlog is not held
+                    // whole), or passed over as the first read is when
+                    // only changes are wanted.
+                    let show = !first || !(args.changes_only || args.once);
+                    if show && !text.is_empty() && !out.emit(&text)? {
+                        return Ok(0);
+                    }
+                    text.clear();
                 }
                 (!text.is_empty()).then_some(text)
             }
@@ -141,7 +168,12 @@ fn document(file: &std::path::Path, out: &Printer) -> Result<Option<Vec<u8>>> {
         Err(e) if e.kind() == Kind::NotFound => return Ok(None),
         Err(e) => return Err(e),
     };
-    match loaded.current {
+    text(loaded.current, out)
+}
+
+/// The output for one version; None when it is missing or not valid.
+fn text(current: Current, out: &Printer) -> Result<Option<Vec<u8>>> {
+    match current {
         Current::Valid(doc) => {
             if out.filter.is_none() && !out.compact && !out.raw {
                 let mut bytes = doc.into_bytes();
@@ -221,6 +253,66 @@ impl Printer<'_> {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(false),
             Err(e) => Err(Error::new(Kind::Io, format!("cannot write to stdout: {e}"))),
+        }
+    }
+}
+
+/// `watch etcd://…`: the version read first, then every later one from the
+/// etcd watch (resumed from the last revision after a reconnect). Versions
+/// that are not valid JSON are reported on stderr and skipped; a deleted key
+/// prints nothing.
+fn etcd(g: &Global, args: &WatchArgs, out: &mut Printer, idle: Option<Duration>) -> Result<i32> {
+    let file = out.file;
+    let (mut w, first) = store::etcd::watch::Watcher::start(file, g.timeout)?;
+    let mut last: Option<Vec<u8>> = None;
+    let mut version = first.map(Current::classify);
+    let mut is_first = true;
+    let mut deadline = idle.and_then(|d| Instant::now().checked_add(d));
+    loop {
+        if let Some(current) = version.take() {
+            if let Current::Corrupt { error, .. } = &current {
+                diag(&format!(
+                    "{}: a version that is not valid JSON skipped ({error})",
+                    file.display()
+                ));
+            }
+            if let Some(text) = text(current, out)?
+                && last.as_deref() != Some(&text[..])
+            {
+                let show = !is_first || !(args.changes_only || args.once);
+                if show {
+                    if !out.emit(&text)? {
+                        return Ok(0);
+                    }
+                    deadline = idle.and_then(|d| Instant::now().checked_add(d));
+                }
+                last = Some(text);
+                if show && args.once {
+                    return Ok(0);
+                }
+            }
+        }
+        is_first = false;
+        match w.next(deadline) {
+            store::etcd::watch::Seen::Version(bytes, _) => version = Some(Current::classify(bytes)),
+            store::etcd::watch::Seen::Deleted(_) => {}
+            store::etcd::watch::Seen::Compacted(bytes, rev) => {
+                diag(&format!(
+                    "{}: the cluster compacted its history while the watch was away; showing the version at revision {rev} (versions in between are not shown)",
+                    file.display()
+                ));
+                version = bytes.map(Current::classify);
+            }
+            store::etcd::watch::Seen::TimedOut => {
+                return Err(Error::new(
+                    Kind::LockTimeout,
+                    format!(
+                        "{}: no change within {}",
+                        file.display(),
+                        crate::time::human_precise(idle.unwrap_or_default())
+                    ),
+                ));
+            }
         }
     }
 }

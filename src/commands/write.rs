@@ -2,14 +2,15 @@
 //! content, so it also replaces a corrupt file (whose bytes go to quarantine).
 
 use super::lock::inherited_for_change;
-use super::{Global, indent_override, json_input, schema_check};
+use super::{Global, indent_override, schema_check, value_input};
 use crate::cli::WriteArgs;
 use crate::error::Result;
 use crate::store::{self, Change, OnCorrupt};
 
 pub fn run(g: &Global, args: &WriteArgs) -> Result<()> {
+    super::check_file_value_order("write", &args.file, args.json.as_deref(), "JSON")?;
     super::refuse_json_lines("write", &args.file)?;
-    let value = json_input(args.json.as_deref(), "the new content")?;
+    let value = value_input(args.json.as_deref(), &args.vars, "the new content")?;
     let check = schema_check(args.schema.as_deref())?;
     let held = inherited_for_change(&args.file)?;
     let wait = g.waiter(&args.file);
@@ -22,7 +23,14 @@ pub fn run(g: &Global, args: &WriteArgs) -> Result<()> {
         )
         .held(held.as_ref())
         .check(check.as_deref());
-    let outcome = store::transact(&args.file, &opts, |_| Ok(Change::Value(value)))?;
+    // A conflict on an etcd key applies the change again: a copy only there.
+    let spare = store::etcd::is_url(&args.file).then(|| value.clone());
+    let mut value = Some(value);
+    let outcome = store::transact_again(&args.file, &opts, |_| {
+        let v = value.take().or_else(|| spare.clone());
+        v.map(Change::Value)
+            .ok_or_else(|| crate::error::Error::internal("the new content was used up"))
+    })?;
     g.report(&args.file, &outcome);
     Ok(())
 }

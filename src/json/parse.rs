@@ -196,10 +196,12 @@ pub(super) fn literal_end(
             Some(&b) if b == expected => {}
             None => return Err(eof_error(bytes)),
             Some(_) => {
+                // Placed at the first byte that differs, which is what
+                // "found" names.
                 let found = found_at(bytes, pos + i);
                 return Err(syntax_error(
                     bytes,
-                    pos,
+                    pos + i,
                     &format!("invalid literal: expected '{word}', found {found}"),
                 ));
             }
@@ -865,7 +867,7 @@ mod tests {
             (b"[.5]", 1, "expected a JSON value, found '.'"),
             (b"[+1]", 1, "expected a JSON value, found '+'"),
             (b"[True]", 1, "expected a JSON value, found 'T'"),
-            (b"[nul]", 1, "invalid literal: expected 'null', found ']'"),
+            (b"[nul]", 4, "invalid literal: expected 'null', found ']'"),
             (b"[NaN]", 1, "expected a JSON value"),
             (b"// c\n1", 0, "comments"),
             ("[é]".as_bytes(), 1, "found 'é'"),

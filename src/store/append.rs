@@ -38,17 +38,30 @@ use super::{Format, Options, Outcome, State, Target, journal, lines, replace, sc
 use crate::error::{Error, Kind, Result};
 use crate::json;
 
-/// Longest last line read back to check it (a longer one is refused).
-const MAX_LAST_LINE: u64 = 64 << 20;
+/// Longest last line read back to check it, newline included (a longer
+/// one is refused): the JSON Lines limit.
+const MAX_LAST_LINE: u64 = lines::MAX_LINE as u64 + 1;
 /// Bytes read per step when looking back for the last newline.
 const CHUNK: u64 = 64 << 10;
 
 /// Append `lines` (compact JSON values, without newlines) to the JSON Lines
 /// file `file`; with no lines, only repair a torn tail. See the module head.
 pub fn append(file: &Path, opts: &Options, new_lines: &[Vec<u8>]) -> Result<Outcome> {
+    if super::etcd::is_url(file) {
+        return super::etcd::lines::append(file, opts, new_lines);
+    }
     let started = Instant::now();
     let deadline = started.checked_add(opts.timeout);
     for (i, l) in new_lines.iter().enumerate() {
+        if l.len() > lines::MAX_LINE {
+            return Err(Error::bad_input(format!(
+                "{}: value {} to append is {} bytes on one line, longer than a JSON Lines line may be ({}); nothing was appended",
+                file.display(),
+                i + 1,
+                l.len(),
+                lines::max_line_text()
+            )));
+        }
         if l.contains(&b'\n') || json::validate(l).is_err() {
             return Err(Error::bad_input(format!(
                 "{}: value {} to append is not one compact JSON value; nothing was appended",
@@ -88,7 +101,17 @@ pub fn append(file: &Path, opts: &Options, new_lines: &[Vec<u8>]) -> Result<Outc
     }
     let size = u64::try_from(st.st_size).unwrap_or(0);
     outcome.bytes_before = (!created).then_some(size);
-    let end = Tail::read(&f, size).map_err(|e| Error::io("cannot read", file, e))?;
+    let end = Tail::read(&f, size).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::InvalidData {
+            // Not a log jsafe wrote: its last line passes the limit.
+            Error::new(
+                Kind::Corrupt,
+                format!("{}: {e}; nothing was appended", file.display()),
+            )
+        } else {
+            Error::io("cannot read", file, e)
+        }
+    })?;
     if let Some(bad) = &end.bad_last_line {
         return Err(Error::new(
             Kind::Corrupt,
@@ -104,6 +127,16 @@ pub fn append(file: &Path, opts: &Options, new_lines: &[Vec<u8>]) -> Result<Outc
     if !end.tail.is_empty() {
         if lines::tail_is_whole(&end.tail) {
             needs_newline = end.tail.iter().any(|b| !b.is_ascii_whitespace());
+        } else if !lines::could_be_torn(&end.tail) {
+            // Not the beginning of a line cut short (the `]` that ends a
+            // pretty-printed document, say): not JSON Lines, never cut.
+            return Err(Error::new(
+                Kind::Corrupt,
+                format!(
+                    "{}: its last line is not JSON and not a line cut short by an append: not a JSON Lines file, or damaged; nothing was appended (`jsafe status {0}` checks every line)",
+                    file.display()
+                ),
+            ));
         } else {
             let q = state.sub(OsStr::new(QUARANTINE))?;
             let name = quarantine_tail(&q, &t.key, &end.tail, &st, opts.sync).map_err(|e| {
@@ -131,7 +164,6 @@ pub fn append(file: &Path, opts: &Options, new_lines: &[Vec<u8>]) -> Result<Outc
         buf.extend_from_slice(l);
         buf.push(b'\n');
     }
-    let mut not_durable = None;
     if !buf.is_empty() {
         let wrote = super::failpoint::hit(Step::TempWrite).and_then(|()| (&f).write_all(&buf));
         if let Err(e) = wrote {
@@ -147,43 +179,43 @@ pub fn append(file: &Path, opts: &Options, new_lines: &[Vec<u8>]) -> Result<Outc
             );
         }
         outcome.changed = true;
-        if opts.sync {
-            let synced = super::failpoint::hit(Step::TempFsync)
-                .and_then(|()| f.sync_data())
-                .and_then(|()| {
-                    if created {
-                        t.at.dir.sync(Step::DirFsync)
-                    } else {
-                        Ok(())
-                    }
-                });
-            if let Err(e) = synced {
-                not_durable = Some(super::not_durable_error(file, "cannot fsync", e));
-            }
-        }
     }
     outcome.bytes_after = keep_len + buf.len() as u64;
-    if outcome.changed && opts.journal {
-        let mut entry = super::journal_entry(
-            &t,
-            opts,
-            &outcome,
-            not_durable.is_some(),
-            started,
-            (None, None),
-        );
-        if outcome.quarantined.is_some() && not_durable.is_none() {
+    if !outcome.changed {
+        return Ok(outcome);
+    }
+    let (sync, data, data_dir) = (opts.sync && !buf.is_empty(), &f, &t.at.dir);
+    let fsyncs = || -> Option<Error> {
+        if !sync {
+            return None;
+        }
+        super::failpoint::hit(Step::TempFsync)
+            .and_then(|()| data.sync_data())
+            .and_then(|()| {
+                if created {
+                    data_dir.sync(Step::DirFsync)
+                } else {
+                    Ok(())
+                }
+            })
+            .err()
+            .map(|e| super::not_durable_error(file, "cannot fsync", e))
+    };
+    let entry = |not_durable: bool| {
+        let mut entry =
+            super::journal_entry(&t, opts, &outcome, not_durable, started, (None, None));
+        if outcome.quarantined.is_some() && !not_durable {
             entry.result = "torn-tail-quarantined".to_owned();
         }
-        if let Err(e) =
-            journal::append(&state.root, &entry, &state.trust, &state.creation, deadline)
-        {
-            outcome.warnings.push(format!(
-                "{}: appended, but the journal {} could not be written: {e}",
-                file.display(),
-                state.root.join(journal::FILE_NAME).display()
-            ));
-        }
+        entry
+    };
+    let (not_durable, journal_error) = super::settle(&state, opts, deadline, &fsyncs, &entry);
+    if let Some(e) = journal_error {
+        outcome.warnings.push(format!(
+            "{}: appended, but the journal {} could not be written: {e}",
+            file.display(),
+            state.root.join(journal::FILE_NAME).display()
+        ));
     }
     match not_durable {
         Some(e) => Err(e),
@@ -265,10 +297,17 @@ impl Tail {
             let line_end = tail_start - 1;
             let line_start = last_newline_before(f, line_end, size)?.map_or(0, |nl| nl + 1);
             let line = read_range(f, line_start, line_end)?;
-            if line.iter().any(|b| !b.is_ascii_whitespace())
-                && let Err(e) = json::validate(&line)
+            if line.len() > lines::MAX_LINE
+                || (line.iter().any(|b| !b.is_ascii_whitespace()) && json::validate(&line).is_err())
             {
-                bad_last_line = Some(e.to_string());
+                // Numbered as `read` and `status` number it: counting the
+                // lines before it costs a read of the file, on this error
+                // path only.
+                let line_no = count_newlines(f, line_start)? + 1;
+                let start = usize::try_from(line_start).unwrap_or(usize::MAX);
+                if let Err(e) = lines::check_line(line_no, start, &line) {
+                    bad_last_line = Some(e.to_string());
+                }
             }
         }
         Ok(Tail {
@@ -287,10 +326,13 @@ fn last_newline_before(f: &File, end: u64, size: u64) -> std::io::Result<Option<
     let mut buf = vec![0u8; usize::try_from(CHUNK).unwrap_or(65536)];
     while hi > 0 {
         if hi <= floor && floor > 0 {
-            return Err(std::io::Error::other(format!(
-                "its last line is longer than {} MiB; not a JSON Lines file?",
-                MAX_LAST_LINE >> 20
-            )));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "its last line is longer than a JSON Lines line may be ({}): not a JSON Lines file, or damaged",
+                    lines::max_line_text()
+                ),
+            ));
         }
         let lo = hi.saturating_sub(CHUNK);
         let n = usize::try_from(hi - lo).unwrap_or(0);
@@ -301,6 +343,19 @@ fn last_newline_before(f: &File, end: u64, size: u64) -> std::io::Result<Option<
         hi = lo;
     }
     Ok(None)
+}
+
+/// Newlines in the first `end` bytes of `f`.
+fn count_newlines(f: &File, end: u64) -> std::io::Result<usize> {
+    let mut buf = vec![0u8; usize::try_from(CHUNK).unwrap_or(65536)];
+    let (mut at, mut count) = (0u64, 0usize);
+    while at < end {
+        let n = usize::try_from((end - at).min(CHUNK)).unwrap_or(0);
+        f.read_exact_at(&mut buf[..n], at)?;
+        count += buf[..n].iter().filter(|&&b| b == b'\n').count();
+        at += n as u64;
+    }
+    Ok(count)
 }
 
 fn read_range(f: &File, from: u64, to: u64) -> std::io::Result<Vec<u8>> {

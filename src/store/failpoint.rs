@@ -47,6 +47,8 @@ pub enum Step {
     Rotate,
     /// Appending the journal line.
     JournalAppend,
+    /// fsync of the journal line.
+    JournalFsync,
     /// Rotating the journal.
     JournalRotate,
 }
@@ -70,6 +72,7 @@ impl Step {
         Step::BackupDirFsync,
         Step::Rotate,
         Step::JournalAppend,
+        Step::JournalFsync,
         Step::JournalRotate,
     ];
 
@@ -92,6 +95,7 @@ impl Step {
             Step::BackupDirFsync => "backup-dir-fsync",
             Step::Rotate => "rotate",
             Step::JournalAppend => "journal-append",
+            Step::JournalFsync => "journal-fsync",
             Step::JournalRotate => "journal-rotate",
         }
     }
@@ -133,7 +137,7 @@ mod armed {
 
     static POINTS: OnceLock<Vec<Point>> = OnceLock::new();
     /// Calls per step, in the order of `Step::ALL`.
-    static CALLS: [AtomicUsize; 17] = [const { AtomicUsize::new(0) }; 17];
+    static CALLS: [AtomicUsize; 18] = [const { AtomicUsize::new(0) }; 18];
 
     fn parse(spec: &str) -> Option<Point> {
         let mut parts = spec.split(':');

@@ -10,6 +10,12 @@
 //! - The journal lock is tried, then waited for at growing intervals, never
 //!   past the caller's deadline: a journal that cannot be written in time is a
 //!   warning, the change itself stands.
+//! - A line is as durable as the change it records: with `sync` (the
+//!   default) it is fsynced before the change returns (and the `.jsafe`
+//!   directory with it when the journal file is new), so a change that
+//!   exited 0 keeps its line through a power cut. The write core overlaps
+//!   that fsync with the fsync of the data directory (`Line`); a line whose
+//!   fsync fails is a warning, as an unwritten one is.
 //! - At [`ROTATE_AT`] bytes the journal is renamed to `journal.1.jsonl` (older
 //!   ones shift up to `journal.<KEEP>.jsonl`), under the same lock.
 //! - An entry holds no data and no arguments: names, sizes, who and when. A
@@ -90,16 +96,46 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// Append `entry` as one line, waiting for the journal lock no later than
-/// `deadline`.
+/// `deadline`; with `sync`, the line is fsynced before the lock is dropped.
 pub(super) fn append(
     state: &Dir,
     entry: &Entry,
     trust: &Trust,
     creation: &Creation,
     deadline: Option<Instant>,
+    sync: bool,
 ) -> io::Result<()> {
-    let mut line = serde_json::to_vec(entry).map_err(io::Error::other)?;
-    line.push(b'\n');
+    let line = begin(state, entry, trust, creation, deadline)?;
+    if sync {
+        line.sync(state)?;
+    }
+    line.finish(state)
+}
+
+/// A journal line written under the journal lock, which is held until
+/// [`Line::finish`]: meanwhile the line can be fsynced, and replaced (the tail
+/// of the journal past [`Line::start`] is ours alone).
+pub(super) struct Line {
+    journal: File,
+    _lock: File,
+    /// The journal's size before the line.
+    start: u64,
+    /// The line's length, with the newline put before it when the journal
+    /// did not end with one.
+    len: u64,
+    /// A newline went before the line (a line cut by a crash ends the journal).
+    fresh_line: bool,
+}
+
+/// Take the journal lock (waiting no later than `deadline`) and write `entry`
+/// as one line, not yet synced.
+pub(super) fn begin(
+    state: &Dir,
+    entry: &Entry,
+    trust: &Trust,
+    creation: &Creation,
+    deadline: Option<Instant>,
+) -> io::Result<Line> {
     let lock = open_checked(
         state,
         OsStr::new(JOURNAL_LOCK),
@@ -124,32 +160,77 @@ pub(super) fn append(
         trust,
         creation,
     )?;
-    let size = journal.metadata()?.len();
-    if size > 0 {
+    let start = journal.metadata()?.len();
+    let mut fresh_line = false;
+    if start > 0 {
         let mut last = [0u8; 1];
-        journal.read_exact_at(&mut last, size - 1)?;
-        if last[0] != b'\n' {
-            line.insert(0, b'\n');
+        journal.read_exact_at(&mut last, start - 1)?;
+        fresh_line = last[0] != b'\n';
+    }
+    let mut line = Line {
+        journal,
+        _lock: lock,
+        start,
+        len: 0,
+        fresh_line,
+    };
+    line.write(entry)?;
+    Ok(line)
+}
+
+impl Line {
+    /// Write `entry` at the end: one `write`, whole or cut back off.
+    fn write(&mut self, entry: &Entry) -> io::Result<()> {
+        let mut bytes = Vec::with_capacity(512);
+        if self.fresh_line {
+            bytes.push(b'\n');
+        }
+        serde_json::to_writer(&mut bytes, entry).map_err(io::Error::other)?;
+        bytes.push(b'\n');
+        match rustix::io::write(&self.journal, &bytes) {
+            Ok(n) if n == bytes.len() => {
+                self.len = bytes.len() as u64;
+                Ok(())
+            }
+            other => {
+                // Whole line or nothing: we hold the journal lock, so the
+                // tail past `start` is ours alone.
+                let _ = self.journal.set_len(self.start);
+                self.len = 0;
+                Err(match other {
+                    Ok(_) => io::Error::new(io::ErrorKind::StorageFull, "short write"),
+                    Err(e) => e.into(),
+                })
+            }
         }
     }
-    let written = rustix::io::write(&journal, &line);
-    match written {
-        Ok(n) if n == line.len() => {}
-        other => {
-            // Whole line or nothing: we hold the journal lock, so the tail
-            // past `size` is ours alone.
-            let _ = journal.set_len(size);
-            return Err(match other {
-                Ok(_) => io::Error::new(io::ErrorKind::StorageFull, "short write"),
-                Err(e) => e.into(),
-            });
+
+    /// Replace the line with `entry` (not synced).
+    pub(super) fn rewrite(&mut self, entry: &Entry) -> io::Result<()> {
+        self.journal.set_len(self.start)?;
+        self.len = 0;
+        self.write(entry)
+    }
+
+    /// fsync the line. For the journal's first line, the `.jsafe` directory
+    /// too: the journal's name is new (after a rotation, or ever).
+    pub(super) fn sync(&self, state: &Dir) -> io::Result<()> {
+        failpoint::hit(Step::JournalFsync)?;
+        self.journal.sync_data()?;
+        if self.start == 0 {
+            rustix::fs::fsync(state.fd())?;
         }
+        Ok(())
     }
-    if size + line.len() as u64 >= ROTATE_AT {
-        failpoint::hit(Step::JournalRotate)?;
-        rotate(state)?;
+
+    /// Rotate the journal if it has reached [`ROTATE_AT`], and drop the lock.
+    pub(super) fn finish(self, state: &Dir) -> io::Result<()> {
+        if self.start + self.len >= ROTATE_AT {
+            failpoint::hit(Step::JournalRotate)?;
+            rotate(state)?;
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Check, before a change, that the journal and its lock can be used when the
@@ -396,11 +477,11 @@ mod tests {
         let mut n = 0u64;
         while !f.path.join("journal.2.jsonl").exists() {
             assert!(n < 10_000, "the journal never rotated");
-            append(&f.state, &entry(n), &f.trust, &f.creation, None).unwrap();
+            append(&f.state, &entry(n), &f.trust, &f.creation, None, false).unwrap();
             n += 1;
         }
         for _ in 0..extra {
-            append(&f.state, &entry(n), &f.trust, &f.creation, None).unwrap();
+            append(&f.state, &entry(n), &f.trust, &f.creation, None, false).unwrap();
             n += 1;
         }
         n
@@ -447,13 +528,13 @@ mod tests {
     #[test]
     fn a_cut_last_line_is_never_glued_to_the_next_entry() {
         let f = fixture();
-        append(&f.state, &entry(1), &f.trust, &f.creation, None).unwrap();
+        append(&f.state, &entry(1), &f.trust, &f.creation, None, false).unwrap();
         // A crash cut the next line short.
         let journal = f.path.join(FILE_NAME);
         let mut bytes = std::fs::read(&journal).unwrap();
         bytes.extend_from_slice(br#"{"time":"2026-1"#);
         std::fs::write(&journal, &bytes).unwrap();
-        append(&f.state, &entry(2), &f.trust, &f.creation, None).unwrap();
+        append(&f.state, &entry(2), &f.trust, &f.creation, None, true).unwrap();
         let text = std::fs::read_to_string(&journal).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 3, "{text}");
@@ -471,11 +552,19 @@ mod tests {
     #[test]
     fn a_held_journal_lock_delays_a_writer_only_until_its_deadline() {
         let f = fixture();
-        append(&f.state, &entry(1), &f.trust, &f.creation, None).unwrap();
+        append(&f.state, &entry(1), &f.trust, &f.creation, None, false).unwrap();
         let lock = std::fs::File::open(f.path.join(JOURNAL_LOCK)).unwrap();
         rustix::fs::flock(&lock, FlockOperation::LockExclusive).unwrap();
         let deadline = Instant::now() + Duration::from_millis(200);
-        let e = append(&f.state, &entry(2), &f.trust, &f.creation, Some(deadline)).unwrap_err();
+        let e = append(
+            &f.state,
+            &entry(2),
+            &f.trust,
+            &f.creation,
+            Some(deadline),
+            false,
+        )
+        .unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::TimedOut);
         assert!(Instant::now() >= deadline);
         drop(lock);
@@ -485,6 +574,7 @@ mod tests {
             &f.trust,
             &f.creation,
             Some(Instant::now() + Duration::from_secs(5)),
+            true,
         )
         .unwrap();
         let pids: Vec<u32> = read_all(&f.path.join(FILE_NAME))
@@ -499,7 +589,7 @@ mod tests {
     fn the_journal_lock_is_not_readable_by_others() {
         use std::os::unix::fs::PermissionsExt;
         let f = fixture();
-        append(&f.state, &entry(1), &f.trust, &f.creation, None).unwrap();
+        append(&f.state, &entry(1), &f.trust, &f.creation, None, false).unwrap();
         let mode = std::fs::metadata(f.path.join(JOURNAL_LOCK))
             .unwrap()
             .permissions()

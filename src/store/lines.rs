@@ -7,11 +7,16 @@
 //!   - a tail that parses and is not a number is a whole value whose newline
 //!     is missing (a file written by hand): it counts, and the next append
 //!     adds the newline before its own line;
-//!   - any other tail — one that does not parse, or a number, which a cut can
-//!     shorten into another valid number — is **torn**: what a writer that
-//!     died in the middle of an append left. It is never silently used: the
-//!     next append (or `--recover`) moves it to `.jsafe/quarantine/` and cuts
-//!     the file back to its last whole line.
+//!   - a tail that is the beginning of a value cut short (it parses up to its
+//!     end, where more was expected), or a number, which a cut can shorten
+//!     into another valid number, is **torn**: what a writer that died in the
+//!     middle of an append left. It is never silently used: the next append
+//!     (or `--recover`) moves it to `.jsafe/quarantine/` and cuts the file
+//!     back to its last whole line;
+//!   - any other tail (such as the `]` that closes a pretty-printed document
+//!     without a final newline) is no cut of a line jsafe wrote: the file
+//!     is not JSON Lines there, and it is refused like any bad line, never
+//!     cut.
 //!
 //! jsafe writes each value compactly as one line followed by `\n`, in one
 //! `write(2)` with `O_APPEND`, under the file's exclusive lock, then fsyncs.
@@ -20,6 +25,18 @@
 use std::path::Path;
 
 use crate::json::{self, ParseError, ParseErrorKind};
+
+/// The longest line of a JSON Lines file, without its newline: 64 MiB. One
+/// limit everywhere: `append` refuses a longer value before writing, and
+/// `read`, `status`, `watch` and `--recover` report a longer line (written
+/// by another program) as a bad line rather than each reading as far as its
+/// own buffer goes.
+pub const MAX_LINE: usize = 64 << 20;
+
+/// The limit in words, for messages.
+pub fn max_line_text() -> String {
+    format!("{} MiB", MAX_LINE >> 20)
+}
 
 /// How a file's bytes are read: one JSON document, or JSON Lines.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -79,7 +96,22 @@ pub fn torn_tail(bytes: &[u8]) -> Option<usize> {
         .rposition(|&b| b == b'\n')
         .map_or(0, |nl| nl + 1);
     let tail = &bytes[start..];
-    (!tail_is_whole(tail)).then_some(start)
+    (!tail_is_whole(tail) && could_be_torn(tail)).then_some(start)
+}
+
+/// Whether a tail that is not a whole value is what a cut append leaves: the
+/// beginning of a value (the grammar breaks only at its end, or a UTF-8
+/// character is cut), or a number (see the module head). A tail that breaks
+/// the grammar before its end was never a line jsafe wrote.
+pub fn could_be_torn(tail: &[u8]) -> bool {
+    match json::parse(tail) {
+        Ok(v) => matches!(v, json::Value::Number(_)),
+        Err(e) => match e.kind {
+            ParseErrorKind::InvalidUtf8 => true,
+            ParseErrorKind::Syntax => e.offset >= tail.len(),
+            ParseErrorKind::TooDeep | ParseErrorKind::Empty => false,
+        },
+    }
 }
 
 /// Whether bytes after the last newline form a whole value (or nothing).
@@ -95,6 +127,19 @@ pub fn tail_is_whole(tail: &[u8]) -> bool {
 
 /// One line checked as a value, its errors placed in the file.
 pub fn check_line(line_no: usize, start: usize, line: &[u8]) -> Result<(), ParseError> {
+    if line.len() > MAX_LINE {
+        return Err(ParseError {
+            kind: ParseErrorKind::Syntax,
+            offset: start + MAX_LINE,
+            line: line_no,
+            column: 1,
+            message: format!(
+                "line {line_no}: {} bytes, longer than a JSON Lines line may be ({})",
+                line.len(),
+                max_line_text()
+            ),
+        });
+    }
     json::validate(line).map_err(|e| place(e, line_no, start))
 }
 
@@ -159,6 +204,23 @@ pub fn is_torn(bytes: &[u8], error: &ParseError) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_beginning_of_a_value_is_a_torn_tail() {
+        for torn in [&b"{\"a\": 1"[..], b"tru", b"\"ab", b"[1,", b"12", b"\"\xc3"] {
+            assert!(could_be_torn(torn), "{:?}", String::from_utf8_lossy(torn));
+        }
+        for not_torn in [&b"]"[..], b"}", b"{\"a\":1}}", b"x", b"\"a\" 1"] {
+            assert!(
+                !could_be_torn(not_torn),
+                "{:?}",
+                String::from_utf8_lossy(not_torn)
+            );
+        }
+        let doc = b"[\n  \"alpha\",\n  \"beta\"\n]";
+        assert_eq!(torn_tail(doc), None);
+        assert!(validate(doc).is_err());
+    }
 
     #[test]
     fn names_decide_the_format() {

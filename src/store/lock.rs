@@ -30,7 +30,7 @@
 //! (flock has no timeout). When no thread can be started (RLIMIT_NPROC), the
 //! wait falls back to trying the lock at growing intervals up to 100 ms.
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsStr;
 use std::fs::File;
 use std::io;
 use std::os::fd::AsFd;
@@ -63,7 +63,6 @@ pub struct Lock {
     file: File,
     path: PathBuf,
     mode: Mode,
-    key: OsString,
     /// The record found when it was granted (the last exclusive holder's).
     previous: Option<Holder>,
     /// The record we wrote (None: shared, or a lock file we may not write).
@@ -112,14 +111,6 @@ impl Lock {
     /// The record found when the lock was granted.
     pub fn previous(&self) -> Option<&Holder> {
         self.previous.as_ref()
-    }
-
-    /// The temp file the previous holder was about to name, if it said so:
-    /// that holder is gone (we hold the lock), so the file is a left-over.
-    pub(super) fn previous_temp(&self) -> Option<OsString> {
-        let random = self.previous.as_ref()?.temp.as_deref()?;
-        let name = layout::temp_name(&self.key, random);
-        layout::temp_key(&name).is_some().then_some(name)
     }
 
     /// Record the temp file `name` about to exist (empty: none any more).
@@ -215,7 +206,6 @@ pub fn acquire(req: &Request) -> Result<Lock> {
                 file,
                 path,
                 mode: req.mode,
-                key: req.key.to_os_string(),
                 previous,
                 mine,
             });
@@ -679,7 +669,6 @@ pub fn adopt(file: File, locks: &Dir, key: &OsStr, mode: Mode) -> io::Result<Loc
         file,
         path: locks.join(&name),
         mode,
-        key: key.to_os_string(),
         previous: None,
         mine,
     })

@@ -14,7 +14,7 @@
 //!    [`dir`](self) rules in the README's Security section.
 //! 3. **lock** — exclusive lock on `.jsafe/locks/<key>.lock` ([`lock`]),
 //!    waiting up to the timeout ([`Kind::LockTimeout`], naming the holder).
-//!    The temp file of a writer that died is removed now.
+//!    The temp files of writers of this file that died are removed now.
 //! 4. **load** — read the current bytes (no further than `fstat` says) and
 //!    validate them without building a tree: [`Current::Missing`],
 //!    [`Current::Valid`] or [`Current::Corrupt`]. A corrupt file stops the
@@ -29,9 +29,11 @@
 //!    goes to `.jsafe/quarantine/` instead, and is never deleted.
 //! 8. **replace** — temp file in the same directory, fsync, rename, fsync of
 //!    the directory, then of the backup directory ([`replace`](self)).
-//! 9. **rotate** — only now, with the new version in place: old backups
-//!    beyond `keep` are removed.
-//! 10. **journal** — one line appended to `.jsafe/journal.jsonl`.
+//! 9. **journal** — one line appended to `.jsafe/journal.jsonl` and fsynced,
+//!    while step 8's directory fsyncs run on a helper thread (`settle`): a
+//!    change that returns `Ok` keeps its line through a power cut.
+//! 10. **rotate** — only now, with the new version in place: old backups
+//!     beyond `keep` are removed.
 //! 11. **unlock** — the lock is dropped.
 //!
 //! # Failure
@@ -48,7 +50,9 @@
 mod append;
 pub mod backup;
 mod dir;
+pub mod etcd;
 mod failpoint;
+pub mod forget;
 mod held;
 pub mod interrupt;
 pub mod journal;
@@ -56,6 +60,7 @@ pub mod layout;
 pub mod lines;
 pub mod lock;
 mod replace;
+pub mod rotate;
 pub mod scan;
 pub mod schema;
 pub mod watch;
@@ -619,6 +624,17 @@ pub fn transact<F>(file: &Path, opts: &Options, change: F) -> Result<Outcome>
 where
     F: FnOnce(&Current) -> Result<Change>,
 {
+    if etcd::is_url(file) {
+        // An optimistic transaction may apply its change more than once.
+        let mut once = Some(change);
+        return etcd::transact(file, opts, |current| match once.take() {
+            Some(f) => f(current),
+            None => Err(Error::internal(format!(
+                "{}: this change cannot be applied again after a conflict",
+                file.display()
+            ))),
+        });
+    }
     // An I/O error before the rename changed nothing: say so, so that a script
     // (and its author) can tell it from exit 8.
     transact_inner(file, opts, change).map_err(|e| {
@@ -628,6 +644,19 @@ where
             e
         }
     })
+}
+
+/// As [`transact`], for a change that can be applied again to a newer
+/// version: an `etcd://` FILE's optimistic transaction re-applies it after a
+/// conflict ([`etcd::transact`]); a local file takes its lock and applies it once.
+pub fn transact_again<F>(file: &Path, opts: &Options, change: F) -> Result<Outcome>
+where
+    F: FnMut(&Current) -> Result<Change>,
+{
+    if etcd::is_url(file) {
+        return etcd::transact(file, opts, change);
+    }
+    transact(file, opts, change)
 }
 
 /// A change's exclusive lock: taken here, or the one `jsafe lock` holds.
@@ -648,7 +677,7 @@ impl std::ops::Deref for WriteLock<'_> {
 
 /// Every change starts here, after its state directories are open: the
 /// exclusive lock (taken, or the one held by `jsafe lock`), then the temp
-/// file a writer that died holding it was about to name, which is removed.
+/// files of writers of the file that died, which are removed.
 fn write_lock<'a>(
     t: &Target,
     state: &State,
@@ -683,15 +712,9 @@ fn write_lock<'a>(
     {
         dir::may_replace(&t.at, &st, file)?;
     }
-    if let Some(temp) = lock.previous_temp()
-        && t.at
-            .dir
-            .lstat(&temp)
-            .ok()
-            .flatten()
-            .is_some_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::RegularFile)
-    {
-        replace::remove(&t.at.dir, &temp);
+    // Every temp file of this file whose writer died, not only the one the
+    // holder record names: a power cut can take the record with it.
+    for temp in replace::remove_dead(&t.at.dir, &t.key) {
         outcome.removed_temps.push(t.at.dir.join(&temp));
     }
     Ok(lock)
@@ -873,32 +896,49 @@ where
         sync: opts.sync,
         announce: &announce,
     };
-    let mut not_durable: Option<Error> = None;
-    match replace::replace(&v, &new_bytes) {
-        Ok(()) => {}
-        Err(replace::Failure::Untouched(what, e)) => {
-            if let (Some(b), Some(d)) = (&taken, backups.dir()) {
-                b.undo(d);
-            }
-            lock.announce_temp(OsStr::new(""));
-            return Err(
-                Error::io(what, file, e).map_message(|m| format!("{m}; nothing was changed"))
-            );
+    if let Err(replace::Failure::Untouched(what, e)) = replace::replace(&v, &new_bytes) {
+        if let (Some(b), Some(d)) = (&taken, backups.dir()) {
+            b.undo(d);
         }
-        Err(replace::Failure::InPlace(what, e)) => {
-            not_durable = Some(not_durable_error(file, what, e));
-        }
+        lock.announce_temp(OsStr::new(""));
+        return Err(Error::io(what, file, e).map_message(|m| format!("{m}; nothing was changed")));
     }
     lock.announce_temp(OsStr::new(""));
     outcome.changed = true;
     outcome.bytes_after = new_bytes.len() as u64;
-    if let (Some(d), true, None) = (kept_in, opts.sync, &not_durable)
-        && let Err(e) = d.sync(Step::BackupDirFsync)
-    {
-        not_durable = Some(not_durable_error(
-            file,
-            "cannot fsync the backup directory of",
-            e,
+    // Joined when the journal line is made: by then the directory's fsync
+    // runs on the helper thread, so a large file's hashing overlaps it too.
+    let hashes = std::cell::Cell::new(hashes);
+    let hashed = std::cell::OnceCell::new();
+    let (sync, data_dir) = (opts.sync, &t.at.dir);
+    let fsyncs = || -> Option<Error> {
+        if !sync {
+            return None;
+        }
+        if let Err(e) = data_dir.sync(Step::DirFsync) {
+            return Some(not_durable_error(file, "cannot fsync the directory of", e));
+        }
+        if let Some(d) = kept_in
+            && let Err(e) = d.sync(Step::BackupDirFsync)
+        {
+            return Some(not_durable_error(
+                file,
+                "cannot fsync the backup directory of",
+                e,
+            ));
+        }
+        None
+    };
+    let entry = |not_durable: bool| {
+        let h = hashed.get_or_init(|| hashes.take().map_or((None, None), Hashes::finish));
+        journal_entry(&t, opts, &outcome, not_durable, started, h.clone())
+    };
+    let (not_durable, journal_error) = settle(&state, opts, deadline, &fsyncs, &entry);
+    if let Some(e) = journal_error {
+        outcome.warnings.push(format!(
+            "{}: changed, but the journal {} could not be written: {e}",
+            file.display(),
+            state.root.join(journal::FILE_NAME).display()
         ));
     }
     if let Some(b) = &taken
@@ -909,23 +949,85 @@ where
             file.display()
         ));
     }
-    if opts.journal {
-        let hashes = hashes.map_or((None, None), Hashes::finish);
-        let entry = journal_entry(&t, opts, &outcome, not_durable.is_some(), started, hashes);
-        if let Err(e) =
-            journal::append(&state.root, &entry, &state.trust, &state.creation, deadline)
-        {
-            outcome.warnings.push(format!(
-                "{}: changed, but the journal {} could not be written: {e}",
-                file.display(),
-                state.root.join(journal::FILE_NAME).display()
-            ));
-        }
-    }
     match not_durable {
         Some(e) => Err(e),
         None => Ok(outcome),
     }
+}
+
+/// What is left once a change is in place: `fsyncs` (the fsyncs that make it
+/// durable; Some error when one fails) and its journal line, overlapped.
+/// `fsyncs` runs on a helper thread while the line is written and fsynced
+/// here, so that the two fsyncs wait for one commit of the file system's log
+/// where it groups them (ext4, XFS) instead of two in a row. The line is
+/// written as `entry(false)` and, should `fsyncs` fail, rewritten as
+/// `entry(true)` (the journal lock is held meanwhile). Where no thread can be
+/// started, the same happens one after the other. Returns the not-durable
+/// error, and why the journal line could not be written (a warning).
+fn settle(
+    state: &State,
+    opts: &Options,
+    deadline: Option<Instant>,
+    fsyncs: &(dyn Fn() -> Option<Error> + Sync),
+    entry: &dyn Fn(bool) -> journal::Entry,
+) -> (Option<Error>, Option<std::io::Error>) {
+    if !opts.journal {
+        return (fsyncs(), None);
+    }
+    let journal = |not_durable: bool| {
+        journal::append(
+            &state.root,
+            &entry(not_durable),
+            &state.trust,
+            &state.creation,
+            deadline,
+            opts.sync,
+        )
+        .err()
+    };
+    if !opts.sync {
+        let not_durable = fsyncs();
+        let journal_error = journal(not_durable.is_some());
+        return (not_durable, journal_error);
+    }
+    std::thread::scope(|s| {
+        let Ok(helper) = std::thread::Builder::new().spawn_scoped(s, fsyncs) else {
+            let not_durable = fsyncs();
+            let journal_error = journal(not_durable.is_some());
+            return (not_durable, journal_error);
+        };
+        let line = journal::begin(
+            &state.root,
+            &entry(false),
+            &state.trust,
+            &state.creation,
+            deadline,
+        );
+        let synced = line
+            .as_ref()
+            .map_err(|e| std::io::Error::new(e.kind(), e.to_string()))
+            .and_then(|l| l.sync(&state.root));
+        let not_durable = helper.join().unwrap_or_else(|_| {
+            Some(Error::internal(
+                "the fsync of the directory stopped unexpectedly",
+            ))
+        });
+        let mut line = match line {
+            Ok(l) => l,
+            Err(e) => return (not_durable, Some(e)),
+        };
+        let mut journal_error = synced.err();
+        if not_durable.is_some() {
+            journal_error = line
+                .rewrite(&entry(true))
+                .and_then(|()| line.sync(&state.root))
+                .err();
+        }
+        if let Err(e) = line.finish(&state.root) {
+            journal_error.get_or_insert(e);
+        }
+        (not_durable, journal_error)
+    })
 }
 
 /// SHA-256 of the replaced and the new version for the journal, computed on
@@ -1078,6 +1180,10 @@ pub fn reload_if_locked(
     timeout: Duration,
     on_wait: &dyn Fn(&str),
 ) -> Result<Option<Current>> {
+    if etcd::is_url(file) {
+        // etcd values change atomically: there is no half-written version.
+        return Ok(None);
+    }
     let t = Target::resolve_any(file)?;
     let Some(locks) = t.existing_locks()? else {
         return Ok(None);

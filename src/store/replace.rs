@@ -1,16 +1,20 @@
 //! Atomic replace: the new bytes go to a temp file in the target's own
 //! directory, get the original's mode (setuid/setgid/sticky included) and
-//! owner/group where permitted, are fsynced, and are renamed over the target;
-//! the directory is then fsynced so the rename itself is durable.
+//! owner/group where permitted, are fsynced, and are renamed over the target.
+//! The caller then fsyncs the directory so the rename itself is durable
+//! (overlapped with the journal's fsync: see `super::settle`).
 //!
 //! The temp file is made with `O_TMPFILE` where the filesystem supports it: it
 //! has no name while it is written, so a writer killed meanwhile leaves
 //! nothing behind. It gets a name (`.jsafe-tmp.<key>.<random>`) only for the
-//! instant between `linkat` and `renameat`. Elsewhere it is created with that
-//! name (`O_EXCL`, never through a symlink). Either way the name is first
-//! written into the lock file's holder record, so the next writer removes the
-//! temp file of one that died, and it is published to [`super::interrupt`] so
-//! that a signal handler can remove it.
+//! instant between `linkat` and `renameat`. Elsewhere (FUSE, NFS, older
+//! kernels) it is created with that name (`O_EXCL`, never through a symlink).
+//! Either way the name is first written into the lock file's holder record,
+//! and it is published to [`super::interrupt`] so that a signal handler can
+//! remove it. The writer holds an flock(2) on its temp file until it is done:
+//! the next writer of the file removes every temp file of the file whose
+//! flock is free ([`remove_dead`]), i.e. whose writer is gone — however many
+//! died, and even when a power cut took the holder record with it.
 //!
 //! On any failure before the rename the temp file is removed and the target is
 //! untouched: a reader sees the old version or the new one, never a mix.
@@ -19,8 +23,9 @@ use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, Write};
 use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStrExt;
 
-use rustix::fs::{AtFlags, Mode, OFlags, Stat};
+use rustix::fs::{AtFlags, FileType, FlockOperation, Mode, OFlags, Stat};
 
 use super::dir::Dir;
 use super::failpoint::{self, Step};
@@ -38,13 +43,11 @@ pub(super) struct NewVersion<'a> {
     pub announce: &'a dyn Fn(&std::ffi::OsStr),
 }
 
-/// Why a replace failed, and whether the target changed.
+/// Why a replace failed: before the rename, the target is untouched.
 #[derive(Debug)]
 pub(super) enum Failure {
-    /// Before the rename: the target is untouched.
+    /// What failed, and why.
     Untouched(&'static str, io::Error),
-    /// After the rename: the new version is in place, its durability not confirmed.
-    InPlace(&'static str, io::Error),
 }
 
 /// Write `bytes` as the new version of `v.name` in `v.dir`.
@@ -61,6 +64,7 @@ pub(super) fn replace(v: &NewVersion, bytes: &[u8]) -> Result<(), Failure> {
     match unnamed {
         Ok(fd) => {
             let file = File::from(fd);
+            hold(&file)?;
             fill(&file, v, bytes)?;
             let temp = temp_name(v)?;
             (v.announce)(&temp);
@@ -108,7 +112,7 @@ fn named(v: &NewVersion, bytes: &[u8]) -> Result<(), Failure> {
                 return Err(Untouched("cannot create a temp file for", e));
             }
         };
-        if let Err(f) = fill(&file, v, bytes) {
+        if let Err(f) = hold(&file).and_then(|()| fill(&file, v, bytes)) {
             remove(v.dir, &temp);
             interrupt::clear();
             return Err(f);
@@ -150,12 +154,72 @@ fn rename(v: &NewVersion, temp: &std::ffi::OsStr) -> Result<(), Failure> {
         remove(v.dir, temp);
         return Err(Failure::Untouched("cannot rename the new version over", e));
     }
-    if v.sync {
-        v.dir
-            .sync(Step::DirFsync)
-            .map_err(|e| Failure::InPlace("cannot fsync the directory of", e))?;
-    }
     Ok(())
+}
+
+/// Mark the temp file as a live writer's: an flock held until the file is
+/// closed (after the rename), which dies with the process. A filesystem
+/// without flock (some NFS mounts) is not an error: there the exclusive lock
+/// of the data file is what keeps other writers away.
+fn hold(file: &File) -> Result<(), Failure> {
+    match rustix::fs::flock(file, FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) | Err(rustix::io::Errno::NOLCK | rustix::io::Errno::OPNOTSUPP) => Ok(()),
+        Err(e) => Err(Failure::Untouched(
+            "cannot create a temp file for",
+            e.into(),
+        )),
+    }
+}
+
+/// Remove the temp files of `key` in `dir` whose writers are gone; returns
+/// their names. Called by a writer holding the data file's exclusive lock,
+/// which no other writer of the file can hold, on this host or (where the
+/// lock reaches it) another: so every such temp file is a dead writer's. To
+/// be safe also where that is not so — writers sharing one lock handed down
+/// by `jsafe lock`, or a lock that does not reach another NFS client — a temp
+/// file whose flock someone holds is left alone (its writer is alive), and so
+/// is anything but a regular file.
+pub(super) fn remove_dead(dir: &Dir, key: &std::ffi::OsStr) -> Vec<OsString> {
+    let mut removed = Vec::new();
+    let Ok(mut listing) = rustix::fs::Dir::read_from(dir.fd()) else {
+        return removed;
+    };
+    // Only names with the temp prefix are copied out: a large directory
+    // costs one pass of getdents and nothing more.
+    let mut candidates = Vec::new();
+    while let Some(Ok(entry)) = listing.read() {
+        let name = entry.file_name().to_bytes();
+        if !name.starts_with(layout::TEMP_PREFIX.as_bytes())
+            || !matches!(entry.file_type(), FileType::RegularFile | FileType::Unknown)
+        {
+            continue;
+        }
+        let name = std::ffi::OsStr::from_bytes(name);
+        if layout::temp_key(name).as_deref() == Some(key) {
+            candidates.push(name.to_os_string());
+        }
+    }
+    for name in candidates {
+        let opened = dir
+            .open_file(&name, OFlags::RDONLY, Mode::empty())
+            .or_else(|_| dir.open_file(&name, OFlags::WRONLY, Mode::empty()));
+        let Ok(f) = opened else {
+            continue;
+        };
+        let regular = rustix::fs::fstat(&f)
+            .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::RegularFile);
+        if !regular {
+            continue;
+        }
+        match rustix::fs::flock(&f, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) | Err(rustix::io::Errno::NOLCK | rustix::io::Errno::OPNOTSUPP) => {}
+            Err(_) => continue, // held: a live writer's
+        }
+        if rustix::fs::unlinkat(dir.fd(), &name, AtFlags::empty()).is_ok() {
+            removed.push(name);
+        }
+    }
+    removed
 }
 
 /// Give an unnamed (`O_TMPFILE`) file the name `temp`.

@@ -256,6 +256,10 @@ pub(super) fn enforce(
 
 /// The schema attached to `file` (its bytes), without creating anything.
 pub fn schema_of(file: &Path) -> Result<Option<Vec<u8>>> {
+    if super::etcd::is_url(file) {
+        // Schemas are not attached to etcd keys (yet); `--schema FILE` works.
+        return Ok(None);
+    }
     let t = Target::resolve_any(file)?;
     let trust = t.trust();
     let Some(state) = t.at.state(&trust, None, file)? else {
@@ -290,6 +294,15 @@ pub fn attach_schema(
     format: Format,
     force: bool,
 ) -> Result<Attached> {
+    if super::etcd::is_url(file) {
+        return Err(Error::new(
+            Kind::Usage,
+            format!(
+                "{}: schemas cannot be attached to etcd keys yet; check each change with --schema SCHEMA.json",
+                file.display()
+            ),
+        ));
+    }
     let compiled = match schema {
         Some(bytes) => Some(Schema::compile(bytes).map_err(|why| {
             Error::bad_input(format!(

@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 use rustix::event::{PollFd, PollFlags, Timespec};
 use rustix::fs::inotify::{self, CreateFlags, ReadFlags, WatchFlags};
 
-use super::{Format, Target, dev};
+use super::{Format, Target, dev, lines};
 use crate::error::{Error, Kind, Result};
 
 /// What [`Watch::wait`] saw.
@@ -302,6 +302,8 @@ pub struct Cursor {
     file: Option<(u64, u64)>,
     /// Bytes read and handed out as whole lines.
     offset: u64,
+    /// Inside a line over the JSON Lines limit, passed over to its newline.
+    skipping: bool,
 }
 
 /// Lines appended since the cursor.
@@ -312,10 +314,17 @@ pub struct NewLines {
     /// The file was replaced or cut back since the cursor: `lines` start
     /// from its beginning again.
     pub restarted: bool,
+    /// More was there than one call reads: call again before waiting (the
+    /// next change may never come).
+    pub more: bool,
+    /// Lines passed over because they are longer than the JSON Lines limit
+    /// ([`lines::MAX_LINE`]); counted in line numbers, not in `lines`.
+    pub too_long: usize,
 }
 
-/// Most bytes read in one call (the rest comes with the next).
-const MAX_READ: u64 = 64 << 20;
+/// Most bytes read in one call (the rest comes with the next): one line of
+/// the JSON Lines limit and its newline.
+const MAX_READ: u64 = lines::MAX_LINE as u64 + 1;
 
 /// The whole lines added to the JSON Lines `file` since `cursor`, which is
 /// moved past them. A last line without its newline yet is left for later
@@ -334,8 +343,8 @@ pub fn read_new_lines(file: &Path, cursor: &mut Cursor) -> Result<NewLines> {
         let restarted = cursor.file.is_some();
         *cursor = Cursor::default();
         return Ok(NewLines {
-            lines: Vec::new(),
             restarted,
+            ..NewLines::default()
         });
     };
     let id = (dev(&st), st.st_ino);
@@ -346,11 +355,32 @@ pub fn read_new_lines(file: &Path, cursor: &mut Cursor) -> Result<NewLines> {
         *cursor = Cursor {
             file: Some(id),
             offset: 0,
+            skipping: false,
         };
     }
-    let want = size.saturating_sub(cursor.offset).min(MAX_READ);
+    let left = size.saturating_sub(cursor.offset);
+    let want = left.min(MAX_READ);
+    out.more = left > want;
     let bytes = read_at(&f, cursor.offset, want).map_err(|e| Error::io("cannot read", file, e))?;
+    if cursor.skipping {
+        // The rest of a line over the limit: up to and with its newline.
+        match bytes.iter().position(|&b| b == b'\n') {
+            Some(nl) => {
+                cursor.offset += nl as u64 + 1;
+                cursor.skipping = false;
+                out.more = true;
+            }
+            None => cursor.offset += bytes.len() as u64,
+        }
+        return Ok(out);
+    }
     let Some(last_nl) = bytes.iter().rposition(|&b| b == b'\n') else {
+        if bytes.len() as u64 == MAX_READ {
+            // No newline within the limit: this line is over it.
+            out.too_long = 1;
+            cursor.offset += bytes.len() as u64;
+            cursor.skipping = true;
+        }
         return Ok(out);
     };
     out.lines = bytes[..last_nl]

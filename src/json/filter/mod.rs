@@ -108,6 +108,8 @@ pub struct Filter {
     builtins: V,
     /// Index in `values` of the variable [`Filter::set_slot`] changes.
     slot: Option<usize>,
+    /// The values `input`/`inputs` hand out (see [`Filter::set_inputs`]).
+    inputs: std::cell::RefCell<std::collections::VecDeque<V>>,
 }
 
 impl Filter {
@@ -140,6 +142,16 @@ impl Filter {
         if let Some(v) = self.slot.and_then(|i| self.values.get_mut(i)) {
             *v = convert::to_val(value);
         }
+    }
+
+    /// The values `input` and `inputs` hand out, in order, across the next
+    /// runs (jq's `-n` with files: the filter runs once on null and pulls
+    /// the file's values itself). Without them `input` is an error and
+    /// `inputs` is empty.
+    pub fn set_inputs(&self, values: impl IntoIterator<Item = Value>) {
+        let mut queue = self.inputs.borrow_mut();
+        queue.clear();
+        queue.extend(values.into_iter().map(|v| convert::to_val(&v)));
     }
 
     fn compile_inner(code: &str, args: &Args, slot: Option<&str>) -> Result<Filter, FilterError> {
@@ -234,6 +246,7 @@ impl Filter {
             env,
             builtins,
             slot,
+            inputs: Default::default(),
         })
     }
 
@@ -248,7 +261,9 @@ impl Filter {
         each: &mut dyn FnMut(Value) -> ControlFlow<()>,
     ) -> Result<Ending, FilterError> {
         self.run_val(convert::to_val(input), input_filename, side, &mut |v| {
-            let mut value = convert::from_val(&v)?;
+            let converted = convert::from_val(&v);
+            val::drop_flat(v.0);
+            let mut value = converted?;
             keep_source_text(input, &mut value);
             Ok(each(value))
         })
@@ -284,6 +299,7 @@ impl Filter {
             input_filename: &filename,
             env: &self.env,
             builtins: &self.builtins,
+            inputs: &self.inputs,
         };
         let ctx = Ctx::<Data>::new(&data, Vars::new(self.values.clone()));
         for out in self.compiled.id.run((ctx, input)) {

@@ -40,6 +40,8 @@ pub struct RunData<'a> {
     pub input_filename: &'a V,
     pub env: &'a V,
     pub builtins: &'a V,
+    /// What `input` and `inputs` take from, in order (`read -n`).
+    pub inputs: &'a std::cell::RefCell<std::collections::VecDeque<V>>,
 }
 
 impl<'a> HasLut<'a, Data> for &'a RunData<'a> {
@@ -190,8 +192,16 @@ pub fn funs() -> impl Iterator<Item = Fun<Data>> {
         ("input_filename", v(0), |cv| {
             bome(Ok(cv.0.data().input_filename.clone()))
         }),
-        ("input", v(0), |_| bome(err("No more inputs"))),
-        ("inputs", v(0), |_| Box::new(std::iter::empty())),
+        ("input", v(0), |cv| {
+            let next = cv.0.data().inputs.borrow_mut().pop_front();
+            bome(next.map_or_else(|| err("No more inputs"), Ok))
+        }),
+        ("inputs", v(0), |cv| {
+            let data: &RunData = cv.0.data();
+            Box::new(std::iter::from_fn(move || {
+                data.inputs.borrow_mut().pop_front().map(Ok)
+            }))
+        }),
         ("halt", v(0), |_| box_once(Err(Exn::halt(0)))),
         ("halt", v(1), |mut cv| {
             let code = cv.0.pop_var();

@@ -35,6 +35,13 @@ use crate::json::{MAX_DEPTH, Style, Valid, Value};
 #[derive(Debug, Clone)]
 pub struct Output(pub(super) V);
 
+impl Drop for Output {
+    fn drop(&mut self) {
+        // An output can nest as deep as the filter made it.
+        super::val::drop_flat(std::mem::take(&mut self.0.0));
+    }
+}
+
 impl Output {
     /// Neither `null` nor `false` (what `read -e` tests).
     pub fn is_truthy(&self) -> bool {

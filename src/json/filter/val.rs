@@ -27,6 +27,35 @@ pub type Error = jaq_core::Error<V>;
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct V(pub Val);
 
+/// Drop `v` without recursion: a value a filter built can nest far deeper
+/// (`reduce range(1e6) as $i (null; [.])`) than the recursive drop of
+/// jaq's containers has stack for. Containers held only here are taken
+/// apart on a heap work list; shared ones only lose a reference.
+pub fn drop_flat(v: Val) {
+    if !matches!(v, Val::Arr(_) | Val::Obj(_)) {
+        return;
+    }
+    let mut work = vec![v];
+    while let Some(v) = work.pop() {
+        match v {
+            Val::Arr(a) => {
+                if let Ok(items) = Rc::try_unwrap(a) {
+                    work.extend(items);
+                }
+            }
+            Val::Obj(o) => {
+                if let Ok(members) = Rc::try_unwrap(o) {
+                    for (k, x) in members {
+                        work.push(k);
+                        work.push(x);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
 /// jq refuses array indices beyond this when setting (`Array index too large`).
 const MAX_SET_INDEX: f64 = 536_870_911.0;
 /// Integers up to this magnitude are exact as doubles.

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs etcd (server and etcdctl) from the distribution's packages when
+# they are missing: the etcd tests (tests/etcd.rs, run by
+# `cargo test -- --ignored`) and the etcd benchmark start their own members
+# and need both binaries. Debian/Ubuntu: etcd-server + etcd-client (3.4).
+set -euo pipefail
+if command -v etcd >/dev/null && command -v etcdctl >/dev/null; then
+    exit 0
+fi
+if ! command -v apt-get >/dev/null; then
+    echo "ci-etcd: etcd/etcdctl missing and no apt-get here: install etcd 3.4 or newer by hand" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq etcd-server etcd-client
+# The package may start a system member on 2379; the tests use their own
+# ports and never touch it.
+command -v etcd >/dev/null && command -v etcdctl >/dev/null

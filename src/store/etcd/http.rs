@@ -1,0 +1,244 @@
+//! A small blocking HTTP/1.1 client for etcd's JSON gateway: POST a JSON body,
+//! read one response (Content-Length or chunked). One connection per member,
+//! kept alive between requests of one command.
+//!
+//! Why hand-written: jsafe starts once per change, so the client must cost
+//! nothing at start-up and little in binary size; the gateway needs only
+//! POST with a JSON body over plain TCP. What matters for truthful exit
+//! codes is knowing whether a request may have reached the server: every
+//! failure says whether any byte of the request was sent ([`Failure::sent`]).
+
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+/// Longest response accepted (a range of many large values stays well below).
+const MAX_BODY: usize = 256 << 20;
+
+/// Why a request got no response.
+#[derive(Debug)]
+pub struct Failure {
+    /// Some of the request was written: the server may have acted on it.
+    pub sent: bool,
+    /// What happened, for messages.
+    pub why: String,
+}
+
+/// An open connection to one member.
+pub struct Conn {
+    host: String,
+    reader: BufReader<TcpStream>,
+}
+
+fn remaining(deadline: Instant) -> Option<Duration> {
+    let left = deadline.checked_duration_since(Instant::now())?;
+    (!left.is_zero()).then_some(left)
+}
+
+impl Conn {
+    /// Connect to `host` ("name:port") before `deadline`.
+    pub fn open(host: &str, deadline: Instant) -> Result<Conn, Failure> {
+        let fail = |why: String| Failure { sent: false, why };
+        let addrs: Vec<SocketAddr> = host
+            .to_socket_addrs()
+            .map_err(|e| fail(format!("cannot resolve {host}: {e}")))?
+            .collect();
+        let mut last = format!("{host}: no address");
+        for a in addrs {
+            let Some(left) = remaining(deadline) else {
+                return Err(fail(format!("{host}: timed out connecting")));
+            };
+            match TcpStream::connect_timeout(&a, left) {
+                Ok(s) => {
+                    let _ = s.set_nodelay(true);
+                    return Ok(Conn {
+                        host: host.to_owned(),
+                        reader: BufReader::new(s),
+                    });
+                }
+                Err(e) => last = format!("{host}: {e}"),
+            }
+        }
+        Err(fail(last))
+    }
+
+    /// POST `body` to `path` and read the response: (status, body).
+    pub fn post(
+        &mut self,
+        path: &str,
+        body: &[u8],
+        auth: Option<&str>,
+        deadline: Instant,
+    ) -> Result<(u16, Vec<u8>), Failure> {
+        let mut head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+            self.host,
+            body.len()
+        );
+        if let Some(token) = auth {
+            head.push_str("Authorization: ");
+            head.push_str(token);
+            head.push_str("\r\n");
+        }
+        head.push_str("\r\n");
+        let Some(left) = remaining(deadline) else {
+            return Err(Failure {
+                sent: false,
+                why: format!("{}: timed out", self.host),
+            });
+        };
+        let stream = self.reader.get_mut();
+        let _ = stream.set_write_timeout(Some(left));
+        let mut req = Vec::with_capacity(head.len() + body.len());
+        req.extend_from_slice(head.as_bytes());
+        req.extend_from_slice(body);
+        if let Err(e) = stream.write_all(&req) {
+            // A write error on a kept-alive connection usually means the peer
+            // closed it before reading anything; still, bytes may have left.
+            return Err(Failure {
+                sent: true,
+                why: format!("{}: {e}", self.host),
+            });
+        }
+        self.read_response(deadline).map_err(|e| Failure {
+            sent: true,
+            why: format!("{}: {e}", self.host),
+        })
+    }
+
+    fn read_response(&mut self, deadline: Instant) -> io::Result<(u16, Vec<u8>)> {
+        let status_line = self.line(deadline)?;
+        let status = status_line
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse::<u16>().ok())
+            .ok_or_else(|| bad("not an HTTP response"))?;
+        let mut length: Option<usize> = None;
+        let mut chunked = false;
+        loop {
+            let line = self.line(deadline)?;
+            if line.is_empty() {
+                break;
+            }
+            let Some((name, value)) = line.split_once(':') else {
+                continue;
+            };
+            let value = value.trim();
+            if name.eq_ignore_ascii_case("content-length") {
+                length = Some(value.parse().map_err(|_| bad("bad Content-Length"))?);
+            } else if name.eq_ignore_ascii_case("transfer-encoding")
+                && value.to_ascii_lowercase().contains("chunked")
+            {
+                chunked = true;
+            }
+        }
+        let body = if chunked {
+            let mut body = Vec::new();
+            while let Some(chunk) = self.chunk(deadline)? {
+                body.extend_from_slice(&chunk);
+                if body.len() > MAX_BODY {
+                    return Err(bad("response too large"));
+                }
+            }
+            body
+        } else {
+            let n = length.ok_or_else(|| bad("response without a length"))?;
+            if n > MAX_BODY {
+                return Err(bad("response too large"));
+            }
+            let mut body = vec![0; n];
+            self.set_read_timeout(deadline)?;
+            self.reader.read_exact(&mut body)?;
+            body
+        };
+        Ok((status, body))
+    }
+
+    /// The next chunk of a chunked body; None at the end.
+    pub fn chunk(&mut self, deadline: Instant) -> io::Result<Option<Vec<u8>>> {
+        let size_line = self.line(deadline)?;
+        let size = usize::from_str_radix(size_line.split(';').next().unwrap_or("").trim(), 16)
+            .map_err(|_| bad("bad chunk size"))?;
+        if size > MAX_BODY {
+            return Err(bad("chunk too large"));
+        }
+        if size == 0 {
+            // Trailers, then the empty line.
+            while !self.line(deadline)?.is_empty() {}
+            return Ok(None);
+        }
+        let mut chunk = vec![0; size];
+        self.set_read_timeout(deadline)?;
+        self.reader.read_exact(&mut chunk)?;
+        let end = self.line(deadline)?;
+        if !end.is_empty() {
+            return Err(bad("bad chunk end"));
+        }
+        Ok(Some(chunk))
+    }
+
+    /// Send a request whose response is a stream (watch): returns after the
+    /// response head; read the body with [`Conn::chunk`].
+    pub fn post_stream(
+        &mut self,
+        path: &str,
+        body: &[u8],
+        auth: Option<&str>,
+        deadline: Instant,
+    ) -> io::Result<u16> {
+        let mut head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+            self.host,
+            body.len()
+        );
+        if let Some(token) = auth {
+            head.push_str(&format!("Authorization: {token}\r\n"));
+        }
+        // A member cut off from the leader ends the watch instead of going
+        // quiet, so the watcher moves to another member.
+        head.push_str("Grpc-Metadata-hasleader: true\r\n\r\n");
+        let left = remaining(deadline).ok_or_else(|| io::Error::from(io::ErrorKind::TimedOut))?;
+        let stream = self.reader.get_mut();
+        let _ = stream.set_write_timeout(Some(left));
+        stream.write_all(head.as_bytes())?;
+        stream.write_all(body)?;
+        let status_line = self.line(deadline)?;
+        let status = status_line
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse::<u16>().ok())
+            .ok_or_else(|| bad("not an HTTP response"))?;
+        while !self.line(deadline)?.is_empty() {}
+        Ok(status)
+    }
+
+    fn set_read_timeout(&mut self, deadline: Instant) -> io::Result<()> {
+        let left = remaining(deadline).ok_or_else(|| io::Error::from(io::ErrorKind::TimedOut))?;
+        self.reader.get_ref().set_read_timeout(Some(left))
+    }
+
+    fn line(&mut self, deadline: Instant) -> io::Result<String> {
+        self.set_read_timeout(deadline)?;
+        let mut buf = Vec::new();
+        let n = (&mut self.reader)
+            .take(64 * 1024)
+            .read_until(b'\n', &mut buf)?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "connection closed",
+            ));
+        }
+        if buf.last() != Some(&b'\n') {
+            return Err(bad("line too long"));
+        }
+        while matches!(buf.last(), Some(b'\n' | b'\r')) {
+            buf.pop();
+        }
+        String::from_utf8(buf).map_err(|_| bad("not UTF-8"))
+    }
+}
+
+fn bad(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, what.to_owned())
+}

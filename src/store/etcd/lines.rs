@@ -1,0 +1,162 @@
+//! JSON Lines logs on etcd (`*.jsonl`, `*.ndjson` keys): one etcd key per
+//! line, `<KEY>/<operation id>-<n>`, so an append is one small put whatever
+//! the log's length (never a rewrite of one growing value). Lines are read
+//! back in commit order: by create revision, then by key within one commit.
+//!
+//! An append writes only new keys, so sending it again is harmless (the same
+//! keys get the same values): a request without an answer is simply sent
+//! again until one comes, or exit 8 at the deadline.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use super::client::{CallError, Kv, jitter};
+use super::{
+    OVERHEAD, Url, b64, connect, deadline, held_lease, lock, max_request, operation_id, range,
+    range_prefix, response_kvs, succeeded, unchanged_error,
+};
+use crate::error::{Error, Kind, Result};
+use crate::store::{Options, Outcome};
+
+/// The prefix under which a log's lines are kept.
+pub fn prefix(url: &Url) -> String {
+    format!("{}/", url.key)
+}
+
+/// The whole log, one line per key, in commit order.
+pub fn load(
+    client: &mut super::client::Client,
+    url: &Url,
+    until: Instant,
+) -> std::result::Result<Option<Vec<u8>>, CallError> {
+    let p = prefix(url);
+    let v = client.read(
+        "/v3/kv/txn",
+        &json!({"success": [range_prefix(&p, false)]}),
+        until,
+    )?;
+    let mut lines: Vec<Kv> = response_kvs(&v, 0);
+    if lines.is_empty() {
+        return Ok(None);
+    }
+    lines.sort_by(|a, b| (a.create_revision, &a.key).cmp(&(b.create_revision, &b.key)));
+    let mut out = Vec::new();
+    for l in lines {
+        out.extend_from_slice(&l.value);
+        out.push(b'\n');
+    }
+    Ok(Some(out))
+}
+
+/// Append `lines` (compact JSON values) as new keys, in one transaction.
+pub fn append(file: &Path, opts: &Options, lines: &[Vec<u8>]) -> Result<Outcome> {
+    let url = Url::parse(file)?;
+    let until = deadline(opts.timeout);
+    let mut outcome = Outcome::default();
+    if lines.is_empty() {
+        return Ok(outcome);
+    }
+    for (i, l) in lines.iter().enumerate() {
+        if l.contains(&b'\n') || crate::json::validate(l).is_err() {
+            return Err(Error::bad_input(format!(
+                "{}: value {} to append is not one compact JSON value; nothing was appended",
+                file.display(),
+                i + 1
+            )));
+        }
+        if let Some(check) = opts.check {
+            check(l)?;
+        }
+    }
+    let total: usize = lines.iter().map(Vec::len).sum();
+    let limit = max_request();
+    if total + OVERHEAD + 128 * lines.len() > limit {
+        return Err(Error::bad_input(format!(
+            "{}: {total} bytes to append in one request, and etcd accepts requests up to {limit} bytes (its --max-request-bytes); nothing was appended",
+            file.display()
+        )));
+    }
+    let mut client = connect(&url, file)?;
+    let held = held_lease(&url);
+    let id = operation_id();
+    let p = prefix(&url);
+    let puts: Vec<_> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| json!({"request_put": {"key": b64(format!("{p}{id}-{i:06}")), "value": b64(l)}}))
+        .collect();
+    let compare = match held {
+        Some(lease) => {
+            json!([{"target": "LEASE", "key": b64(url.lock()), "lease": lease.to_string(), "result": "EQUAL"}])
+        }
+        None => {
+            json!([{"target": "CREATE", "key": b64(url.lock()), "create_revision": "0", "result": "EQUAL"}])
+        }
+    };
+    let txn = json!({"compare": compare, "success": puts, "failure": [range(&url.lock())]});
+    let mut sent = false;
+    loop {
+        match client.write("/v3/kv/txn", &txn, until) {
+            Ok(v) if succeeded(&v) => break,
+            Ok(v) => {
+                let Some(other) = response_kvs(&v, 0).into_iter().next() else {
+                    continue;
+                };
+                if held.is_some() {
+                    return Err(Error::new(
+                        Kind::LockTimeout,
+                        format!(
+                            "{}: the lock this command was given is no longer held (its lease expired); nothing was appended",
+                            file.display()
+                        ),
+                    ));
+                }
+                if let Some(f) = opts.on_wait {
+                    f(&lock::describe(&other.value));
+                }
+                match lock::wait_released(&mut client, &url, &other, until) {
+                    Ok(()) => {}
+                    Err(None) if !sent => {
+                        return Err(Error::new(
+                            Kind::LockTimeout,
+                            format!(
+                                "{}: locked by {} for longer than --timeout; nothing was appended",
+                                file.display(),
+                                lock::describe(&other.value)
+                            ),
+                        ));
+                    }
+                    Err(_) => {}
+                }
+            }
+            Err(e) if !sent && e.certainly_not_applied() => return Err(unchanged_error(file, &e)),
+            Err(_) => {
+                sent = true;
+                if Instant::now() >= until {
+                    return Err(Error::new(
+                        Kind::NotDurable,
+                        format!(
+                            "{}: the append was sent but no etcd member confirmed it within --timeout; it may be in place (check with `jsafe read {0}`)",
+                            file.display()
+                        ),
+                    ));
+                }
+                std::thread::sleep(Duration::from_millis(20 + jitter(30)));
+            }
+        }
+        if Instant::now() >= until && sent {
+            return Err(Error::new(
+                Kind::NotDurable,
+                format!(
+                    "{}: the append was sent but no etcd member confirmed it within --timeout; it may be in place",
+                    file.display()
+                ),
+            ));
+        }
+    }
+    outcome.changed = true;
+    outcome.bytes_after = (total + lines.len()) as u64;
+    Ok(outcome)
+}

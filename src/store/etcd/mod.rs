@@ -1,0 +1,709 @@
+//! The etcd backend: a FILE of the form `etcd://HOST:PORT[,HOST:PORT…]/KEY`
+//! names the document stored under the etcd key `/KEY`, byte for byte (so
+//! `etcdctl get /KEY` reads the same JSON).
+//!
+//! Promises, as for a local file:
+//! - **Isolated without a lock server**: a change reads the value and its
+//!   `mod_revision`, applies the change, and commits with
+//!   `txn(compare mod_revision == seen) put`; on a conflict it reads again
+//!   and applies the change again (jittered back-off, within `--timeout`).
+//! - **Backups and journal in the same transaction**: the replaced version
+//!   goes under `/.jsafe/backups<KEY>/<its mod_revision>`, the journal
+//!   record under `/.jsafe/journal<KEY>/<operation id>`; keys, not MVCC
+//!   history, so restore works after the cluster compacts.
+//! - **Truthful outcomes**: a commit that got no answer is resolved before
+//!   answering. Its operation id (the journal key) is read back: present,
+//!   it committed; absent while the value moved on, it never can (its
+//!   compare fails for ever); absent while the value is unchanged, the same
+//!   transaction is sent again (the compare lets at most one copy apply).
+//!   Exit 8 only when no answer comes within `--timeout`; exit 7 when no
+//!   member received anything.
+//! - **Fenced locks**: `jsafe lock` holds `/.jsafe/locks<KEY>` under a
+//!   lease. A change made under it compares that the lock key still has the
+//!   lease ([`HELD_ENV`]); any other change compares that there is no lock
+//!   key, and waits while there is one.
+//!
+//! Nothing here is reached by a local path: a local command never pays for
+//! this module at start-up.
+
+mod base64;
+pub mod client;
+mod http;
+pub mod lines;
+pub mod lock;
+pub mod status;
+pub mod watch;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::{Value as J, json};
+
+use self::client::{CallError, Client, Kv, jitter, kvs, prefix_end};
+use super::{Change, Current, OnCorrupt, Options, Outcome};
+use crate::error::{Error, Kind, Result};
+use crate::json::{self, Style};
+use crate::{process, time};
+
+/// Where jsafe keeps what belongs to a key (backups, journal, locks,
+/// quarantine). Keys under it are refused as documents.
+pub const RESERVED: &str = "/.jsafe/";
+
+/// The environment variable naming the etcd locks a `jsafe lock` hands to
+/// CMD: lines of `<lease id> <etcd URL>`.
+pub const HELD_ENV: &str = "JSAFE_ETCD_LOCK";
+
+/// etcd's default `--max-request-bytes` (1.5 MiB); `JSAFE_ETCD_MAX_REQUEST_BYTES`
+/// for a cluster that raised it.
+pub const DEFAULT_MAX_REQUEST: usize = 1536 * 1024;
+
+/// Room kept in a request for its keys, the journal record and framing.
+const OVERHEAD: usize = 4096;
+
+/// FILE names an etcd key.
+pub fn is_url(file: &Path) -> bool {
+    let b = file.as_os_str().as_encoded_bytes();
+    b.starts_with(b"etcd://") || b.starts_with(b"etcds://")
+}
+
+/// A parsed `etcd://` FILE.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Url {
+    /// The members, "host:port".
+    pub hosts: Vec<String>,
+    /// The key, leading slash included.
+    pub key: String,
+}
+
+impl Url {
+    /// Parse `etcd://HOST:PORT[,HOST:PORT…]/KEY`.
+    pub fn parse(file: &Path) -> Result<Url> {
+        Url::parse_as(file, false)
+    }
+
+    /// Parse a URL naming a key or a prefix (`status`): `/` alone is every key.
+    pub fn parse_prefix(file: &Path) -> Result<Url> {
+        Url::parse_as(file, true)
+    }
+
+    fn parse_as(file: &Path, prefix: bool) -> Result<Url> {
+        let usage = |why: &str| {
+            Error::new(
+                Kind::Usage,
+                format!(
+                    "{}: {why} (the form is etcd://HOST:PORT[,HOST:PORT…]/KEY)",
+                    file.display()
+                ),
+            )
+        };
+        let Some(text) = file.to_str() else {
+            return Err(usage("not UTF-8"));
+        };
+        if text.starts_with("etcds://") {
+            return Err(Error::new(
+                Kind::Usage,
+                format!(
+                    "{text}: etcds:// (TLS) is not supported by this build; use etcd:// on a trusted network or through a local TLS proxy"
+                ),
+            ));
+        }
+        let rest = text
+            .strip_prefix("etcd://")
+            .ok_or_else(|| usage("not an etcd URL"))?;
+        let (hosts, key) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => return Err(usage("no key")),
+        };
+        if key.len() < 2 && !prefix {
+            return Err(usage("no key"));
+        }
+        if key.starts_with(RESERVED) || key == "/.jsafe" {
+            return Err(usage(&format!("keys under {RESERVED} are jsafe's own")));
+        }
+        let hosts: Vec<String> = hosts
+            .split(',')
+            .filter(|h| !h.is_empty())
+            .map(|h| {
+                if h.rsplit_once(':')
+                    .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+                {
+                    h.to_owned()
+                } else {
+                    format!("{h}:2379")
+                }
+            })
+            .collect();
+        if hosts.is_empty() {
+            return Err(usage("no member named"));
+        }
+        Ok(Url {
+            hosts,
+            key: key.to_owned(),
+        })
+    }
+
+    fn under(&self, what: &str) -> String {
+        format!("/.jsafe/{what}{}", self.key)
+    }
+    /// Prefix of the backup keys.
+    pub fn backups(&self) -> String {
+        self.under("backups") + "/"
+    }
+    /// Prefix of the journal keys.
+    pub fn journal(&self) -> String {
+        self.under("journal") + "/"
+    }
+    /// The lock key.
+    pub fn lock(&self) -> String {
+        self.under("locks")
+    }
+    /// Prefix of the quarantined versions.
+    pub fn quarantine(&self) -> String {
+        self.under("quarantine") + "/"
+    }
+}
+
+/// A deadline `timeout` from now (a very long one for "for ever").
+pub fn deadline(timeout: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(365 * 86400))
+}
+
+/// The client for a URL.
+pub fn connect(url: &Url, file: &Path) -> Result<Client> {
+    Client::new(&url.hosts)
+        .map_err(|why| Error::new(Kind::Io, format!("{}: {why}", file.display())))
+}
+
+/// The error for a call that failed before anything changed.
+pub fn unchanged_error(file: &Path, e: &CallError) -> Error {
+    Error::new(
+        Kind::Io,
+        format!("{}: {}; nothing was changed", file.display(), e.describe()),
+    )
+}
+
+fn b64(s: impl AsRef<[u8]>) -> String {
+    base64::encode(s.as_ref())
+}
+
+fn range(key: &str) -> J {
+    json!({"request_range": {"key": b64(key)}})
+}
+
+fn range_prefix(prefix: &str, keys_only: bool) -> J {
+    json!({"request_range": {
+        "key": b64(prefix),
+        "range_end": b64(prefix_end(prefix.as_bytes())),
+        "keys_only": keys_only,
+    }})
+}
+
+/// The kvs of the n-th response of a txn answer.
+fn response_kvs(v: &J, n: usize) -> Vec<Kv> {
+    v.get("responses")
+        .and_then(J::as_array)
+        .and_then(|r| r.get(n))
+        .and_then(|r| r.get("response_range"))
+        .map(kvs)
+        .unwrap_or_default()
+}
+
+fn succeeded(v: &J) -> bool {
+    v.get("succeeded").and_then(J::as_bool).unwrap_or(false)
+}
+
+/// The lease of the etcd lock an enclosing `jsafe lock` holds on `url`.
+pub fn held_lease(url: &Url) -> Option<i64> {
+    let list = std::env::var(HELD_ENV).ok()?;
+    list.lines().find_map(|line| {
+        let (lease, file) = line.split_once(' ')?;
+        let held = Url::parse(Path::new(file)).ok()?;
+        (held.key == url.key).then(|| lease.parse().ok())?
+    })
+}
+
+/// What is stored under a key, read without a lock.
+pub fn load(file: &Path, timeout: Duration) -> Result<Current> {
+    let url = Url::parse(file)?;
+    let mut client = connect(&url, file)?;
+    let fail = |e: CallError| Error::new(Kind::Io, format!("{}: {}", file.display(), e.describe()));
+    if super::Format::of(file) == super::Format::Lines {
+        let log = lines::load(&mut client, &url, deadline(timeout)).map_err(fail)?;
+        return Ok(log.map_or(Current::Missing, Current::classify));
+    }
+    let v = client
+        .read(
+            "/v3/kv/range",
+            &json!({"key": b64(&url.key)}),
+            deadline(timeout),
+        )
+        .map_err(fail)?;
+    Ok(match kvs(&v).into_iter().next() {
+        None => Current::Missing,
+        Some(kv) => Current::classify(kv.value),
+    })
+}
+
+/// One read of everything a change needs, in one request.
+struct Snapshot {
+    value: Option<Kv>,
+    lock: Option<Kv>,
+    backups: Vec<Kv>,
+}
+
+fn snapshot(
+    client: &mut Client,
+    url: &Url,
+    until: Instant,
+) -> std::result::Result<Snapshot, CallError> {
+    let body = json!({
+        "success": [range(&url.key), range(&url.lock()), range_prefix(&url.backups(), true)],
+    });
+    let v = client.read("/v3/kv/txn", &body, until)?;
+    Ok(Snapshot {
+        value: response_kvs(&v, 0).into_iter().next(),
+        lock: response_kvs(&v, 1).into_iter().next(),
+        backups: response_kvs(&v, 2),
+    })
+}
+
+/// A unique, time-ordered operation id.
+fn operation_id() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mut r = [0u8; 6];
+    let _ = rustix::rand::getrandom(&mut r, rustix::rand::GetRandomFlags::empty());
+    let mut id = format!("{nanos:020}-");
+    for b in r {
+        id.push_str(&format!("{b:02x}"));
+    }
+    id
+}
+
+/// A backup's name: the mod_revision of the version it keeps.
+fn backup_name(key: &[u8], prefix: &str) -> String {
+    let name = key.get(prefix.len()..).unwrap_or_default();
+    String::from_utf8_lossy(name)
+        .trim_start_matches('0')
+        .to_owned()
+}
+
+fn max_request() -> usize {
+    std::env::var("JSAFE_ETCD_MAX_REQUEST_BYTES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(DEFAULT_MAX_REQUEST)
+}
+
+/// The new bytes a change asks for (None: nothing to write), rendered as the
+/// local core renders them.
+fn render(
+    file: &Path,
+    opts: &Options,
+    current: &Current,
+    change: Change,
+) -> Result<Option<Vec<u8>>> {
+    Ok(match change {
+        Change::Keep => None,
+        Change::Valid(v) => Some(v.into_bytes()),
+        Change::Bytes(b) => {
+            json::validate(&b).map_err(|e| {
+                Error::bad_input(format!(
+                    "{}: the new content is not valid JSON ({e}); nothing was written",
+                    file.display()
+                ))
+            })?;
+            Some(b)
+        }
+        Change::Value(v) => {
+            if v.depth() > json::MAX_DEPTH {
+                return Err(Error::bad_input(format!(
+                    "{}: the new value is nested deeper than {} levels; nothing was written",
+                    file.display(),
+                    json::MAX_DEPTH
+                )));
+            }
+            let mut st = match current {
+                Current::Valid(d) => d.style,
+                Current::Missing => Style::new_file(),
+                Current::Corrupt { bytes, .. } => {
+                    let mut s = Style::new_file();
+                    s.crlf = Style::detect(bytes).crlf;
+                    s
+                }
+            };
+            if let Some(indent) = opts.indent {
+                st.indent = indent;
+            }
+            Some(json::render(&v, &st))
+        }
+    })
+}
+
+/// How a commit ended.
+enum Commit {
+    Done,
+    Conflict,
+}
+
+/// Run one change on an etcd key: read → change → render → txn(compare) put
+/// + backup + journal, again on a conflict. See the module head.
+pub fn transact<F>(file: &Path, opts: &Options, mut change: F) -> Result<Outcome>
+where
+    F: FnMut(&Current) -> Result<Change>,
+{
+    let started = Instant::now();
+    let url = Url::parse(file)?;
+    let until = deadline(opts.timeout);
+    let mut client = connect(&url, file)?;
+    let held = held_lease(&url);
+    let op_id = operation_id();
+    let journal_key = format!("{}{op_id}", url.journal());
+    let mut attempt = 0u32;
+    let mut waited = false;
+    loop {
+        attempt += 1;
+        let snap = snapshot(&mut client, &url, until).map_err(|e| unchanged_error(file, &e))?;
+        // The lock: ours (fenced by its lease) or nobody's.
+        match (&snap.lock, held) {
+            (Some(l), Some(lease)) if l.lease == lease => {}
+            (_, Some(_)) => {
+                return Err(Error::new(
+                    Kind::LockTimeout,
+                    format!(
+                        "{}: the lock this command was given is no longer held (its lease expired); nothing was written",
+                        file.display()
+                    ),
+                ));
+            }
+            (Some(l), None) => {
+                if !waited {
+                    if let Some(f) = opts.on_wait {
+                        f(&lock::describe(&l.value));
+                    }
+                    waited = true;
+                }
+                lock::wait_released(&mut client, &url, l, until).map_err(|e| match e {
+                    None => Error::new(
+                        Kind::LockTimeout,
+                        format!(
+                            "{}: locked by {} for longer than --timeout; nothing was written",
+                            file.display(),
+                            lock::describe(&l.value)
+                        ),
+                    ),
+                    Some(e) => unchanged_error(file, &e),
+                })?;
+                continue;
+            }
+            (None, None) => {}
+        }
+        let mut outcome = Outcome::default();
+        let (seen, old) = match &snap.value {
+            Some(kv) => (kv.mod_revision, Some(kv.value.clone())),
+            None => (0, None),
+        };
+        outcome.bytes_before = old.as_ref().map(|b| b.len() as u64);
+        let mut current = match &old {
+            None => Current::Missing,
+            Some(b) => Current::classify(b.clone()),
+        };
+        let mut quarantine: Option<Vec<u8>> = None;
+        if let Current::Corrupt { error, bytes } = &current {
+            match opts.on_corrupt {
+                OnCorrupt::Fail => {
+                    return Err(super::corrupt_error(file, error, "nothing was written"));
+                }
+                OnCorrupt::Quarantine => quarantine = Some(bytes.clone()),
+                OnCorrupt::Recover => {
+                    let (name, bytes_ok) =
+                        newest_valid_backup(&mut client, &url, until).map_err(|e| unchanged_error(file, &e))?
+                            .ok_or_else(|| {
+                                Error::new(
+                                    Kind::Corrupt,
+                                    format!(
+                                        "{}: not valid JSON ({error}) and no valid backup to recover from; nothing was written",
+                                        file.display()
+                                    ),
+                                )
+                            })?;
+                    quarantine = Some(bytes.clone());
+                    outcome.recovered_from = Some(name);
+                    current = Current::classify(bytes_ok);
+                }
+            }
+        }
+        let asked = change(&current)?;
+        let new = match render(file, opts, &current, asked)? {
+            Some(b) => b,
+            None if outcome.recovered_from.is_some() => match &current {
+                Current::Valid(d) => d.bytes.to_vec(),
+                _ => return Ok(outcome),
+            },
+            None => return Ok(outcome),
+        };
+        if old.as_deref() == Some(new.as_slice()) {
+            return Ok(outcome);
+        }
+        if let Some(check) = opts.check {
+            check(&new)?;
+        }
+        // Keep the replaced version: a backup, or quarantine when corrupt.
+        let mut puts: Vec<J> = Vec::new();
+        let mut extra = 0usize;
+        if let (Some(q), Some(kv)) = (&quarantine, &snap.value) {
+            let key = format!("{}{:020}", url.quarantine(), kv.mod_revision);
+            puts.push(json!({"request_put": {"key": b64(&key), "value": b64(q)}}));
+            outcome.quarantined = Some(PathBuf::from(key));
+            extra += q.len();
+        } else if let (Some(kv), true) = (&snap.value, opts.keep > 0) {
+            let key = format!("{}{:020}", url.backups(), kv.mod_revision);
+            puts.push(json!({"request_put": {"key": b64(&key), "value": b64(&kv.value)}}));
+            outcome.backup = Some(kv.mod_revision.to_string());
+            extra += kv.value.len();
+            // Rotation in the same transaction: the oldest beyond --keep.
+            let mut names: Vec<&Kv> = snap.backups.iter().collect();
+            names.sort_by(|a, b| a.key.cmp(&b.key));
+            let surplus = (names.len() + 1).saturating_sub(opts.keep);
+            for old in names.iter().take(surplus) {
+                puts.push(json!({"request_delete_range": {"key": b64(&old.key)}}));
+            }
+        }
+        let limit = max_request();
+        if new.len() + extra + OVERHEAD > limit {
+            let why = if new.len() + OVERHEAD > limit {
+                format!("the new version is {} bytes", new.len())
+            } else {
+                format!(
+                    "the new version ({} bytes) with the backup of the old one ({} bytes) is too large; --no-backup would fit",
+                    new.len(),
+                    extra
+                )
+            };
+            return Err(Error::bad_input(format!(
+                "{}: {why}, and etcd accepts requests up to {limit} bytes (its --max-request-bytes; set JSAFE_ETCD_MAX_REQUEST_BYTES if the cluster allows more); nothing was changed. Keep the document smaller or split it across keys",
+                file.display()
+            )));
+        }
+        outcome.changed = true;
+        outcome.bytes_after = new.len() as u64;
+        let record = journal_record(&url, opts, &outcome, &op_id, started);
+        puts.push(
+            json!({"request_put": {"key": b64(&journal_key), "value": b64(record.to_string())}}),
+        );
+        puts.insert(
+            0,
+            json!({"request_put": {"key": b64(&url.key), "value": b64(&new)}}),
+        );
+        let mut compare = vec![
+            json!({"target": "MOD", "key": b64(&url.key), "mod_revision": seen.to_string(), "result": "EQUAL"}),
+        ];
+        match held {
+            Some(lease) => compare.push(json!({"target": "LEASE", "key": b64(url.lock()), "lease": lease.to_string(), "result": "EQUAL"})),
+            None => compare.push(json!({"target": "CREATE", "key": b64(url.lock()), "create_revision": "0", "result": "EQUAL"})),
+        }
+        let txn = json!({"compare": compare, "success": puts});
+        match commit(&mut client, &url, file, &txn, &journal_key, seen, until)? {
+            // The journal record is written even with --no-journal: it is
+            // the operation id that resolves an unanswered commit.
+            Commit::Done => return Ok(outcome),
+            Commit::Conflict => {
+                if Instant::now() >= until {
+                    return Err(Error::new(
+                        Kind::LockTimeout,
+                        format!(
+                            "{}: other writers kept changing it; not applied within --timeout ({attempt} tries); nothing was written",
+                            file.display()
+                        ),
+                    ));
+                }
+                let pause = Duration::from_millis(jitter(u64::from(attempt.min(20)) * 5 + 5));
+                std::thread::sleep(pause.min(until.saturating_duration_since(Instant::now())));
+            }
+        }
+    }
+}
+
+/// Send the commit and learn its outcome; see the module head.
+fn commit(
+    client: &mut Client,
+    url: &Url,
+    file: &Path,
+    txn: &J,
+    journal_key: &str,
+    seen: i64,
+    until: Instant,
+) -> Result<Commit> {
+    let mut sent_once = false;
+    loop {
+        match client.write("/v3/kv/txn", txn, until) {
+            Ok(v) if succeeded(&v) => return Ok(Commit::Done),
+            Ok(_) if !sent_once => return Ok(Commit::Conflict),
+            // A resend that failed its compare: was the first copy applied?
+            Ok(_) => {}
+            Err(e) if !sent_once && e.certainly_not_applied() => {
+                return Err(unchanged_error(file, &e));
+            }
+            Err(_) => {}
+        }
+        sent_once = true;
+        // The outcome is unknown: learn it.
+        loop {
+            if Instant::now() >= until {
+                return Err(Error::new(
+                    Kind::NotDurable,
+                    format!(
+                        "{}: the change was sent but no etcd member confirmed within --timeout whether it was applied; it may be in place (do not retry blindly; check with `jsafe read {0}`)",
+                        file.display()
+                    ),
+                ));
+            }
+            let body = json!({"success": [range(journal_key), range(&url.key)]});
+            match client.read("/v3/kv/txn", &body, until) {
+                Ok(v) => {
+                    if !response_kvs(&v, 0).is_empty() {
+                        return Ok(Commit::Done);
+                    }
+                    let now = response_kvs(&v, 1).first().map_or(0, |kv| kv.mod_revision);
+                    if now != seen {
+                        // Moved on without our id: ours can never apply.
+                        return Ok(Commit::Conflict);
+                    }
+                    break; // unchanged: send the same transaction again
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(20 + jitter(30))),
+            }
+        }
+    }
+}
+
+fn journal_record(
+    url: &Url,
+    opts: &Options,
+    outcome: &Outcome,
+    op_id: &str,
+    started: Instant,
+) -> J {
+    let uid = rustix::process::getuid().as_raw();
+    json!({
+        "time": time::rfc3339(SystemTime::now()),
+        "op": opts.operation,
+        "key": url.key,
+        "op_id": op_id,
+        "pid": std::process::id(),
+        "uid": uid,
+        "user": process::user_name(uid),
+        "host": process::host_name(),
+        "bytes_before": outcome.bytes_before,
+        "bytes_after": outcome.bytes_after,
+        "backup": outcome.backup,
+        "recovered_from": outcome.recovered_from,
+        "duration_ms": (started.elapsed().as_secs_f64() * 1e6).round() / 1e3,
+        "result": if outcome.recovered_from.is_some() { "recovered" } else if outcome.quarantined.is_some() { "replaced-corrupt" } else { "ok" },
+    })
+}
+
+/// Delete a key and everything jsafe keeps for it (backups, journal, lock,
+/// quarantine, a log's lines): for scratch keys (`jsafe test --etcd`).
+pub fn remove(file: &Path, timeout: Duration) -> Result<()> {
+    let url = Url::parse(file)?;
+    let mut client = connect(&url, file)?;
+    let del = |prefix: &str| json!({"request_delete_range": {"key": b64(prefix), "range_end": b64(prefix_end(prefix.as_bytes()))}});
+    let lines = format!("{}/", url.key);
+    let body = json!({"success": [
+        {"request_delete_range": {"key": b64(&url.key)}},
+        {"request_delete_range": {"key": b64(url.lock())}},
+        del(&url.backups()), del(&url.journal()), del(&url.quarantine()), del(&lines),
+    ]});
+    client
+        .write("/v3/kv/txn", &body, deadline(timeout))
+        .map(|_| ())
+        .map_err(|e| Error::new(Kind::Io, format!("{}: {}", file.display(), e.describe())))
+}
+
+/// One backup: name (the revision of the version it keeps) and bytes.
+#[derive(Debug)]
+pub struct Backup {
+    /// Its name, for `restore --from`.
+    pub name: String,
+    /// The kept bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// The backups of a key, oldest first.
+pub fn backups(file: &Path, timeout: Duration) -> Result<Vec<Backup>> {
+    let url = Url::parse(file)?;
+    let mut client = connect(&url, file)?;
+    let prefix = url.backups();
+    let v = client
+        .read(
+            "/v3/kv/txn",
+            &json!({"success": [range_prefix(&prefix, false)]}),
+            deadline(timeout),
+        )
+        .map_err(|e| Error::new(Kind::Io, format!("{}: {}", file.display(), e.describe())))?;
+    let mut list: Vec<Kv> = response_kvs(&v, 0);
+    list.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(list
+        .into_iter()
+        .map(|kv| Backup {
+            name: backup_name(&kv.key, &prefix),
+            bytes: kv.value,
+        })
+        .collect())
+}
+
+fn newest_valid_backup(
+    client: &mut Client,
+    url: &Url,
+    until: Instant,
+) -> std::result::Result<Option<(String, Vec<u8>)>, CallError> {
+    let prefix = url.backups();
+    let v = client.read(
+        "/v3/kv/txn",
+        &json!({"success": [range_prefix(&prefix, false)]}),
+        until,
+    )?;
+    let mut list = response_kvs(&v, 0);
+    list.sort_by(|a, b| b.key.cmp(&a.key));
+    Ok(list
+        .into_iter()
+        .find(|kv| json::validate(&kv.value).is_ok())
+        .map(|kv| (backup_name(&kv.key, &prefix), kv.value)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_parse_into_members_and_key() {
+        let u = Url::parse(Path::new("etcd://a:1,b:2/app/state.json")).unwrap();
+        assert_eq!(u.hosts, ["a:1", "b:2"]);
+        assert_eq!(u.key, "/app/state.json");
+        assert_eq!(u.backups(), "/.jsafe/backups/app/state.json/");
+        assert_eq!(
+            Url::parse(Path::new("etcd://h/k")).unwrap().hosts,
+            ["h:2379"]
+        );
+        assert!(Url::parse(Path::new("etcd://h:1")).is_err());
+        assert!(Url::parse(Path::new("etcd://h:1/")).is_err());
+        assert!(Url::parse(Path::new("etcd://h:1/.jsafe/locks/x")).is_err());
+        assert_eq!(
+            Url::parse(Path::new("etcds://h:1/k")).unwrap_err().kind(),
+            Kind::Usage
+        );
+        assert!(is_url(Path::new("etcd://x/y")) && !is_url(Path::new("./etcd://x")));
+    }
+
+    #[test]
+    fn operation_ids_order_by_time() {
+        let a = operation_id();
+        std::thread::sleep(Duration::from_millis(1));
+        let b = operation_id();
+        assert!(a < b, "{a} {b}");
+    }
+}
