@@ -108,11 +108,17 @@ impl Scenario {
         format!("{{\n  \"v\": {v}\n}}\n")
     }
 
+    /// Version `v`: a merge, or for odd `v` a path update (which takes the
+    /// spliced path: the same write core under the same fail points).
     fn merge(&self, v: u64, failpoint: Option<&str>, log: &Path) -> Output {
         let mut c = raw_jsafe(&self.dir);
-        c.args(["--keep", &KEEP.to_string(), "merge", "f.json"])
-            .arg(format!("{{\"v\": {v}}}"))
-            .env("JSAFE_FAILPOINT_LOG", log);
+        c.args(["--keep", &KEEP.to_string()]);
+        if v % 2 == 1 {
+            c.args(["update", "f.json"]).arg(format!(".v = {v}"));
+        } else {
+            c.args(["merge", "f.json"]).arg(format!("{{\"v\": {v}}}"));
+        }
+        c.env("JSAFE_FAILPOINT_LOG", log);
         if let Some(fp) = failpoint {
             c.env("JSAFE_FAILPOINT", fp);
         }

@@ -97,6 +97,56 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
     } else {
         None
     };
+    // A filter that reads one path of a document (`.a.b`, `.events |
+    // length`, `.events[-1]`, `.events | map(.x)`) runs over what that path
+    // addresses only (see `Spine`): the rest of the file is checked, never
+    // read into values. Its outputs are held until it has finished; if it
+    // fails, it runs again on the whole document, which then prints and
+    // says exactly what it always has.
+    let mut out = Output::new(args, format == Format::Lines && gathered.is_none());
+    let name = file.to_string_lossy();
+    let memory = args.filter_memory.limit(size);
+    let memory_line = format!(
+        "{}: the filter used more than {} of memory (--filter-memory); nothing more was printed",
+        file.display(),
+        crate::cli::show_size(memory)
+    );
+    let spine = match (&args.filter, &filter, &doc, format) {
+        (Some(code), Some(_), Some(_), Format::Document)
+            if gathered.is_none() && !spliced_off() =>
+        {
+            filter::Spine::for_read(code)
+        }
+        _ => None,
+    };
+    if let (Some(spine), Some(filter), Some(d)) = (&spine, &filter, &doc)
+        && let Ok(input) = Input::parse_spine(d.shared(), *d.style(), spine, false)
+    {
+        let mut outputs = Vec::new();
+        let ran = {
+            let _limits = crate::sys::Limits::arm(None, Some(memory), "", &memory_line)
+                .map_err(|e| Error::new(Kind::Io, format!("{}: {e}", file.display())))?;
+            let _running = crate::sys::FilterRunning::start();
+            filter.run_input(&input, Some(&name), &side_output, &mut |v| {
+                outputs.push(v);
+                ControlFlow::Continue(())
+            })
+        };
+        if ran == Ok(Ending::Finished) {
+            for v in &outputs {
+                if out.emit_output(&input, v).is_break() {
+                    break;
+                }
+            }
+            std::mem::forget(outputs);
+            std::mem::forget(input);
+            g.detail(&format!(
+                "{}: path filter: only the addressed path was read",
+                file.display()
+            ));
+            return done(file, out, Ending::Finished, args);
+        }
+    }
     // The inputs, with their line numbers (0 for a document): straight into
     // the filter's values, no tree of jsafe's own.
     let inputs: Box<dyn Iterator<Item = (usize, std::result::Result<Input, ParseError>)>> =
@@ -133,7 +183,6 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
     };
 
     // JSON Lines with a filter print like `jq -c`, one output per line.
-    let mut out = Output::new(args, format == Format::Lines && gathered.is_none());
     let Some(filter) = &filter else {
         for (_, input) in inputs {
             let input = parsed(input)?;
@@ -143,13 +192,6 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
         }
         return finish(file, out).map(|()| 0);
     };
-    let name = file.to_string_lossy();
-    let memory = args.filter_memory.limit(size);
-    let memory_line = format!(
-        "{}: the filter used more than {} of memory (--filter-memory); nothing more was printed",
-        file.display(),
-        crate::cli::show_size(memory)
-    );
     let mut ending = Ending::Finished;
     for (line, input) in inputs {
         let input = parsed(input)?;
@@ -185,6 +227,18 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
             }
         }
     }
+    done(file, out, ending, args)
+}
+
+/// `update` and `read` take the general path only (`JSAFE_NO_SPLICE` set):
+/// for comparing the two paths from outside (scripts/jq-conformance
+/// --compare-paths, scripts/bench).
+pub(super) fn spliced_off() -> bool {
+    std::env::var_os("JSAFE_NO_SPLICE").is_some()
+}
+
+/// Flush what was printed; the exit code for how the filter ended.
+fn done(file: &std::path::Path, out: Output, ending: Ending, args: &ReadArgs) -> Result<i32> {
     let last_truthy = out.last_truthy;
     finish(file, out)?;
     Ok(match ending {

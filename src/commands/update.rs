@@ -21,7 +21,7 @@ use crate::cli::UpdateArgs;
 use crate::error::{Error, Kind, Result};
 use crate::json::Style;
 use crate::json::Value;
-use crate::json::filter::{Ending, Filter, FilterError, Input, Render};
+use crate::json::filter::{Ending, Filter, FilterError, Input, Output, Render, Spine};
 use crate::store::{self, Change, Current, OnCorrupt};
 use std::cell::Cell;
 use std::ops::ControlFlow;
@@ -82,9 +82,17 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
         )
         .map(|halted| halted.unwrap_or(0));
     }
+    // Recognised before the lock is taken (see `Spine`).
+    let spine = (!super::read::spliced_off())
+        .then(|| Spine::for_update(&args.filter))
+        .flatten();
     let halted = Cell::new(None);
+    let spliced = Cell::new(false);
     let name = file.to_string_lossy();
     let result = store::transact_again(file, &opts, |current| {
+        // Called again when a change must be applied again (etcd): the
+        // flag tells of the last call.
+        spliced.set(false);
         // The document straight into the filter's values, before the limits
         // are armed: reading it is not the filter's doing.
         let size = current.doc().map_or(0, |d| d.bytes().len() as u64);
@@ -94,45 +102,72 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
             file.display(),
             crate::cli::show_size(memory)
         );
-        let (input, mut style) = match current {
-            Current::Valid(doc) => {
-                let input = Input::parse(doc.shared(), *doc.style()).map_err(|e| {
-                    Error::internal(format!(
-                        "{}: a validated document does not parse: {e}",
-                        file.display()
-                    ))
-                })?;
-                (input, *doc.style())
-            }
-            Current::Missing | Current::Corrupt { .. } => {
-                (Input::from_value(&default), Style::new_file())
-            }
+        let mut style = match current {
+            Current::Valid(doc) => *doc.style(),
+            Current::Missing | Current::Corrupt { .. } => Style::new_file(),
         };
         if let Some(indent) = indent {
             style.indent = indent;
         }
-        let mut outputs = Vec::with_capacity(1);
-        let ran = {
-            // Armed after the lock is taken and the file read: the limits are
-            // the filter's own. A timer that cannot be armed means no run.
-            let _limits = arm(
-                file,
-                args.filter_timeout,
-                memory,
-                &timeout_line,
-                &memory_line,
-            )?;
-            let _running = crate::sys::FilterRunning::start();
-            filter.run_input(&input, Some(&name), &super::read::side_output, &mut |v| {
-                outputs.push(v);
-                // Two outputs are already one too many: stop the filter there.
-                if outputs.len() > 1 {
-                    ControlFlow::Break(())
-                } else {
-                    ControlFlow::Continue(())
-                }
-            })
+        // The filter runs with its limits armed after the lock is taken and
+        // the file read: the limits are the filter's own. A timer that
+        // cannot be armed means no run.
+        let run =
+            |input: &Input| -> Result<(std::result::Result<Ending, FilterError>, Vec<Output>)> {
+                let mut outputs = Vec::with_capacity(1);
+                let _limits = arm(
+                    file,
+                    args.filter_timeout,
+                    memory,
+                    &timeout_line,
+                    &memory_line,
+                )?;
+                let _running = crate::sys::FilterRunning::start();
+                let ran =
+                    filter.run_input(input, Some(&name), &super::read::side_output, &mut |v| {
+                        outputs.push(v);
+                        // Two outputs are already one too many: stop the filter there.
+                        if outputs.len() > 1 {
+                            ControlFlow::Break(())
+                        } else {
+                            ControlFlow::Continue(())
+                        }
+                    });
+                Ok((ran, outputs))
+            };
+        let how = Render {
+            style,
+            sort_keys: false,
+            copy: true,
         };
+        // A path update reads only the paths it addresses and splices its
+        // result into the file's bytes (see `Spine`); it needs the output
+        // in the file's own layout, so that what it skipped is copied back.
+        // Anything but one stored value runs again on the whole document,
+        // which then says what went wrong exactly as it always has.
+        if let (Some(spine), Current::Valid(doc), None) = (&spine, &current, indent)
+            && let Ok(input) = Input::parse_spine(doc.shared(), *doc.style(), spine, true)
+        {
+            let (ran, outputs) = run(&input)?;
+            if let (Ok(Ending::Finished), [output]) = (&ran, &outputs[..])
+                && let Ok(valid) = input.render_document(output, &how)
+            {
+                std::mem::forget(outputs);
+                std::mem::forget(input);
+                spliced.set(true);
+                return Ok(Change::Valid(valid));
+            }
+        }
+        let input = match current {
+            Current::Valid(doc) => Input::parse(doc.shared(), *doc.style()).map_err(|e| {
+                Error::internal(format!(
+                    "{}: a validated document does not parse: {e}",
+                    file.display()
+                ))
+            })?,
+            Current::Missing | Current::Corrupt { .. } => Input::from_value(&default),
+        };
+        let (ran, outputs) = run(&input)?;
         let stored = |e: FilterError| {
             Error::bad_input(format!("{}: {e}; nothing was written", file.display()))
         };
@@ -158,11 +193,6 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
         }
         // In the file's style, what the filter left untouched is copied
         // from the bytes on disk.
-        let how = Render {
-            style,
-            sort_keys: false,
-            copy: true,
-        };
         let valid = input.render_document(output, &how).map_err(stored)?;
         // This process ends after this one transaction: freeing the values
         // one by one (a million small allocations for a 20 MB document)
@@ -184,6 +214,12 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
             file.display()
         ));
         return Ok(code);
+    }
+    if spliced.get() {
+        g.detail(&format!(
+            "{}: path update: only the addressed paths were read, the rest copied",
+            file.display()
+        ));
     }
     let outcome = result?;
     g.report(file, &outcome);

@@ -29,6 +29,7 @@ pub const ENV_VARS: &[&str] = &[
     "JSAFE_FILTER_MEMORY",
     "JSAFE_FILTER_TIMEOUT",
     "JSAFE_FAILPOINT",
+    "JSAFE_NO_SPLICE",
 ];
 
 /// `jsafe` in `dir`, clean environment, fsync off (durability is not what most

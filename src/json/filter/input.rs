@@ -23,6 +23,7 @@ use bytes::Bytes;
 use jaq_json::{Map, Rc, Val};
 
 use super::convert;
+use super::spine::{Need, Node};
 use crate::json::parse::{
     ParseError, checked_number_end, decode_escape, enter, literal_end, not_a_value, prelude,
     syntax_error, trailing_error, unexpected,
@@ -55,6 +56,47 @@ impl Input {
     /// recorded, not every container's span.
     pub fn parse_for_printing(source: Bytes, style: Style) -> Result<Input, ParseError> {
         Input::parse_with(source, style, false)
+    }
+
+    /// [`Input::parse`] of only what a filter with `spine` can look at (see
+    /// [`Spine`]): off its paths every array and object is an empty one,
+    /// recorded with the span of the real one, so that the renderer copies
+    /// it back as it was. The document is still checked whole: it fails
+    /// exactly where [`Input::parse`] fails. Only for filters `spine` was
+    /// made from, and only for output rendered with [`Render::copy`] in the
+    /// input's layout (or output that holds nothing from off the paths).
+    ///
+    /// [`Spine`]: super::spine::Spine
+    /// [`Render::copy`]: super::Render
+    pub fn parse_spine(
+        source: Bytes,
+        style: Style,
+        spine: &super::spine::Spine,
+        containers: bool,
+    ) -> Result<Input, ParseError> {
+        let (_, start) = prelude(&source)?;
+        let mut p = Parser {
+            source: &source,
+            s: Scanner::new(&source, start),
+            items: Vec::with_capacity(256),
+            members: Vec::with_capacity(64),
+            record_containers: containers,
+            containers: Vec::with_capacity(256),
+            escaped: Vec::new(),
+            text: Vec::new(),
+        };
+        let root = p.spine_value(0, &spine.root)?;
+        p.s.skip_ws();
+        if p.s.pos < source.len() {
+            return Err(trailing_error(&source, p.s.pos));
+        }
+        let spans = Spans::new(p.containers, p.escaped);
+        Ok(Input {
+            source,
+            style,
+            root,
+            spans,
+        })
     }
 
     fn parse_with(source: Bytes, style: Style, containers: bool) -> Result<Input, ParseError> {
@@ -471,6 +513,165 @@ impl Parser<'_> {
         let object = Rc::new(map);
         self.record(Rc::as_ptr(&object) as usize, start, level);
         Ok(Val::Obj(object))
+    }
+
+    /// The value at the cursor as `node` needs it (see [`Input::parse_spine`]).
+    fn spine_value(&mut self, depth: usize, node: &Node) -> Result<Val, ParseError> {
+        match node.need {
+            Need::Full => return self.value(depth),
+            Need::Opaque if node.children.is_empty() => return self.placeholder(depth),
+            _ => {}
+        }
+        match self.s.peek() {
+            Some(b'{') => self.spine_object(depth + 1, node),
+            Some(b'[') => self.spine_array(depth + 1, node),
+            _ => self.value(depth),
+        }
+    }
+
+    /// The value at the cursor with an array or object checked and skipped:
+    /// an empty one stands for it, recorded with its span.
+    fn placeholder(&mut self, depth: usize) -> Result<Val, ParseError> {
+        let start = self.s.pos;
+        let val = match self.s.peek() {
+            Some(b'{') => {
+                self.s.value(depth)?;
+                let object = Rc::new(Map::default());
+                self.record(Rc::as_ptr(&object) as usize, start, depth + 1);
+                Val::Obj(object)
+            }
+            Some(b'[') => {
+                self.s.value(depth)?;
+                let array: Rc<Vec<Val>> = Rc::new(Vec::new());
+                self.record(Rc::as_ptr(&array) as usize, start, depth + 1);
+                Val::Arr(array)
+            }
+            _ => return self.value(depth),
+        };
+        Ok(val)
+    }
+
+    /// An object on a spine: the members on it as their nodes need them,
+    /// the others skipped.
+    fn spine_object(&mut self, level: usize, node: &Node) -> Result<Val, ParseError> {
+        enter(self.bytes(), self.s.pos, level)?;
+        let start = self.s.pos;
+        let mut members: Vec<(Val, Val)> = Vec::new();
+        let mut failed = None;
+        // The scanner walks the object (its errors are `parse`'s); each
+        // member's value is read here, from the cursor it hands over.
+        let mut inner = Scanner::new(self.s.bytes, self.s.pos);
+        let walked = inner.object(level, |s, key| {
+            self.s.pos = key.start;
+            let k = match self.string() {
+                Ok(k) => k,
+                Err(e) => {
+                    failed = Some(e);
+                    return Err(not_a_value(self.s.bytes, key.start));
+                }
+            };
+            self.s.pos = s.pos;
+            let child = match &k {
+                Val::TStr(b) | Val::BStr(b) => node.key(b),
+                _ => None,
+            };
+            let v = match child {
+                Some(child) => self.spine_value(level, child),
+                None => self.placeholder(level),
+            };
+            match v {
+                Ok(v) => {
+                    members.push((k, v));
+                    s.pos = self.s.pos;
+                    Ok(())
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    Err(not_a_value(self.s.bytes, s.pos))
+                }
+            }
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        walked?;
+        self.s.pos = inner.pos;
+        let mut map = Map::with_capacity_and_hasher(members.len(), Default::default());
+        for (k, v) in members {
+            map.insert(k, v);
+        }
+        let object = Rc::new(map);
+        self.record(Rc::as_ptr(&object) as usize, start, level);
+        Ok(Val::Obj(object))
+    }
+
+    /// An array on a spine: the items on it as their nodes need them, the
+    /// others skipped.
+    fn spine_array(&mut self, level: usize, node: &Node) -> Result<Val, ParseError> {
+        enter(self.bytes(), self.s.pos, level)?;
+        let start = self.s.pos;
+        // Indexes from the end need the length first: one pass to find
+        // where the items start (and check the array), one to read them.
+        let mut starts = Vec::new();
+        if node.has_index() {
+            let mut walk = Scanner::new(self.s.bytes, self.s.pos + 1);
+            walk.skip_ws();
+            if walk.peek() != Some(b']') {
+                loop {
+                    starts.push(walk.pos);
+                    walk.value(level)?;
+                    walk.skip_ws();
+                    if walk.peek() != Some(b',') {
+                        break;
+                    }
+                    walk.pos += 1;
+                    walk.skip_ws();
+                }
+            }
+        }
+        let len = starts.len();
+        self.s.pos += 1;
+        self.s.skip_ws();
+        let mut items = Vec::new();
+        if self.s.peek() == Some(b']') {
+            self.s.pos += 1;
+        } else {
+            loop {
+                let item = match node.index(items.len(), len) {
+                    Some(child) => self.spine_value(level, child)?,
+                    None => self.placeholder(level)?,
+                };
+                items.push(item);
+                self.s.skip_ws();
+                match self.s.peek() {
+                    Some(b',') => {
+                        self.s.pos += 1;
+                        self.s.skip_ws();
+                        if self.s.peek() == Some(b']') {
+                            return Err(syntax_error(
+                                self.bytes(),
+                                self.s.pos,
+                                "trailing comma before ']' is not allowed",
+                            ));
+                        }
+                    }
+                    Some(b']') => {
+                        self.s.pos += 1;
+                        break;
+                    }
+                    _ => {
+                        return Err(unexpected(
+                            self.bytes(),
+                            self.s.pos,
+                            "expected ',' or ']' after array element",
+                        ));
+                    }
+                }
+            }
+        }
+        let array = Rc::new(items);
+        self.record(Rc::as_ptr(&array) as usize, start, level);
+        Ok(Val::Arr(array))
     }
 
     /// Record the container just read, from `start` to the cursor.

@@ -27,6 +27,7 @@ mod input;
 mod natives;
 mod output;
 mod prune;
+mod spine;
 mod syntax;
 mod val;
 
@@ -43,6 +44,7 @@ pub use input::Input;
 pub use natives::Side;
 use natives::{Data, RunData};
 pub use output::{Output, Render};
+pub use spine::Spine;
 use val::V;
 
 use super::Value;
