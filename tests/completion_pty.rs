@@ -5,6 +5,8 @@
 //! name is one word and is inserted quoted, whatever bytes it holds, so a
 //! name never runs as a command.
 
+mod common;
+
 use std::fs;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -186,22 +188,8 @@ fn names_with_quotes_spaces_and_backslashes_complete_to_one_quoted_word() {
     }
 }
 
-/// bash's answer from the binary: (kind, word) records, NUL-ended.
 fn records(dir: &Path, words: &[&str]) -> Vec<(char, Vec<u8>)> {
-    let out = Command::new(env!("CARGO_BIN_EXE_jsafe"))
-        .current_dir(dir)
-        .env("JSAFE_COMPLETE", "bash")
-        .env("_CLAP_COMPLETE_INDEX", (words.len() - 1).to_string())
-        .arg("--")
-        .args(words)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    out.stdout
-        .split(|b| *b == 0)
-        .filter(|r| !r.is_empty())
-        .map(|r| (r[0] as char, r[1..].to_vec()))
-        .collect()
+    common::completion_records(dir, words, &[])
 }
 
 #[test]

@@ -1,33 +1,15 @@
 //! Completion of `lock FILE -- CMD...` (commands first, then files) and of
 //! the PATH of `--slurpfile/--rawfile NAME PATH`.
 
+mod common;
+
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::Command;
 
 /// The candidates jsafe gives for the last of `words`, with `path` as PATH.
 fn candidates(dir: &Path, words: &[&str], path: &Path) -> Vec<String> {
-    let out = Command::new(env!("CARGO_BIN_EXE_jsafe"))
-        .current_dir(dir)
-        .env("JSAFE_COMPLETE", "bash")
-        .env("_CLAP_COMPLETE_INDEX", (words.len() - 1).to_string())
-        .env("PATH", path)
-        .arg("--")
-        .args(words)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // bash's records: a kind letter, the word, a NUL.
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .split_terminator('\0')
-        .map(|r| r[1..].to_owned())
-        .collect()
+    common::completion_words(dir, words, &[("PATH", path.as_os_str())])
 }
 
 fn setup() -> (tempfile::TempDir, std::path::PathBuf) {

@@ -220,25 +220,7 @@ fn man_page_has_no_date_and_no_unstructured_extra_section() {
 /// What the completion engine answers for the words of a line, the last
 /// one being completed (as the scripts ask it).
 fn candidates(dir: &Path, words: &[&str]) -> Vec<String> {
-    let out = Command::new(env!("CARGO_BIN_EXE_jsafe"))
-        .current_dir(dir)
-        .env("JSAFE_COMPLETE", "bash")
-        .env("_CLAP_COMPLETE_INDEX", (words.len() - 1).to_string())
-        .arg("--")
-        .args(words)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // bash's records: a kind letter, the word, a NUL.
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .split_terminator('\0')
-        .map(|r| r[1..].to_owned())
-        .collect()
+    common::completion_words(dir, words, &[])
 }
 
 #[test]

@@ -608,3 +608,39 @@ pub const SUBCOMMANDS: &[&str] = &[
     "completions",
     "man",
 ];
+
+/// bash's completion answer from the binary for the last of `words`, run in
+/// `dir` with `envs` added: (kind letter, word) records, each NUL-ended.
+pub fn completion_records(
+    dir: &Path,
+    words: &[&str],
+    envs: &[(&str, &OsStr)],
+) -> Vec<(char, Vec<u8>)> {
+    let out = Command::new(env!("CARGO_BIN_EXE_jsafe"))
+        .current_dir(dir)
+        .env("JSAFE_COMPLETE", "bash")
+        .env("_CLAP_COMPLETE_INDEX", (words.len() - 1).to_string())
+        .envs(envs.iter().copied())
+        .arg("--")
+        .args(words)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+        .split(|b| *b == 0)
+        .filter(|r| !r.is_empty())
+        .map(|r| (r[0] as char, r[1..].to_vec()))
+        .collect()
+}
+
+/// The words of [`completion_records`], as text.
+pub fn completion_words(dir: &Path, words: &[&str], envs: &[(&str, &OsStr)]) -> Vec<String> {
+    completion_records(dir, words, envs)
+        .into_iter()
+        .map(|(_, w)| String::from_utf8(w).unwrap())
+        .collect()
+}
