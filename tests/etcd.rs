@@ -508,7 +508,11 @@ fn no_member_answers_exit_7() {
     let both = format!("etcd://127.0.0.1:{},{}/d.json", free_port(), c.endpoints());
     ok(&["update", &both, ".n += 1"]);
     assert_eq!(ok(&["read", "-c", &url]), "{\"n\":2}\n");
-    assert_eq!(code(&run(&["read", "etcds://127.0.0.1:1/x"])), 2);
+    // etcds:// with no member listening: nothing sent, exit 7.
+    assert_eq!(
+        code(&run(&["--timeout", "2s", "read", "etcds://127.0.0.1:1/x"])),
+        7
+    );
 }
 
 #[test]
@@ -1021,4 +1025,235 @@ fn a_lost_answer_is_resolved_not_applied_twice() {
     assert_eq!(code(&o), 8, "{}", String::from_utf8_lossy(&o.stderr));
     drop(relay);
     assert_eq!(ok(&["read", "-c", &url]), "{\"n\":6}\n");
+}
+
+/// Run `openssl` with `args` in `dir`; panics with its stderr on failure.
+fn openssl(dir: &std::path::Path, args: &[&str]) {
+    let out = Command::new(tool("openssl"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA (`NAME-ca.pem`, `NAME-ca.key`) in `dir`.
+fn make_ca(dir: &std::path::Path, name: &str) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN={name} test CA"),
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+            "-keyout",
+            &format!("{name}-ca.key"),
+            "-out",
+            &format!("{name}-ca.pem"),
+        ],
+    );
+}
+
+/// A certificate `NAME.pem` / `NAME.key` signed by the CA `ca`, for `usage`
+/// (serverAuth or clientAuth), valid for 127.0.0.1.
+fn make_cert(dir: &std::path::Path, ca: &str, name: &str, usage: &str) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-subj",
+            &format!("/CN={name}"),
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.csr"),
+        ],
+    );
+    let ext = dir.join(format!("{name}.ext"));
+    std::fs::write(
+        &ext,
+        format!(
+            "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n\
+             extendedKeyUsage={usage}\nsubjectAltName=IP:127.0.0.1\n"
+        ),
+    )
+    .expect("ext file");
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &format!("{name}.csr"),
+            "-CA",
+            &format!("{ca}-ca.pem"),
+            "-CAkey",
+            &format!("{ca}-ca.key"),
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            &format!("{name}.ext"),
+            "-out",
+            &format!("{name}.pem"),
+        ],
+    );
+}
+
+#[test]
+#[ignore = "needs etcd-server: starts a real etcd member with TLS"]
+fn tls_member_with_client_certificates() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let d = tmp.path();
+    make_ca(d, "good");
+    make_ca(d, "wrong");
+    // etcd's JSON gateway dials the member's own gRPC port with the server
+    // certificate as its client certificate: with --client-cert-auth it
+    // needs clientAuth too (docs/etcd.md says so).
+    make_cert(d, "good", "server", "serverAuth,clientAuth");
+    make_cert(d, "good", "client", "clientAuth");
+    let p = |f: &str| d.join(f).display().to_string();
+    let mut m = Member {
+        name: "t0".into(),
+        client: free_port(),
+        peer: free_port(),
+        dir: d.join("data"),
+        child: None,
+    };
+    let client_url = format!("https://127.0.0.1:{}", m.client);
+    let peer_url = format!("http://127.0.0.1:{}", m.peer);
+    let log = std::fs::File::create(d.join("etcd.log")).expect("log");
+    m.child = Some(
+        Command::new(tool("etcd"))
+            .args(["--name", "t0", "--data-dir", &p("data")])
+            .args(["--listen-client-urls", &client_url])
+            .args(["--advertise-client-urls", &client_url])
+            .args(["--listen-peer-urls", &peer_url])
+            .args(["--initial-advertise-peer-urls", &peer_url])
+            .args(["--initial-cluster", &format!("t0={peer_url}")])
+            .args([
+                "--cert-file",
+                &p("server.pem"),
+                "--key-file",
+                &p("server.key"),
+            ])
+            .args(["--trusted-ca-file", &p("good-ca.pem"), "--client-cert-auth"])
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start etcd"),
+    );
+    let etcdctl = |args: &[&str]| {
+        Command::new(tool("etcdctl"))
+            .env("ETCDCTL_API", "3")
+            .args(["--endpoints", &m.endpoint(), "--dial-timeout", "2s"])
+            .args(["--cacert", &p("good-ca.pem"), "--cert", &p("client.pem")])
+            .args(["--key", &p("client.key")])
+            .args(args)
+            .output()
+            .expect("etcdctl")
+    };
+    let start = Instant::now();
+    while !etcdctl(&["endpoint", "health"]).status.success() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "etcd did not become healthy"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let url = format!("etcds://{}/app/tls.json", m.endpoint());
+    let with = |ca: &str, client: bool| {
+        let mut c = jsafe();
+        c.env("JSAFE_ETCD_CACERT", p(ca));
+        if client {
+            c.env("JSAFE_ETCD_CERT", p("client.pem"));
+            c.env("JSAFE_ETCD_KEY", p("client.key"));
+        }
+        c
+    };
+    let good = |args: &[&str]| {
+        let o = with("good-ca.pem", true)
+            .args(args)
+            .output()
+            .expect("jsafe");
+        assert_eq!(
+            code(&o),
+            0,
+            "jsafe {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    good(&["write", &url, r#"{"n":1}"#]);
+    good(&["merge", &url, r#"{"a":"x"}"#]);
+    good(&["update", &url, ".n += 1"]);
+    assert_eq!(good(&["read", "-c", &url]), "{\"n\":2,\"a\":\"x\"}\n");
+    // The same bytes for etcdctl over TLS.
+    let got = etcdctl(&["get", "/app/tls.json", "--print-value-only"]);
+    let v: serde_json::Value = serde_json::from_slice(&got.stdout).expect("JSON from etcdctl");
+    assert_eq!(v, serde_json::json!({"n": 2, "a": "x"}));
+
+    // A CA that did not sign the member's certificate: refused before any
+    // request, exit 7, one line naming TLS, nothing changed.
+    let o = with("wrong-ca.pem", true)
+        .args(["--timeout", "3s", "update", &url, ".n += 100"])
+        .output()
+        .expect("jsafe");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(code(&o), 7, "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("TLS"), "{err}");
+    assert!(err.contains("nothing was changed"), "{err}");
+    assert_eq!(good(&["read", "-c", &url, ".n"]), "2\n");
+    // The same URL in clear text to a TLS member fails, as does TLS with no
+    // CA trusted at all (the system bundle does not hold the test CA).
+    let plain = format!("etcd://{}/app/tls.json", m.endpoint());
+    assert_eq!(code(&run(&["--timeout", "3s", "read", &plain])), 7);
+    assert_eq!(code(&run(&["--timeout", "3s", "read", &url])), 7);
+    // A client certificate without its key is a usage problem named as such.
+    let o = with("good-ca.pem", false)
+        .env("JSAFE_ETCD_CERT", p("client.pem"))
+        .args(["read", &url])
+        .output()
+        .expect("jsafe");
+    assert_ne!(code(&o), 0);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("JSAFE_ETCD_KEY"));
+
+    // Secrets come from the environment only: `jsafe lock` hands them to
+    // nested calls, whose command lines name neither the key file nor the
+    // certificate; the nested update works over TLS.
+    let script = format!(
+        "{j} update {url} '.n += 1' && tr '\\0' ' ' < /proc/$PPID/cmdline && \
+         for p in $(pgrep -x jsafe); do tr '\\0' ' ' < /proc/$p/cmdline; echo; done",
+        j = bin()
+    );
+    let out = good(&["lock", &url, "--", "sh", "-c", &script]);
+    assert!(out.contains("lock"), "{out}");
+    assert!(
+        !out.contains("client.key") && !out.contains("client.pem"),
+        "{out}"
+    );
+    assert!(!out.contains("PRIVATE"), "{out}");
+    assert_eq!(good(&["read", "-c", &url, ".n"]), "3\n");
+    m.kill();
 }

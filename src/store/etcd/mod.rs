@@ -32,6 +32,7 @@ mod http;
 pub mod lines;
 pub mod lock;
 pub mod status;
+mod tls;
 pub mod watch;
 
 use std::path::{Path, PathBuf};
@@ -73,6 +74,8 @@ pub struct Url {
     pub hosts: Vec<String>,
     /// The key, leading slash included.
     pub key: String,
+    /// `etcds://`: TLS to every member.
+    pub tls: bool,
 }
 
 impl Url {
@@ -99,17 +102,11 @@ impl Url {
         let Some(text) = file.to_str() else {
             return Err(usage("not UTF-8"));
         };
-        if text.starts_with("etcds://") {
-            return Err(Error::new(
-                Kind::Usage,
-                format!(
-                    "{text}: etcds:// (TLS) is not supported by this build; use etcd:// on a trusted network or through a local TLS proxy"
-                ),
-            ));
-        }
-        let rest = text
-            .strip_prefix("etcd://")
-            .ok_or_else(|| usage("not an etcd URL"))?;
+        let (tls, rest) = match (text.strip_prefix("etcds://"), text.strip_prefix("etcd://")) {
+            (Some(rest), _) => (true, rest),
+            (None, Some(rest)) => (false, rest),
+            (None, None) => return Err(usage("not an etcd URL")),
+        };
         let (hosts, key) = match rest.find('/') {
             Some(i) => (&rest[..i], &rest[i..]),
             None => return Err(usage("no key")),
@@ -139,6 +136,7 @@ impl Url {
         Ok(Url {
             hosts,
             key: key.to_owned(),
+            tls,
         })
     }
 
@@ -172,6 +170,14 @@ pub fn deadline(timeout: Duration) -> Instant {
 
 /// The client for a URL.
 pub fn connect(url: &Url, file: &Path) -> Result<Client> {
+    if url.tls {
+        tls::enable().map_err(|why| {
+            Error::new(
+                Kind::Io,
+                format!("{}: {why}; nothing was changed", file.display()),
+            )
+        })?;
+    }
     Client::new(&url.hosts)
         .map_err(|why| Error::new(Kind::Io, format!("{}: {why}", file.display())))
 }
@@ -692,10 +698,9 @@ mod tests {
         assert!(Url::parse(Path::new("etcd://h:1")).is_err());
         assert!(Url::parse(Path::new("etcd://h:1/")).is_err());
         assert!(Url::parse(Path::new("etcd://h:1/.jsafe/locks/x")).is_err());
-        assert_eq!(
-            Url::parse(Path::new("etcds://h:1/k")).unwrap_err().kind(),
-            Kind::Usage
-        );
+        let t = Url::parse(Path::new("etcds://h:1/k")).unwrap();
+        assert!(t.tls && t.hosts == ["h:1"] && t.key == "/k");
+        assert!(!u.tls);
         assert!(is_url(Path::new("etcd://x/y")) && !is_url(Path::new("./etcd://x")));
     }
 
