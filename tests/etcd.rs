@@ -397,10 +397,12 @@ fn single_member_commands_match_etcdctl() {
         r#"{"v":1}"#,
     ]);
     assert_eq!(code(&o), 4, "{}", String::from_utf8_lossy(&o.stderr));
+    // Attaching a schema the content does not match: exit 4, not attached.
     assert_eq!(
         code(&run(&["schema", &url, schema.to_str().expect("utf8")])),
-        2
+        4
     );
+    assert_eq!(c.get("/.jsafe/schemas/app/state.json"), None);
     // write keeps the value's style, as for a file.
     assert_eq!(
         c.get("/app/state.json").as_deref(),
@@ -1256,4 +1258,86 @@ fn tls_member_with_client_certificates() {
     assert!(!out.contains("PRIVATE"), "{out}");
     assert_eq!(good(&["read", "-c", &url, ".n"]), "3\n");
     m.kill();
+}
+
+/// A schema attached to an etcd key is kept in etcd beside it and checks
+/// every change (documents and JSON Lines logs); status reports a document
+/// changed behind jsafe's back that no longer matches; detach ends it.
+#[test]
+#[ignore = "needs etcd-server: starts a real etcd member"]
+fn schema_attached_to_a_key() {
+    let c = Cluster::start(1);
+    let url = c.url("/app/s.json");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let schema = tmp.path().join("s.schema.json");
+    let schema_text =
+        r#"{"type":"object","required":["n"],"properties":{"n":{"type":"integer","maximum":10}}}"#;
+    std::fs::write(&schema, schema_text).expect("schema");
+    let schema = schema.to_str().expect("utf8");
+    ok(&["write", &url, r#"{"n":1}"#]);
+    ok(&["schema", &url, schema]);
+    assert_eq!(
+        c.get("/.jsafe/schemas/app/s.json").as_deref(),
+        Some(schema_text.as_bytes())
+    );
+    assert!(ok(&["schema", &url]).contains("maximum"));
+    // A change whose result does not match: exit 4, nothing written.
+    let o = run(&["update", &url, ".n = 20"]);
+    assert_eq!(code(&o), 4, "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("schema"));
+    assert_eq!(ok(&["read", "-c", &url]), "{\"n\":1}\n");
+    assert_eq!(code(&run(&["merge", &url, r#"{"n":null}"#])), 4);
+    assert_eq!(code(&run(&["write", &url, r#"{"m":1}"#])), 4);
+    ok(&["update", &url, ".n += 1"]);
+    assert_eq!(ok(&["read", "-c", &url, ".n"]), "2\n");
+    // Streamed: the bad value ends the stream, the good ones before it stay.
+    let mut child = jsafe()
+        .args(["merge", "--stream", &url])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("stream");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(b"{\"n\":3}\n{\"n\":30}\n").expect("write");
+    }
+    assert_eq!(child.wait().expect("wait").code(), Some(4));
+    assert_eq!(ok(&["read", "-c", &url, ".n"]), "3\n");
+    // status: matching, then changed behind jsafe's back: exit 9, named.
+    assert_eq!(code(&run(&["status", &url])), 0);
+    c.put("/app/s.json", br#"{"n":99}"#);
+    let o = run(&["status", &url]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(code(&o), 9, "{out}");
+    assert!(out.contains("does not match its schema"), "{out}");
+    // Detach: the key's schema is gone and changes are free again.
+    ok(&["schema", "--detach", &url]);
+    assert_eq!(c.get("/.jsafe/schemas/app/s.json"), None);
+    assert_eq!(code(&run(&["status", &url])), 0);
+    ok(&["update", &url, ".n = 50"]);
+    assert_eq!(code(&run(&["schema", &url])), 6);
+
+    // A JSON Lines log: the schema applies to each appended line.
+    let log = c.url("/app/events.jsonl");
+    let line_schema = tmp.path().join("line.schema.json");
+    std::fs::write(&line_schema, r#"{"type":"object","required":["e"]}"#).expect("schema");
+    ok(&["append", &log, r#"{"e":1}"#]);
+    ok(&["schema", &log, line_schema.to_str().expect("utf8")]);
+    let o = run(&["append", &log, r#"{"x":1}"#]);
+    assert_eq!(code(&o), 4, "{}", String::from_utf8_lossy(&o.stderr));
+    ok(&["append", &log, r#"{"e":2}"#]);
+    assert_eq!(ok(&["read", "-c", &log]), "{\"e\":1}\n{\"e\":2}\n");
+    // A log with a line that does not match cannot get the schema unforced.
+    ok(&["schema", "--detach", &log]);
+    ok(&["append", &log, r#"{"x":3}"#]);
+    assert_eq!(
+        code(&run(&["schema", &log, line_schema.to_str().expect("utf8")])),
+        4
+    );
+    ok(&[
+        "schema",
+        "--force",
+        &log,
+        line_schema.to_str().expect("utf8"),
+    ]);
 }

@@ -159,6 +159,10 @@ impl Url {
     pub fn quarantine(&self) -> String {
         self.under("quarantine") + "/"
     }
+    /// The key holding the schema attached to this key.
+    pub fn schema(&self) -> String {
+        self.under("schemas")
+    }
 }
 
 /// A deadline `timeout` from now (a very long one for "for ever").
@@ -257,6 +261,7 @@ struct Snapshot {
     value: Option<Kv>,
     lock: Option<Kv>,
     backups: Vec<Kv>,
+    schema: Option<Kv>,
 }
 
 fn snapshot(
@@ -265,14 +270,208 @@ fn snapshot(
     until: Instant,
 ) -> std::result::Result<Snapshot, CallError> {
     let body = json!({
-        "success": [range(&url.key), range(&url.lock()), range_prefix(&url.backups(), true)],
+        "success": [range(&url.key), range(&url.lock()), range_prefix(&url.backups(), true), range(&url.schema())],
     });
     let v = client.read("/v3/kv/txn", &body, until)?;
     Ok(Snapshot {
         value: response_kvs(&v, 0).into_iter().next(),
         lock: response_kvs(&v, 1).into_iter().next(),
         backups: response_kvs(&v, 2),
+        schema: response_kvs(&v, 3).into_iter().next(),
     })
+}
+
+/// The schema attached to `file` (kept in `kv`), compiled; an attached
+/// schema that cannot be compiled refuses every change.
+fn compile_schema(file: &Path, url: &Url, kv: &Kv) -> Result<super::Schema> {
+    super::Schema::compile(&kv.value).map_err(|why| {
+        Error::new(
+            Kind::Io,
+            format!(
+                "{}: has a schema attached ({}) that cannot be checked: {why}; nothing was changed (`jsafe schema --detach {0}` removes it)",
+                file.display(),
+                url.schema()
+            ),
+        )
+    })
+}
+
+/// Check `bytes` against the schema attached to `file`, if any.
+fn check_schema(
+    file: &Path,
+    url: &Url,
+    schema: Option<&Kv>,
+    bytes: &[u8],
+    format: super::Format,
+) -> Result<()> {
+    let Some(kv) = schema else { return Ok(()) };
+    compile_schema(file, url, kv)?
+        .check(bytes, format)
+        .map_err(|why| {
+            Error::bad_input(format!(
+                "{}: the result does not match the key's schema {why}; nothing was written",
+                file.display()
+            ))
+        })
+}
+
+/// The schema attached to an etcd key (its bytes), if any.
+pub fn schema_of(file: &Path, timeout: Duration) -> Result<Option<Vec<u8>>> {
+    let url = Url::parse(file)?;
+    let mut client = connect(&url, file)?;
+    let v = client
+        .read(
+            "/v3/kv/range",
+            &json!({"key": b64(url.schema())}),
+            deadline(timeout),
+        )
+        .map_err(|e| Error::new(Kind::Io, format!("{}: {}", file.display(), e.describe())))?;
+    Ok(kvs(&v).into_iter().next().map(|kv| kv.value))
+}
+
+/// Attach `schema` to an etcd key (None: detach), in one transaction that
+/// compares the key's revision (unless `force`, its current content must
+/// validate) and the lock (held by the caller's `jsafe lock`, or nobody's).
+pub fn attach_schema(
+    file: &Path,
+    opts: &Options,
+    schema: Option<&[u8]>,
+    format: super::Format,
+    force: bool,
+) -> Result<super::schema::Attached> {
+    use super::schema::Attached;
+    let compiled = match schema {
+        Some(bytes) => Some(super::Schema::compile(bytes).map_err(|why| {
+            Error::bad_input(format!(
+                "the schema is refused: {why}; nothing was attached"
+            ))
+        })?),
+        None => None,
+    };
+    let url = Url::parse(file)?;
+    let until = deadline(opts.timeout);
+    let mut client = connect(&url, file)?;
+    let held = held_lease(&url);
+    let unattached = |e: CallError| {
+        Error::new(
+            Kind::Io,
+            format!("{}: {}; nothing was attached", file.display(), e.describe()),
+        )
+    };
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        // The document (a log: its lines), the lock and the schema key.
+        let lines_prefix = lines::prefix(&url);
+        let value_range = if format == super::Format::Lines {
+            range_prefix(&lines_prefix, false)
+        } else {
+            range(&url.key)
+        };
+        let body = json!({"success": [value_range, range(&url.lock()), range(&url.schema())]});
+        let v = client
+            .read("/v3/kv/txn", &body, until)
+            .map_err(unattached)?;
+        let values = response_kvs(&v, 0);
+        let lock_kv = response_kvs(&v, 1).into_iter().next();
+        let had = response_kvs(&v, 2).into_iter().next();
+        let mut compare = Vec::new();
+        match (&lock_kv, held) {
+            (Some(l), Some(lease)) if l.lease == lease => compare.push(json!({"target": "LEASE", "key": b64(url.lock()), "lease": lease.to_string(), "result": "EQUAL"})),
+            (Some(l), _) => {
+                return Err(Error::new(
+                    Kind::LockTimeout,
+                    format!(
+                        "{}: locked by {}; nothing was attached (run it under that `jsafe lock`, or when it ends)",
+                        file.display(),
+                        lock::describe(&l.value)
+                    ),
+                ));
+            }
+            (None, _) => compare.push(json!({"target": "CREATE", "key": b64(url.lock()), "create_revision": "0", "result": "EQUAL"})),
+        }
+        let op = match (schema, &compiled) {
+            (Some(bytes), Some(compiled)) => {
+                if !force {
+                    let current = if format == super::Format::Lines {
+                        (!values.is_empty()).then(|| lines::join(values.clone()))
+                    } else {
+                        values.first().map(|kv| kv.value.clone())
+                    };
+                    if let Some(bytes) = current {
+                        match Current::classify_as(bytes, format) {
+                            Current::Valid(d) => compiled.check(d.bytes(), format).map_err(|why| {
+                                Error::bad_input(format!(
+                                    "{}: does not match the schema {why}; nothing was attached (fix the document first, or attach with --force)",
+                                    file.display()
+                                ))
+                            })?,
+                            Current::Corrupt { error, .. } => {
+                                return Err(super::corrupt_error(file, &error, "nothing was attached"));
+                            }
+                            Current::Missing => {}
+                        }
+                    }
+                    // The content checked is the content in place.
+                    if format == super::Format::Lines {
+                        let newest = values.iter().map(|kv| kv.mod_revision).max().unwrap_or(0);
+                        compare.push(json!({"target": "MOD", "key": b64(&lines_prefix), "range_end": b64(prefix_end(lines_prefix.as_bytes())), "mod_revision": (newest + 1).to_string(), "result": "LESS"}));
+                    } else {
+                        let seen = values.first().map_or(0, |kv| kv.mod_revision);
+                        compare.push(json!({"target": "MOD", "key": b64(&url.key), "mod_revision": seen.to_string(), "result": "EQUAL"}));
+                    }
+                }
+                json!({"request_put": {"key": b64(url.schema()), "value": b64(bytes)}})
+            }
+            _ => {
+                if had.is_none() {
+                    return Ok(Attached::NoneAttached);
+                }
+                json!({"request_delete_range": {"key": b64(url.schema())}})
+            }
+        };
+        let txn = json!({"compare": compare, "success": [op]});
+        match client.write("/v3/kv/txn", &txn, until) {
+            Ok(v) if succeeded(&v) => {
+                return Ok(if schema.is_some() {
+                    Attached::Attached
+                } else {
+                    Attached::Detached
+                });
+            }
+            Ok(_) if held.is_some() && lock_kv.is_some() => {
+                // Our lock's lease may be gone; the next read tells.
+            }
+            Ok(_) => {}
+            Err(e) if e.certainly_not_applied() => return Err(unattached(e)),
+            Err(e) => {
+                // Attaching is idempotent: the same put (or delete) again
+                // is harmless, so an unanswered one is simply re-done.
+                if Instant::now() >= until {
+                    return Err(Error::new(
+                        Kind::NotDurable,
+                        format!(
+                            "{}: {}; the schema change may or may not be in place (check with `jsafe schema {0}`)",
+                            file.display(),
+                            e.describe()
+                        ),
+                    ));
+                }
+            }
+        }
+        if Instant::now() >= until {
+            return Err(Error::new(
+                Kind::LockTimeout,
+                format!(
+                    "{}: the document kept changing; not attached within --timeout ({attempt} tries); nothing was attached",
+                    file.display()
+                ),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(jitter(
+            u64::from(attempt.min(20)) * 5 + 5,
+        )));
+    }
 }
 
 /// A unique, time-ordered operation id.
@@ -454,6 +653,13 @@ where
         if old.as_deref() == Some(new.as_slice()) {
             return Ok(outcome);
         }
+        check_schema(
+            file,
+            &url,
+            snap.schema.as_ref(),
+            &new,
+            super::Format::Document,
+        )?;
         if let Some(check) = opts.check {
             check(&new)?;
         }
@@ -504,15 +710,27 @@ where
             0,
             json!({"request_put": {"key": b64(&url.key), "value": b64(&new)}}),
         );
+        // The schema checked is the schema in place: attaching one in
+        // between makes this a conflict, checked again.
+        let schema_seen = snap.schema.as_ref().map_or(0, |kv| kv.mod_revision);
         let mut compare = vec![
             json!({"target": "MOD", "key": b64(&url.key), "mod_revision": seen.to_string(), "result": "EQUAL"}),
+            json!({"target": "MOD", "key": b64(url.schema()), "mod_revision": schema_seen.to_string(), "result": "EQUAL"}),
         ];
         match held {
             Some(lease) => compare.push(json!({"target": "LEASE", "key": b64(url.lock()), "lease": lease.to_string(), "result": "EQUAL"})),
             None => compare.push(json!({"target": "CREATE", "key": b64(url.lock()), "create_revision": "0", "result": "EQUAL"})),
         }
         let txn = json!({"compare": compare, "success": puts});
-        match commit(&mut client, &url, file, &txn, &journal_key, seen, until)? {
+        match commit(
+            &mut client,
+            &url,
+            file,
+            &txn,
+            &journal_key,
+            (seen, schema_seen),
+            until,
+        )? {
             // The journal record is written even with --no-journal: it is
             // the operation id that resolves an unanswered commit.
             Commit::Done => return Ok(outcome),
@@ -540,7 +758,7 @@ fn commit(
     file: &Path,
     txn: &J,
     journal_key: &str,
-    seen: i64,
+    (seen, schema_seen): (i64, i64),
     until: Instant,
 ) -> Result<Commit> {
     let mut sent_once = false;
@@ -567,14 +785,16 @@ fn commit(
                     ),
                 ));
             }
-            let body = json!({"success": [range(journal_key), range(&url.key)]});
+            let body =
+                json!({"success": [range(journal_key), range(&url.key), range(&url.schema())]});
             match client.read("/v3/kv/txn", &body, until) {
                 Ok(v) => {
                     if !response_kvs(&v, 0).is_empty() {
                         return Ok(Commit::Done);
                     }
                     let now = response_kvs(&v, 1).first().map_or(0, |kv| kv.mod_revision);
-                    if now != seen {
+                    let schema_now = response_kvs(&v, 2).first().map_or(0, |kv| kv.mod_revision);
+                    if now != seen || schema_now != schema_seen {
                         // Moved on without our id: ours can never apply.
                         return Ok(Commit::Conflict);
                     }
@@ -613,7 +833,7 @@ fn journal_record(
 }
 
 /// Delete a key and everything jsafe keeps for it (backups, journal, lock,
-/// quarantine, a log's lines): for scratch keys (`jsafe test --etcd`).
+/// schema, quarantine, a log's lines): for scratch keys (`jsafe test --etcd`).
 pub fn remove(file: &Path, timeout: Duration) -> Result<()> {
     let url = Url::parse(file)?;
     let mut client = connect(&url, file)?;
@@ -622,6 +842,7 @@ pub fn remove(file: &Path, timeout: Duration) -> Result<()> {
     let body = json!({"success": [
         {"request_delete_range": {"key": b64(&url.key)}},
         {"request_delete_range": {"key": b64(url.lock())}},
+        {"request_delete_range": {"key": b64(url.schema())}},
         del(&url.backups()), del(&url.journal()), del(&url.quarantine()), del(&lines),
     ]});
     client
