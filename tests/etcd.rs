@@ -1341,3 +1341,69 @@ fn schema_attached_to_a_key() {
         line_schema.to_str().expect("utf8"),
     ]);
 }
+
+/// `watch` of a JSON Lines log on etcd prints the lines there, then each new
+/// line once and in order, while the member it watches through is killed
+/// and restarted (the watch resumes on another member from the last
+/// revision it saw).
+#[test]
+#[ignore = "needs etcd-server: starts three real etcd members"]
+fn watch_of_a_log_prints_each_line_once_across_a_member_failure() {
+    use std::io::BufRead;
+    let mut c = Cluster::start(3);
+    let log = c.url("/logs/w.jsonl");
+    let line = |i: usize| format!("{{\"i\":{i}}}");
+    for i in 0..5 {
+        ok(&["append", &log, &line(i)]);
+    }
+    let mut watcher = jsafe()
+        .args(["watch", "-c", &log])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("watch");
+    let stdout = watcher.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for l in std::io::BufReader::new(stdout).lines() {
+            let Ok(l) = l else { break };
+            if tx.send(l).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    while seen.len() < 5 {
+        seen.push(
+            rx.recv_timeout(Duration::from_secs(30))
+                .expect("the lines already there"),
+        );
+    }
+    for i in 5..15 {
+        ok(&["append", &log, &line(i)]);
+    }
+    // The watch is on the first-listed member: kill it, go on appending
+    // (through the others), then bring it back.
+    c.members[0].kill();
+    for i in 15..30 {
+        ok(&["--timeout", "20s", "append", &log, &line(i)]);
+    }
+    c.restart(0);
+    for i in 30..40 {
+        ok(&["--timeout", "20s", "append", &log, &line(i)]);
+    }
+    while seen.len() < 40 {
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(l) => seen.push(l),
+            Err(_) => break,
+        }
+    }
+    // Nothing more comes (no line printed twice).
+    if let Ok(l) = rx.recv_timeout(Duration::from_secs(2)) {
+        seen.push(l);
+    }
+    let _ = watcher.kill();
+    let _ = watcher.wait();
+    let _ = reader.join();
+    let want: Vec<String> = (0..40).map(line).collect();
+    assert_eq!(seen, want);
+}
