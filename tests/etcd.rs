@@ -1407,3 +1407,44 @@ fn watch_of_a_log_prints_each_line_once_across_a_member_failure() {
     let want: Vec<String> = (0..40).map(line).collect();
     assert_eq!(seen, want);
 }
+
+/// Journal records on etcd are trimmed by later changes, in their own
+/// transactions: beyond the newest JSAFE_ETCD_JOURNAL_KEEP, and only once
+/// older than JSAFE_ETCD_JOURNAL_MIN_AGE (a record resolves an unanswered
+/// commit, so a young one is never deleted).
+#[test]
+#[ignore = "needs etcd-server: starts a real etcd member"]
+fn journal_records_are_trimmed_when_many_and_old() {
+    let c = Cluster::start(1);
+    let url = c.url("/app/j.json");
+    let update = |min_age: &str| {
+        let o = jsafe()
+            .env("JSAFE_ETCD_JOURNAL_KEEP", "5")
+            .env("JSAFE_ETCD_JOURNAL_MIN_AGE", min_age)
+            .args(["update", "--default", "{\"n\":0}", &url, ".n += 1"])
+            .output()
+            .expect("jsafe");
+        assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    // Young records are kept however many there are.
+    for _ in 0..20 {
+        update("86400");
+    }
+    let journal = "/.jsafe/journal/app/j.json/";
+    assert_eq!(c.keys(journal).len(), 20);
+    // Old enough (age 0 here): each change deletes up to 16 of the oldest
+    // beyond the newest 5, then adds its own.
+    let before = c.keys(journal);
+    update("0");
+    assert_eq!(c.keys(journal).len(), 6);
+    for _ in 0..10 {
+        update("0");
+    }
+    let after = c.keys(journal);
+    assert_eq!(after.len(), 6, "{after:?}");
+    // The newest were kept, the oldest went; the count is exact.
+    assert!(after.iter().all(|k| !before[..15].contains(k)), "{after:?}");
+    assert_eq!(ok(&["read", "-c", &url, ".n"]), "31\n");
+    // status still names the last change from the newest record.
+    assert!(ok(&["status", &url]).contains("update"));
+}

@@ -61,6 +61,57 @@ pub const DEFAULT_MAX_REQUEST: usize = 1536 * 1024;
 /// Room kept in a request for its keys, the journal record and framing.
 const OVERHEAD: usize = 4096;
 
+/// Journal records kept per key (`JSAFE_ETCD_JOURNAL_KEEP`): older ones are
+/// deleted by later changes, once also older than [`journal_min_age`].
+const JOURNAL_KEEP: i64 = 1000;
+
+/// Oldest journal records looked at (and at most deleted) per change: one
+/// change adds one record, so trimming keeps up.
+const JOURNAL_TRIM_BATCH: i64 = 16;
+
+/// Journal records younger than this are never deleted
+/// (`JSAFE_ETCD_JOURNAL_MIN_AGE`, seconds; default one day): a record is the
+/// operation id an unanswered commit is resolved by, and must outlive any
+/// writer still resolving it. A writer whose resolution runs past half of
+/// it answers exit 8 instead of reading the record's absence as "not
+/// applied" (half: room for clock skew between machines, as the age is read
+/// from the id's wall-clock time).
+fn journal_min_age() -> Duration {
+    std::env::var("JSAFE_ETCD_JOURNAL_MIN_AGE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(Duration::from_secs(86400), Duration::from_secs)
+}
+
+fn journal_keep() -> i64 {
+    std::env::var("JSAFE_ETCD_JOURNAL_KEEP")
+        .ok()
+        .and_then(|s| s.parse::<i64>().ok())
+        .map_or(JOURNAL_KEEP, |n| n.max(1))
+}
+
+/// The journal records of a change's snapshot that it deletes: beyond the
+/// newest `keep` and older than `min_age` (by the time in their id).
+fn journal_trim(oldest: &[Kv], count: i64, prefix: &str) -> Vec<Vec<u8>> {
+    let surplus = usize::try_from(count - journal_keep()).unwrap_or(0);
+    let min_age = journal_min_age();
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    oldest
+        .iter()
+        .take(surplus)
+        .filter(|kv| {
+            let id = kv.key.get(prefix.len()..).unwrap_or_default();
+            let made = std::str::from_utf8(id.get(..20).unwrap_or_default())
+                .ok()
+                .and_then(|s| s.parse::<u128>().ok());
+            made.is_some_and(|t| now.saturating_sub(t) >= min_age.as_nanos())
+        })
+        .map(|kv| kv.key.clone())
+        .collect()
+}
+
 /// FILE names an etcd key.
 pub fn is_url(file: &Path) -> bool {
     let b = file.as_os_str().as_encoded_bytes();
@@ -262,6 +313,9 @@ struct Snapshot {
     lock: Option<Kv>,
     backups: Vec<Kv>,
     schema: Option<Kv>,
+    /// The oldest journal records (keys only) and how many there are.
+    journal_oldest: Vec<Kv>,
+    journal_count: i64,
 }
 
 fn snapshot(
@@ -270,14 +324,29 @@ fn snapshot(
     until: Instant,
 ) -> std::result::Result<Snapshot, CallError> {
     let body = json!({
-        "success": [range(&url.key), range(&url.lock()), range_prefix(&url.backups(), true), range(&url.schema())],
+        "success": [range(&url.key), range(&url.lock()), range_prefix(&url.backups(), true), range(&url.schema()),
+            {"request_range": {
+                "key": b64(url.journal()),
+                "range_end": b64(prefix_end(url.journal().as_bytes())),
+                "keys_only": true,
+                "sort_order": "ASCEND",
+                "sort_target": "KEY",
+                "limit": JOURNAL_TRIM_BATCH.to_string(),
+            }}],
     });
     let v = client.read("/v3/kv/txn", &body, until)?;
+    let journal_count = v
+        .get("responses")
+        .and_then(|r| r.get(4))
+        .and_then(|r| r.get("response_range"))
+        .map_or(0, |r| client::int(r, "count"));
     Ok(Snapshot {
         value: response_kvs(&v, 0).into_iter().next(),
         lock: response_kvs(&v, 1).into_iter().next(),
         backups: response_kvs(&v, 2),
         schema: response_kvs(&v, 3).into_iter().next(),
+        journal_oldest: response_kvs(&v, 4),
+        journal_count,
     })
 }
 
@@ -706,6 +775,11 @@ where
         puts.push(
             json!({"request_put": {"key": b64(&journal_key), "value": b64(record.to_string())}}),
         );
+        // Journal trimming in the same transaction: the oldest records
+        // beyond the newest JOURNAL_KEEP, once old enough.
+        for key in journal_trim(&snap.journal_oldest, snap.journal_count, &url.journal()) {
+            puts.push(json!({"request_delete_range": {"key": b64(&key)}}));
+        }
         puts.insert(
             0,
             json!({"request_put": {"key": b64(&url.key), "value": b64(&new)}}),
@@ -729,7 +803,7 @@ where
             &txn,
             &journal_key,
             (seen, schema_seen),
-            until,
+            (started, until),
         )? {
             // The journal record is written even with --no-journal: it is
             // the operation id that resolves an unanswered commit.
@@ -759,7 +833,7 @@ fn commit(
     txn: &J,
     journal_key: &str,
     (seen, schema_seen): (i64, i64),
-    until: Instant,
+    (started, until): (Instant, Instant),
 ) -> Result<Commit> {
     let mut sent_once = false;
     loop {
@@ -794,6 +868,19 @@ fn commit(
                     }
                     let now = response_kvs(&v, 1).first().map_or(0, |kv| kv.mod_revision);
                     let schema_now = response_kvs(&v, 2).first().map_or(0, |kv| kv.mod_revision);
+                    if (now != seen || schema_now != schema_seen)
+                        && started.elapsed() >= journal_min_age() / 2
+                    {
+                        // Our record may have been applied and trimmed
+                        // since: its absence proves nothing any more.
+                        return Err(Error::new(
+                            Kind::NotDurable,
+                            format!(
+                                "{}: the change was sent long ago (past half of JSAFE_ETCD_JOURNAL_MIN_AGE) and its outcome can no longer be learned; it may be in place (check with `jsafe read {0}`)",
+                                file.display()
+                            ),
+                        ));
+                    }
                     if now != seen || schema_now != schema_seen {
                         // Moved on without our id: ours can never apply.
                         return Ok(Commit::Conflict);
