@@ -948,24 +948,50 @@ impl DropAnswers {
                     for n in 0.. {
                         let mut head = Vec::new();
                         let mut length = 0usize;
+                        let mut chunked = false;
                         loop {
                             let mut line = String::new();
                             if from.read_line(&mut line).unwrap_or(0) == 0 {
                                 return;
                             }
-                            if let Some(v) =
-                                line.to_ascii_lowercase().strip_prefix("content-length:")
-                            {
+                            let lower = line.to_ascii_lowercase();
+                            if let Some(v) = lower.strip_prefix("content-length:") {
                                 length = v.trim().parse().unwrap_or(0);
+                            }
+                            if lower.starts_with("transfer-encoding:") && lower.contains("chunked")
+                            {
+                                chunked = true;
                             }
                             head.extend_from_slice(line.as_bytes());
                             if line == "\r\n" {
                                 break;
                             }
                         }
-                        let mut body = vec![0; length];
-                        if from.read_exact(&mut body).is_err() {
-                            return;
+                        let mut body = Vec::new();
+                        if chunked {
+                            // Chunks as they come, up to the last (size 0)
+                            // and the empty line after it.
+                            loop {
+                                let mut size_line = String::new();
+                                if from.read_line(&mut size_line).unwrap_or(0) == 0 {
+                                    return;
+                                }
+                                body.extend_from_slice(size_line.as_bytes());
+                                let size = usize::from_str_radix(size_line.trim(), 16).unwrap_or(0);
+                                let mut chunk = vec![0; size + 2];
+                                if from.read_exact(&mut chunk).is_err() {
+                                    return;
+                                }
+                                body.extend_from_slice(&chunk);
+                                if size == 0 {
+                                    break;
+                                }
+                            }
+                        } else {
+                            body = vec![0; length];
+                            if from.read_exact(&mut body).is_err() {
+                                return;
+                            }
                         }
                         let so_far = if total {
                             answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
@@ -1432,11 +1458,11 @@ fn journal_records_are_trimmed_when_many_and_old() {
     }
     let journal = "/.jsafe/journal/app/j.json/";
     assert_eq!(c.keys(journal).len(), 20);
-    // Old enough (age 0 here): each change deletes up to 16 of the oldest
-    // beyond the newest 5, then adds its own.
+    // Old enough (age 0 here): each change deletes up to 4 of the oldest
+    // beyond the newest 5, then adds its own: 20 → 17 → … → 6.
     let before = c.keys(journal);
     update("0");
-    assert_eq!(c.keys(journal).len(), 6);
+    assert_eq!(c.keys(journal).len(), 17);
     for _ in 0..10 {
         update("0");
     }

@@ -66,8 +66,9 @@ const OVERHEAD: usize = 4096;
 const JOURNAL_KEEP: i64 = 1000;
 
 /// Oldest journal records looked at (and at most deleted) per change: one
-/// change adds one record, so trimming keeps up.
-const JOURNAL_TRIM_BATCH: i64 = 16;
+/// change adds one record and may delete this many, so trimming catches up
+/// (net 3 per change) while each snapshot read carries only a few key names.
+const JOURNAL_TRIM_BATCH: i64 = 4;
 
 /// Journal records younger than this are never deleted
 /// (`JSAFE_ETCD_JOURNAL_MIN_AGE`, seconds; default one day): a record is the
