@@ -25,11 +25,22 @@ fn tool(name: &str) -> PathBuf {
     panic!("`{name}` not found on PATH: install etcd-server and etcd-client (scripts/ci-etcd.sh)");
 }
 
+/// A free loopback port, never one handed out before in this test process:
+/// tests run in parallel, and the kernel may give a just-closed port again
+/// before the member meant to use it has bound it.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// One etcd member, killed (by pid) when dropped.
