@@ -53,7 +53,7 @@ pub fn run(g: &Global, args: &AppendArgs) -> Result<()> {
             .held(held.as_ref())
             .check(schema.as_deref());
         let versions = match args.json == "-" {
-            true => super::stream::VersionCheck::load(file, args.schema.as_deref())?,
+            true => super::stream::VersionCheck::load(file, args.schema.as_deref(), g.timeout)?,
             false => None,
         };
         let apply = |items: &[Item]| -> Result<Option<(usize, Error)>> {

@@ -228,8 +228,12 @@ pub fn status(g: &Global, args: &crate::cli::StatusArgs) -> Result<i32> {
             ));
         }
         let r = etcd::status::report(file, g.timeout)?;
-        for d in r.docs.iter().filter(|d| !d.valid) {
-            problems.push(format!("{}: not valid JSON", d.key));
+        for d in &r.docs {
+            if !d.valid {
+                problems.push(format!("{}: not valid JSON", d.key));
+            } else if let Some(Err(why)) = &d.schema {
+                problems.push(format!("{}: {why}", d.key));
+            }
         }
         for m in &r.members {
             if let Err(why) = &m.status {
@@ -248,6 +252,10 @@ pub fn status(g: &Global, args: &crate::cli::StatusArgs) -> Result<i32> {
                 "documents": r.docs.iter().map(|d| serde_json::json!({
                     "key": d.key, "size": d.size, "mod_revision": d.mod_revision,
                     "valid": d.valid, "last": d.last,
+                    "schema": d.schema.as_ref().map(|s| match s {
+                        Ok(()) => serde_json::json!("matches"),
+                        Err(why) => serde_json::json!({"mismatch": why}),
+                    }),
                 })).collect::<Vec<_>>(),
                 "locks": r.locks.iter().map(|l| serde_json::json!({
                     "key": l.key, "holder": l.holder, "ttl_left_s": l.ttl_left,
@@ -283,7 +291,11 @@ pub fn status(g: &Global, args: &crate::cli::StatusArgs) -> Result<i32> {
                     s("time")
                 )
             });
-            let json = if d.valid { "valid" } else { "INVALID" };
+            let json = match (&d.valid, &d.schema) {
+                (false, _) => "INVALID",
+                (true, Some(Err(_))) => "SCHEMA!",
+                (true, _) => "valid",
+            };
             out.push_str(&format!(
                 "  {:<32} {:>10} {:>10}  {json:<7} {last}\n",
                 d.key, d.size, d.mod_revision

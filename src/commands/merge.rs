@@ -51,7 +51,7 @@ pub fn run(g: &Global, args: &MergeArgs) -> Result<()> {
         .check(check.as_deref());
     // Streamed: every intermediate version must match the schemas.
     let versions = match args.stream {
-        true => VersionCheck::load(file, args.schema.as_deref())?,
+        true => VersionCheck::load(file, args.schema.as_deref(), g.timeout)?,
         false => None,
     };
     let mut apply = |items: &[Item]| -> Result<Option<(usize, Error)>> {

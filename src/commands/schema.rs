@@ -17,7 +17,7 @@ pub fn run(g: &Global, args: &SchemaArgs) -> Result<i32> {
     let file = &args.file;
     let format = Format::of_or(file, args.lines);
     if args.schema.is_none() && !args.detach {
-        let Some(bytes) = store::schema_of(file)? else {
+        let Some(bytes) = store::schema_of(file, g.timeout)? else {
             return Err(Error::new(
                 Kind::NotFound,
                 format!(

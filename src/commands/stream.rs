@@ -201,9 +201,13 @@ pub struct VersionCheck {
 
 impl VersionCheck {
     /// None when there is no schema to check.
-    pub fn load(file: &Path, extra: Option<&Path>) -> Result<Option<VersionCheck>> {
+    pub fn load(
+        file: &Path,
+        extra: Option<&Path>,
+        timeout: std::time::Duration,
+    ) -> Result<Option<VersionCheck>> {
         let mut schemas = Vec::new();
-        if let Some(bytes) = store::schema_of(file)? {
+        if let Some(bytes) = store::schema_of(file, timeout)? {
             let s = Schema::compile(&bytes).map_err(|why| {
                 Error::new(
                     Kind::Io,

@@ -453,7 +453,7 @@ fn stream(
     (time, memory): (std::time::Duration, FilterMemory),
 ) -> Result<Option<i32>> {
     let name = file.to_string_lossy();
-    let versions = super::stream::VersionCheck::load(file, schema)?;
+    let versions = super::stream::VersionCheck::load(file, schema, g.timeout)?;
     let worker = Worker::start(filter, name.into_owned(), time, versions)?;
     let halted = Cell::new(None);
     let mut apply = |items: &[Item]| -> Result<Option<(usize, Error)>> {

@@ -51,6 +51,9 @@ pub fn run(g: &Global, args: &WatchArgs) -> Result<i32> {
         stdout: io::stdout().lock(),
     };
     if store::etcd::is_url(file) {
+        if format == Format::Lines {
+            return etcd_lines(g, args, &mut out, idle);
+        }
         return etcd(g, args, &mut out, idle);
     }
     // Registered before the first read: nothing committed after it is missed.
@@ -257,6 +260,65 @@ impl Printer<'_> {
     }
 }
 
+/// `watch etcd://…/LOG.jsonl`: the lines there now, then each new line once,
+/// in commit order (resumed from the last revision after a reconnect or a
+/// member failure). A line that is not valid JSON is reported on stderr and
+/// skipped.
+fn etcd_lines(
+    g: &Global,
+    args: &WatchArgs,
+    out: &mut Printer,
+    idle: Option<Duration>,
+) -> Result<i32> {
+    use store::etcd::watch::{Seen, Watcher};
+    let file = out.file;
+    let (mut w, first) = Watcher::start_lines(file, g.timeout)?;
+    let mut batch = Some(first);
+    let mut is_first = true;
+    let mut line_no = 0usize;
+    let mut deadline = idle.and_then(|d| Instant::now().checked_add(d));
+    loop {
+        if let Some(lines) = batch.take() {
+            let show = !is_first || !(args.changes_only || args.once);
+            let mut text = Vec::new();
+            for line in lines {
+                line_no += 1;
+                match json::parse(&line) {
+                    Ok(v) => text.extend(out.render(v)?),
+                    Err(e) => diag(&format!(
+                        "{}: line {line_no} skipped: not valid JSON ({e})",
+                        file.display()
+                    )),
+                }
+            }
+            if show && !text.is_empty() {
+                if !out.emit(&text)? {
+                    return Ok(0);
+                }
+                deadline = idle.and_then(|d| Instant::now().checked_add(d));
+                if args.once {
+                    return Ok(0);
+                }
+            }
+        }
+        is_first = false;
+        match w.next(deadline) {
+            Seen::Lines(lines, _) => batch = Some(lines),
+            Seen::TimedOut => {
+                return Err(Error::new(
+                    Kind::LockTimeout,
+                    format!(
+                        "{}: no new line within {}",
+                        file.display(),
+                        crate::time::human_precise(idle.unwrap_or_default())
+                    ),
+                ));
+            }
+            Seen::Version(..) | Seen::Deleted(_) | Seen::Compacted(..) => {}
+        }
+    }
+}
+
 /// `watch etcd://…`: the version read first, then every later one from the
 /// etcd watch (resumed from the last revision after a reconnect). Versions
 /// that are not valid JSON are reported on stderr and skipped; a deleted key
@@ -295,7 +357,7 @@ fn etcd(g: &Global, args: &WatchArgs, out: &mut Printer, idle: Option<Duration>)
         is_first = false;
         match w.next(deadline) {
             store::etcd::watch::Seen::Version(bytes, _) => version = Some(Current::classify(bytes)),
-            store::etcd::watch::Seen::Deleted(_) => {}
+            store::etcd::watch::Seen::Deleted(_) | store::etcd::watch::Seen::Lines(..) => {}
             store::etcd::watch::Seen::Compacted(bytes, rev) => {
                 diag(&format!(
                     "{}: the cluster compacted its history while the watch was away; showing the version at revision {rev} (versions in between are not shown)",

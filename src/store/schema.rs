@@ -15,6 +15,9 @@
 //!   is obeyed), checked by the `jsonschema` crate without any resolver: a
 //!   `$ref` to another document is refused when the schema is attached, so a
 //!   write never reaches the network or another file.
+//! - An `etcd://` key's schema is kept in etcd, under
+//!   `/.jsafe/schemas/KEY`, and checked in the key's own transaction path
+//!   ([`super::etcd`]).
 //! - A library built without the `schema` feature cannot check schemas: it
 //!   refuses to change a file that has one attached ([`Kind::Io`]), and
 //!   cannot attach one.
@@ -255,10 +258,10 @@ pub(super) fn enforce(
 }
 
 /// The schema attached to `file` (its bytes), without creating anything.
-pub fn schema_of(file: &Path) -> Result<Option<Vec<u8>>> {
+/// `timeout` bounds the read of an etcd key's schema.
+pub fn schema_of(file: &Path, timeout: std::time::Duration) -> Result<Option<Vec<u8>>> {
     if super::etcd::is_url(file) {
-        // Schemas are not attached to etcd keys (yet); `--schema FILE` works.
-        return Ok(None);
+        return super::etcd::schema_of(file, timeout);
     }
     let t = Target::resolve_any(file)?;
     let trust = t.trust();
@@ -295,13 +298,7 @@ pub fn attach_schema(
     force: bool,
 ) -> Result<Attached> {
     if super::etcd::is_url(file) {
-        return Err(Error::new(
-            Kind::Usage,
-            format!(
-                "{}: schemas cannot be attached to etcd keys yet; check each change with --schema SCHEMA.json",
-                file.display()
-            ),
-        ));
+        return super::etcd::attach_schema(file, opts, schema, format, force);
     }
     let compiled = match schema {
         Some(bytes) => Some(Schema::compile(bytes).map_err(|why| {

@@ -7,6 +7,10 @@
 //! POST with a JSON body over plain TCP. What matters for truthful exit
 //! codes is knowing whether a request may have reached the server: every
 //! failure says whether any byte of the request was sent ([`Failure::sent`]).
+//!
+//! For `etcds://` the connection is wrapped in TLS (see [`super::tls`]); the
+//! handshake completes in [`Conn::open`], so a refused certificate is a
+//! connection that sent nothing.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
@@ -24,10 +28,72 @@ pub struct Failure {
     pub why: String,
 }
 
+/// The byte stream under a connection: clear TCP, or TLS over it.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Stream {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => s.get_ref(),
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf),
+            Stream::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+            Stream::Tls(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.flush(),
+            Stream::Tls(s) => s.flush(),
+        }
+    }
+}
+
 /// An open connection to one member.
 pub struct Conn {
     host: String,
-    reader: BufReader<TcpStream>,
+    reader: BufReader<Stream>,
+}
+
+/// Complete a TLS handshake with `host` on `tcp` before `deadline`.
+fn handshake(
+    host: &str,
+    mut tcp: TcpStream,
+    config: std::sync::Arc<rustls::ClientConfig>,
+    deadline: Instant,
+) -> Result<Stream, String> {
+    let name = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    let name = name.trim_start_matches('[').trim_end_matches(']');
+    let server = rustls::pki_types::ServerName::try_from(name.to_owned())
+        .map_err(|e| format!("{host}: TLS: not a server name: {e}"))?;
+    let mut tls =
+        rustls::ClientConnection::new(config, server).map_err(|e| format!("{host}: TLS: {e}"))?;
+    while tls.is_handshaking() {
+        let left = remaining(deadline).ok_or_else(|| format!("{host}: TLS handshake timed out"))?;
+        let _ = tcp.set_read_timeout(Some(left));
+        let _ = tcp.set_write_timeout(Some(left));
+        tls.complete_io(&mut tcp)
+            .map_err(|e| format!("{host}: TLS handshake failed: {e}"))?;
+    }
+    Ok(Stream::Tls(Box::new(rustls::StreamOwned::new(tls, tcp))))
 }
 
 fn remaining(deadline: Instant) -> Option<Duration> {
@@ -51,9 +117,15 @@ impl Conn {
             match TcpStream::connect_timeout(&a, left) {
                 Ok(s) => {
                     let _ = s.set_nodelay(true);
+                    let stream = match super::tls::config() {
+                        None => Stream::Plain(s),
+                        // A handshake sends no request: a failure here is
+                        // a change that certainly did not happen.
+                        Some(config) => handshake(host, s, config, deadline).map_err(fail)?,
+                    };
                     return Ok(Conn {
                         host: host.to_owned(),
-                        reader: BufReader::new(s),
+                        reader: BufReader::new(stream),
                     });
                 }
                 Err(e) => last = format!("{host}: {e}"),
@@ -88,11 +160,11 @@ impl Conn {
             });
         };
         let stream = self.reader.get_mut();
-        let _ = stream.set_write_timeout(Some(left));
+        let _ = stream.tcp().set_write_timeout(Some(left));
         let mut req = Vec::with_capacity(head.len() + body.len());
         req.extend_from_slice(head.as_bytes());
         req.extend_from_slice(body);
-        if let Err(e) = stream.write_all(&req) {
+        if let Err(e) = stream.write_all(&req).and_then(|()| stream.flush()) {
             // A write error on a kept-alive connection usually means the peer
             // closed it before reading anything; still, bytes may have left.
             return Err(Failure {
@@ -199,9 +271,10 @@ impl Conn {
         head.push_str("Grpc-Metadata-hasleader: true\r\n\r\n");
         let left = remaining(deadline).ok_or_else(|| io::Error::from(io::ErrorKind::TimedOut))?;
         let stream = self.reader.get_mut();
-        let _ = stream.set_write_timeout(Some(left));
+        let _ = stream.tcp().set_write_timeout(Some(left));
         stream.write_all(head.as_bytes())?;
         stream.write_all(body)?;
+        stream.flush()?;
         let status_line = self.line(deadline)?;
         let status = status_line
             .split(' ')
@@ -214,7 +287,7 @@ impl Conn {
 
     fn set_read_timeout(&mut self, deadline: Instant) -> io::Result<()> {
         let left = remaining(deadline).ok_or_else(|| io::Error::from(io::ErrorKind::TimedOut))?;
-        self.reader.get_ref().set_read_timeout(Some(left))
+        self.reader.get_ref().tcp().set_read_timeout(Some(left))
     }
 
     fn line(&mut self, deadline: Instant) -> io::Result<String> {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::client::{CallError, Kv, jitter};
+use super::client::{CallError, Kv, jitter, kvs};
 use super::{
     OVERHEAD, Url, b64, connect, deadline, held_lease, lock, max_request, operation_id, range,
     range_prefix, response_kvs, succeeded, unchanged_error,
@@ -37,17 +37,22 @@ pub fn load(
         &json!({"success": [range_prefix(&p, false)]}),
         until,
     )?;
-    let mut lines: Vec<Kv> = response_kvs(&v, 0);
+    let lines: Vec<Kv> = response_kvs(&v, 0);
     if lines.is_empty() {
         return Ok(None);
     }
+    Ok(Some(join(lines)))
+}
+
+/// A log's line keys as its text, in commit order.
+pub fn join(mut lines: Vec<Kv>) -> Vec<u8> {
     lines.sort_by(|a, b| (a.create_revision, &a.key).cmp(&(b.create_revision, &b.key)));
     let mut out = Vec::new();
     for l in lines {
         out.extend_from_slice(&l.value);
         out.push(b'\n');
     }
-    Ok(Some(out))
+    out
 }
 
 /// Append `lines` (compact JSON values) as new keys, in one transaction.
@@ -79,6 +84,22 @@ pub fn append(file: &Path, opts: &Options, lines: &[Vec<u8>]) -> Result<Outcome>
         )));
     }
     let mut client = connect(&url, file)?;
+    // The attached schema applies to each line; the commit compares that it
+    // is still the one checked.
+    let schema = client
+        .read("/v3/kv/range", &json!({"key": b64(url.schema())}), until)
+        .map_err(|e| unchanged_error(file, &e))?;
+    let schema = kvs(&schema).into_iter().next();
+    for l in lines {
+        super::check_schema(
+            file,
+            &url,
+            schema.as_ref(),
+            l,
+            crate::store::Format::Document,
+        )?;
+    }
+    let schema_seen = schema.as_ref().map_or(0, |kv| kv.mod_revision);
     let held = held_lease(&url);
     let id = operation_id();
     let p = prefix(&url);
@@ -87,20 +108,41 @@ pub fn append(file: &Path, opts: &Options, lines: &[Vec<u8>]) -> Result<Outcome>
         .enumerate()
         .map(|(i, l)| json!({"request_put": {"key": b64(format!("{p}{id}-{i:06}")), "value": b64(l)}}))
         .collect();
+    let schema_compare = json!({"target": "MOD", "key": b64(url.schema()), "mod_revision": schema_seen.to_string(), "result": "EQUAL"});
     let compare = match held {
         Some(lease) => {
-            json!([{"target": "LEASE", "key": b64(url.lock()), "lease": lease.to_string(), "result": "EQUAL"}])
+            json!([{"target": "LEASE", "key": b64(url.lock()), "lease": lease.to_string(), "result": "EQUAL"}, schema_compare])
         }
         None => {
-            json!([{"target": "CREATE", "key": b64(url.lock()), "create_revision": "0", "result": "EQUAL"}])
+            json!([{"target": "CREATE", "key": b64(url.lock()), "create_revision": "0", "result": "EQUAL"}, schema_compare])
         }
     };
-    let txn = json!({"compare": compare, "success": puts, "failure": [range(&url.lock())]});
+    let txn = json!({"compare": compare, "success": puts, "failure": [range(&url.lock()), range(&url.schema())]});
     let mut sent = false;
     loop {
         match client.write("/v3/kv/txn", &txn, until) {
             Ok(v) if succeeded(&v) => break,
             Ok(v) => {
+                let schema_now = response_kvs(&v, 1).first().map_or(0, |kv| kv.mod_revision);
+                if schema_now != schema_seen {
+                    return Err(if sent {
+                        Error::new(
+                            Kind::NotDurable,
+                            format!(
+                                "{}: the append was sent, and its schema changed before it was confirmed; it may be in place (check with `jsafe read {0}`)",
+                                file.display()
+                            ),
+                        )
+                    } else {
+                        Error::new(
+                            Kind::LockTimeout,
+                            format!(
+                                "{}: its schema was attached or detached while appending; nothing was appended (run it again)",
+                                file.display()
+                            ),
+                        )
+                    });
+                }
                 let Some(other) = response_kvs(&v, 0).into_iter().next() else {
                     continue;
                 };

@@ -32,6 +32,7 @@ mod http;
 pub mod lines;
 pub mod lock;
 pub mod status;
+mod tls;
 pub mod watch;
 
 use std::path::{Path, PathBuf};
@@ -60,6 +61,58 @@ pub const DEFAULT_MAX_REQUEST: usize = 1536 * 1024;
 /// Room kept in a request for its keys, the journal record and framing.
 const OVERHEAD: usize = 4096;
 
+/// Journal records kept per key (`JSAFE_ETCD_JOURNAL_KEEP`): older ones are
+/// deleted by later changes, once also older than [`journal_min_age`].
+const JOURNAL_KEEP: i64 = 1000;
+
+/// Oldest journal records looked at (and at most deleted) per change: one
+/// change adds one record and may delete this many, so trimming catches up
+/// (net 3 per change) while each snapshot read carries only a few key names.
+const JOURNAL_TRIM_BATCH: i64 = 4;
+
+/// Journal records younger than this are never deleted
+/// (`JSAFE_ETCD_JOURNAL_MIN_AGE`, seconds; default one day): a record is the
+/// operation id an unanswered commit is resolved by, and must outlive any
+/// writer still resolving it. A writer whose resolution runs past half of
+/// it answers exit 8 instead of reading the record's absence as "not
+/// applied" (half: room for clock skew between machines, as the age is read
+/// from the id's wall-clock time).
+fn journal_min_age() -> Duration {
+    std::env::var("JSAFE_ETCD_JOURNAL_MIN_AGE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(Duration::from_secs(86400), Duration::from_secs)
+}
+
+fn journal_keep() -> i64 {
+    std::env::var("JSAFE_ETCD_JOURNAL_KEEP")
+        .ok()
+        .and_then(|s| s.parse::<i64>().ok())
+        .map_or(JOURNAL_KEEP, |n| n.max(1))
+}
+
+/// The journal records of a change's snapshot that it deletes: beyond the
+/// newest `keep` and older than `min_age` (by the time in their id).
+fn journal_trim(oldest: &[Kv], count: i64, prefix: &str) -> Vec<Vec<u8>> {
+    let surplus = usize::try_from(count - journal_keep()).unwrap_or(0);
+    let min_age = journal_min_age();
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    oldest
+        .iter()
+        .take(surplus)
+        .filter(|kv| {
+            let id = kv.key.get(prefix.len()..).unwrap_or_default();
+            let made = std::str::from_utf8(id.get(..20).unwrap_or_default())
+                .ok()
+                .and_then(|s| s.parse::<u128>().ok());
+            made.is_some_and(|t| now.saturating_sub(t) >= min_age.as_nanos())
+        })
+        .map(|kv| kv.key.clone())
+        .collect()
+}
+
 /// FILE names an etcd key.
 pub fn is_url(file: &Path) -> bool {
     let b = file.as_os_str().as_encoded_bytes();
@@ -73,6 +126,8 @@ pub struct Url {
     pub hosts: Vec<String>,
     /// The key, leading slash included.
     pub key: String,
+    /// `etcds://`: TLS to every member.
+    pub tls: bool,
 }
 
 impl Url {
@@ -99,17 +154,11 @@ impl Url {
         let Some(text) = file.to_str() else {
             return Err(usage("not UTF-8"));
         };
-        if text.starts_with("etcds://") {
-            return Err(Error::new(
-                Kind::Usage,
-                format!(
-                    "{text}: etcds:// (TLS) is not supported by this build; use etcd:// on a trusted network or through a local TLS proxy"
-                ),
-            ));
-        }
-        let rest = text
-            .strip_prefix("etcd://")
-            .ok_or_else(|| usage("not an etcd URL"))?;
+        let (tls, rest) = match (text.strip_prefix("etcds://"), text.strip_prefix("etcd://")) {
+            (Some(rest), _) => (true, rest),
+            (None, Some(rest)) => (false, rest),
+            (None, None) => return Err(usage("not an etcd URL")),
+        };
         let (hosts, key) = match rest.find('/') {
             Some(i) => (&rest[..i], &rest[i..]),
             None => return Err(usage("no key")),
@@ -139,6 +188,7 @@ impl Url {
         Ok(Url {
             hosts,
             key: key.to_owned(),
+            tls,
         })
     }
 
@@ -161,6 +211,10 @@ impl Url {
     pub fn quarantine(&self) -> String {
         self.under("quarantine") + "/"
     }
+    /// The key holding the schema attached to this key.
+    pub fn schema(&self) -> String {
+        self.under("schemas")
+    }
 }
 
 /// A deadline `timeout` from now (a very long one for "for ever").
@@ -172,6 +226,14 @@ pub fn deadline(timeout: Duration) -> Instant {
 
 /// The client for a URL.
 pub fn connect(url: &Url, file: &Path) -> Result<Client> {
+    if url.tls {
+        tls::enable().map_err(|why| {
+            Error::new(
+                Kind::Io,
+                format!("{}: {why}; nothing was changed", file.display()),
+            )
+        })?;
+    }
     Client::new(&url.hosts)
         .map_err(|why| Error::new(Kind::Io, format!("{}: {why}", file.display())))
 }
@@ -251,6 +313,10 @@ struct Snapshot {
     value: Option<Kv>,
     lock: Option<Kv>,
     backups: Vec<Kv>,
+    schema: Option<Kv>,
+    /// The oldest journal records (keys only) and how many there are.
+    journal_oldest: Vec<Kv>,
+    journal_count: i64,
 }
 
 fn snapshot(
@@ -259,14 +325,223 @@ fn snapshot(
     until: Instant,
 ) -> std::result::Result<Snapshot, CallError> {
     let body = json!({
-        "success": [range(&url.key), range(&url.lock()), range_prefix(&url.backups(), true)],
+        "success": [range(&url.key), range(&url.lock()), range_prefix(&url.backups(), true), range(&url.schema()),
+            {"request_range": {
+                "key": b64(url.journal()),
+                "range_end": b64(prefix_end(url.journal().as_bytes())),
+                "keys_only": true,
+                "sort_order": "ASCEND",
+                "sort_target": "KEY",
+                "limit": JOURNAL_TRIM_BATCH.to_string(),
+            }}],
     });
     let v = client.read("/v3/kv/txn", &body, until)?;
+    let journal_count = v
+        .get("responses")
+        .and_then(|r| r.get(4))
+        .and_then(|r| r.get("response_range"))
+        .map_or(0, |r| client::int(r, "count"));
     Ok(Snapshot {
         value: response_kvs(&v, 0).into_iter().next(),
         lock: response_kvs(&v, 1).into_iter().next(),
         backups: response_kvs(&v, 2),
+        schema: response_kvs(&v, 3).into_iter().next(),
+        journal_oldest: response_kvs(&v, 4),
+        journal_count,
     })
+}
+
+/// The schema attached to `file` (kept in `kv`), compiled; an attached
+/// schema that cannot be compiled refuses every change.
+fn compile_schema(file: &Path, url: &Url, kv: &Kv) -> Result<super::Schema> {
+    super::Schema::compile(&kv.value).map_err(|why| {
+        Error::new(
+            Kind::Io,
+            format!(
+                "{}: has a schema attached ({}) that cannot be checked: {why}; nothing was changed (`jsafe schema --detach {0}` removes it)",
+                file.display(),
+                url.schema()
+            ),
+        )
+    })
+}
+
+/// Check `bytes` against the schema attached to `file`, if any.
+fn check_schema(
+    file: &Path,
+    url: &Url,
+    schema: Option<&Kv>,
+    bytes: &[u8],
+    format: super::Format,
+) -> Result<()> {
+    let Some(kv) = schema else { return Ok(()) };
+    compile_schema(file, url, kv)?
+        .check(bytes, format)
+        .map_err(|why| {
+            Error::bad_input(format!(
+                "{}: the result does not match the key's schema {why}; nothing was written",
+                file.display()
+            ))
+        })
+}
+
+/// The schema attached to an etcd key (its bytes), if any.
+pub fn schema_of(file: &Path, timeout: Duration) -> Result<Option<Vec<u8>>> {
+    let url = Url::parse(file)?;
+    let mut client = connect(&url, file)?;
+    let v = client
+        .read(
+            "/v3/kv/range",
+            &json!({"key": b64(url.schema())}),
+            deadline(timeout),
+        )
+        .map_err(|e| Error::new(Kind::Io, format!("{}: {}", file.display(), e.describe())))?;
+    Ok(kvs(&v).into_iter().next().map(|kv| kv.value))
+}
+
+/// Attach `schema` to an etcd key (None: detach), in one transaction that
+/// compares the key's revision (unless `force`, its current content must
+/// validate) and the lock (held by the caller's `jsafe lock`, or nobody's).
+pub fn attach_schema(
+    file: &Path,
+    opts: &Options,
+    schema: Option<&[u8]>,
+    format: super::Format,
+    force: bool,
+) -> Result<super::schema::Attached> {
+    use super::schema::Attached;
+    let compiled = match schema {
+        Some(bytes) => Some(super::Schema::compile(bytes).map_err(|why| {
+            Error::bad_input(format!(
+                "the schema is refused: {why}; nothing was attached"
+            ))
+        })?),
+        None => None,
+    };
+    let url = Url::parse(file)?;
+    let until = deadline(opts.timeout);
+    let mut client = connect(&url, file)?;
+    let held = held_lease(&url);
+    let unattached = |e: CallError| {
+        Error::new(
+            Kind::Io,
+            format!("{}: {}; nothing was attached", file.display(), e.describe()),
+        )
+    };
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        // The document (a log: its lines), the lock and the schema key.
+        let lines_prefix = lines::prefix(&url);
+        let value_range = if format == super::Format::Lines {
+            range_prefix(&lines_prefix, false)
+        } else {
+            range(&url.key)
+        };
+        let body = json!({"success": [value_range, range(&url.lock()), range(&url.schema())]});
+        let v = client
+            .read("/v3/kv/txn", &body, until)
+            .map_err(unattached)?;
+        let values = response_kvs(&v, 0);
+        let lock_kv = response_kvs(&v, 1).into_iter().next();
+        let had = response_kvs(&v, 2).into_iter().next();
+        let mut compare = Vec::new();
+        match (&lock_kv, held) {
+            (Some(l), Some(lease)) if l.lease == lease => compare.push(json!({"target": "LEASE", "key": b64(url.lock()), "lease": lease.to_string(), "result": "EQUAL"})),
+            (Some(l), _) => {
+                return Err(Error::new(
+                    Kind::LockTimeout,
+                    format!(
+                        "{}: locked by {}; nothing was attached (run it under that `jsafe lock`, or when it ends)",
+                        file.display(),
+                        lock::describe(&l.value)
+                    ),
+                ));
+            }
+            (None, _) => compare.push(json!({"target": "CREATE", "key": b64(url.lock()), "create_revision": "0", "result": "EQUAL"})),
+        }
+        let op = match (schema, &compiled) {
+            (Some(bytes), Some(compiled)) => {
+                if !force {
+                    let current = if format == super::Format::Lines {
+                        (!values.is_empty()).then(|| lines::join(values.clone()))
+                    } else {
+                        values.first().map(|kv| kv.value.clone())
+                    };
+                    if let Some(bytes) = current {
+                        match Current::classify_as(bytes, format) {
+                            Current::Valid(d) => compiled.check(d.bytes(), format).map_err(|why| {
+                                Error::bad_input(format!(
+                                    "{}: does not match the schema {why}; nothing was attached (fix the document first, or attach with --force)",
+                                    file.display()
+                                ))
+                            })?,
+                            Current::Corrupt { error, .. } => {
+                                return Err(super::corrupt_error(file, &error, "nothing was attached"));
+                            }
+                            Current::Missing => {}
+                        }
+                    }
+                    // The content checked is the content in place.
+                    if format == super::Format::Lines {
+                        let newest = values.iter().map(|kv| kv.mod_revision).max().unwrap_or(0);
+                        compare.push(json!({"target": "MOD", "key": b64(&lines_prefix), "range_end": b64(prefix_end(lines_prefix.as_bytes())), "mod_revision": (newest + 1).to_string(), "result": "LESS"}));
+                    } else {
+                        let seen = values.first().map_or(0, |kv| kv.mod_revision);
+                        compare.push(json!({"target": "MOD", "key": b64(&url.key), "mod_revision": seen.to_string(), "result": "EQUAL"}));
+                    }
+                }
+                json!({"request_put": {"key": b64(url.schema()), "value": b64(bytes)}})
+            }
+            _ => {
+                if had.is_none() {
+                    return Ok(Attached::NoneAttached);
+                }
+                json!({"request_delete_range": {"key": b64(url.schema())}})
+            }
+        };
+        let txn = json!({"compare": compare, "success": [op]});
+        match client.write("/v3/kv/txn", &txn, until) {
+            Ok(v) if succeeded(&v) => {
+                return Ok(if schema.is_some() {
+                    Attached::Attached
+                } else {
+                    Attached::Detached
+                });
+            }
+            Ok(_) if held.is_some() && lock_kv.is_some() => {
+                // Our lock's lease may be gone; the next read tells.
+            }
+            Ok(_) => {}
+            Err(e) if e.certainly_not_applied() => return Err(unattached(e)),
+            Err(e) => {
+                // Attaching is idempotent: the same put (or delete) again
+                // is harmless, so an unanswered one is simply re-done.
+                if Instant::now() >= until {
+                    return Err(Error::new(
+                        Kind::NotDurable,
+                        format!(
+                            "{}: {}; the schema change may or may not be in place (check with `jsafe schema {0}`)",
+                            file.display(),
+                            e.describe()
+                        ),
+                    ));
+                }
+            }
+        }
+        if Instant::now() >= until {
+            return Err(Error::new(
+                Kind::LockTimeout,
+                format!(
+                    "{}: the document kept changing; not attached within --timeout ({attempt} tries); nothing was attached",
+                    file.display()
+                ),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(jitter(
+            u64::from(attempt.min(20)) * 5 + 5,
+        )));
+    }
 }
 
 /// A unique, time-ordered operation id.
@@ -448,6 +723,13 @@ where
         if old.as_deref() == Some(new.as_slice()) {
             return Ok(outcome);
         }
+        check_schema(
+            file,
+            &url,
+            snap.schema.as_ref(),
+            &new,
+            super::Format::Document,
+        )?;
         if let Some(check) = opts.check {
             check(&new)?;
         }
@@ -494,19 +776,36 @@ where
         puts.push(
             json!({"request_put": {"key": b64(&journal_key), "value": b64(record.to_string())}}),
         );
+        // Journal trimming in the same transaction: the oldest records
+        // beyond the newest JOURNAL_KEEP, once old enough.
+        for key in journal_trim(&snap.journal_oldest, snap.journal_count, &url.journal()) {
+            puts.push(json!({"request_delete_range": {"key": b64(&key)}}));
+        }
         puts.insert(
             0,
             json!({"request_put": {"key": b64(&url.key), "value": b64(&new)}}),
         );
+        // The schema checked is the schema in place: attaching one in
+        // between makes this a conflict, checked again.
+        let schema_seen = snap.schema.as_ref().map_or(0, |kv| kv.mod_revision);
         let mut compare = vec![
             json!({"target": "MOD", "key": b64(&url.key), "mod_revision": seen.to_string(), "result": "EQUAL"}),
+            json!({"target": "MOD", "key": b64(url.schema()), "mod_revision": schema_seen.to_string(), "result": "EQUAL"}),
         ];
         match held {
             Some(lease) => compare.push(json!({"target": "LEASE", "key": b64(url.lock()), "lease": lease.to_string(), "result": "EQUAL"})),
             None => compare.push(json!({"target": "CREATE", "key": b64(url.lock()), "create_revision": "0", "result": "EQUAL"})),
         }
         let txn = json!({"compare": compare, "success": puts});
-        match commit(&mut client, &url, file, &txn, &journal_key, seen, until)? {
+        match commit(
+            &mut client,
+            &url,
+            file,
+            &txn,
+            &journal_key,
+            (seen, schema_seen),
+            (started, until),
+        )? {
             // The journal record is written even with --no-journal: it is
             // the operation id that resolves an unanswered commit.
             Commit::Done => return Ok(outcome),
@@ -534,8 +833,8 @@ fn commit(
     file: &Path,
     txn: &J,
     journal_key: &str,
-    seen: i64,
-    until: Instant,
+    (seen, schema_seen): (i64, i64),
+    (started, until): (Instant, Instant),
 ) -> Result<Commit> {
     let mut sent_once = false;
     loop {
@@ -561,14 +860,29 @@ fn commit(
                     ),
                 ));
             }
-            let body = json!({"success": [range(journal_key), range(&url.key)]});
+            let body =
+                json!({"success": [range(journal_key), range(&url.key), range(&url.schema())]});
             match client.read("/v3/kv/txn", &body, until) {
                 Ok(v) => {
                     if !response_kvs(&v, 0).is_empty() {
                         return Ok(Commit::Done);
                     }
                     let now = response_kvs(&v, 1).first().map_or(0, |kv| kv.mod_revision);
-                    if now != seen {
+                    let schema_now = response_kvs(&v, 2).first().map_or(0, |kv| kv.mod_revision);
+                    if (now != seen || schema_now != schema_seen)
+                        && started.elapsed() >= journal_min_age() / 2
+                    {
+                        // Our record may have been applied and trimmed
+                        // since: its absence proves nothing any more.
+                        return Err(Error::new(
+                            Kind::NotDurable,
+                            format!(
+                                "{}: the change was sent long ago (past half of JSAFE_ETCD_JOURNAL_MIN_AGE) and its outcome can no longer be learned; it may be in place (check with `jsafe read {0}`)",
+                                file.display()
+                            ),
+                        ));
+                    }
+                    if now != seen || schema_now != schema_seen {
                         // Moved on without our id: ours can never apply.
                         return Ok(Commit::Conflict);
                     }
@@ -607,7 +921,7 @@ fn journal_record(
 }
 
 /// Delete a key and everything jsafe keeps for it (backups, journal, lock,
-/// quarantine, a log's lines): for scratch keys (`jsafe test --etcd`).
+/// schema, quarantine, a log's lines): for scratch keys (`jsafe test --etcd`).
 pub fn remove(file: &Path, timeout: Duration) -> Result<()> {
     let url = Url::parse(file)?;
     let mut client = connect(&url, file)?;
@@ -616,6 +930,7 @@ pub fn remove(file: &Path, timeout: Duration) -> Result<()> {
     let body = json!({"success": [
         {"request_delete_range": {"key": b64(&url.key)}},
         {"request_delete_range": {"key": b64(url.lock())}},
+        {"request_delete_range": {"key": b64(url.schema())}},
         del(&url.backups()), del(&url.journal()), del(&url.quarantine()), del(&lines),
     ]});
     client
@@ -692,10 +1007,9 @@ mod tests {
         assert!(Url::parse(Path::new("etcd://h:1")).is_err());
         assert!(Url::parse(Path::new("etcd://h:1/")).is_err());
         assert!(Url::parse(Path::new("etcd://h:1/.jsafe/locks/x")).is_err());
-        assert_eq!(
-            Url::parse(Path::new("etcds://h:1/k")).unwrap_err().kind(),
-            Kind::Usage
-        );
+        let t = Url::parse(Path::new("etcds://h:1/k")).unwrap();
+        assert!(t.tls && t.hosts == ["h:1"] && t.key == "/k");
+        assert!(!u.tls);
         assert!(is_url(Path::new("etcd://x/y")) && !is_url(Path::new("./etcd://x")));
     }
 

@@ -24,6 +24,9 @@ pub struct Doc {
     pub valid: bool,
     /// The newest journal record (op, time, user, host), if any.
     pub last: Option<J>,
+    /// Its attached schema: None without one; Err says why the document
+    /// does not match it (or why it cannot be checked).
+    pub schema: Option<std::result::Result<(), String>>,
 }
 
 /// One held lock.
@@ -86,6 +89,24 @@ pub fn report(file: &Path, timeout: Duration) -> Result<Report> {
             unread.push(format!("documents not read: {}", e.describe()));
             J::Null
         });
+    // The schemas attached under the same key or prefix, in one read.
+    let schema_base = format!("/.jsafe/schemas{}", url.key);
+    let schema_range = if prefix {
+        json!({"key": b64(&schema_base), "range_end": b64(prefix_end(schema_base.as_bytes()))})
+    } else {
+        json!({"key": b64(&schema_base)})
+    };
+    let schemas: Vec<_> = if unread.is_empty() {
+        client
+            .read("/v3/kv/range", &schema_range, reads_until)
+            .map(|v| kvs(&v))
+            .unwrap_or_else(|e| {
+                unread.push(format!("schemas not read: {}", e.describe()));
+                Vec::new()
+            })
+    } else {
+        Vec::new()
+    };
     let mut docs = Vec::new();
     for kv in kvs(&v) {
         let key = String::from_utf8_lossy(&kv.key).into_owned();
@@ -103,7 +124,19 @@ pub fn report(file: &Path, timeout: Duration) -> Result<Report> {
             .ok()
             .and_then(|v| kvs(&v).into_iter().next())
             .and_then(|kv| serde_json::from_slice::<J>(&kv.value).ok());
+        let schema_key = format!("/.jsafe/schemas{key}");
+        let schema = schemas
+            .iter()
+            .find(|s| s.key == schema_key.as_bytes())
+            .map(|s| {
+                let compiled = crate::store::Schema::compile(&s.value)
+                    .map_err(|why| format!("its attached schema cannot be checked: {why}"))?;
+                compiled
+                    .check(&kv.value, crate::store::Format::Document)
+                    .map_err(|why| format!("does not match its schema {why}"))
+            });
         docs.push(Doc {
+            schema,
             size: kv.value.len(),
             mod_revision: kv.mod_revision,
             valid: crate::json::validate(&kv.value).is_ok(),
