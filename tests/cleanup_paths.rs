@@ -52,7 +52,7 @@ fn quiet_sweeps_the_existing_path_and_says_nothing_about_the_missing_one() {
             "--quiet",
             "--older-than",
             "0",
-            "/nonexistent-h4",
+            "/nonexistent-jsafe-path",
             "existing",
         ],
     );
