@@ -846,7 +846,10 @@ fn a_file_planted_while_root_waits_for_the_lock_is_never_written() {
             vec!["append", "s.jsonl", r#"{"secret": "s3cr3t"}"#],
         ),
         ("u.json", vec!["update", "u.json", r#".secret = "s3cr3t""#]),
-        ("w.json", vec!["schema", "w.json", "../schema.json"]),
+        // `schema` is not in this list: it refuses a FILE that does not exist
+        // before it takes the lock (tests/next_steps.rs), so no file can be
+        // planted while it waits; the re-check under the lock it shares with
+        // every change is exercised by the cases above.
     ] {
         let a = Arena::new(Who::Me);
         let sticky = a.root.join("shared");
