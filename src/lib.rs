@@ -64,3 +64,27 @@ pub mod store;
 pub mod time;
 
 pub use error::{Error, Kind, Result};
+
+// The command-line program: arguments, commands, the self-test and the one
+// module with `unsafe` (signals, the counting allocator). They are compiled
+// into the library so that the commands can use its internals as their own;
+// none of it is API.
+#[cfg(feature = "cli")]
+mod cli;
+#[cfg(feature = "cli")]
+mod commands;
+#[cfg(feature = "cli")]
+mod entry;
+#[cfg(feature = "cli")]
+mod selftest;
+#[cfg(feature = "cli")]
+mod sys;
+
+/// The `jsafe` program's entry point and allocator, for `src/main.rs` only.
+/// Not API: it may change in any release.
+#[cfg(feature = "cli")]
+#[doc(hidden)]
+pub mod __cli {
+    pub use crate::entry::main;
+    pub use crate::sys::Counting;
+}

@@ -38,7 +38,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use jsafe::store::interrupt;
+use crate::store::interrupt;
 
 /// Exit code of a runaway filter: bad input.
 const FILTER_EXIT: i32 = 4;

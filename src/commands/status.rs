@@ -258,7 +258,7 @@ pub fn scan_shown(path: &Path) -> String {
 
 fn first_time(seen: &mut HashSet<(u64, u64, OsString)>, dir: &Dir, name: &OsStr) -> bool {
     match dir.stat() {
-        Ok(st) => seen.insert((jsafe::store::dev(&st), st.st_ino, name.to_os_string())),
+        Ok(st) => seen.insert((crate::store::dev(&st), st.st_ino, name.to_os_string())),
         Err(_) => true,
     }
 }

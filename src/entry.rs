@@ -1,0 +1,142 @@
+//! The binary's edge: parse arguments, run the command, turn an error into one
+//! line on stderr and its exit code. No panic message or backtrace reaches a
+//! user, and a stderr that cannot be written never turns an exit code into an
+//! abort.
+
+use std::process::ExitCode;
+
+use clap::parser::ValueSource;
+use clap::{ArgMatches, FromArgMatches};
+
+use crate::cli::{self, Cli, Command, GlobalArgs};
+use crate::commands::{self, Global, diag};
+use crate::{error, sys};
+
+/// The program: `src/main.rs` calls this and nothing else.
+pub fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".to_owned());
+        diag(&format!("internal error: {msg} (this is a bug in jsafe)"));
+        std::process::exit(1);
+    }));
+    if let Err(e) = sys::install() {
+        diag(&format!(
+            "internal error: cannot set up signal handling: {e}"
+        ));
+        return ExitCode::from(1);
+    }
+
+    // A completion script asking for candidates: answer and stop.
+    if let Some(code) = commands::completions::answer_if_asked() {
+        return exit(code);
+    }
+
+    let parsed = cli::command()
+        .try_get_matches()
+        .and_then(|m| Ok((Cli::from_arg_matches(&m)?, m)));
+    let (cli, matches) = match parsed {
+        Ok((mut cli, matches)) => {
+            settle_loudness(&mut cli.global, &matches);
+            (cli, matches)
+        }
+        Err(e) if e.use_stderr() => {
+            // clap's whole message: what is missing or unknown, the usage
+            // line, a "did you mean" tip.
+            let _ = e.print();
+            return ExitCode::from(2);
+        }
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+    };
+    match run(&cli, &matches) {
+        Ok(code) => exit(code),
+        Err(e) => {
+            diag(e.message());
+            exit(e.exit_code())
+        }
+    }
+}
+
+fn run(cli: &Cli, matches: &ArgMatches) -> error::Result<i32> {
+    let g = settle(cli, matches);
+    match &cli.command {
+        Command::Read(args) => return commands::read::run(&g, args),
+        Command::Write(args) => commands::write::run(&g, args)?,
+        Command::Merge(args) => commands::merge::run(&g, args)?,
+        Command::Update(args) => return commands::update::run(&g, args),
+        Command::Restore(args) => commands::restore::run(&g, args)?,
+        Command::Status(args) => return commands::status::run(&g, args),
+        Command::CleanupLocks(args) => return commands::cleanup::run(&g, args),
+        Command::Lock(args) => return commands::lock::run(&g, args),
+        Command::Watch(args) => return commands::watch::run(&g, args),
+        Command::Append(args) => commands::append::run(&g, args)?,
+        Command::Schema(args) => return commands::schema::run(&g, args),
+        Command::Rotate(args) => commands::rotate::run(&g, args)?,
+        Command::Forget(args) => commands::forget::run(&g, args)?,
+        Command::Test(args) => return commands::test::run(&g, args),
+        Command::Completions(args) => commands::completions::run(args)?,
+        Command::Man(args) => commands::generate::man(args)?,
+        Command::Generate(args) => commands::generate::run(args)?,
+    }
+    Ok(0)
+}
+
+/// --quiet and --verbose both set: one given on the command line beats the other
+/// coming from the environment (a flag beats a variable); otherwise --verbose wins.
+fn settle_loudness(a: &mut GlobalArgs, m: &ArgMatches) {
+    if !(a.quiet && a.verbose) {
+        return;
+    }
+    let on_command_line = |id| m.value_source(id) == Some(ValueSource::CommandLine);
+    if on_command_line("quiet") && !on_command_line("verbose") {
+        a.verbose = false;
+    } else {
+        a.quiet = false;
+    }
+}
+
+/// The settings every command shares. Each is taken from the first place it
+/// is given: the subcommand's own flag, the flag before the subcommand, its
+/// environment variable (clap reads it into the flag before the subcommand),
+/// the default.
+fn settle(cli: &Cli, matches: &ArgMatches) -> Global {
+    let top = &cli.top;
+    let lock = cli.command.lock_opts();
+    let write = cli.command.write_opts();
+    let sub_flag = |f: fn(&cli::WriteOpts) -> bool| write.is_some_and(f);
+    let mut timeout = lock.and_then(|l| l.timeout).or(top.timeout);
+    // `watch --timeout` is an idle limit, obeyed only when given on the
+    // command line (before or after `watch`), never from JSAFE_TIMEOUT.
+    let mut timeout_given = false;
+    if let Command::Watch(w) = &cli.command {
+        let top_given = matches.value_source("timeout") == Some(ValueSource::CommandLine);
+        timeout = w.timeout.or(top.timeout.filter(|_| top_given));
+        timeout_given = timeout.is_some();
+    }
+    let test_no_sync = matches!(&cli.command, Command::Test(t) if t.no_sync);
+    Global {
+        timeout: timeout.unwrap_or(cli::default_timeout()),
+        keep: write
+            .and_then(|w| w.keep)
+            .or(top.keep)
+            .unwrap_or(cli::default_keep()),
+        backup: !(sub_flag(|w| w.no_backup) || top.no_backup),
+        sync: !(sub_flag(|w| w.no_sync) || top.no_sync || test_no_sync),
+        journal: !(sub_flag(|w| w.no_journal) || top.no_journal),
+        split_links: sub_flag(|w| w.split_links) || top.split_links,
+        quiet: cli.global.quiet,
+        verbose: cli.global.verbose,
+        timeout_given,
+    }
+}
+
+fn exit(code: i32) -> ExitCode {
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
