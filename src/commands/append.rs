@@ -9,13 +9,13 @@
 
 use std::path::Path;
 
-use super::lock::inherited_for_change;
-use super::stream::{Item, Stream};
-use super::{Global, schema_check, value_input};
+use super::shared::context::Writer;
+use super::stream::{Item, Stream, VersionCheck, on_line};
+use super::{Global, value_input};
 use crate::cli::AppendArgs;
 use crate::error::{Error, Kind, Result};
-use crate::json::{self, Indent, Map, Style, Value};
-use crate::store::{self, Change, Format, OnCorrupt, Outcome};
+use crate::json::{self, Map, Style, Value};
+use crate::store::{Change, Format, Outcome};
 
 pub fn run(g: &Global, args: &AppendArgs) -> Result<()> {
     let file = &args.file;
@@ -34,71 +34,9 @@ pub fn run(g: &Global, args: &AppendArgs) -> Result<()> {
             "the value to append",
         )?),
     };
-    let schema = schema_check(args.schema.as_deref())?;
-    let held = inherited_for_change(file)?;
-    let wait = g.waiter(file);
+    let writer = Writer::new(g, file, "append", args.schema.as_deref())?;
     if let Some(path) = &args.to {
-        if Format::of(file) == Format::Lines {
-            return Err(Error::new(
-                Kind::Usage,
-                format!(
-                    "{}: --to appends to an array in a JSON document, and this is a JSON Lines file: append without --to",
-                    file.display()
-                ),
-            ));
-        }
-        let path = parse_path(path)?;
-        let opts = g
-            .options("append", None, OnCorrupt::Fail, &wait)
-            .held(held.as_ref())
-            .check(schema.as_deref());
-        let versions = match args.json == "-" {
-            true => super::stream::VersionCheck::load(file, args.schema.as_deref(), g.timeout)?,
-            false => None,
-        };
-        let apply = |items: &[Item]| -> Result<Option<(usize, Error)>> {
-            let mut failed = None;
-            let outcome = store::transact_again(file, &opts, |current| {
-                let mut doc = current
-                    .take_value()
-                    .unwrap_or_else(|| Value::Object(Map::new()));
-                for (k, it) in items.iter().enumerate() {
-                    let before = versions.as_ref().map(|_| doc.clone());
-                    let pushed = push_at(&mut doc, &path, it.value.clone())
-                        .and_then(|()| versions.as_ref().map_or(Ok(()), |v| v.check(&doc)));
-                    if let Err(m) = pushed {
-                        if let Some(b) = before {
-                            doc = b;
-                        }
-                        let line = if it.line > 0 {
-                            format!("stdin line {}: ", it.line)
-                        } else {
-                            String::new()
-                        };
-                        failed = Some((
-                            k,
-                            Error::bad_input(format!("{line}{}: {m}", file.display())),
-                        ));
-                        if k == 0 {
-                            return Ok(Change::Keep);
-                        }
-                        break;
-                    }
-                }
-                Ok(Change::Value(doc))
-            })?;
-            g.report(file, &outcome);
-            Ok(failed)
-        };
-        return if let Some(value) = given {
-            match apply(&[Item { line: 0, value }])? {
-                Some((_, e)) => Err(e.map_message(|m| format!("{m}; nothing was written"))),
-                None => Ok(()),
-            }
-        } else {
-            let mut apply = apply;
-            Stream::stdin()?.run(&mut apply)
-        };
+        return to_array(g, args, &writer, path, given);
     }
     if Format::of_or(file, args.lines) != Format::Lines {
         return Err(Error::new(
@@ -109,15 +47,8 @@ pub fn run(g: &Global, args: &AppendArgs) -> Result<()> {
             ),
         ));
     }
-    let opts = g
-        .options("append", None, OnCorrupt::Fail, &wait)
-        .held(held.as_ref())
-        .check(schema.as_deref());
     let compact = Style {
-        indent: Indent::Compact {
-            colon_space: false,
-            comma_space: false,
-        },
+        indent: super::COMPACT,
         crlf: false,
         trailing_newline: false,
         ensure_ascii: false,
@@ -127,13 +58,74 @@ pub fn run(g: &Global, args: &AppendArgs) -> Result<()> {
             .iter()
             .map(|it| json::render(&it.value, &compact))
             .collect();
-        let outcome = store::append(file, &opts, &lines)?;
+        let outcome = writer.append(&lines)?;
         report(g, file, outcome);
         Ok(None)
     };
     match given {
         Some(value) => apply(&[Item { line: 0, value }]).map(|_| ()),
         None => Stream::stdin()?.run(&mut apply),
+    }
+}
+
+/// `append FILE --to PATH`: each value pushed onto the array at PATH of a
+/// JSON document, through the ordinary write core.
+fn to_array(
+    g: &Global,
+    args: &AppendArgs,
+    writer: &Writer,
+    path: &str,
+    given: Option<Value>,
+) -> Result<()> {
+    let file = &args.file;
+    if Format::of(file) == Format::Lines {
+        return Err(Error::new(
+            Kind::Usage,
+            format!(
+                "{}: --to appends to an array in a JSON document, and this is a JSON Lines file: append without --to",
+                file.display()
+            ),
+        ));
+    }
+    let path = parse_path(path)?;
+    let versions = match given {
+        None => VersionCheck::load(file, args.schema.as_deref(), g.timeout)?,
+        Some(_) => None,
+    };
+    let apply = |items: &[Item]| -> Result<Option<(usize, Error)>> {
+        let mut failed = None;
+        writer.transact(|current| {
+            let mut doc = current
+                .take_value()
+                .unwrap_or_else(|| Value::Object(Map::new()));
+            for (k, it) in items.iter().enumerate() {
+                let before = versions.as_ref().map(|_| doc.clone());
+                let pushed = push_at(&mut doc, &path, it.value.clone())
+                    .and_then(|()| versions.as_ref().map_or(Ok(()), |v| v.check(&doc)));
+                if let Err(m) = pushed {
+                    if let Some(b) = before {
+                        doc = b;
+                    }
+                    let m = on_line(it.line, format_args!("{}: {m}", file.display()));
+                    failed = Some((k, Error::bad_input(m)));
+                    if k == 0 {
+                        return Ok(Change::Keep);
+                    }
+                    break;
+                }
+            }
+            Ok(Change::Value(doc))
+        })?;
+        Ok(failed)
+    };
+    if let Some(value) = given {
+        match apply(&[Item { line: 0, value }])? {
+            Some((_, e)) => Err(e.map_message(|m| format!("{m}; nothing was written"))),
+            None => Ok(()),
+        }
+    } else {
+        let mut apply = apply;
+        Stream::stdin()?.run(&mut apply)
     }
 }
 

@@ -47,20 +47,19 @@
 //! The `--json` document (version [`JSON_VERSION`]) is specified field by field
 //! in `docs/json-output.md`; `tests/json_output.rs` holds it to that.
 
-use std::collections::BTreeMap;
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::{Value as Json, json};
 
-use super::status::{roots, scan_shown};
+use super::shared::paths::{roots, scan_shown};
 use super::{Global, diag, print};
 use crate::cli::CleanupArgs;
 use crate::error::{Kind, Result};
 use crate::process::{self, Holder, Liveness};
 use crate::store::lock::{self, Free, NewLockFile, Swept};
-use crate::store::scan::{self, Found, StateView};
+use crate::store::scan::{self, Found, Listing, Managed, StateView};
 use crate::store::{Dir, layout};
 use crate::time;
 
@@ -82,52 +81,16 @@ pub fn run(g: &Global, args: &CleanupArgs) -> Result<i32> {
     let roots = roots(&args.paths);
     let mut files: Vec<PathBuf> = Vec::new();
     let walked = scan::walk(&roots, args.one_file_system, &mut |found| match found {
-        Found::Dir(listing) => {
-            let view = if listing.has_state {
-                StateView::open(listing.dir)
-            } else {
-                StateView::default()
-            };
-            sweep.errors.extend(view.errors.iter().cloned());
-            let mut keys: BTreeMap<OsString, Vec<OsString>> = view
-                .lock_keys
-                .iter()
-                .map(|k| (k.clone(), Vec::new()))
-                .collect();
-            for t in &listing.temp_files {
-                if let Some(k) = layout::temp_key(t) {
-                    keys.entry(k).or_default().push(t.clone());
-                }
-            }
-            for (key, temps) in keys {
-                sweep.key(listing.dir, &view, &key, &temps);
-            }
-        }
+        Found::Dir(listing) => sweep.dir(listing),
         Found::File(path) => files.push(path.to_path_buf()),
     });
     sweep.errors.extend(walked.errors.iter().cloned());
+    for file in files {
+        sweep.file(&file);
+    }
     // A PATH that does not exist (one of the example directories of a cron
     // line) is skipped with a warning, not a failure of the sweep.
     let missing: Vec<String> = walked.missing_roots.iter().map(|m| scan_shown(m)).collect();
-    for file in files {
-        match scan::resolve(&file) {
-            Ok(fv) => {
-                let view = StateView::open(&fv.dir);
-                sweep.errors.extend(view.errors.iter().cloned());
-                let temps: Vec<OsString> = fv
-                    .dir
-                    .entries()
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|(n, _)| n)
-                    .filter(|n| layout::temp_key(n).as_deref() == Some(fv.key.as_os_str()))
-                    .collect();
-                sweep.key(&fv.dir, &view, &fv.key, &temps);
-            }
-            Err(e) => sweep.errors.push(e.message().to_owned()),
-        }
-    }
-
     let nothing_exists = !missing.is_empty() && missing.len() == roots.len();
     let code = if !sweep.errors.is_empty() {
         Kind::Io.exit_code()
@@ -148,35 +111,11 @@ pub fn run(g: &Global, args: &CleanupArgs) -> Result<i32> {
     for e in &sweep.errors {
         diag(e);
     }
-    let mut out = String::new();
-    if args.json {
-        let (removed, kept): (Vec<&Entry>, Vec<&Entry>) =
-            sweep.entries.iter().partition(|e| e.removed);
-        let doc = json!({
-            "version": JSON_VERSION,
-            "dry_run": args.dry_run,
-            "older_than_secs": args.older_than.as_secs_f64(),
-            "removed": removed.iter().map(|e| e.to_json()).collect::<Vec<_>>(),
-            "kept": kept.iter().map(|e| e.to_json()).collect::<Vec<_>>(),
-            "missing_paths": missing,
-            "errors": sweep.errors,
-            "exit_code": code,
-        });
-        out = doc.to_string();
-        out.push('\n');
+    let out = if args.json {
+        sweep.to_json(args, &missing, code)
     } else {
-        for e in &sweep.entries {
-            if !(e.news || g.verbose) {
-                continue;
-            }
-            let verb = match (e.removed, args.dry_run) {
-                (true, true) => "would remove",
-                (true, false) => "removed",
-                (false, _) => "kept",
-            };
-            out.push_str(&format!("{verb} {} ({})\n", scan_shown(&e.path), e.reason));
-        }
-    }
+        sweep.lines(args.dry_run, g.verbose)
+    };
     print(out.as_bytes())?;
     Ok(code)
 }
@@ -195,6 +134,19 @@ struct Entry {
 }
 
 impl Entry {
+    /// A temp file of `file`.
+    fn temp(path: PathBuf, file: &Path, removed: bool, news: bool, reason: String) -> Entry {
+        Entry {
+            path,
+            kind: "temp",
+            file: file.to_path_buf(),
+            reason,
+            holder: None,
+            removed,
+            news,
+        }
+    }
+
     fn to_json(&self) -> Json {
         let holder = self.holder.as_ref().map(|(h, alive)| {
             let mut v = serde_json::to_value(h).unwrap_or(Json::Null);
@@ -222,31 +174,88 @@ struct Sweep {
 }
 
 impl Sweep {
+    /// Every lock file and temp file of a directory, in the order of their keys.
+    fn dir(&mut self, listing: &Listing) {
+        let view = if listing.has_state {
+            StateView::open(listing.dir)
+        } else {
+            StateView::default()
+        };
+        self.errors.extend(view.errors.iter().cloned());
+        let mut found = scan::managed(listing, &view, None);
+        found.retain(|m| m.lock || !m.temps.is_empty());
+        found.sort_by(|a, b| a.key.cmp(&b.key));
+        for m in &found {
+            self.key(listing.dir, &view, m);
+        }
+    }
+
+    /// The lock file and temp files of a file given directly.
+    fn file(&mut self, file: &Path) {
+        match scan::resolve(file) {
+            Ok(fv) => {
+                let view = StateView::open(&fv.dir);
+                self.errors.extend(view.errors.iter().cloned());
+                let mut m = scan::managed_file(&fv, &view, None);
+                m.temps = scan::temp_files(&fv.dir, &fv.key);
+                self.key(&fv.dir, &view, &m);
+            }
+            Err(e) => self.errors.push(e.message().to_owned()),
+        }
+    }
+
+    /// The lines printed: news (or everything with -v).
+    fn lines(&self, dry_run: bool, verbose: bool) -> String {
+        let mut out = String::new();
+        for e in &self.entries {
+            if !(e.news || verbose) {
+                continue;
+            }
+            let verb = match (e.removed, dry_run) {
+                (true, true) => "would remove",
+                (true, false) => "removed",
+                (false, _) => "kept",
+            };
+            out.push_str(&format!("{verb} {} ({})\n", scan_shown(&e.path), e.reason));
+        }
+        out
+    }
+
+    /// The `--json` document.
+    fn to_json(&self, args: &CleanupArgs, missing: &[String], code: i32) -> String {
+        let (removed, kept): (Vec<&Entry>, Vec<&Entry>) =
+            self.entries.iter().partition(|e| e.removed);
+        let doc = json!({
+            "version": JSON_VERSION,
+            "dry_run": args.dry_run,
+            "older_than_secs": args.older_than.as_secs_f64(),
+            "removed": removed.iter().map(|e| e.to_json()).collect::<Vec<_>>(),
+            "kept": kept.iter().map(|e| e.to_json()).collect::<Vec<_>>(),
+            "missing_paths": missing,
+            "errors": self.errors,
+            "exit_code": code,
+        });
+        let mut out = doc.to_string();
+        out.push('\n');
+        out
+    }
+
     /// One data file's lock file and temp files.
-    fn key(&mut self, dir: &Dir, view: &StateView, key: &OsStr, temps: &[OsString]) {
-        // A long name's key names its file only through the directory.
-        let name = layout::plain_name(key)
-            .map(OsStr::to_os_string)
-            .or_else(|| {
-                scan::name_of_key(key, scan::file_names(dir).iter().map(OsString::as_os_str))
-            });
-        let file = dir.join(name.as_deref().unwrap_or(key));
+    fn key(&mut self, dir: &Dir, view: &StateView, m: &Managed) {
+        let (key, temps) = (m.key.as_os_str(), &m.temps[..]);
+        let file = dir.join(&m.name);
         let lock_path = view.locks().map_or_else(
             || PathBuf::from(layout::lock_name(key)),
             |l| l.join(layout::lock_name(key)),
         );
         let Some(locks) = view.locks() else {
-            for t in temps {
-                self.push(
-                    dir.join(t),
-                    "temp",
-                    &file,
-                    false,
-                    true,
-                    "no .jsafe/locks to take its lock in: left alone".to_owned(),
-                    None,
-                );
-            }
+            self.temps_kept(
+                dir,
+                &file,
+                temps,
+                true,
+                "no .jsafe/locks to take its lock in: left alone",
+            );
             return;
         };
         // Temp files whose lock file is gone are taken under a lock file made
@@ -260,37 +269,7 @@ impl Sweep {
         let dry_run = self.dry_run;
         let older_than = self.older_than;
         let swept = lock::sweep(locks, dir, key, make, dry_run, |free: &Free| {
-            for t in temps {
-                let path = dir.join(t);
-                if !dry_run
-                    && let Err(e) = rustix::fs::unlinkat(
-                        free.data_dir.fd(),
-                        t.as_os_str(),
-                        rustix::fs::AtFlags::empty(),
-                    )
-                    && e != rustix::io::Errno::NOENT
-                {
-                    temp_entries.push(Entry {
-                        path,
-                        kind: "temp",
-                        file: file.clone(),
-                        reason: format!("cannot remove: {e}"),
-                        holder: None,
-                        removed: false,
-                        news: true,
-                    });
-                    continue;
-                }
-                temp_entries.push(Entry {
-                    path,
-                    kind: "temp",
-                    file: file.clone(),
-                    reason: "temp file of a write that did not finish (its writer died)".to_owned(),
-                    holder: None,
-                    removed: true,
-                    news: true,
-                });
-            }
+            temp_entries = remove_temps(dir, free, temps, &file, dry_run);
             if free.made_now {
                 return true;
             }
@@ -300,60 +279,32 @@ impl Sweep {
             remove
         });
         for e in temp_entries {
-            if e.reason.starts_with("cannot") {
+            if !e.removed {
                 self.errors
                     .push(format!("{}: {}", e.path.display(), e.reason));
             }
             self.entries.push(e);
         }
+        let lock = |removed: bool, news: bool, reason: String, holder| Entry {
+            path: lock_path.clone(),
+            kind: "lock",
+            file: file.clone(),
+            reason,
+            holder,
+            removed,
+            news,
+        };
         match swept {
             Ok(Swept::Missing) => {}
             Ok(Swept::Held(holder, pids)) => {
-                // The record names the holder only when /proc/locks agrees.
-                let holder = holder.filter(|h| pids.is_empty() || pids.contains(&h.pid));
-                let judged = holder.map(|h| {
-                    let alive = process::liveness(&[&h])
-                        .first()
-                        .copied()
-                        .unwrap_or(Liveness::Unknown);
-                    (h, alive)
-                });
-                let who = match (&judged, pids.is_empty()) {
-                    (Some((h, alive)), _) => {
-                        format!("held by {}{}", h.describe(), alive_note(*alive))
-                    }
-                    (None, false) => format!(
-                        "held by pid {}",
-                        pids.iter()
-                            .map(u32::to_string)
-                            .collect::<Vec<_>>()
-                            .join(",")
-                    ),
-                    (None, true) => "held".to_owned(),
-                };
-                for t in temps {
-                    self.push(
-                        dir.join(t),
-                        "temp",
-                        &file,
-                        false,
-                        false,
-                        "its lock is held: a write may be in progress".to_owned(),
-                        None,
-                    );
-                }
-                self.push(lock_path, "lock", &file, false, false, who, judged);
+                let (who, judged) = held_by(holder, &pids);
+                let why = "its lock is held: a write may be in progress";
+                self.temps_kept(dir, &file, temps, false, why);
+                self.entries.push(lock(false, false, who, judged));
             }
             Ok(Swept::Replaced) => {
-                self.push(
-                    lock_path,
-                    "lock",
-                    &file,
-                    false,
-                    false,
-                    "replaced meanwhile".to_owned(),
-                    None,
-                );
+                let e = lock(false, false, "replaced meanwhile".to_owned(), None);
+                self.entries.push(e);
             }
             Ok(Swept::Kept) | Ok(Swept::Removed) => {
                 let removed = matches!(swept, Ok(Swept::Removed));
@@ -363,9 +314,7 @@ impl Sweep {
                     news: false,
                     holder: None,
                 });
-                self.push(
-                    lock_path, "lock", &file, removed, v.news, v.reason, v.holder,
-                );
+                self.entries.push(lock(removed, v.news, v.reason, v.holder));
             }
             Err(e) => self.errors.push(format!(
                 "cannot sweep lock file {}: {e}; left alone",
@@ -374,27 +323,75 @@ impl Sweep {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn push(
-        &mut self,
-        path: PathBuf,
-        kind: &'static str,
-        file: &Path,
-        removed: bool,
-        news: bool,
-        reason: String,
-        holder: Option<(Holder, Liveness)>,
-    ) {
-        self.entries.push(Entry {
-            path,
-            kind,
-            file: file.to_path_buf(),
-            reason,
-            holder,
-            removed,
-            news,
-        });
+    /// Temp files left alone, and why.
+    fn temps_kept(&mut self, dir: &Dir, file: &Path, temps: &[OsString], news: bool, why: &str) {
+        for t in temps {
+            self.entries
+                .push(Entry::temp(dir.join(t), file, false, news, why.to_owned()));
+        }
     }
+}
+
+/// Remove the temp files `temps` of a file whose lock the sweeper holds
+/// (`free`): their writers died. An entry per file, removed or not (then
+/// `removed` is false and the reason says why).
+fn remove_temps(
+    dir: &Dir,
+    free: &Free,
+    temps: &[OsString],
+    file: &Path,
+    dry_run: bool,
+) -> Vec<Entry> {
+    let mut entries = Vec::new();
+    for t in temps {
+        let path = dir.join(t);
+        if !dry_run
+            && let Err(e) = rustix::fs::unlinkat(
+                free.data_dir.fd(),
+                t.as_os_str(),
+                rustix::fs::AtFlags::empty(),
+            )
+            && e != rustix::io::Errno::NOENT
+        {
+            entries.push(Entry::temp(
+                path,
+                file,
+                false,
+                true,
+                format!("cannot remove: {e}"),
+            ));
+            continue;
+        }
+        let why = "temp file of a write that did not finish (its writer died)".to_owned();
+        entries.push(Entry::temp(path, file, true, true, why));
+    }
+    entries
+}
+
+/// Who holds a lock, as far as its record and /proc/locks (`pids`) say:
+/// the words, and the holder with its liveness. The record names the
+/// holder only when /proc/locks agrees.
+fn held_by(holder: Option<Holder>, pids: &[u32]) -> (String, Option<(Holder, Liveness)>) {
+    let holder = holder.filter(|h| pids.is_empty() || pids.contains(&h.pid));
+    let judged = holder.map(|h| {
+        let alive = process::liveness(&[&h])
+            .first()
+            .copied()
+            .unwrap_or(Liveness::Unknown);
+        (h, alive)
+    });
+    let who = match (&judged, pids.is_empty()) {
+        (Some((h, alive)), _) => format!("held by {}{}", h.describe(), alive_note(*alive)),
+        (None, false) => format!(
+            "held by pid {}",
+            pids.iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        (None, true) => "held".to_owned(),
+    };
+    (who, judged)
 }
 
 /// What to do with a free lock file, and why.

@@ -2,10 +2,10 @@
 //! `restore` (backups are keys) and `lock` (a lease instead of a descriptor).
 //! Everything else goes through the same store calls as a local file.
 
-use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::Command;
 
+use super::shared::child;
 use super::{Global, diag, print};
 use crate::cli::{LockArgs, RestoreArgs};
 use crate::error::{Error, Kind, Result};
@@ -121,15 +121,7 @@ pub fn lock(g: &Global, args: &LockArgs) -> Result<i32> {
         ));
     }
     let url = Url::parse(file)?;
-    let name: String = Path::new(program)
-        .file_name()
-        .unwrap_or(program)
-        .to_string_lossy()
-        .chars()
-        .take(64)
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect();
-    let command = format!("jsafe lock ({name})");
+    let command = child::holder_command(program);
     // Already held by an enclosing `jsafe lock`: run CMD under it.
     let taken = if etcd::held_lease(&url).is_some() {
         None
@@ -176,38 +168,15 @@ pub fn lock(g: &Global, args: &LockArgs) -> Result<i32> {
         cmd.env(HELD_ENV, value);
     }
     crate::sys::child_defaults(&mut cmd);
-    let running = crate::sys::ChildRunning::start();
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => {
-            drop(running);
-            let shown = Path::new(program).display();
-            let code = if e.kind() == std::io::ErrorKind::NotFound {
-                diag(&format!("{shown}: command not found"));
-                127
-            } else {
-                diag(&format!("{shown}: cannot run: {e}"));
-                126
-            };
-            return Ok(code);
-        }
-    };
-    g.detail(&format!(
-        "{}: lock held (lease {}) while pid {} runs",
-        file.display(),
-        taken.as_ref().map_or(0, |h| h.lease),
-        child.id()
-    ));
-    let status = child
-        .wait()
-        .map_err(|e| Error::new(Kind::Io, format!("cannot wait for the command: {e}")))?;
-    drop(running);
+    let code = child::run(cmd, program, |pid| {
+        g.detail(&format!(
+            "{}: lock held (lease {}) while pid {pid} runs",
+            file.display(),
+            taken.as_ref().map_or(0, |h| h.lease),
+        ));
+    });
     drop(taken);
-    Ok(match (status.code(), status.signal()) {
-        (Some(c), _) => c,
-        (None, Some(sig)) => 128 + sig,
-        (None, None) => 1,
-    })
+    code
 }
 
 /// `status etcd://…/KEY` or `…/PREFIX/`: documents, locks, members. Exit 9

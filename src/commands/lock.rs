@@ -5,7 +5,7 @@
 //! The lock is handed to CMD as an inherited descriptor named in
 //! `JSAFE_LOCK_FD=<fd>:<dev>:<ino>` (a comma-separated list when `jsafe lock`
 //! runs inside another on a different file). jsafe commands inside CMD on
-//! the same FILE adopt it ([`inherited`]) instead of waiting for their own
+//! the same FILE adopt it ([`super::shared::inherited`]) instead of waiting for their own
 //! parent; other files lock as usual. Under `--shared`, a nested change of
 //! FILE is refused (a shared lock cannot become exclusive).
 //!
@@ -15,68 +15,16 @@
 //! is not found, 126 when it cannot be run (as a shell); 3 (or `-E N`) when
 //! the lock is not granted within --timeout.
 
-use std::ffi::OsStr;
 use std::os::fd::AsRawFd;
-use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
 use std::process::Command;
 
+use super::shared::child;
+use super::shared::inherited::{ENV, inherited};
 use super::{Global, diag};
 use crate::cli::LockArgs;
 use crate::error::{Error, Kind, Result};
 use crate::process::Holder;
 use crate::store::{self, Lock, Mode};
-
-/// The environment variable naming inherited locks.
-pub const ENV: &str = "JSAFE_LOCK_FD";
-/// Most inherited locks looked at (nesting deeper than this is not adopted).
-const MAX_ENTRIES: usize = 32;
-
-/// The lock of `file` handed down by an enclosing `jsafe lock`, if any
-/// (shared or exclusive, as the kernel says).
-pub fn inherited(file: &Path) -> Result<Option<Lock>> {
-    let Some(list) = std::env::var_os(ENV) else {
-        return Ok(None);
-    };
-    for (fd, dev, ino) in entries(&list) {
-        let Ok(own) = crate::sys::inherited_fd(fd) else {
-            continue;
-        };
-        match rustix::fs::fstat(&own) {
-            Ok(st) if store::dev(&st) == dev && st.st_ino == ino => {}
-            _ => continue,
-        }
-        if let Some(lock) = store::adopt_lock(file, own)? {
-            return Ok(Some(lock));
-        }
-    }
-    Ok(None)
-}
-
-/// The inherited lock of `file` for a change: it must be exclusive.
-pub fn inherited_for_change(file: &Path) -> Result<Option<Lock>> {
-    match inherited(file)? {
-        Some(l) if l.mode() == Mode::Shared => Err(store::shared_refusal(file)),
-        other => Ok(other),
-    }
-}
-
-/// `<fd>:<dev>:<ino>` entries; anything malformed is skipped.
-fn entries(list: &OsStr) -> Vec<(i32, u64, u64)> {
-    let Some(text) = list.to_str() else {
-        return Vec::new();
-    };
-    text.split(',')
-        .take(MAX_ENTRIES)
-        .filter_map(|e| {
-            let mut p = e.split(':');
-            let fd = p.next()?.parse::<i32>().ok().filter(|&fd| fd > 2)?;
-            let dev = p.next()?.parse::<u64>().ok()?;
-            let ino = p.next()?.parse::<u64>().ok()?;
-            p.next().is_none().then_some((fd, dev, ino))
-        })
-        .collect()
-}
 
 pub fn run(g: &Global, args: &LockArgs) -> Result<i32> {
     let file = &args.file;
@@ -86,16 +34,7 @@ pub fn run(g: &Global, args: &LockArgs) -> Result<i32> {
     let Some(program) = args.command.first() else {
         return Err(Error::new(Kind::Usage, "no command given after --"));
     };
-    let name: String = Path::new(program)
-        .file_name()
-        .unwrap_or(program)
-        .to_string_lossy()
-        .chars()
-        .take(64)
-        // The record is shown in tables: no control characters.
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect();
-    let command = format!("jsafe lock ({name})");
+    let command = child::holder_command(program);
     let mode = if args.shared {
         Mode::Shared
     } else {
@@ -152,40 +91,16 @@ pub fn run(g: &Global, args: &LockArgs) -> Result<i32> {
         let (head, tail) = Holder::me(&command).line_around_child_pid();
         crate::sys::record_child_pid(&mut cmd, l.file().as_raw_fd(), head, tail);
     }
-    let running = crate::sys::ChildRunning::start();
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => {
-            drop(running);
-            let shown = Path::new(program).display();
-            let code = if e.kind() == std::io::ErrorKind::NotFound {
-                diag(&format!("{shown}: command not found"));
-                127
+    child::run(cmd, program, |pid| {
+        drop(handed);
+        g.detail(&format!(
+            "{}: lock held ({}) while pid {pid} runs",
+            file.display(),
+            if mode == Mode::Shared {
+                "shared"
             } else {
-                diag(&format!("{shown}: cannot run: {e}"));
-                126
-            };
-            return Ok(code);
-        }
-    };
-    drop(handed);
-    g.detail(&format!(
-        "{}: lock held ({}) while pid {} runs",
-        file.display(),
-        if mode == Mode::Shared {
-            "shared"
-        } else {
-            "exclusive"
-        },
-        child.id()
-    ));
-    let status = child
-        .wait()
-        .map_err(|e| Error::new(Kind::Io, format!("cannot wait for the command: {e}")))?;
-    drop(running);
-    Ok(match (status.code(), status.signal()) {
-        (Some(c), _) => c,
-        (None, Some(sig)) => 128 + sig,
-        (None, None) => 1,
+                "exclusive"
+            },
+        ));
     })
 }

@@ -4,13 +4,13 @@
 //! applied exactly as a separate call would apply it, so the result does not
 //! depend on how patches were grouped.
 
-use super::lock::inherited_for_change;
-use super::stream::{Item, Stream, VersionCheck};
-use super::{Global, indent_override, schema_check, value_input};
+use super::shared::context::Writer;
+use super::stream::{Item, Stream, VersionCheck, on_line};
+use super::{Global, indent_override, value_input};
 use crate::cli::MergeArgs;
 use crate::error::{Error, Kind, Result};
 use crate::json::{self, Map, SpliceError, Style, Value, merge_patch};
-use crate::store::{self, Change, Current, OnCorrupt};
+use crate::store::{self, Change, Current};
 
 pub fn run(g: &Global, args: &MergeArgs) -> Result<()> {
     let file = &args.file;
@@ -36,19 +36,10 @@ pub fn run(g: &Global, args: &MergeArgs) -> Result<()> {
     if let Some(p) = &patch {
         check_patch(file, p)?;
     }
-    let check = schema_check(args.schema.as_deref())?;
-    let held = inherited_for_change(file)?;
-    let wait = g.waiter(file);
-    let on_corrupt = if args.recover {
-        OnCorrupt::Recover
-    } else {
-        OnCorrupt::Fail
-    };
     let indent = indent_override(&args.style);
-    let opts = g
-        .options("merge", indent, on_corrupt, &wait)
-        .held(held.as_ref())
-        .check(check.as_deref());
+    let writer = Writer::new(g, file, "merge", args.schema.as_deref())?
+        .indent(indent)
+        .recover(args.recover);
     // Streamed: every intermediate version must match the schemas.
     let versions = match args.stream {
         true => VersionCheck::load(file, args.schema.as_deref(), g.timeout)?,
@@ -56,13 +47,12 @@ pub fn run(g: &Global, args: &MergeArgs) -> Result<()> {
     };
     let mut apply = |items: &[Item]| -> Result<Option<(usize, Error)>> {
         let mut failed = None;
-        let outcome = store::transact_again(file, &opts, |current| {
+        writer.transact(|current| {
             let (change, stopped) =
                 merge_all(file, current, indent.is_none(), items, versions.as_ref())?;
             failed = stopped;
             Ok(change)
         })?;
-        g.report(file, &outcome);
         Ok(failed)
     };
     match patch {
@@ -94,14 +84,7 @@ fn merge_all(
     items: &[Item],
     versions: Option<&VersionCheck>,
 ) -> Result<(Change, Option<(usize, Error)>)> {
-    let fail = |k: usize, it: &Item, e: Error| {
-        let e = if it.line > 0 {
-            e.map_message(|m| format!("stdin line {}: {m}", it.line))
-        } else {
-            e
-        };
-        Some((k, e))
-    };
+    let fail = |k: usize, it: &Item, e: Error| Some((k, e.map_message(|m| on_line(it.line, m))));
     if let (Current::Valid(doc), true) = (current, splice) {
         let style: &Style = doc.style();
         let mut bytes: Option<json::Valid> = None;

@@ -13,6 +13,7 @@ pub mod read;
 pub mod restore;
 pub mod rotate;
 pub mod schema;
+pub mod shared;
 pub mod status;
 pub mod stream;
 pub mod test;
@@ -138,20 +139,18 @@ impl Global {
     }
 }
 
+/// No space anywhere: `--compact`, `--indent 0`, a JSON Lines line.
+pub const COMPACT: Indent = Indent::Compact {
+    colon_space: false,
+    comma_space: false,
+};
+
 /// The formatting override chosen by --compact / --indent / --tab.
 pub fn indent_override(style: &crate::cli::StyleArgs) -> Option<Indent> {
-    if style.compact {
-        Some(Indent::Compact {
-            colon_space: false,
-            comma_space: false,
-        })
+    if style.compact || style.indent == Some(0) {
+        Some(COMPACT)
     } else if style.tab {
         Some(Indent::Tab)
-    } else if let Some(0) = style.indent {
-        Some(Indent::Compact {
-            colon_space: false,
-            comma_space: false,
-        })
     } else {
         style.indent.map(Indent::Spaces)
     }
@@ -244,21 +243,18 @@ pub fn value_input(arg: Option<&OsStr>, vars: &crate::cli::VarArgs, what: &str) 
         }
     };
     let mut outputs = Vec::with_capacity(1);
-    let ended = {
-        let _running = crate::sys::FilterRunning::start();
+    let ended = shared::jq::guarded(|| {
         let filter = crate::json::filter::Filter::compile_with(code, &filter_args(vars)?)
             .map_err(|e| Error::bad_input(format!("{what}: {e}")))?;
         filter
-            .run_each(&Value::Null, None, &read::side_output, &mut |v| {
-                outputs.push(v);
-                if outputs.len() > 1 {
-                    std::ops::ControlFlow::Break(())
-                } else {
-                    std::ops::ControlFlow::Continue(())
-                }
-            })
-            .map_err(|e| Error::bad_input(format!("{what}: {e}")))?
-    };
+            .run_each(
+                &Value::Null,
+                None,
+                &shared::jq::side_output,
+                &mut shared::jq::one_output(&mut outputs),
+            )
+            .map_err(|e| Error::bad_input(format!("{what}: {e}")))
+    })?;
     if let crate::json::filter::Ending::Halted(code) = ended {
         return Err(Error::bad_input(format!(
             "{what}: the expression halted (code {code}); nothing was written"

@@ -7,10 +7,12 @@ use std::io::{self, Read, Write};
 use std::ops::ControlFlow;
 use std::path::Path;
 
-use super::{Global, check_file_filter_order, filter_args, json_input, print};
+use super::shared::inherited::inherited;
+use super::shared::jq;
+use super::{Global, check_file_filter_order, json_input, print};
 use crate::cli::ReadArgs;
 use crate::error::{Error, Kind, Result};
-use crate::json::filter::{self, Ending, Filter, FilterError, Input, Render, Side};
+use crate::json::filter::{self, Ending, FilterError, Input, Render};
 use crate::json::{Indent, ParseError, Style, Value};
 use crate::store::{self, Change, Current, Format, OnCorrupt, lines};
 
@@ -21,11 +23,7 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
     }
     // Everything that can fail on the caller's input fails before the file is read.
     let filter = match &args.filter {
-        Some(code) => Some({
-            let _running = crate::sys::FilterRunning::start();
-            Filter::compile_with(code, &filter_args(&args.vars)?)
-                .map_err(|e| Error::bad_input(e.to_string()))?
-        }),
+        Some(code) => Some(jq::compile(code, &args.vars, None)?),
         None => None,
     };
     let default = match &args.default {
@@ -113,7 +111,7 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
     );
     let spine = match (&args.filter, &filter, &doc, format) {
         (Some(code), Some(_), Some(_), Format::Document)
-            if gathered.is_none() && !spliced_off() =>
+            if gathered.is_none() && !jq::spliced_off() =>
         {
             filter::Spine::for_read(code)
         }
@@ -123,15 +121,12 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
         && let Ok(input) = Input::parse_spine(d.shared(), *d.style(), spine, false)
     {
         let mut outputs = Vec::new();
-        let ran = {
-            let _limits = crate::sys::Limits::arm(None, Some(memory), "", &memory_line)
-                .map_err(|e| Error::new(Kind::Io, format!("{}: {e}", file.display())))?;
-            let _running = crate::sys::FilterRunning::start();
-            filter.run_input(&input, Some(&name), &side_output, &mut |v| {
+        let ran = jq::run_limited(file, memory, &memory_line, || {
+            filter.run_input(&input, Some(&name), &jq::side_output, &mut |v| {
                 outputs.push(v);
                 ControlFlow::Continue(())
             })
-        };
+        })?;
         if ran == Ok(Ending::Finished) {
             for v in &outputs {
                 if out.emit_output(&input, v).is_break() {
@@ -195,15 +190,11 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
     let mut ending = Ending::Finished;
     for (line, input) in inputs {
         let input = parsed(input)?;
-        let ran = {
-            // No time limit: a read holds no lock while its filter runs.
-            let _limits = crate::sys::Limits::arm(None, Some(memory), "", &memory_line)
-                .map_err(|e| Error::new(Kind::Io, format!("{}: {e}", file.display())))?;
-            let _running = crate::sys::FilterRunning::start();
-            filter.run_input(&input, Some(&name), &side_output, &mut |v| {
+        let ran = jq::run_limited(file, memory, &memory_line, || {
+            filter.run_input(&input, Some(&name), &jq::side_output, &mut |v| {
                 out.emit_output(&input, &v)
             })
-        };
+        })?;
         if format == Format::Document && gathered.is_none() {
             // The process ends after this read: freeing the input value by
             // value would cost more than the filter on a large document.
@@ -230,13 +221,6 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
     done(file, out, ending, args)
 }
 
-/// `update` and `read` take the general path only (`JSAFE_NO_SPLICE` set):
-/// for comparing the two paths from outside (scripts/jq-conformance
-/// --compare-paths, scripts/bench).
-pub(super) fn spliced_off() -> bool {
-    std::env::var_os("JSAFE_NO_SPLICE").is_some()
-}
-
 /// Flush what was printed; the exit code for how the filter ended.
 fn done(file: &std::path::Path, out: Output, ending: Ending, args: &ReadArgs) -> Result<i32> {
     let last_truthy = out.last_truthy;
@@ -258,7 +242,7 @@ fn done(file: &std::path::Path, out: Output, ending: Ending, args: &ReadArgs) ->
 /// `--recover`.
 fn load_file(g: &Global, args: &ReadArgs, file: &Path, format: Format) -> Result<Current> {
     // Inside `jsafe lock` on this file: its lock is ours, never waited for.
-    let inherited = super::lock::inherited(file)?;
+    let inherited = inherited(file)?;
 
     let wait = g.waiter(file);
     let lock = (args.lock && inherited.is_none()).then_some((g.timeout, &wait as &dyn Fn(&str)));
@@ -386,15 +370,6 @@ fn finish(file: &std::path::Path, mut out: Output) -> Result<()> {
         Some(e) => Err(Error::bad_input(format!("{}: {e}", file.display()))),
         None => Ok(()),
     }
-}
-
-/// `debug`, `stderr` and `halt_error` write to stderr as they run.
-pub fn side_output(side: Side<'_>) {
-    let mut err = io::stderr().lock();
-    let text = match side {
-        Side::Stderr(t) | Side::Debug(t) | Side::HaltError(t) => t,
-    };
-    let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
 }
 
 /// A flag that changes how the file's own bytes would be printed.

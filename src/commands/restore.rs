@@ -1,6 +1,7 @@
 //! `jsafe restore FILE`: list backups, or bring one back through the same write
 //! core (the version it replaces is backed up, or quarantined if corrupt).
 
+use super::shared::context::Writer;
 use super::{Global, print};
 use crate::cli::RestoreArgs;
 use crate::error::{Error, Kind, Result};
@@ -55,13 +56,14 @@ pub fn run(g: &Global, args: &RestoreArgs) -> Result<()> {
         (b.name.clone(), bytes)
     };
     drop(backups);
-    let held = super::lock::inherited_for_change(file)?;
-    let wait = g.waiter(file);
-    let opts = g
-        .options("restore", None, OnCorrupt::Quarantine, &wait)
-        .held(held.as_ref());
-    let outcome = store::transact(file, &opts, |_| Ok(Change::Bytes(bytes)))?;
-    g.report(file, &outcome);
+    let writer = Writer::new(g, file, "restore", None)?.on_corrupt(OnCorrupt::Quarantine);
+    let mut bytes = Some(bytes);
+    let outcome = writer.transact(|_| {
+        bytes
+            .take()
+            .map(Change::Bytes)
+            .ok_or_else(|| Error::internal("the backup was used up"))
+    })?;
     if outcome.changed {
         g.notice(&format!("{}: restored backup {name}", file.display()));
     } else {

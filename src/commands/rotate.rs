@@ -3,11 +3,11 @@
 //! (`store::rotate`). Prints nothing unless asked (-v), for cron and timers.
 
 use super::Global;
-use super::lock::inherited_for_change;
+use super::shared::context::Writer;
 use crate::cli::RotateArgs;
 use crate::error::{Error, Kind, Result};
+use crate::store::Format;
 use crate::store::rotate::{Rotation, rotate};
-use crate::store::{Format, OnCorrupt};
 
 pub fn run(g: &Global, args: &RotateArgs) -> Result<()> {
     let file = &args.file;
@@ -20,18 +20,14 @@ pub fn run(g: &Global, args: &RotateArgs) -> Result<()> {
             ),
         ));
     }
-    let held = inherited_for_change(file)?;
-    let wait = g.waiter(file);
-    let opts = g
-        .options("rotate", None, OnCorrupt::Fail, &wait)
-        .held(held.as_ref());
+    let writer = Writer::new(g, file, "rotate", None)?;
     let how = Rotation {
         keep: args.keep,
         compress: args.compress,
         max_size: args.max_size.map(|s| s as u64),
         max_age: args.max_age,
     };
-    let done = rotate(file, &opts, &how)?;
+    let done = rotate(file, &writer.options(), &how)?;
     for w in &done.warnings {
         g.notice(w);
     }

@@ -6,12 +6,12 @@
 
 use std::path::Path;
 
-use super::lock::inherited_for_change;
+use super::shared::context::Writer;
 use super::{Global, print};
 use crate::cli::SchemaArgs;
 use crate::error::{Error, Kind, Result};
 use crate::store::scan::{self, StateView};
-use crate::store::{self, Format, OnCorrupt, schema::Attached};
+use crate::store::{self, Format, schema::Attached};
 
 pub fn run(g: &Global, args: &SchemaArgs) -> Result<i32> {
     let file = &args.file;
@@ -55,12 +55,14 @@ pub fn run(g: &Global, args: &SchemaArgs) -> Result<i32> {
             store::schema::MAX_SCHEMA >> 20
         )));
     }
-    let held = inherited_for_change(file)?;
-    let wait = g.waiter(file);
-    let opts = g
-        .options("schema", None, OnCorrupt::Fail, &wait)
-        .held(held.as_ref());
-    match store::attach_schema(file, &opts, bytes.as_deref(), format, args.force)? {
+    let writer = Writer::new(g, file, "schema", None)?;
+    match store::attach_schema(
+        file,
+        &writer.options(),
+        bytes.as_deref(),
+        format,
+        args.force,
+    )? {
         Attached::Attached => g.notice(&format!(
             "{}: schema attached; every change is now checked against it",
             file.display()

@@ -27,14 +27,16 @@
 //! The `--json` document (version [`JSON_VERSION`]) is specified field by field
 //! in `docs/json-output.md`; `tests/json_output.rs` holds it to that.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::fmt::Write as _;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value as Json, json};
 
+use super::shared::paths::{roots, scan_shown};
 use super::{Global, print};
 use crate::cli::StatusArgs;
 use crate::error::{Error, Kind, Result};
@@ -42,7 +44,7 @@ use crate::json::{self, ParseError};
 use crate::process::{self, Holder, Liveness};
 use crate::store::journal::Entry;
 use crate::store::lock::{self, Probe};
-use crate::store::scan::{self, Found, StateView};
+use crate::store::scan::{self, Found, Listing, Managed, StateView};
 use crate::store::{Dir, Format, layout, lines};
 use crate::time;
 
@@ -56,137 +58,28 @@ pub fn run(g: &Global, args: &StatusArgs) -> Result<i32> {
         return super::etcd::status(g, args);
     }
     let roots = roots(&args.paths);
-    let mut reports: Vec<Report> = Vec::new();
-    let mut errors: Vec<String> = Vec::new();
-    let mut later: Vec<(PathBuf, bool)> = Vec::new();
-    let mut seen: HashSet<(u64, u64, OsString)> = HashSet::new();
+    let mut scan = Scan {
+        args,
+        timeout: g.timeout,
+        reports: Vec::new(),
+        errors: Vec::new(),
+        later: Vec::new(),
+        seen: HashSet::new(),
+    };
     let walked = scan::walk(&roots, args.one_file_system, &mut |found| match found {
-        Found::Dir(listing) => {
-            let view = if listing.has_state {
-                StateView::open(listing.dir)
-            } else {
-                StateView::default()
-            };
-            errors.extend(view.errors.iter().cloned());
-            let journal = view.journal();
-            let mut names: BTreeSet<OsString> = BTreeSet::new();
-            let entries: Vec<&OsStr> = listing
-                .json_files
-                .iter()
-                .chain(listing.temp_files.iter())
-                .map(OsString::as_os_str)
-                .collect();
-            // Every name of the directory, read only when the listing's
-            // `*.json` names do not explain a key or a journal name.
-            let mut all: Option<Vec<OsString>> = None;
-            for key in view.lock_keys.iter().chain(view.backup_keys.iter()) {
-                let name = scan::name_of_key(key, entries.iter().copied())
-                    .or_else(|| {
-                        let all = all.get_or_insert_with(|| scan::file_names(listing.dir));
-                        scan::name_of_key(key, all.iter().map(OsString::as_os_str))
-                    })
-                    .unwrap_or_else(|| key.clone());
-                names.insert(name);
-            }
-            // A journal line names a file of this directory; anything else in
-            // `file_name` is not ours to follow. The journal holds names as
-            // UTF-8 (a name that is not becomes lossy): such a name is the
-            // file whose lossy form it is, when there is one.
-            for n in journal.keys() {
-                if n.is_empty() || n.contains('/') || n == "." || n == ".." {
-                    continue;
-                }
-                let lossy = |x: &OsString| x.to_string_lossy() == n.as_str();
-                if names.iter().any(lossy) {
-                    continue;
-                }
-                let real = if n.contains(char::REPLACEMENT_CHARACTER) {
-                    let all = all.get_or_insert_with(|| scan::file_names(listing.dir));
-                    all.iter().find(|x| lossy(x)).cloned()
-                } else {
-                    None
-                };
-                names.insert(real.unwrap_or_else(|| OsString::from(n)));
-            }
-            if args.all_json {
-                names.extend(listing.json_files.iter().cloned());
-            }
-            for name in names {
-                if !first_time(&mut seen, listing.dir, &name) {
-                    continue;
-                }
-                let shown = scan_shown(&listing.dir.join(&name));
-                let mut r = inspect(
-                    listing.dir,
-                    &view,
-                    &name,
-                    shown,
-                    &journal,
-                    args.stale_after,
-                    g.timeout,
-                );
-                r.temps = dead_temps(listing.dir, &view, &name, &listing.temp_files);
-                reports.push(r);
-            }
-            for link in &listing.links {
-                let json_named =
-                    scan::is_json_name(std::os::unix::ffi::OsStrExt::as_bytes(link.as_os_str()));
-                later.push((listing.dir.join(link), json_named));
-            }
-        }
-        Found::File(path) => later.push((path.to_path_buf(), true)),
+        Found::Dir(listing) => scan.dir(listing),
+        Found::File(path) => scan.later.push((path.to_path_buf(), true)),
     });
-    errors.extend(walked.errors.iter().cloned());
+    scan.errors.extend(walked.errors.iter().cloned());
     let direct: HashSet<&PathBuf> = roots.iter().collect();
-    for (path, json_named) in later {
-        let given = direct.contains(&path);
-        // Links to directories are not followed.
-        if !given && std::fs::metadata(&path).is_ok_and(|m| m.is_dir()) {
-            continue;
-        }
-        let fv = match scan::resolve(&path) {
-            Ok(fv) => fv,
-            Err(e) => {
-                if given {
-                    errors.push(e.message().to_owned());
-                }
-                continue;
-            }
-        };
-        if !first_time(&mut seen, &fv.dir, &fv.name) {
-            continue;
-        }
-        let view = StateView::open(&fv.dir);
-        let journal = view.journal();
-        let managed = view.lock_keys.contains(&fv.key)
-            || view.backup_keys.contains(&fv.key)
-            || journal.contains_key(fv.name.to_string_lossy().as_ref());
-        if !(given || managed || (args.all_json && json_named)) {
-            continue;
-        }
-        errors.extend(view.errors.iter().cloned());
-        let mut r = inspect(
-            &fv.dir,
-            &view,
-            &fv.name,
-            scan_shown(&path),
-            &journal,
-            args.stale_after,
-            g.timeout,
-        );
-        r.real = fv.dir.join(&fv.name);
-        // A file named directly: its temp files are looked for too.
-        let temps: Vec<OsString> = fv
-            .dir
-            .entries()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(n, _)| n)
-            .filter(|n| layout::temp_key(n).as_deref() == Some(fv.key.as_os_str()))
-            .collect();
-        r.temps = dead_temps(&fv.dir, &view, &fv.name, &temps);
-        reports.push(r);
+    for (path, json_named) in std::mem::take(&mut scan.later) {
+        scan.file(&path, direct.contains(&path), json_named);
     }
+    let Scan {
+        mut reports,
+        mut errors,
+        ..
+    } = scan;
     for m in &walked.missing_roots {
         errors.push(format!("{}: no such file or directory", m.display()));
     }
@@ -203,7 +96,6 @@ pub fn run(g: &Global, args: &StatusArgs) -> Result<i32> {
     for e in &errors {
         super::diag(e);
     }
-
     judge_holders(&mut reports);
     // A file that `jsafe forget` stopped tracking, and that is still gone,
     // is not reported (its kept backups, if any, are not news).
@@ -215,45 +107,131 @@ pub fn run(g: &Global, args: &StatusArgs) -> Result<i32> {
         r.find_problems(args.stale_after, args.ignore_missing);
     }
     reports.sort_by(|a, b| a.shown.cmp(&b.shown));
-
     let summary = Summary::of(&reports, errors.len(), walked.missing_roots.len());
-    let code = summary.exit_code();
-    let out = if args.json {
-        let doc = json!({
-            "version": JSON_VERSION,
-            "files": reports.iter().map(Report::to_json).collect::<Vec<_>>(),
-            "summary": summary.to_json(),
-            "errors": errors,
-            "exit_code": code,
-        });
-        let mut s = serde_json::to_string_pretty(&doc)
-            .map_err(|e| Error::internal(format!("cannot render status: {e}")))?;
-        s.push('\n');
-        s
-    } else {
-        table(&reports, &summary, g.verbose)
-    };
+    let out = render(g, args, &reports, &summary, &errors)?;
     print(out.as_bytes())?;
-    Ok(code)
+    Ok(summary.exit_code())
 }
 
-/// The paths to look under: those given, or the current directory.
-pub fn roots(given: &[PathBuf]) -> Vec<PathBuf> {
-    if given.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        given.to_vec()
+/// The table, or the `--json` document.
+fn render(
+    g: &Global,
+    args: &StatusArgs,
+    reports: &[Report],
+    summary: &Summary,
+    errors: &[String],
+) -> Result<String> {
+    if !args.json {
+        return Ok(table(reports, summary, g.verbose));
     }
+    let doc = json!({
+        "version": JSON_VERSION,
+        "files": reports.iter().map(Report::to_json).collect::<Vec<_>>(),
+        "summary": summary.to_json(),
+        "errors": errors,
+        "exit_code": summary.exit_code(),
+    });
+    let mut s = serde_json::to_string_pretty(&doc)
+        .map_err(|e| Error::internal(format!("cannot render status: {e}")))?;
+    s.push('\n');
+    Ok(s)
 }
 
-/// A path for people: without a leading `./`.
-pub fn scan_shown(path: &Path) -> String {
-    path.strip_prefix(".")
-        .ok()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(path)
-        .to_string_lossy()
-        .into_owned()
+/// What a status run has found so far.
+struct Scan<'a> {
+    args: &'a StatusArgs,
+    timeout: Duration,
+    reports: Vec<Report>,
+    errors: Vec<String>,
+    /// Files given directly and symlinks met in directories (whether the
+    /// link is named `*.json`): looked at after the walk.
+    later: Vec<(PathBuf, bool)>,
+    /// Files reported (directory and name): a file reached twice is reported once.
+    seen: HashSet<(u64, u64, OsString)>,
+}
+
+impl Scan<'_> {
+    /// Every managed file of a directory (and with `--all-json`, every
+    /// `*.json` file).
+    fn dir(&mut self, listing: &Listing) {
+        let view = if listing.has_state {
+            StateView::open(listing.dir)
+        } else {
+            StateView::default()
+        };
+        self.errors.extend(view.errors.iter().cloned());
+        let journal = view.journal();
+        for m in scan::managed(listing, &view, Some(&journal)) {
+            if !(m.has_state() || (self.args.all_json && m.json_named)) {
+                continue;
+            }
+            if !first_time(&mut self.seen, listing.dir, &m.name) {
+                continue;
+            }
+            let shown = scan_shown(&listing.dir.join(&m.name));
+            let mut r = self.inspect(listing.dir, &view, &m.name, shown, &journal);
+            r.temps = dead_temps(listing.dir, &view, &m);
+            self.reports.push(r);
+        }
+        for link in &listing.links {
+            let json_named = scan::is_json_name(link.as_bytes());
+            self.later.push((listing.dir.join(link), json_named));
+        }
+    }
+
+    /// A file given directly (`given`), or a symlink met in a directory:
+    /// reported when it is given, managed, or a `*.json` name under
+    /// `--all-json`.
+    fn file(&mut self, path: &Path, given: bool, json_named: bool) {
+        // Links to directories are not followed.
+        if !given && std::fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+            return;
+        }
+        let fv = match scan::resolve(path) {
+            Ok(fv) => fv,
+            Err(e) => {
+                if given {
+                    self.errors.push(e.message().to_owned());
+                }
+                return;
+            }
+        };
+        if !first_time(&mut self.seen, &fv.dir, &fv.name) {
+            return;
+        }
+        let view = StateView::open(&fv.dir);
+        let journal = view.journal();
+        let mut m = scan::managed_file(&fv, &view, Some(&journal));
+        if !(given || m.has_state() || (self.args.all_json && json_named)) {
+            return;
+        }
+        self.errors.extend(view.errors.iter().cloned());
+        let mut r = self.inspect(&fv.dir, &view, &fv.name, scan_shown(path), &journal);
+        r.real = fv.dir.join(&fv.name);
+        // A file named directly: its temp files are looked for too.
+        m.temps = scan::temp_files(&fv.dir, &fv.key);
+        r.temps = dead_temps(&fv.dir, &view, &m);
+        self.reports.push(r);
+    }
+
+    fn inspect(
+        &self,
+        dir: &Dir,
+        view: &StateView,
+        name: &OsStr,
+        shown: String,
+        journal: &HashMap<String, Entry>,
+    ) -> Report {
+        inspect(
+            dir,
+            view,
+            name,
+            shown,
+            journal,
+            self.args.stale_after,
+            self.timeout,
+        )
+    }
 }
 
 fn first_time(seen: &mut HashSet<(u64, u64, OsString)>, dir: &Dir, name: &OsStr) -> bool {
@@ -263,19 +241,14 @@ fn first_time(seen: &mut HashSet<(u64, u64, OsString)>, dir: &Dir, name: &OsStr)
     }
 }
 
-/// Temp files of `name` whose lock is free: writes that did not finish.
-fn dead_temps(dir: &Dir, view: &StateView, name: &OsStr, temps: &[OsString]) -> Vec<PathBuf> {
-    let key = layout::key(name);
-    let mine: Vec<&OsString> = temps
-        .iter()
-        .filter(|t| layout::temp_key(t).as_deref() == Some(key.as_os_str()))
-        .collect();
-    if mine.is_empty() {
+/// Temp files of `m` whose lock is free: writes that did not finish.
+fn dead_temps(dir: &Dir, view: &StateView, m: &Managed) -> Vec<PathBuf> {
+    if m.temps.is_empty() {
         return Vec::new();
     }
-    match view.probe(&key).state {
+    match view.probe(&m.key).state {
         lock::State::Held | lock::State::HeldShared => Vec::new(),
-        _ => mine.into_iter().map(|t| dir.join(t)).collect(),
+        _ => m.temps.iter().map(|t| dir.join(t)).collect(),
     }
 }
 

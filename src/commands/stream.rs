@@ -31,6 +31,16 @@ pub struct Item {
     pub value: Value,
 }
 
+/// A message about the value of stdin line `line` ("stdin line N: …"); a
+/// value given as an argument (line 0) is not named.
+pub fn on_line(line: usize, m: impl std::fmt::Display) -> String {
+    if line > 0 {
+        format!("stdin line {line}: {m}")
+    } else {
+        m.to_string()
+    }
+}
+
 enum Msg {
     Value(Item),
     Bad(Error),
@@ -74,9 +84,12 @@ impl Stream {
                     }
                     let msg = match json::parse(&buf) {
                         Ok(value) => Msg::Value(Item { line, value }),
-                        Err(e) => Msg::Bad(Error::bad_input(format!(
-                            "stdin line {line}: not valid JSON ({})",
-                            e.message.replacen("line 1, column", "column", 1)
+                        Err(e) => Msg::Bad(Error::bad_input(on_line(
+                            line,
+                            format_args!(
+                                "not valid JSON ({})",
+                                e.message.replacen("line 1, column", "column", 1)
+                            ),
                         ))),
                     };
                     let bad = matches!(msg, Msg::Bad(_));
@@ -179,7 +192,7 @@ fn commit(items: &[Item], batch: &mut Batch, counts: &mut Stream) -> Result<()> 
         Err(e) if e.kind() == Kind::BadInput => {
             let line = items.first().map_or(0, |i| i.line);
             Err(after_prefix(
-                e.map_message(|m| format!("stdin line {line}: {m}")),
+                e.map_message(|m| on_line(line, m)),
                 counts.values,
             ))
         }

@@ -11,20 +11,19 @@
 //! run stopped by a limit ends the stream after the values before it are
 //! committed, not the process with the batch lost.
 
-use super::lock::inherited_for_change;
-use super::stream::{Item, Stream};
-use super::{
-    Global, check_file_filter_order, filter_args, indent_override, json_input, schema_check,
-};
+use super::shared::context::Writer;
+use super::shared::jq;
+use super::stream::{Item, Stream, on_line};
+use super::{Global, check_file_filter_order, indent_override, json_input};
 use crate::cli::FilterMemory;
 use crate::cli::UpdateArgs;
 use crate::error::{Error, Kind, Result};
 use crate::json::Style;
 use crate::json::Value;
 use crate::json::filter::{Ending, Filter, FilterError, Input, Output, Render, Spine};
-use crate::store::{self, Change, Current, OnCorrupt};
+use crate::store::{Change, Current};
 use std::cell::Cell;
-use std::ops::ControlFlow;
+use std::path::Path;
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -40,41 +39,19 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
         "{}: the jq filter recursed or nested too deeply (stack overflow); nothing was written",
         file.display()
     ));
-    let filter = {
-        let _running = crate::sys::FilterRunning::start();
-        let vars = filter_args(&args.vars)?;
-        if args.stream {
-            Filter::compile_with_slot(&args.filter, &vars, "in")
-        } else {
-            Filter::compile_with(&args.filter, &vars)
-        }
-        .map_err(|e| Error::bad_input(e.to_string()))?
-    };
+    let slot = args.stream.then_some("in");
+    let filter = jq::compile(&args.filter, &args.vars, slot)?;
     let default = json_input(Some(&args.default), "--default")?;
-    let check = schema_check(args.schema.as_deref())?;
-    let held = inherited_for_change(file)?;
-    let wait = g.waiter(file);
-    let on_corrupt = if args.recover {
-        OnCorrupt::Recover
-    } else {
-        OnCorrupt::Fail
-    };
     let indent = indent_override(&args.style);
-    let opts = g
-        .options("update", indent, on_corrupt, &wait)
-        .held(held.as_ref())
-        .check(check.as_deref());
-    let timeout_line = format!(
-        "{}: {}; nothing was written",
-        file.display(),
-        FilterError::Timeout(args.filter_timeout)
-    );
+    let writer = Writer::new(g, file, "update", args.schema.as_deref())?
+        .indent(indent)
+        .recover(args.recover);
     if args.stream {
         let limits = (args.filter_timeout, args.filter_memory);
         return stream(
             g,
             file,
-            &opts,
+            &writer,
             filter,
             &default,
             args.schema.as_deref(),
@@ -82,59 +59,89 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
         )
         .map(|halted| halted.unwrap_or(0));
     }
-    // Recognised before the lock is taken (see `Spine`).
-    let spine = (!super::read::spliced_off())
-        .then(|| Spine::for_update(&args.filter))
-        .flatten();
-    let halted = Cell::new(None);
-    let spliced = Cell::new(false);
-    let name = file.to_string_lossy();
-    let result = store::transact_again(file, &opts, |current| {
-        // Called again when a change must be applied again (etcd): the
-        // flag tells of the last call.
-        spliced.set(false);
+    let once = Once {
+        file,
+        args,
+        filter: &filter,
+        default: &default,
+        indent,
+        timeout_line: format!(
+            "{}: {}; nothing was written",
+            file.display(),
+            FilterError::Timeout(args.filter_timeout)
+        ),
+        // Recognised before the lock is taken (see `Spine`).
+        spine: (!jq::spliced_off())
+            .then(|| Spine::for_update(&args.filter))
+            .flatten(),
+        name: file.to_string_lossy(),
+        halted: Cell::new(None),
+        spliced: Cell::new(false),
+    };
+    let result = writer.transact_unreported(|current| once.change(current));
+    if let Some(code) = once.halted.get() {
+        // A halting filter never writes: halt/halt_error(0) is exit 10, an
+        // explicit halt_error(N) exits N as in jq.
+        let code = halt_code(code);
+        g.notice(&format!(
+            "{}: the filter halted (exit {code}); nothing was written",
+            file.display()
+        ));
+        return Ok(code);
+    }
+    if once.spliced.get() {
+        g.detail(&format!(
+            "{}: path update: only the addressed paths were read, the rest copied",
+            file.display()
+        ));
+    }
+    writer.report(&result?);
+    Ok(0)
+}
+
+/// The exit code of a `halt`: halt/halt_error(0) is exit 10, an explicit
+/// halt_error(N) exits N as in jq.
+fn halt_code(code: i32) -> i32 {
+    match code & 0xff {
+        0 => Kind::FilterHalted.exit_code(),
+        c => c,
+    }
+}
+
+/// `update` without `--stream`: the filter once, on the whole document or
+/// on the paths it addresses.
+struct Once<'a> {
+    file: &'a Path,
+    args: &'a UpdateArgs,
+    filter: &'a Filter,
+    default: &'a Value,
+    indent: Option<crate::json::Indent>,
+    timeout_line: String,
+    spine: Option<Spine>,
+    name: std::borrow::Cow<'a, str>,
+    /// A `halt` ended the run (its code).
+    halted: Cell<Option<i32>>,
+    /// The last change was a path update.
+    spliced: Cell<bool>,
+}
+
+impl Once<'_> {
+    /// The change for the current version (called again when a change must
+    /// be applied again, on etcd: the flags tell of the last call).
+    fn change(&self, current: &Current) -> Result<Change> {
+        let file = self.file;
+        self.spliced.set(false);
         // The document straight into the filter's values, before the limits
         // are armed: reading it is not the filter's doing.
         let size = current.doc().map_or(0, |d| d.bytes().len() as u64);
-        let memory = args.filter_memory.limit(size);
-        let memory_line = format!(
-            "{}: the filter used more than {} of memory (--filter-memory); nothing was written",
-            file.display(),
-            crate::cli::show_size(memory)
-        );
+        let memory = self.args.filter_memory.limit(size);
         let mut style = match current {
             Current::Valid(doc) => *doc.style(),
             Current::Missing | Current::Corrupt { .. } => Style::new_file(),
         };
-        if let Some(indent) = indent {
+        if let Some(indent) = self.indent {
             style.indent = indent;
         }
-        // The filter runs with its limits armed after the lock is taken and
-        // the file read: the limits are the filter's own. A timer that
-        // cannot be armed means no run.
-        let run =
-            |input: &Input| -> Result<(std::result::Result<Ending, FilterError>, Vec<Output>)> {
-                let mut outputs = Vec::with_capacity(1);
-                let _limits = arm(
-                    file,
-                    args.filter_timeout,
-                    memory,
-                    &timeout_line,
-                    &memory_line,
-                )?;
-                let _running = crate::sys::FilterRunning::start();
-                let ran =
-                    filter.run_input(input, Some(&name), &super::read::side_output, &mut |v| {
-                        outputs.push(v);
-                        // Two outputs are already one too many: stop the filter there.
-                        if outputs.len() > 1 {
-                            ControlFlow::Break(())
-                        } else {
-                            ControlFlow::Continue(())
-                        }
-                    });
-                Ok((ran, outputs))
-            };
         let how = Render {
             style,
             sort_keys: false,
@@ -145,16 +152,16 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
         // in the file's own layout, so that what it skipped is copied back.
         // Anything but one stored value runs again on the whole document,
         // which then says what went wrong exactly as it always has.
-        if let (Some(spine), Current::Valid(doc), None) = (&spine, &current, indent)
+        if let (Some(spine), Current::Valid(doc), None) = (&self.spine, current, self.indent)
             && let Ok(input) = Input::parse_spine(doc.shared(), *doc.style(), spine, true)
         {
-            let (ran, outputs) = run(&input)?;
+            let (ran, outputs) = self.run(&input, memory)?;
             if let (Ok(Ending::Finished), [output]) = (&ran, &outputs[..])
                 && let Ok(valid) = input.render_document(output, &how)
             {
                 std::mem::forget(outputs);
                 std::mem::forget(input);
-                spliced.set(true);
+                self.spliced.set(true);
                 return Ok(Change::Valid(valid));
             }
         }
@@ -165,27 +172,12 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
                     file.display()
                 ))
             })?,
-            Current::Missing | Current::Corrupt { .. } => Input::from_value(&default),
+            Current::Missing | Current::Corrupt { .. } => Input::from_value(self.default),
         };
-        let (ran, outputs) = run(&input)?;
+        let (ran, outputs) = self.run(&input, memory)?;
+        let output = self.one(ran, &outputs)?;
         let stored = |e: FilterError| {
             Error::bad_input(format!("{}: {e}; nothing was written", file.display()))
-        };
-        let ending = ran.map_err(stored)?;
-        if let Ending::Halted(code) = ending {
-            halted.set(Some(code));
-            return Err(Error::new(Kind::FilterHalted, "halted"));
-        }
-        let [output] = &outputs[..] else {
-            let count = if ending == Ending::Stopped {
-                "more than one value".to_owned()
-            } else {
-                format!("{} values", outputs.len())
-            };
-            return Err(Error::bad_input(format!(
-                "{}: the filter produced {count}; it must produce exactly one (nothing was written)",
-                file.display(),
-            )));
         };
         if matches!(current, Current::Corrupt { .. }) {
             // The store lays out what replaces a corrupt file.
@@ -201,29 +193,67 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
         std::mem::forget(outputs);
         std::mem::forget(input);
         Ok(Change::Valid(valid))
-    });
-    if let Some(code) = halted.get() {
-        // A halting filter never writes: halt/halt_error(0) is exit 10, an
-        // explicit halt_error(N) exits N as in jq.
-        let code = match code & 0xff {
-            0 => Kind::FilterHalted.exit_code(),
-            c => c,
+    }
+
+    /// The filter's one output, or why there is not exactly one.
+    fn one<'o>(
+        &self,
+        ran: std::result::Result<Ending, FilterError>,
+        outputs: &'o [Output],
+    ) -> Result<&'o Output> {
+        let file = self.file;
+        let ending = ran.map_err(|e| {
+            Error::bad_input(format!("{}: {e}; nothing was written", file.display()))
+        })?;
+        if let Ending::Halted(code) = ending {
+            self.halted.set(Some(code));
+            return Err(Error::new(Kind::FilterHalted, "halted"));
+        }
+        let [output] = outputs else {
+            let count = if ending == Ending::Stopped {
+                "more than one value".to_owned()
+            } else {
+                format!("{} values", outputs.len())
+            };
+            return Err(Error::bad_input(format!(
+                "{}: the filter produced {count}; it must produce exactly one (nothing was written)",
+                file.display(),
+            )));
         };
-        g.notice(&format!(
-            "{}: the filter halted (exit {code}); nothing was written",
-            file.display()
-        ));
-        return Ok(code);
+        Ok(output)
     }
-    if spliced.get() {
-        g.detail(&format!(
-            "{}: path update: only the addressed paths were read, the rest copied",
-            file.display()
-        ));
+
+    /// The filter runs with its limits armed after the lock is taken and
+    /// the file read: the limits are the filter's own. A timer that cannot
+    /// be armed means no run.
+    fn run(
+        &self,
+        input: &Input,
+        memory: usize,
+    ) -> Result<(std::result::Result<Ending, FilterError>, Vec<Output>)> {
+        let memory_line = format!(
+            "{}: the filter used more than {} of memory (--filter-memory); nothing was written",
+            self.file.display(),
+            crate::cli::show_size(memory)
+        );
+        let mut outputs = Vec::with_capacity(1);
+        let _limits = arm(
+            self.file,
+            self.args.filter_timeout,
+            memory,
+            &self.timeout_line,
+            &memory_line,
+        )?;
+        let ran = jq::guarded(|| {
+            self.filter.run_input(
+                input,
+                Some(&self.name),
+                &jq::side_output,
+                &mut jq::one_output(&mut outputs),
+            )
+        });
+        Ok((ran, outputs))
     }
-    let outcome = result?;
-    g.report(file, &outcome);
-    Ok(0)
 }
 
 /// Why a value of the stream failed, as the worker found it.
@@ -233,6 +263,28 @@ enum Failed {
     /// Not exactly one output: true when more than one.
     Outputs(bool),
     Schema(String),
+}
+
+impl Failed {
+    /// The error that ends the stream; a halt's exit code goes to `halted`.
+    fn into_error(self, halted: &Cell<Option<i32>>) -> Error {
+        match self {
+            Failed::Filter(e) => Error::bad_input(e.to_string()),
+            Failed::Halted(code) => {
+                let code = halt_code(code);
+                halted.set(Some(code));
+                Error::new(
+                    Kind::FilterHalted,
+                    format!("the filter halted (exit {code})"),
+                )
+            }
+            Failed::Outputs(more) => Error::bad_input(format!(
+                "the filter produced {} values; it must produce exactly one",
+                if more { "more than one" } else { "no" }
+            )),
+            Failed::Schema(why) => Error::bad_input(why),
+        }
+    }
 }
 
 /// What the worker did with a batch: the document after the values it
@@ -390,19 +442,18 @@ fn apply_batch(
         let mut outputs = Vec::with_capacity(1);
         let ran = {
             let limits = crate::sys::Limits::arm(None, Some(job.memory), "", "");
-            let _running = crate::sys::FilterRunning::start();
-            limits
-                .map_err(|e| FilterError::Runtime(e.to_string()))
-                .and_then(|_limits| {
-                    filter.run_each(&doc, Some(name), &super::read::side_output, &mut |v| {
-                        outputs.push(v);
-                        if outputs.len() > 1 {
-                            ControlFlow::Break(())
-                        } else {
-                            ControlFlow::Continue(())
-                        }
+            jq::guarded(|| {
+                limits
+                    .map_err(|e| FilterError::Runtime(e.to_string()))
+                    .and_then(|_limits| {
+                        filter.run_each(
+                            &doc,
+                            Some(name),
+                            &jq::side_output,
+                            &mut jq::one_output(&mut outputs),
+                        )
                     })
-                })
+            })
         };
         let next = match ran {
             Err(e) => Err(Failed::Filter(e)),
@@ -446,7 +497,7 @@ fn apply_batch(
 fn stream(
     g: &Global,
     file: &std::path::Path,
-    opts: &store::Options,
+    writer: &Writer,
     filter: Filter,
     default: &crate::json::Value,
     schema: Option<&std::path::Path>,
@@ -458,7 +509,7 @@ fn stream(
     let halted = Cell::new(None);
     let mut apply = |items: &[Item]| -> Result<Option<(usize, Error)>> {
         let mut failed = None;
-        let outcome = store::transact_again(file, opts, |current| {
+        writer.transact(|current| {
             let size = current.doc().map_or(0, |d| d.bytes().len() as u64);
             let memory = memory.limit(size);
             let memory_text = format!(
@@ -472,29 +523,7 @@ fn stream(
             };
             let (doc, stop) = match worker.run(job, &memory_text) {
                 Ok(Finished { doc, failed }) => {
-                    let stop = failed.map(|(k, f)| {
-                        let e = match f {
-                            Failed::Filter(e) => Error::bad_input(e.to_string()),
-                            Failed::Halted(code) => {
-                                let code = match code & 0xff {
-                                    0 => Kind::FilterHalted.exit_code(),
-                                    c => c,
-                                };
-                                halted.set(Some(code));
-                                Error::new(
-                                    Kind::FilterHalted,
-                                    format!("the filter halted (exit {code})"),
-                                )
-                            }
-                            Failed::Outputs(more) => Error::bad_input(format!(
-                                "the filter produced {} values; it must produce exactly one",
-                                if more { "more than one" } else { "no" }
-                            )),
-                            Failed::Schema(why) => Error::bad_input(why),
-                        };
-                        (k, e)
-                    });
-                    (doc, stop)
+                    (doc, failed.map(|(k, f)| (k, f.into_error(&halted))))
                 }
                 Err(Stopped { done, doc, why }) => (
                     Arc::try_unwrap(doc).unwrap_or_else(|shared| (*shared).clone()),
@@ -505,7 +534,7 @@ fn stream(
                 let line = items.get(k).map_or(0, |it| it.line);
                 failed = Some((
                     k,
-                    e.map_message(|m| format!("{}: stdin line {line}: {m}", file.display())),
+                    e.map_message(|m| format!("{}: {}", file.display(), on_line(line, m))),
                 ));
                 if k == 0 {
                     return Ok(Change::Keep);
@@ -513,7 +542,6 @@ fn stream(
             }
             Ok(Change::Value(doc))
         })?;
-        g.report(file, &outcome);
         Ok(failed)
     };
     let mut stream = Stream::stdin()?;

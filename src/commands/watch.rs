@@ -22,7 +22,8 @@ use std::io::{self, Write};
 use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
-use super::{Global, diag, filter_args};
+use super::shared::jq;
+use super::{Global, diag};
 use crate::cli::WatchArgs;
 use crate::error::{Error, Kind, Result};
 use crate::json::filter::Filter;
@@ -35,11 +36,7 @@ pub fn run(g: &Global, args: &WatchArgs) -> Result<i32> {
     super::check_file_filter_order("watch", file, args.filter.as_deref())?;
     let format = Format::of_or(file, args.lines);
     let filter = match &args.filter {
-        Some(code) => Some({
-            let _running = crate::sys::FilterRunning::start();
-            Filter::compile_with(code, &filter_args(&args.vars)?)
-                .map_err(|e| Error::bad_input(e.to_string()))?
-        }),
+        Some(code) => Some(jq::compile(code, &args.vars, None)?),
         None => None,
     };
     let idle = (g.timeout_given && g.timeout != Duration::MAX).then_some(g.timeout);
@@ -207,13 +204,12 @@ impl Printer<'_> {
             Some(f) => {
                 let name = self.file.to_string_lossy();
                 let mut outs = Vec::new();
-                let ran = {
-                    let _running = crate::sys::FilterRunning::start();
-                    f.run_each(&value, Some(&name), &super::read::side_output, &mut |v| {
+                let ran = jq::guarded(|| {
+                    f.run_each(&value, Some(&name), &jq::side_output, &mut |v| {
                         outs.push(v);
                         ControlFlow::Continue(())
                     })
-                };
+                });
                 if let Err(e) = ran {
                     diag(&format!("{}: {e}", self.file.display()));
                 }

@@ -14,9 +14,11 @@
 //!   each, never fatal.
 //! - A *managed* file is a name with a lock file `.jsafe/locks/<key>.lock`, a
 //!   backup directory `.jsafe/backups/<key>/`, or (read by `status`) an entry
-//!   in that directory's journal.
+//!   in that directory's journal. [`managed`] maps all of them (and temp
+//!   files) back to the data files they stand for, once, as [`Managed`]
+//!   records that `status` and `cleanup-locks` both render.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
@@ -375,6 +377,170 @@ impl StateView {
             .map(journal::last_entries)
             .unwrap_or_default()
     }
+}
+
+/// One data file of a directory and the state that names it: the file ↔
+/// lock key ↔ backup key ↔ journal name ↔ temp files mapping. Its attached
+/// schema, if any, is [`StateView::schema`] of its key.
+#[derive(Debug)]
+pub struct Managed {
+    /// The data file's name in its directory (the key itself when no name
+    /// of the directory has that key: a long name whose file is gone).
+    pub name: OsString,
+    /// Its key: the name of its lock file, backup directory, schema and
+    /// temp files.
+    pub key: OsString,
+    /// It has a lock file in `.jsafe/locks/`.
+    pub lock: bool,
+    /// It has a backup directory in `.jsafe/backups/`.
+    pub backups: bool,
+    /// The directory's journal names it (looked at only when the journal
+    /// was given).
+    pub journal: bool,
+    /// A regular file named `*.json`, `*.jsonl`, `*.ndjson` of the listing.
+    pub json_named: bool,
+    /// Its temp files (`.jsafe-tmp.<key>.*`), live or dead.
+    pub temps: Vec<OsString>,
+}
+
+impl Managed {
+    fn new(name: OsString, key: OsString) -> Managed {
+        Managed {
+            name,
+            key,
+            lock: false,
+            backups: false,
+            journal: false,
+            json_named: false,
+            temps: Vec::new(),
+        }
+    }
+
+    /// Something in `.jsafe/` names it (not only a temp file or its name).
+    pub fn has_state(&self) -> bool {
+        self.lock || self.backups || self.journal
+    }
+}
+
+/// Every data file of `listing` that its state (`view`, and `journal` when
+/// given: the directory's last entry per name), its temp files or its
+/// `*.json` name speak of, by name.
+pub fn managed(
+    listing: &Listing,
+    view: &StateView,
+    journal: Option<&HashMap<String, Entry>>,
+) -> Vec<Managed> {
+    let mut names = Names {
+        listing,
+        all: None,
+        found: BTreeMap::new(),
+    };
+    for key in &view.lock_keys {
+        names.by_key(key).lock = true;
+    }
+    for key in &view.backup_keys {
+        names.by_key(key).backups = true;
+    }
+    for n in journal.into_iter().flat_map(HashMap::keys) {
+        if let Some(name) = names.journal_name(n) {
+            names.by_name(name).journal = true;
+        }
+    }
+    for name in &listing.json_files {
+        names.by_name(name.clone()).json_named = true;
+    }
+    for t in &listing.temp_files {
+        if let Some(k) = layout::temp_key(t) {
+            names.by_key(&k).temps.push(t.clone());
+        }
+    }
+    names.found.into_values().collect()
+}
+
+/// The records of one directory as they are found.
+struct Names<'a> {
+    listing: &'a Listing<'a>,
+    /// Every name of the directory, read only when the listing's names do
+    /// not explain a key or a journal name.
+    all: Option<Vec<OsString>>,
+    found: BTreeMap<OsString, Managed>,
+}
+
+impl Names<'_> {
+    fn all(&mut self) -> &[OsString] {
+        self.all.get_or_insert_with(|| file_names(self.listing.dir))
+    }
+
+    /// The record of the file whose key is `key`.
+    fn by_key(&mut self, key: &OsStr) -> &mut Managed {
+        let listed = self
+            .listing
+            .json_files
+            .iter()
+            .chain(self.listing.temp_files.iter())
+            .map(OsString::as_os_str);
+        let name = name_of_key(key, listed)
+            .or_else(|| name_of_key(key, self.all().iter().map(OsString::as_os_str)))
+            .unwrap_or_else(|| key.to_os_string());
+        self.found
+            .entry(name.clone())
+            .or_insert_with(|| Managed::new(name, key.to_os_string()))
+    }
+
+    /// The record of the file named `name`.
+    fn by_name(&mut self, name: OsString) -> &mut Managed {
+        self.found.entry(name.clone()).or_insert_with(|| {
+            let key = layout::key(&name);
+            Managed::new(name, key)
+        })
+    }
+
+    /// The file a journal line's name `n` stands for. A journal line names
+    /// a file of this directory; anything else in `file_name` is not ours to
+    /// follow. The journal holds names as UTF-8 (a name that is not becomes
+    /// lossy): such a name is the file whose lossy form it is, when there is
+    /// one.
+    fn journal_name(&mut self, n: &str) -> Option<OsString> {
+        if n.is_empty() || n.contains('/') || n == "." || n == ".." {
+            return None;
+        }
+        let lossy = |x: &&OsString| x.to_string_lossy() == n;
+        if let Some(known) = self.found.keys().find(lossy) {
+            return Some(known.clone());
+        }
+        let real = if n.contains(char::REPLACEMENT_CHARACTER) {
+            self.all().iter().find(lossy).cloned()
+        } else {
+            None
+        };
+        Some(real.unwrap_or_else(|| OsString::from(n)))
+    }
+}
+
+/// A file given directly (resolved), as a [`Managed`] record: its state in
+/// `view` (and `journal`). Its temp files are not looked for (that reads its
+/// whole directory): [`temp_files`] when they are wanted.
+pub fn managed_file(
+    fv: &FileView,
+    view: &StateView,
+    journal: Option<&HashMap<String, Entry>>,
+) -> Managed {
+    let mut m = Managed::new(fv.name.clone(), fv.key.clone());
+    m.lock = view.lock_keys.contains(&fv.key);
+    m.backups = view.backup_keys.contains(&fv.key);
+    m.journal = journal.is_some_and(|j| j.contains_key(fv.name.to_string_lossy().as_ref()));
+    m.json_named = is_json_name(fv.name.as_bytes());
+    m
+}
+
+/// The temp files of the data file whose key is `key` in `dir`.
+pub fn temp_files(dir: &Dir, key: &OsStr) -> Vec<OsString> {
+    dir.entries()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(n, _)| n)
+        .filter(|n| layout::temp_key(n).as_deref() == Some(key))
+        .collect()
 }
 
 /// The data file a key stands for among `names` (the directory's entries):
