@@ -122,11 +122,11 @@ fn settle(cli: &Cli, matches: &ArgMatches) -> Global {
     }
     let test_no_sync = matches!(&cli.command, Command::Test(t) if t.no_sync);
     Global {
-        timeout: timeout.unwrap_or(cli::default_timeout()),
+        timeout: timeout.unwrap_or(crate::store::Options::DEFAULT_TIMEOUT),
         keep: write
             .and_then(|w| w.keep)
             .or(top.keep)
-            .unwrap_or(cli::default_keep()),
+            .unwrap_or(crate::store::Options::DEFAULT_KEEP),
         backup: !(sub_flag(|w| w.no_backup) || top.no_backup),
         sync: !(sub_flag(|w| w.no_sync) || top.no_sync || test_no_sync),
         journal: !(sub_flag(|w| w.no_journal) || top.no_journal),

@@ -15,6 +15,7 @@ use super::{Global, value_input};
 use crate::cli::AppendArgs;
 use crate::error::{Error, Kind, Result};
 use crate::json::{self, Map, Style, Value};
+use crate::store::OnCorrupt;
 use crate::store::{Change, Format, Outcome};
 
 pub fn run(g: &Global, args: &AppendArgs) -> Result<()> {
@@ -34,7 +35,7 @@ pub fn run(g: &Global, args: &AppendArgs) -> Result<()> {
             "the value to append",
         )?),
     };
-    let writer = Writer::new(g, file, "append", args.schema.as_deref())?;
+    let writer = Writer::new(g, file, "append", args.schema.as_deref(), OnCorrupt::Fail)?;
     if let Some(path) = &args.to {
         return to_array(g, args, &writer, path, given);
     }

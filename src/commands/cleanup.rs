@@ -176,11 +176,7 @@ struct Sweep {
 impl Sweep {
     /// Every lock file and temp file of a directory, in the order of their keys.
     fn dir(&mut self, listing: &Listing) {
-        let view = if listing.has_state {
-            StateView::open(listing.dir)
-        } else {
-            StateView::default()
-        };
+        let view = StateView::of(listing);
         self.errors.extend(view.errors.iter().cloned());
         let mut found = scan::managed(listing, &view, None);
         found.retain(|m| m.lock || !m.temps.is_empty());

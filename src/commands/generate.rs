@@ -16,7 +16,7 @@ use clap_mangen::Man;
 use clap_mangen::roff::{Inline, Roff, bold, italic, roman};
 
 use super::completions;
-use crate::cli::{CompletionShell, ENVIRONMENT, EXAMPLES, GenerateArgs, ManArgs};
+use crate::cli::{CompletionShell, EXAMPLES, GenerateArgs, ManArgs, environment};
 use crate::error::{EXIT_CODES, Error, Kind, Result};
 use crate::store::journal;
 use crate::store::layout::{LOCK_SUFFIX, SCHEMAS, STATE_DIR, TEMP_PREFIX};
@@ -202,14 +202,14 @@ fn exit_status_section(roff: &mut Roff) {
     }
 }
 
-/// The variables of `cli::ENVIRONMENT`, in its order.
+/// The variables of `cli::environment`, in its order.
 fn environment_section(roff: &mut Roff) {
     roff.control("SH", ["ENVIRONMENT"]);
     roff.text([roman(
         "A flag given on the command line beats its variable; a variable beats the default. \
 An empty variable counts as unset.",
     )]);
-    for (var, option, value, what) in ENVIRONMENT {
+    for (var, option, value, what) in &environment() {
         roff.control("TP", []);
         roff.text([bold(*var)]);
         let mut line = if *value == "true" {

@@ -4,7 +4,7 @@
 //! applied exactly as a separate call would apply it, so the result does not
 //! depend on how patches were grouped.
 
-use super::shared::context::Writer;
+use super::shared::context::{Writer, recover};
 use super::stream::{Item, Stream, VersionCheck, on_line};
 use super::{Global, indent_override, value_input};
 use crate::cli::MergeArgs;
@@ -36,13 +36,18 @@ pub fn run(g: &Global, args: &MergeArgs) -> Result<()> {
     if let Some(p) = &patch {
         check_patch(file, p)?;
     }
-    let indent = indent_override(&args.style);
-    let writer = Writer::new(g, file, "merge", args.schema.as_deref())?
-        .indent(indent)
-        .recover(args.recover);
+    let indent = indent_override(&args.doc.style);
+    let writer = Writer::new(
+        g,
+        file,
+        "merge",
+        args.change.schema.as_deref(),
+        recover(args.doc.recover),
+    )?
+    .indent(indent);
     // Streamed: every intermediate version must match the schemas.
     let versions = match args.stream {
-        true => VersionCheck::load(file, args.schema.as_deref(), g.timeout)?,
+        true => VersionCheck::load(file, args.change.schema.as_deref(), g.timeout)?,
         false => None,
     };
     let mut apply = |items: &[Item]| -> Result<Option<(usize, Error)>> {
@@ -60,12 +65,7 @@ pub fn run(g: &Global, args: &MergeArgs) -> Result<()> {
         None => {
             let mut stream = Stream::stdin()?;
             let done = stream.run(&mut apply);
-            g.detail(&format!(
-                "{}: {} patches applied in {} writes",
-                file.display(),
-                stream.values,
-                stream.writes
-            ));
+            g.detail(&stream.summary(file, "patches"));
             done
         }
     }

@@ -12,7 +12,7 @@ use super::shared::jq;
 use super::{Global, check_file_filter_order, json_input, print};
 use crate::cli::ReadArgs;
 use crate::error::{Error, Kind, Result};
-use crate::json::filter::{self, Ending, FilterError, Input, Render};
+use crate::json::filter::{self, Ending, Filter, FilterError, Input, Render};
 use crate::json::{Indent, ParseError, Style, Value};
 use crate::store::{self, Change, Current, Format, OnCorrupt, lines};
 
@@ -67,85 +67,192 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
             return Err(corrupt(file, &error, format));
         }
     };
-    let missing = || {
+    Reading {
+        g,
+        args,
+        file,
+        format,
+        filter,
+        default,
+        memory: args.filter_memory.limit(size),
+    }
+    .print(doc)
+}
+
+/// The inputs of a read, with their line numbers (0 for a document).
+type Inputs<'a> = Box<dyn Iterator<Item = (usize, std::result::Result<Input, ParseError>)> + 'a>;
+
+/// A read whose FILE was loaded and is not printed as it is.
+struct Reading<'a> {
+    g: &'a Global,
+    args: &'a ReadArgs,
+    file: &'a Path,
+    format: Format,
+    filter: Option<Filter>,
+    default: Option<Value>,
+    /// What the filter may allocate.
+    memory: usize,
+}
+
+impl Reading<'_> {
+    /// Print the filter's outputs (or the values) for the document `doc`
+    /// (None: missing); the exit code.
+    fn print(self, doc: Option<store::Doc>) -> Result<i32> {
+        let file = self.file;
+        let gathered = self.gather(doc.as_ref())?;
+        let mut out = Output::new(
+            self.args,
+            self.format == Format::Lines && gathered.is_none(),
+        );
+        if gathered.is_none() && self.by_spine(doc.as_ref(), &mut out)? {
+            self.g.detail(&format!(
+                "{}: path filter: only the addressed path was read",
+                file.display()
+            ));
+            return done(file, out, Ending::Finished, self.args);
+        }
+        let whole_document = self.format == Format::Document && gathered.is_none();
+        let inputs = self.inputs(doc.as_ref(), gathered)?;
+        let parsed = |r: std::result::Result<Input, ParseError>| {
+            r.map_err(|e| {
+                Error::internal(format!(
+                    "{}: a validated document does not parse: {e}",
+                    file.display()
+                ))
+            })
+        };
+        // JSON Lines with a filter print like `jq -c`, one output per line.
+        let Some(filter) = &self.filter else {
+            for (_, input) in inputs {
+                let input = parsed(input)?;
+                if out.emit_output(&input, &input.whole()).is_break() {
+                    break;
+                }
+            }
+            return finish(file, out).map(|()| 0);
+        };
+        let name = file.to_string_lossy();
+        let memory_line = self.memory_line();
+        let mut ending = Ending::Finished;
+        for (line, input) in inputs {
+            let input = parsed(input)?;
+            let ran = jq::run_limited(file, self.memory, &memory_line, || {
+                filter.run_input(&input, Some(&name), &jq::side_output, &mut |v| {
+                    out.emit_output(&input, &v)
+                })
+            })?;
+            if whole_document {
+                // The process ends after this read: freeing the input value by
+                // value would cost more than the filter on a large document.
+                std::mem::forget(input);
+            }
+            match ran {
+                Ok(Ending::Finished) => {}
+                Ok(e) => {
+                    ending = e;
+                    break;
+                }
+                Err(e) => {
+                    // Outputs printed before an error stay printed; the error comes after them.
+                    finish(file, out)?;
+                    let at = if line > 0 {
+                        format!(" (line {line})")
+                    } else {
+                        String::new()
+                    };
+                    return Err(Error::bad_input(format!("{}{at}: {e}", file.display())));
+                }
+            }
+        }
+        done(file, out, ending, self.args)
+    }
+
+    fn memory_line(&self) -> String {
+        format!(
+            "{}: the filter used more than {} of memory (--filter-memory); nothing more was printed",
+            self.file.display(),
+            crate::cli::show_size(self.memory)
+        )
+    }
+
+    fn missing(&self) -> Error {
         Error::new(
             Kind::NotFound,
             format!(
                 "{}: no such file (give --default JSON to get a value for a missing file)",
-                file.display()
+                self.file.display()
             ),
         )
-    };
-    // -s: every value in one array, the one input; -n: null is the one
-    // input, and `input`/`inputs` hand out the values.
-    let gathered = if args.slurp || args.null_input {
-        let values: Vec<Value> = match (&doc, &default) {
+    }
+
+    /// -s: every value in one array, the one input; -n: null is the one
+    /// input, and `input`/`inputs` hand out the values. None without them.
+    fn gather(&self, doc: Option<&store::Doc>) -> Result<Option<Value>> {
+        if !(self.args.slurp || self.args.null_input) {
+            return Ok(None);
+        }
+        let values: Vec<Value> = match (doc, &self.default) {
             (Some(d), _) => d.values().collect::<Result<_>>()?,
             (None, Some(v)) => vec![v.clone()],
-            (None, None) => return Err(missing()),
+            (None, None) => return Err(self.missing()),
         };
-        Some(if args.slurp {
+        Ok(Some(if self.args.slurp {
             Value::Array(values)
         } else {
-            if let Some(f) = &filter {
+            if let Some(f) = &self.filter {
                 f.set_inputs(values);
             }
             Value::Null
-        })
-    } else {
-        None
-    };
-    // A filter that reads one path of a document (`.a.b`, `.events |
-    // length`, `.events[-1]`, `.events | map(.x)`) runs over what that path
-    // addresses only (see `Spine`): the rest of the file is checked, never
-    // read into values. Its outputs are held until it has finished; if it
-    // fails, it runs again on the whole document, which then prints and
-    // says exactly what it always has.
-    let mut out = Output::new(args, format == Format::Lines && gathered.is_none());
-    let name = file.to_string_lossy();
-    let memory = args.filter_memory.limit(size);
-    let memory_line = format!(
-        "{}: the filter used more than {} of memory (--filter-memory); nothing more was printed",
-        file.display(),
-        crate::cli::show_size(memory)
-    );
-    let spine = match (&args.filter, &filter, &doc, format) {
-        (Some(code), Some(_), Some(_), Format::Document)
-            if gathered.is_none() && !jq::spliced_off() =>
-        {
-            filter::Spine::for_read(code)
-        }
-        _ => None,
-    };
-    if let (Some(spine), Some(filter), Some(d)) = (&spine, &filter, &doc)
-        && let Ok(input) = Input::parse_spine(d.shared(), *d.style(), spine, false)
-    {
+        }))
+    }
+
+    /// A filter that reads one path of a document (`.a.b`, `.events |
+    /// length`, `.events[-1]`, `.events | map(.x)`) runs over what that path
+    /// addresses only (see `Spine`): the rest of the file is checked, never
+    /// read into values. Its outputs are held until it has finished; if it
+    /// fails, it runs again on the whole document, which then prints and
+    /// says exactly what it always has. True when it printed.
+    fn by_spine(&self, doc: Option<&store::Doc>, out: &mut Output) -> Result<bool> {
+        let spine = match (&self.args.filter, &self.filter, doc, self.format) {
+            (Some(code), Some(_), Some(_), Format::Document) if !jq::spliced_off() => {
+                filter::Spine::for_read(code)
+            }
+            _ => None,
+        };
+        let (Some(spine), Some(filter), Some(d)) = (&spine, &self.filter, doc) else {
+            return Ok(false);
+        };
+        let Ok(input) = Input::parse_spine(d.shared(), *d.style(), spine, false) else {
+            return Ok(false);
+        };
+        let name = self.file.to_string_lossy();
         let mut outputs = Vec::new();
-        let ran = jq::run_limited(file, memory, &memory_line, || {
+        let ran = jq::run_limited(self.file, self.memory, &self.memory_line(), || {
             filter.run_input(&input, Some(&name), &jq::side_output, &mut |v| {
                 outputs.push(v);
                 ControlFlow::Continue(())
             })
         })?;
-        if ran == Ok(Ending::Finished) {
-            for v in &outputs {
-                if out.emit_output(&input, v).is_break() {
-                    break;
-                }
-            }
-            std::mem::forget(outputs);
-            std::mem::forget(input);
-            g.detail(&format!(
-                "{}: path filter: only the addressed path was read",
-                file.display()
-            ));
-            return done(file, out, Ending::Finished, args);
+        if ran != Ok(Ending::Finished) {
+            return Ok(false);
         }
+        for v in &outputs {
+            if out.emit_output(&input, v).is_break() {
+                break;
+            }
+        }
+        std::mem::forget(outputs);
+        std::mem::forget(input);
+        Ok(true)
     }
-    // The inputs, with their line numbers (0 for a document): straight into
-    // the filter's values, no tree of jsafe's own.
-    let inputs: Box<dyn Iterator<Item = (usize, std::result::Result<Input, ParseError>)>> =
-        match (&doc, format) {
+
+    /// The inputs, straight into the filter's values, no tree of jsafe's own.
+    fn inputs<'d>(
+        &self,
+        doc: Option<&'d store::Doc>,
+        gathered: Option<Value>,
+    ) -> Result<Inputs<'d>> {
+        Ok(match (doc, self.format) {
             _ if gathered.is_some() => Box::new(std::iter::once((
                 0,
                 Ok(Input::from_value(gathered.as_ref().unwrap_or(&Value::Null))),
@@ -164,61 +271,11 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
                 )
             }
             (None, _) => {
-                let default = default.ok_or_else(missing)?;
-                Box::new(std::iter::once((0, Ok(Input::from_value(&default)))))
+                let default = self.default.as_ref().ok_or_else(|| self.missing())?;
+                Box::new(std::iter::once((0, Ok(Input::from_value(default)))))
             }
-        };
-    let parsed = |r: std::result::Result<Input, ParseError>| {
-        r.map_err(|e| {
-            Error::internal(format!(
-                "{}: a validated document does not parse: {e}",
-                file.display()
-            ))
         })
-    };
-
-    // JSON Lines with a filter print like `jq -c`, one output per line.
-    let Some(filter) = &filter else {
-        for (_, input) in inputs {
-            let input = parsed(input)?;
-            if out.emit_output(&input, &input.whole()).is_break() {
-                break;
-            }
-        }
-        return finish(file, out).map(|()| 0);
-    };
-    let mut ending = Ending::Finished;
-    for (line, input) in inputs {
-        let input = parsed(input)?;
-        let ran = jq::run_limited(file, memory, &memory_line, || {
-            filter.run_input(&input, Some(&name), &jq::side_output, &mut |v| {
-                out.emit_output(&input, &v)
-            })
-        })?;
-        if format == Format::Document && gathered.is_none() {
-            // The process ends after this read: freeing the input value by
-            // value would cost more than the filter on a large document.
-            std::mem::forget(input);
-        }
-        match ran {
-            Ok(Ending::Finished) => {}
-            Ok(e) => {
-                ending = e;
-                break;
-            }
-            Err(e) => {
-                // Outputs printed before an error stay printed; the error comes after them.
-                finish(file, out)?;
-                let at = if line > 0 {
-                    format!(" (line {line})")
-                } else {
-                    String::new()
-                };
-                return Err(Error::bad_input(format!("{}{at}: {e}", file.display())));
-            }
-        }
     }
-    done(file, out, ending, args)
 }
 
 /// Flush what was printed; the exit code for how the filter ended.

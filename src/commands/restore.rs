@@ -2,6 +2,7 @@
 //! core (the version it replaces is backed up, or quarantined if corrupt).
 
 use super::shared::context::Writer;
+use super::shared::restore::{backup_not_valid, no_backup_named, no_valid_backup, restored};
 use super::{Global, print};
 use crate::cli::RestoreArgs;
 use crate::error::{Error, Kind, Result};
@@ -18,15 +19,9 @@ pub fn run(g: &Global, args: &RestoreArgs) -> Result<()> {
         return list(file, &backups, args.json);
     }
     let (name, bytes) = if let Some(name) = &args.from {
-        let b = backups.find(name).ok_or_else(|| {
-            Error::new(
-                Kind::NotFound,
-                format!(
-                    "{}: no backup named {name} (see `jsafe restore --list {0}`)",
-                    file.display()
-                ),
-            )
-        })?;
+        let b = backups
+            .find(name)
+            .ok_or_else(|| no_backup_named(file, name))?;
         if let Some(why) = &b.untrusted {
             return Err(Error::new(
                 Kind::Io,
@@ -36,27 +31,18 @@ pub fn run(g: &Global, args: &RestoreArgs) -> Result<()> {
                 ),
             ));
         }
-        let bytes = backups.load_valid(b).ok_or_else(|| {
-            Error::new(
-                Kind::Corrupt,
-                format!(
-                    "{}: backup {name} is not valid JSON; choose another from `jsafe restore --list {0}`",
-                    file.display()
-                ),
-            )
-        })?;
+        let bytes = backups
+            .load_valid(b)
+            .ok_or_else(|| backup_not_valid(file, name))?;
         (b.name.clone(), bytes)
     } else {
-        let (b, bytes) = backups.newest_valid().ok_or_else(|| {
-            Error::new(
-                Kind::NotFound,
-                format!("{}: no valid backup to restore", file.display()),
-            )
-        })?;
+        let (b, bytes) = backups
+            .newest_valid()
+            .ok_or_else(|| no_valid_backup(file))?;
         (b.name.clone(), bytes)
     };
     drop(backups);
-    let writer = Writer::new(g, file, "restore", None)?.on_corrupt(OnCorrupt::Quarantine);
+    let writer = Writer::new(g, file, "restore", None, OnCorrupt::Quarantine)?;
     let mut bytes = Some(bytes);
     let outcome = writer.transact(|_| {
         bytes
@@ -64,14 +50,7 @@ pub fn run(g: &Global, args: &RestoreArgs) -> Result<()> {
             .map(Change::Bytes)
             .ok_or_else(|| Error::internal("the backup was used up"))
     })?;
-    if outcome.changed {
-        g.notice(&format!("{}: restored backup {name}", file.display()));
-    } else {
-        g.notice(&format!(
-            "{}: already equal to backup {name}; nothing written",
-            file.display()
-        ));
-    }
+    restored(g, file, &name, outcome.changed);
     Ok(())
 }
 

@@ -7,6 +7,7 @@ use super::shared::context::Writer;
 use crate::cli::RotateArgs;
 use crate::error::{Error, Kind, Result};
 use crate::store::Format;
+use crate::store::OnCorrupt;
 use crate::store::rotate::{Rotation, rotate};
 
 pub fn run(g: &Global, args: &RotateArgs) -> Result<()> {
@@ -20,7 +21,7 @@ pub fn run(g: &Global, args: &RotateArgs) -> Result<()> {
             ),
         ));
     }
-    let writer = Writer::new(g, file, "rotate", None)?;
+    let writer = Writer::new(g, file, "rotate", None, OnCorrupt::Fail)?;
     let how = Rotation {
         keep: args.keep,
         compress: args.compress,

@@ -10,6 +10,7 @@ use super::shared::context::Writer;
 use super::{Global, print};
 use crate::cli::SchemaArgs;
 use crate::error::{Error, Kind, Result};
+use crate::store::OnCorrupt;
 use crate::store::scan::{self, StateView};
 use crate::store::{self, Format, schema::Attached};
 
@@ -55,7 +56,7 @@ pub fn run(g: &Global, args: &SchemaArgs) -> Result<i32> {
             store::schema::MAX_SCHEMA >> 20
         )));
     }
-    let writer = Writer::new(g, file, "schema", None)?;
+    let writer = Writer::new(g, file, "schema", None, OnCorrupt::Fail)?;
     match store::attach_schema(
         file,
         &writer.options(),

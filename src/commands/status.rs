@@ -154,11 +154,7 @@ impl Scan<'_> {
     /// Every managed file of a directory (and with `--all-json`, every
     /// `*.json` file).
     fn dir(&mut self, listing: &Listing) {
-        let view = if listing.has_state {
-            StateView::open(listing.dir)
-        } else {
-            StateView::default()
-        };
+        let view = StateView::of(listing);
         self.errors.extend(view.errors.iter().cloned());
         let journal = view.journal();
         for m in scan::managed(listing, &view, Some(&journal)) {
@@ -340,6 +336,45 @@ fn inspect(
 ) -> Report {
     let format = Format::of(Path::new(name));
     let key = layout::key(name);
+    let (health, stat, schema) = health(dir, view, name, &key, format, timeout);
+    let lock = lock_report(view.probe(&key), stale_after);
+    let backups = backups_report(view.backups(dir, &key, stat.as_ref()));
+    let modified = stat.as_ref().and_then(|st| {
+        let secs = u64::try_from(st.st_mtime).ok()?;
+        UNIX_EPOCH.checked_add(Duration::new(
+            secs,
+            u32::try_from(st.st_mtime_nsec).unwrap_or(0),
+        ))
+    });
+    Report {
+        shown,
+        real: dir.join(name),
+        health,
+        size: stat
+            .as_ref()
+            .map(|st| u64::try_from(st.st_size).unwrap_or(0)),
+        modified,
+        lock,
+        backups,
+        quarantined: view.quarantined.get(&key).copied().unwrap_or(0),
+        last_op: journal.get(name.to_string_lossy().as_ref()).cloned(),
+        temps: Vec::new(),
+        problems: Vec::new(),
+        schema,
+        lines: format == Format::Lines,
+    }
+}
+
+/// The health of `name` (its key `key`), its `fstat` when it could be
+/// read, and what its attached schema says of it.
+fn health(
+    dir: &Dir,
+    view: &StateView,
+    name: &OsStr,
+    key: &OsStr,
+    format: Format,
+    timeout: Duration,
+) -> (Health, Option<rustix::fs::Stat>, SchemaReport) {
     let mut schema = SchemaReport::None;
     let (mut health, stat) = match scan::read_data(dir, name) {
         Ok(None) => (Health::Missing, None),
@@ -350,7 +385,7 @@ fn inspect(
             };
             let health = match checked {
                 Ok(()) => {
-                    schema = check_schema(view, &key, &bytes, format);
+                    schema = check_schema(view, key, &bytes, format);
                     Health::Ok
                 }
                 Err(e) => Health::Corrupt(e),
@@ -375,7 +410,7 @@ fn inspect(
         {
             health = match again.reclassify(format) {
                 crate::store::Current::Valid(d) => {
-                    schema = check_schema(view, &key, d.bytes(), format);
+                    schema = check_schema(view, key, d.bytes(), format);
                     Health::Ok
                 }
                 crate::store::Current::Corrupt { error, .. } => Health::Corrupt(error),
@@ -383,8 +418,12 @@ fn inspect(
             };
         }
     }
-    let lock = lock_report(view.probe(&key), stale_after);
-    let backups = match view.backups(dir, &key, stat.as_ref()) {
+    (health, stat, schema)
+}
+
+/// The backups of a file as `restore` reads them, or why they could not be read.
+fn backups_report(read: Result<crate::store::Backups>) -> Backups {
+    match read {
         Ok(b) => {
             let trusted: Vec<&crate::store::Backup> =
                 b.list.iter().filter(|x| x.untrusted.is_none()).collect();
@@ -408,30 +447,6 @@ fn inspect(
             newest_valid: None,
             untrusted: vec![e.message().to_owned()],
         },
-    };
-    let modified = stat.as_ref().and_then(|st| {
-        let secs = u64::try_from(st.st_mtime).ok()?;
-        UNIX_EPOCH.checked_add(Duration::new(
-            secs,
-            u32::try_from(st.st_mtime_nsec).unwrap_or(0),
-        ))
-    });
-    Report {
-        shown,
-        real: dir.join(name),
-        health,
-        size: stat
-            .as_ref()
-            .map(|st| u64::try_from(st.st_size).unwrap_or(0)),
-        modified,
-        lock,
-        backups,
-        quarantined: view.quarantined.get(&key).copied().unwrap_or(0),
-        last_op: journal.get(name.to_string_lossy().as_ref()).cloned(),
-        temps: Vec::new(),
-        problems: Vec::new(),
-        schema,
-        lines: format == Format::Lines,
     }
 }
 

@@ -146,6 +146,16 @@ impl Stream {
         Some((items, None))
     }
 
+    /// "FILE: N patches applied in M writes" (`what`: patches, values), for --verbose.
+    pub fn summary(&self, file: &Path, what: &str) -> String {
+        format!(
+            "{}: {} {what} applied in {} writes",
+            file.display(),
+            self.values,
+            self.writes
+        )
+    }
+
     /// Run the stream: commit each batch with `commit` (see [`commit`]),
     /// stop at the first error.
     pub fn run(&mut self, commit_batch: &mut Batch) -> Result<()> {

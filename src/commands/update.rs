@@ -11,11 +11,11 @@
 //! run stopped by a limit ends the stream after the values before it are
 //! committed, not the process with the batch lost.
 
-use super::shared::context::Writer;
+use super::shared::context::{Writer, recover};
 use super::shared::jq;
+use super::shared::limits::{DEFAULT_FILTER_TIMEOUT, FilterMemory};
 use super::stream::{Item, Stream, on_line};
 use super::{Global, check_file_filter_order, indent_override, json_input};
-use crate::cli::FilterMemory;
 use crate::cli::UpdateArgs;
 use crate::error::{Error, Kind, Result};
 use crate::json::Style;
@@ -42,19 +42,25 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
     let slot = args.stream.then_some("in");
     let filter = jq::compile(&args.filter, &args.vars, slot)?;
     let default = json_input(Some(&args.default), "--default")?;
-    let indent = indent_override(&args.style);
-    let writer = Writer::new(g, file, "update", args.schema.as_deref())?
-        .indent(indent)
-        .recover(args.recover);
+    let indent = indent_override(&args.doc.style);
+    let writer = Writer::new(
+        g,
+        file,
+        "update",
+        args.change.schema.as_deref(),
+        recover(args.doc.recover),
+    )?
+    .indent(indent);
+    let time = args.filter_timeout.unwrap_or(DEFAULT_FILTER_TIMEOUT);
     if args.stream {
-        let limits = (args.filter_timeout, args.filter_memory);
+        let limits = (time, args.filter_memory);
         return stream(
             g,
             file,
             &writer,
             filter,
             &default,
-            args.schema.as_deref(),
+            args.change.schema.as_deref(),
             limits,
         )
         .map(|halted| halted.unwrap_or(0));
@@ -64,11 +70,12 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
         args,
         filter: &filter,
         default: &default,
+        time,
         indent,
         timeout_line: format!(
             "{}: {}; nothing was written",
             file.display(),
-            FilterError::Timeout(args.filter_timeout)
+            FilterError::Timeout(time)
         ),
         // Recognised before the lock is taken (see `Spine`).
         spine: (!jq::spliced_off())
@@ -115,6 +122,8 @@ struct Once<'a> {
     args: &'a UpdateArgs,
     filter: &'a Filter,
     default: &'a Value,
+    /// How long the filter may run.
+    time: Duration,
     indent: Option<crate::json::Indent>,
     timeout_line: String,
     spine: Option<Spine>,
@@ -239,7 +248,7 @@ impl Once<'_> {
         let mut outputs = Vec::with_capacity(1);
         let _limits = arm(
             self.file,
-            self.args.filter_timeout,
+            self.time,
             memory,
             &self.timeout_line,
             &memory_line,
@@ -546,12 +555,7 @@ fn stream(
     };
     let mut stream = Stream::stdin()?;
     let done = stream.run(&mut apply);
-    g.detail(&format!(
-        "{}: {} values applied in {} writes",
-        file.display(),
-        stream.values,
-        stream.writes
-    ));
+    g.detail(&stream.summary(file, "values"));
     match (done, halted.get()) {
         (Err(e), Some(code)) => {
             super::diag(e.message());

@@ -58,60 +58,19 @@ pub fn run(g: &Global, args: &WatchArgs) -> Result<i32> {
     let mut deadline = idle.and_then(|d| Instant::now().checked_add(d));
     let mut first = true;
     let mut last: Option<Vec<u8>> = None;
-    let mut cursor = watch::Cursor::default();
-    let mut line_no = 0usize;
+    let mut tail = Tail::default();
     loop {
+        let show = !first || !(args.changes_only || args.once);
         let text = match format {
             Format::Document => document(file, &out)?,
-            Format::Lines => {
-                // Everything there now, however large, before waiting: the
-                // next change may never come.
-                let mut text = Vec::new();
-                loop {
-                    let new = watch::read_new_lines(file, &mut cursor)?;
-                    if new.restarted {
-                        line_no = 0;
-                    }
-                    for line in &new.lines {
-                        line_no += 1;
-                        if line.iter().all(u8::is_ascii_whitespace) {
-                            continue;
-                        }
-                        match json::parse(line) {
-                            Ok(v) => text.extend(out.render(v)?),
-                            Err(e) => diag(&format!(
-                                "{}: line {line_no} skipped: not valid JSON ({e})",
-                                file.display()
-                            )),
-                        }
-                    }
-                    for _ in 0..new.too_long {
-                        line_no += 1;
-                        diag(&format!(
-                            "{}: line {line_no} skipped: longer than a JSON Lines line may be ({})",
-                            file.display(),
-                            crate::store::lines::max_line_text()
-                        ));
-                    }
-                    if !new.more {
-                        break;
-                    }
-                    // Printed as it comes (a large backlog is not held
-                    // whole), or passed over as the first read is when
-                    // only changes are wanted.
-                    let show = !first || !(args.changes_only || args.once);
-                    if show && !text.is_empty() && !out.emit(&text)? {
-                        return Ok(0);
-                    }
-                    text.clear();
-                }
-                (!text.is_empty()).then_some(text)
-            }
+            Format::Lines => match tail.read(file, &mut out, show)? {
+                ControlFlow::Continue(text) => text,
+                ControlFlow::Break(()) => return Ok(0),
+            },
         };
         if let Some(text) = text {
             let news = format == Format::Lines || last.as_deref() != Some(&text[..]);
             if news {
-                let show = !first || !(args.changes_only || args.once);
                 if show {
                     if !out.emit(&text)? {
                         return Ok(0); // the reader went away
@@ -137,16 +96,7 @@ pub fn run(g: &Global, args: &WatchArgs) -> Result<i32> {
         match w.wait_writing_to(left, Some(stdout))? {
             Event::Changed => {}
             Event::OutputClosed => return Ok(0),
-            Event::TimedOut => {
-                return Err(Error::new(
-                    Kind::LockTimeout,
-                    format!(
-                        "{}: no change within {}",
-                        file.display(),
-                        crate::time::human_precise(idle.unwrap_or_default())
-                    ),
-                ));
-            }
+            Event::TimedOut => return Err(idle_out(file, "no change", idle)),
             Event::DirGone => {
                 return Err(Error::new(
                     Kind::NotFound,
@@ -157,6 +107,70 @@ pub fn run(g: &Global, args: &WatchArgs) -> Result<i32> {
                 ));
             }
         }
+    }
+}
+
+/// No change printed within the idle limit (`--timeout`): exit 3.
+fn idle_out(file: &std::path::Path, what: &str, idle: Option<Duration>) -> Error {
+    Error::new(
+        Kind::LockTimeout,
+        format!(
+            "{}: {what} within {}",
+            file.display(),
+            crate::time::human_precise(idle.unwrap_or_default())
+        ),
+    )
+}
+
+/// Where a watched JSON Lines file was read up to.
+#[derive(Default)]
+struct Tail {
+    cursor: watch::Cursor,
+    line_no: usize,
+}
+
+impl Tail {
+    /// The output for every whole line there now, however large, before
+    /// waiting: the next change may never come. A large backlog is printed
+    /// as it comes (`show`) or passed over, not held whole. Break when
+    /// stdout was closed.
+    fn read(
+        &mut self,
+        file: &std::path::Path,
+        out: &mut Printer,
+        show: bool,
+    ) -> Result<ControlFlow<(), Option<Vec<u8>>>> {
+        let mut text = Vec::new();
+        loop {
+            let new = watch::read_new_lines(file, &mut self.cursor)?;
+            if new.restarted {
+                self.line_no = 0;
+            }
+            for line in &new.lines {
+                self.line_no += 1;
+                if line.iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                text.extend(out.line(line, self.line_no)?);
+            }
+            for _ in 0..new.too_long {
+                self.line_no += 1;
+                diag(&format!(
+                    "{}: line {} skipped: longer than a JSON Lines line may be ({})",
+                    file.display(),
+                    self.line_no,
+                    crate::store::lines::max_line_text()
+                ));
+            }
+            if !new.more {
+                break;
+            }
+            if show && !text.is_empty() && !out.emit(&text)? {
+                return Ok(ControlFlow::Break(()));
+            }
+            text.clear();
+        }
+        Ok(ControlFlow::Continue((!text.is_empty()).then_some(text)))
     }
 }
 
@@ -242,6 +256,21 @@ impl Printer<'_> {
         Ok(buf)
     }
 
+    /// The output for line `line_no` of a log; nothing for a line that is
+    /// not valid JSON (reported on stderr and skipped).
+    fn line(&self, line: &[u8], line_no: usize) -> Result<Vec<u8>> {
+        match json::parse(line) {
+            Ok(v) => self.render(v),
+            Err(e) => {
+                diag(&format!(
+                    "{}: line {line_no} skipped: not valid JSON ({e})",
+                    self.file.display()
+                ));
+                Ok(Vec::new())
+            }
+        }
+    }
+
     /// Print and flush; false when stdout is closed.
     fn emit(&mut self, bytes: &[u8]) -> Result<bool> {
         match self
@@ -279,13 +308,7 @@ fn etcd_lines(
             let mut text = Vec::new();
             for line in lines {
                 line_no += 1;
-                match json::parse(&line) {
-                    Ok(v) => text.extend(out.render(v)?),
-                    Err(e) => diag(&format!(
-                        "{}: line {line_no} skipped: not valid JSON ({e})",
-                        file.display()
-                    )),
-                }
+                text.extend(out.line(&line, line_no)?);
             }
             if show && !text.is_empty() {
                 if !out.emit(&text)? {
@@ -300,16 +323,7 @@ fn etcd_lines(
         is_first = false;
         match w.next(deadline) {
             Seen::Lines(lines, _) => batch = Some(lines),
-            Seen::TimedOut => {
-                return Err(Error::new(
-                    Kind::LockTimeout,
-                    format!(
-                        "{}: no new line within {}",
-                        file.display(),
-                        crate::time::human_precise(idle.unwrap_or_default())
-                    ),
-                ));
-            }
+            Seen::TimedOut => return Err(idle_out(file, "no new line", idle)),
             Seen::Version(..) | Seen::Deleted(_) | Seen::Compacted(..) => {}
         }
     }
@@ -362,14 +376,7 @@ fn etcd(g: &Global, args: &WatchArgs, out: &mut Printer, idle: Option<Duration>)
                 version = bytes.map(Current::classify);
             }
             store::etcd::watch::Seen::TimedOut => {
-                return Err(Error::new(
-                    Kind::LockTimeout,
-                    format!(
-                        "{}: no change within {}",
-                        file.display(),
-                        crate::time::human_precise(idle.unwrap_or_default())
-                    ),
-                ));
+                return Err(idle_out(file, "no change", idle));
             }
         }
     }

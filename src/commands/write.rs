@@ -11,9 +11,14 @@ pub fn run(g: &Global, args: &WriteArgs) -> Result<()> {
     super::check_file_value_order("write", &args.file, args.json.as_deref(), "JSON")?;
     super::refuse_json_lines("write", &args.file)?;
     let value = value_input(args.json.as_deref(), &args.vars, "the new content")?;
-    let writer = Writer::new(g, &args.file, "write", args.schema.as_deref())?
-        .indent(indent_override(&args.style))
-        .on_corrupt(OnCorrupt::Quarantine);
+    let writer = Writer::new(
+        g,
+        &args.file,
+        "write",
+        args.change.schema.as_deref(),
+        OnCorrupt::Quarantine,
+    )?
+    .indent(indent_override(&args.style));
     // A conflict on an etcd key applies the change again: a copy only there.
     let spare = store::etcd::is_url(&args.file).then(|| value.clone());
     let mut value = Some(value);

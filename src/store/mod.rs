@@ -276,13 +276,18 @@ pub struct Options<'a> {
 pub type Check<'a> = dyn Fn(&[u8]) -> Result<()> + 'a;
 
 impl<'a> Options<'a> {
+    /// The default longest wait for the lock.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+    /// The default number of backups kept per file.
+    pub const DEFAULT_KEEP: usize = 20;
+
     /// The defaults, for an operation named `operation` in the journal and the
     /// lock record ("merge", "update", …).
     pub fn new(operation: &'a str) -> Options<'a> {
         Options {
             operation,
-            timeout: Duration::from_secs(30),
-            keep: 20,
+            timeout: Self::DEFAULT_TIMEOUT,
+            keep: Self::DEFAULT_KEEP,
             sync: true,
             journal: true,
             indent: None,

@@ -111,15 +111,16 @@ fn walk_dir(
     out: &mut Walked,
     visit: &mut dyn FnMut(Found),
 ) -> bool {
+    let unreadable = |out: &mut Walked, e: io::Error| {
+        out.errors.push(format!(
+            "cannot read directory {}: {e}",
+            dir.path().display()
+        ));
+        false
+    };
     let st = match dir.stat() {
         Ok(st) => st,
-        Err(e) => {
-            out.errors.push(format!(
-                "cannot read directory {}: {e}",
-                dir.path().display()
-            ));
-            return false;
-        }
+        Err(e) => return unreadable(out, e),
     };
     if !seen.insert((dir::dev(&st), st.st_ino)) {
         return true;
@@ -129,13 +130,7 @@ fn walk_dir(
     }
     let entries = match dir.entries() {
         Ok(e) => e,
-        Err(e) => {
-            out.errors.push(format!(
-                "cannot read directory {}: {e}",
-                dir.path().display()
-            ));
-            return false;
-        }
+        Err(e) => return unreadable(out, e),
     };
     let mut listing = Listing {
         dir,
@@ -235,6 +230,16 @@ pub struct StateView {
 }
 
 impl StateView {
+    /// The state of a listed directory: read when it has a `.jsafe` entry,
+    /// else empty.
+    pub fn of(listing: &Listing) -> StateView {
+        if listing.has_state {
+            StateView::open(listing.dir)
+        } else {
+            StateView::default()
+        }
+    }
+
     /// The state of the data directory `data` (`.jsafe` and its parts opened
     /// without following symlinks, checked as a write would check them;
     /// refused parts are reported in `errors` and not read).

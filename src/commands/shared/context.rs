@@ -13,6 +13,16 @@ use crate::error::Result;
 use crate::json::Indent;
 use crate::store::{self, Change, Check, Current, Lock, OnCorrupt, Options, Outcome};
 
+/// `--recover`: a corrupt file is replaced by its newest valid backup
+/// first; without it, a corrupt file fails the change.
+pub fn recover(recover: bool) -> OnCorrupt {
+    if recover {
+        OnCorrupt::Recover
+    } else {
+        OnCorrupt::Fail
+    }
+}
+
 /// One command's change of one FILE: what its transactions share.
 pub struct Writer<'g> {
     g: &'g Global,
@@ -27,15 +37,15 @@ pub struct Writer<'g> {
 
 impl<'g> Writer<'g> {
     /// The change `operation` (its name in the journal and the lock record)
-    /// of `file`: `--schema` (when given) is read and compiled, then the lock
-    /// of an enclosing `jsafe lock` is adopted (it must be exclusive). A
-    /// corrupt file fails the change unless [`Writer::on_corrupt`] says
-    /// otherwise.
+    /// of `file`, doing `on_corrupt` with a file that is not valid JSON:
+    /// `--schema` (when given) is read and compiled, then the lock of an
+    /// enclosing `jsafe lock` is adopted (it must be exclusive).
     pub fn new(
         g: &'g Global,
         file: &'g Path,
         operation: &'static str,
         schema: Option<&Path>,
+        on_corrupt: OnCorrupt,
     ) -> Result<Writer<'g>> {
         let check = schema_check(schema)?;
         let held = inherited_for_change(file)?;
@@ -47,7 +57,7 @@ impl<'g> Writer<'g> {
             check,
             wait: Box::new(g.waiter(file)),
             indent: None,
-            on_corrupt: OnCorrupt::Fail,
+            on_corrupt,
         })
     }
 
@@ -55,21 +65,6 @@ impl<'g> Writer<'g> {
     pub fn indent(mut self, indent: Option<Indent>) -> Self {
         self.indent = indent;
         self
-    }
-
-    /// What to do when the file is not valid JSON.
-    pub fn on_corrupt(mut self, on_corrupt: OnCorrupt) -> Self {
-        self.on_corrupt = on_corrupt;
-        self
-    }
-
-    /// `--recover`: a corrupt file is replaced by its newest valid backup first.
-    pub fn recover(self, recover: bool) -> Self {
-        self.on_corrupt(if recover {
-            OnCorrupt::Recover
-        } else {
-            OnCorrupt::Fail
-        })
     }
 
     /// The transaction options.

@@ -7,4 +7,6 @@ pub mod child;
 pub mod context;
 pub mod inherited;
 pub mod jq;
+pub mod limits;
 pub mod paths;
+pub mod restore;

@@ -1,372 +1,21 @@
-//! The command line, defined once. Help, shell completions and man pages are
-//! all generated from these definitions ([`command`]), never hand-copied.
-//!
-//! The lock and write options are accepted before the subcommand (`jsafe
-//! --keep 5 merge F P`, the [`TopArgs`], which also read the environment) and,
-//! for the commands they apply to, after it (the [`LockOpts`] and
-//! [`WriteOpts`] flattened into those commands, shown there under their own
-//! headings). main.rs settles each setting: the subcommand's flag, else the
-//! flag before the subcommand, else the environment variable, else the default.
+//! The clap definitions: every command, argument and option, with its
+//! help line. The help that is made rather than written (defaults, exit
+//! codes, environment, examples) is in [`super::help`], the unit parsers in
+//! [`super::units`].
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::builder::FalseyValueParser;
-use clap::{Args, CommandFactory, Parser, Subcommand, ValueHint};
+use clap::{Args, Parser, Subcommand, ValueHint};
 
-/// Exit codes, shown at the end of `jsafe --help`.
-/// A unit test checks this text against `error::EXIT_CODES`.
-pub const AFTER_HELP: &str = "\
-Exit codes:
-  0  ok
-  1  internal error (a bug in jsafe)
-  2  usage error (bad command line)
-  3  lock timeout: another process held the file's lock
-  4  bad input: JSON, merge patch or filter
-  5  target file is corrupt (not valid JSON)
-  6  not found: missing file without --default, no such backup
-  7  I/O error or refused file: nothing was changed
-  8  changed, but not confirmed durable: the new version is in place
-  9  problems found (status, test)
-  10  update: the filter called halt or halt_error(0); nothing written
-  11  read -e: the last output was false or null
-  14  read -e: the filter produced no output
-  15  halt_error: the filter stopped with an error message; nothing written
-  (halt_error(N) exits N, as in jq)
-  128+N  stopped by signal N (SIGINT 130, SIGTERM 143, SIGHUP 129): nothing was changed
-  (lock exits with its command's status; 126/127: the command cannot be run / is not found)";
-
-/// The variables jsafe reads: name, the option it stands for (`--x`, or
-/// `jsafe CMD --x` for one command's option), the value it takes, and what it
-/// does. `jsafe --help` and the man page's ENVIRONMENT section are made from
-/// it; a unit test checks it against the arguments that read a variable.
-pub const ENVIRONMENT: &[(&str, &str, &str, &str)] = &[
-    (
-        "JSAFE_TIMEOUT",
-        "--timeout",
-        "DURATION",
-        "how long to wait for a file's lock (default 30s)",
-    ),
-    (
-        "JSAFE_KEEP",
-        "--keep",
-        "N",
-        "backups kept per file (default 20)",
-    ),
-    (
-        "JSAFE_SPLIT_LINKS",
-        "--split-links",
-        "true",
-        "replace files that have other hard links",
-    ),
-    (
-        "JSAFE_NO_BACKUP",
-        "--no-backup",
-        "true",
-        "keep no backup of replaced versions",
-    ),
-    (
-        "JSAFE_NO_SYNC",
-        "--no-sync",
-        "true",
-        "write without fsync (tmpfs, tests): not durable; a power cut can leave the file empty",
-    ),
-    (
-        "JSAFE_NO_JOURNAL",
-        "--no-journal",
-        "true",
-        "write no audit journal line",
-    ),
-    (
-        "JSAFE_QUIET",
-        "--quiet",
-        "true",
-        "print nothing on stderr but errors",
-    ),
-    ("JSAFE_VERBOSE", "--verbose", "true", "say more on stderr"),
-    (
-        "JSAFE_FILTER_MEMORY",
-        "jsafe update --filter-memory",
-        "SIZE",
-        "a filter's memory limit (default auto)",
-    ),
-    (
-        "JSAFE_FILTER_TIMEOUT",
-        "jsafe update --filter-timeout",
-        "DURATION",
-        "an update's filter time limit (default 10s)",
-    ),
-];
-
-/// Examples per subcommand: the command line and what it does. Shown at the
-/// end of each subcommand's `--help` and in its man page's EXAMPLES section.
-pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
-    (
-        "read",
-        &[
-            ("jsafe read state.json .runs", "print one member"),
-            (
-                "jsafe read config.json '.servers[].host' -r",
-                "strings without quotes, one per line",
-            ),
-            (
-                "jsafe read missing.json --default '{}'",
-                "a missing file is {} instead of exit 6",
-            ),
-        ],
-    ),
-    (
-        "write",
-        &[
-            (
-                "jsafe write state.json '{\"job\": \"nightly\", \"runs\": 0}'",
-                "replace the content",
-            ),
-            (
-                "producer | jsafe write state.json",
-                "the new content from stdin",
-            ),
-        ],
-    ),
-    (
-        "merge",
-        &[
-            (
-                "jsafe merge state.json '{\"status\": \"done\"}'",
-                "set one member, keep the others",
-            ),
-            (
-                "jsafe merge state.json '{host: $h}' --arg h \"$HOST\"",
-                "a shell value, stored as a string whatever it holds",
-            ),
-            (
-                "producer | jsafe merge progress.json --stream",
-                "one patch per line, several in each write",
-            ),
-        ],
-    ),
-    (
-        "update",
-        &[
-            ("jsafe update state.json '.runs += 1'", "count a run"),
-            (
-                "jsafe update log.json '.events += [$e]' --argjson e '{\"event\": \"start\"}'",
-                "add a value given as JSON",
-            ),
-            (
-                "jsafe update big.json '.items |= map(.ok = true)' --filter-timeout 1m",
-                "a heavier filter on a large file",
-            ),
-        ],
-    ),
-    (
-        "restore",
-        &[
-            ("jsafe restore state.json", "list the backups, newest first"),
-            (
-                "jsafe restore state.json --latest",
-                "bring back the newest valid backup",
-            ),
-            (
-                "jsafe restore state.json --from 0000000007.20260101T120000.000000000Z.json",
-                "bring back one backup by its name (TAB completes it)",
-            ),
-        ],
-    ),
-    (
-        "status",
-        &[
-            (
-                "jsafe status",
-                "the managed files below the current directory",
-            ),
-            (
-                "jsafe status /srv/data --json",
-                "one JSON document for monitoring (docs/json-output.md)",
-            ),
-            (
-                "jsafe status -v state.json",
-                "also the left-over lock files",
-            ),
-        ],
-    ),
-    (
-        "cleanup-locks",
-        &[
-            (
-                "jsafe cleanup-locks --older-than 1h /srv/data",
-                "the cron job: prints only news",
-            ),
-            (
-                "jsafe cleanup-locks --dry-run -v .",
-                "what would go, and what stays",
-            ),
-        ],
-    ),
-    (
-        "lock",
-        &[
-            (
-                "jsafe lock state.json -- ./multi-step-script.sh",
-                "several steps under the file's lock",
-            ),
-            (
-                "jsafe lock state.json --timeout 0 -E 75 -- make report",
-                "skip the run (exit 75) when the file is busy",
-            ),
-        ],
-    ),
-    (
-        "watch",
-        &[
-            (
-                "jsafe watch progress.json .percent -c",
-                "print .percent now and after every change",
-            ),
-            (
-                "jsafe watch job.json .state -r --once --timeout 10m",
-                "wait for the next change, at most 10 minutes",
-            ),
-            (
-                "jsafe watch events.jsonl 'select(.level == \"error\")' -c",
-                "follow a JSON Lines log",
-            ),
-        ],
-    ),
-    (
-        "append",
-        &[
-            (
-                "jsafe append events.jsonl '{\"event\": \"start\"}'",
-                "one line at the end of a JSON Lines log",
-            ),
-            (
-                "producer | jsafe append events.jsonl -",
-                "every line from stdin",
-            ),
-            (
-                "jsafe append state.json '{\"at\": 1}' --to .history",
-                "onto an array in a JSON document",
-            ),
-        ],
-    ),
-    (
-        "schema",
-        &[
-            (
-                "jsafe schema state.json state.schema.json",
-                "every later change must match",
-            ),
-            ("jsafe schema state.json", "print the attached schema"),
-            ("jsafe schema state.json --detach", "check no more"),
-        ],
-    ),
-    (
-        "forget",
-        &[
-            (
-                "jsafe forget old.json",
-                "status stops reporting it; asks before removing backups",
-            ),
-            (
-                "jsafe forget --yes old.json",
-                "also its backups and schema, without asking",
-            ),
-        ],
-    ),
-    (
-        "rotate",
-        &[
-            (
-                "jsafe rotate events.jsonl --keep 7 --compress",
-                "events.jsonl.1.gz … .7.gz, a new empty log",
-            ),
-            (
-                "jsafe rotate events.jsonl --max-size 100M --max-age 1d",
-                "from cron: only a big or old log",
-            ),
-        ],
-    ),
-    (
-        "test",
-        &[
-            ("jsafe test", "every suite, in a fresh temp directory"),
-            (
-                "jsafe test --dir /mnt/nfs/data",
-                "does locking work on this mount?",
-            ),
-            ("jsafe test basic crash --json", "two suites, as JSON"),
-        ],
-    ),
-    (
-        "completions",
-        &[
-            (
-                "jsafe completions bash > ~/.local/share/bash-completion/completions/jsafe",
-                "bash, for this user",
-            ),
-            (
-                "jsafe completions zsh > \"${fpath[1]}/_jsafe\"",
-                "zsh (a directory in $fpath)",
-            ),
-            (
-                "jsafe completions fish > ~/.config/fish/completions/jsafe.fish",
-                "fish",
-            ),
-        ],
-    ),
-    (
-        "man",
-        &[
-            ("jsafe man | man -l -", "read the main page"),
-            (
-                "jsafe man ~/.local/share/man/man1",
-                "install every page for this user",
-            ),
-        ],
-    ),
-];
-
-/// The examples of `subcommand`, as a help section.
-fn examples_help(subcommand: &str) -> Option<String> {
-    let (_, examples) = EXAMPLES.iter().find(|(name, _)| *name == subcommand)?;
-    let mut text = String::from("Examples:");
-    for (line, what) in *examples {
-        text.push_str(&format!("\n  # {what}\n  {line}"));
-    }
-    Some(text)
-}
-
-/// The root's after-help: exit codes, environment, where state lives.
-fn root_after_help() -> String {
-    let mut text = format!(
-        "{AFTER_HELP}\n\nEnvironment (a flag beats its variable, a variable beats the default; \
-an empty variable counts as unset):"
-    );
-    for (var, option, value, what) in ENVIRONMENT {
-        let setting = format!("{var}={value}");
-        let option = option.strip_prefix("jsafe ").unwrap_or(option);
-        text.push_str(&format!("\n  {setting:<30}{option}: {what}"));
-    }
-    text.push_str(
-        "\n\nState lives beside each file in <dir>/.jsafe/: locks/<name>.lock,\n\
-backups/<name>/<seq>.<UTC time>.json, quarantine/, journal.jsonl",
-    );
-    text
-}
-
-/// The whole command line: the derive's definitions plus each subcommand's
-/// examples and the root's exit codes and environment.
-pub fn command() -> clap::Command {
-    let mut cmd = Cli::command().after_help(root_after_help());
-    for (name, _) in EXAMPLES {
-        if let Some(text) = examples_help(name) {
-            cmd = cmd.mut_subcommand(name, |sub| sub.after_help(text));
-        }
-    }
-    cmd
-}
+use super::help;
+use super::units::{
+    parse_duration, parse_filter_memory, parse_filter_timeout, parse_keep, parse_size,
+    parse_timeout,
+};
+use crate::commands::shared::limits::FilterMemory;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -404,11 +53,11 @@ pub struct GlobalArgs {
 /// and false mean "not given"; main.rs applies the defaults.
 #[derive(Debug, Clone, Args)]
 pub struct TopArgs {
-    /// How long to wait for a file's lock before exit 3: 30, 30s, 2m, 1h30m, forever [default: 30s; env JSAFE_TIMEOUT]
-    #[arg(long, env = "JSAFE_TIMEOUT", hide_env = true, value_name = "DURATION", value_parser = parse_timeout, help_heading = "Lock options (for every command that takes a lock)")]
+    // How long to wait for a file's lock.
+    #[arg(long, help = help::timeout("a"), env = "JSAFE_TIMEOUT", hide_env = true, value_name = "DURATION", value_parser = parse_timeout, help_heading = "Lock options (for every command that takes a lock)")]
     pub timeout: Option<Duration>,
-    /// Backups to keep per file [default: 20; env JSAFE_KEEP]
-    #[arg(long, env = "JSAFE_KEEP", hide_env = true, value_name = "N", value_parser = parse_keep, help_heading = WRITE_TOP)]
+    // Backups to keep per file.
+    #[arg(long, help = help::keep("per file"), env = "JSAFE_KEEP", hide_env = true, value_name = "N", value_parser = parse_keep, help_heading = WRITE_TOP)]
     pub keep: Option<usize>,
     /// Replace a file that has other hard links; they keep the old content (env JSAFE_SPLIT_LINKS)
     #[arg(long, env = "JSAFE_SPLIT_LINKS", hide_env = true, value_parser = FalseyValueParser::new(), help_heading = WRITE_TOP)]
@@ -431,16 +80,16 @@ const WRITE_OPTIONS: &str = "Write options";
 /// `--timeout` after the subcommand, for the commands that take a lock.
 #[derive(Debug, Clone, Default, Args)]
 pub struct LockOpts {
-    /// How long to wait for the file's lock before exit 3: 30, 30s, 2m, 1h30m, forever [default: 30s; env JSAFE_TIMEOUT]
-    #[arg(long, value_name = "DURATION", value_parser = parse_timeout, help_heading = LOCK_OPTIONS)]
+    // How long to wait for the file's lock.
+    #[arg(long, help = help::timeout("the"), value_name = "DURATION", value_parser = parse_timeout, help_heading = LOCK_OPTIONS)]
     pub timeout: Option<Duration>,
 }
 
 /// The write options after the subcommand, for the commands that write.
 #[derive(Debug, Clone, Default, Args)]
 pub struct WriteOpts {
-    /// Backups to keep of this file [default: 20; env JSAFE_KEEP]
-    #[arg(long, value_name = "N", value_parser = parse_keep, help_heading = WRITE_OPTIONS)]
+    // Backups to keep of this file.
+    #[arg(long, help = help::keep("of this file"), value_name = "N", value_parser = parse_keep, help_heading = WRITE_OPTIONS)]
     pub keep: Option<usize>,
     /// Do not back up the version being replaced (env JSAFE_NO_BACKUP)
     #[arg(long, help_heading = WRITE_OPTIONS)]
@@ -523,9 +172,9 @@ impl Command {
     pub fn lock_opts(&self) -> Option<&LockOpts> {
         match self {
             Command::Read(a) => Some(&a.lock_opts),
-            Command::Write(a) => Some(&a.lock_opts),
-            Command::Merge(a) => Some(&a.lock_opts),
-            Command::Update(a) => Some(&a.lock_opts),
+            Command::Write(a) => Some(&a.change.lock_opts),
+            Command::Merge(a) => Some(&a.change.lock_opts),
+            Command::Update(a) => Some(&a.change.lock_opts),
             Command::Restore(a) => Some(&a.lock_opts),
             Command::Lock(a) => Some(&a.lock_opts),
             Command::Append(a) => Some(&a.lock_opts),
@@ -538,15 +187,39 @@ impl Command {
     /// The write options given after the subcommand, for the commands that have them.
     pub fn write_opts(&self) -> Option<&WriteOpts> {
         match self {
-            Command::Write(a) => Some(&a.write_opts),
-            Command::Merge(a) => Some(&a.write_opts),
-            Command::Update(a) => Some(&a.write_opts),
+            Command::Write(a) => Some(&a.change.write_opts),
+            Command::Merge(a) => Some(&a.change.write_opts),
+            Command::Update(a) => Some(&a.change.write_opts),
             Command::Restore(a) => Some(&a.write_opts),
             Command::Append(a) => Some(&a.write_opts),
             Command::Schema(a) => Some(&a.write_opts),
             _ => None,
         }
     }
+}
+
+/// The options every command that changes a document ends with: a schema
+/// to check the result against, then the lock and write options.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ChangeOpts {
+    /// Refuse the change (exit 4) unless the result matches this JSON Schema
+    #[arg(long, value_name = "SCHEMA.json", value_hint = ValueHint::FilePath)]
+    pub schema: Option<PathBuf>,
+    #[command(flatten)]
+    pub lock_opts: LockOpts,
+    #[command(flatten)]
+    pub write_opts: WriteOpts,
+}
+
+/// How `merge` and `update` treat the document they change: its layout,
+/// and what a corrupt one becomes.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DocOpts {
+    #[command(flatten)]
+    pub style: StyleArgs,
+    /// If the file is corrupt, quarantine it and restore the newest valid backup first
+    #[arg(long)]
+    pub recover: bool,
 }
 
 /// How a changed file is formatted; by default the file's own style is kept.
@@ -677,13 +350,8 @@ pub struct WriteArgs {
     pub vars: VarArgs,
     #[command(flatten)]
     pub style: StyleArgs,
-    /// Refuse the change (exit 4) unless the result matches this JSON Schema
-    #[arg(long, value_name = "SCHEMA.json", value_hint = ValueHint::FilePath)]
-    pub schema: Option<PathBuf>,
     #[command(flatten)]
-    pub lock_opts: LockOpts,
-    #[command(flatten)]
-    pub write_opts: WriteOpts,
+    pub change: ChangeOpts,
 }
 
 #[derive(Debug, Args)]
@@ -697,10 +365,7 @@ pub struct MergeArgs {
     #[command(flatten)]
     pub vars: VarArgs,
     #[command(flatten)]
-    pub style: StyleArgs,
-    /// If the file is corrupt, quarantine it and restore the newest valid backup first
-    #[arg(long)]
-    pub recover: bool,
+    pub doc: DocOpts,
     /// Read one patch per line from stdin and apply them in order (waiting ones in one write)
     ///
     /// A bad line (not JSON, not a merge patch, refused by a schema) ends the
@@ -709,13 +374,8 @@ pub struct MergeArgs {
     /// many values before it are committed ("nothing was written" when none).
     #[arg(long)]
     pub stream: bool,
-    /// Refuse the change (exit 4) unless the result matches this JSON Schema
-    #[arg(long, value_name = "SCHEMA.json", value_hint = ValueHint::FilePath)]
-    pub schema: Option<PathBuf>,
     #[command(flatten)]
-    pub lock_opts: LockOpts,
-    #[command(flatten)]
-    pub write_opts: WriteOpts,
+    pub change: ChangeOpts,
 }
 
 #[derive(Debug, Args)]
@@ -731,17 +391,15 @@ pub struct UpdateArgs {
     /// The input when FILE is missing
     #[arg(long, value_name = "JSON", default_value = "{}")]
     pub default: OsString,
-    /// Abort a filter still running after DURATION, exit 4 (the lock is released): 10, 30s, 2m [default: 10s; env JSAFE_FILTER_TIMEOUT]
-    #[arg(long, value_name = "DURATION", env = "JSAFE_FILTER_TIMEOUT", hide_env = true, default_value = "10", hide_default_value = true, value_parser = parse_filter_timeout)]
-    pub filter_timeout: Duration,
+    // How long the filter may run (None: the policy's default,
+    // `limits::DEFAULT_FILTER_TIMEOUT`).
+    #[arg(long, help = help::filter_timeout(), value_name = "DURATION", env = "JSAFE_FILTER_TIMEOUT", hide_env = true, value_parser = parse_filter_timeout)]
+    pub filter_timeout: Option<Duration>,
     /// Abort a filter that allocates more than SIZE, exit 4: 512M, 2G, auto (8 times the file's size, at least 2G) [default: auto; env JSAFE_FILTER_MEMORY]
     #[arg(long, value_name = "SIZE", env = "JSAFE_FILTER_MEMORY", hide_env = true, default_value = "auto", hide_default_value = true, value_parser = parse_filter_memory)]
     pub filter_memory: FilterMemory,
     #[command(flatten)]
-    pub style: StyleArgs,
-    /// If the file is corrupt, quarantine it and restore the newest valid backup first
-    #[arg(long)]
-    pub recover: bool,
+    pub doc: DocOpts,
     /// Read one JSON value per line from stdin as $in and run FILTER for each, in order
     ///
     /// A value that fails (not JSON, a filter error, not exactly one output,
@@ -753,13 +411,8 @@ pub struct UpdateArgs {
     /// `halt_error(N)` with exit N.
     #[arg(long)]
     pub stream: bool,
-    /// Refuse the change (exit 4) unless the result matches this JSON Schema
-    #[arg(long, value_name = "SCHEMA.json", value_hint = ValueHint::FilePath)]
-    pub schema: Option<PathBuf>,
     #[command(flatten)]
-    pub lock_opts: LockOpts,
-    #[command(flatten)]
-    pub write_opts: WriteOpts,
+    pub change: ChangeOpts,
 }
 
 #[derive(Debug, Args)]
@@ -1017,301 +670,4 @@ pub struct GenerateArgs {
     /// Directory to write completions/ and man/ into
     #[arg(default_value = ".")]
     pub dir: PathBuf,
-}
-
-/// Defaults used when a variable is set but empty (it counts as unset).
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-const DEFAULT_KEEP: usize = 20;
-const DEFAULT_FILTER_TIMEOUT: Duration = Duration::from_secs(10);
-/// The least a filter may allocate under `--filter-memory auto`.
-const MIN_FILTER_MEMORY: usize = 2 << 30;
-/// Under `--filter-memory auto`, a filter may allocate this many times the
-/// size of the file it runs on: a filter that rebuilds every value of a
-/// document allocates about as much as its parsed values take (5 to 6 times
-/// the text for small objects), and some builtins copy once more.
-const FILTER_MEMORY_PER_BYTE: usize = 8;
-
-/// `--filter-memory`: how much a filter may allocate beyond the document it
-/// was given (reading the document is not the filter's doing).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FilterMemory {
-    /// Relative to the file: 8 times its size, at least 2G.
-    Auto,
-    /// This many bytes.
-    Fixed(usize),
-}
-
-impl FilterMemory {
-    /// The limit for a filter over a file of `file_size` bytes (0: none).
-    pub fn limit(self, file_size: u64) -> usize {
-        match self {
-            FilterMemory::Fixed(n) => n,
-            FilterMemory::Auto => usize::try_from(file_size)
-                .unwrap_or(usize::MAX)
-                .saturating_mul(FILTER_MEMORY_PER_BYTE)
-                .max(MIN_FILTER_MEMORY),
-        }
-    }
-}
-
-/// `--timeout`: a duration, or `forever`/`inf`/`infinity` (wait for ever);
-/// empty (an empty variable) is the default.
-fn parse_timeout(s: &str) -> Result<Duration, String> {
-    if s.trim().is_empty() {
-        return Ok(DEFAULT_TIMEOUT);
-    }
-    if matches!(
-        s.trim().to_ascii_lowercase().as_str(),
-        "forever" | "inf" | "infinity"
-    ) {
-        return Ok(Duration::MAX);
-    }
-    parse_duration(s)
-}
-
-/// The default value of `--timeout` (for main.rs, when nothing is given).
-pub const fn default_timeout() -> Duration {
-    DEFAULT_TIMEOUT
-}
-
-/// The default value of `--keep` (for main.rs, when nothing is given).
-pub const fn default_keep() -> usize {
-    DEFAULT_KEEP
-}
-
-fn parse_filter_timeout(s: &str) -> Result<Duration, String> {
-    if s.trim().is_empty() {
-        return Ok(DEFAULT_FILTER_TIMEOUT);
-    }
-    parse_duration(s)
-}
-
-fn parse_keep(s: &str) -> Result<usize, String> {
-    if s.trim().is_empty() {
-        return Ok(DEFAULT_KEEP);
-    }
-    s.trim()
-        .parse()
-        .map_err(|_| format!("'{s}' is not a number of backups"))
-}
-
-fn parse_filter_memory(s: &str) -> Result<FilterMemory, String> {
-    if s.trim().is_empty() || s.trim().eq_ignore_ascii_case("auto") {
-        return Ok(FilterMemory::Auto);
-    }
-    parse_size(s).map(FilterMemory::Fixed)
-}
-
-/// A size: "1048576", "512K", "64M", "2G", "1T" (powers of 1024).
-pub fn parse_size(s: &str) -> Result<usize, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: usize = num
-        .parse()
-        .map_err(|_| format!("'{s}' is not a size (like 512M or 2G)"))?;
-    let shift = match unit
-        .trim()
-        .to_ascii_uppercase()
-        .trim_end_matches("IB")
-        .trim_end_matches('B')
-    {
-        "" => 0,
-        "K" => 10,
-        "M" => 20,
-        "G" => 30,
-        "T" => 40,
-        _ => return Err(format!("'{s}': unknown unit '{unit}' (use K, M, G or T)")),
-    };
-    n.checked_mul(1usize << shift)
-        .filter(|&b| b > 0)
-        .ok_or_else(|| format!("'{s}' is out of range"))
-}
-
-/// A size for people: "2G", "512M", "1000".
-pub fn show_size(n: usize) -> String {
-    for (unit, shift) in [("T", 40), ("G", 30), ("M", 20), ("K", 10)] {
-        if n >= 1 << shift && n.is_multiple_of(1 << shift) {
-            return format!("{}{unit}", n >> shift);
-        }
-    }
-    format!("{n} bytes")
-}
-
-/// A duration as systemd writes them: a bare number is seconds (`30`,
-/// `0.5`, `1e19`); otherwise numbers with units, `30s`, `2m`, `1h30m`, `1w`, `500ms`,
-/// `2 days` (the `humantime` crate's units: ns, us, ms, s, m, h, d, w, M, y
-/// and their long names), and one number with a fraction, `1.5h`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    let shown = || format!("'{s}' is not a duration (like 30, 30s, 2m, 1h30m, 1w)");
-    if t.is_empty() {
-        return Err(shown());
-    }
-    // A bare number, as `f64` reads it (`30`, `0.5`, `1e19`): seconds.
-    if t.starts_with(|c: char| c.is_ascii_digit() || c == '.')
-        && let Ok(secs) = t.parse::<f64>()
-    {
-        return Duration::try_from_secs_f64(secs).map_err(|_| format!("'{s}' is out of range"));
-    }
-    match humantime::parse_duration(t) {
-        Ok(d) => Ok(d),
-        Err(humantime::DurationError::NumberOverflow) => Err(format!("'{s}' is out of range")),
-        Err(_) => fractional(t).ok_or_else(shown)?,
-    }
-}
-
-/// `1.5h`: one number with a fraction and one unit (humantime takes whole
-/// numbers only). None when `t` is not of that form.
-fn fractional(t: &str) -> Option<Result<Duration, String>> {
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-    let (num, unit) = t.split_at(split);
-    if !num.contains('.') {
-        return None;
-    }
-    let n: f64 = num.parse().ok()?;
-    let unit = humantime::parse_duration(&format!("1{}", unit.trim())).ok()?;
-    Some(
-        Duration::try_from_secs_f64(n * unit.as_secs_f64())
-            .map_err(|_| format!("'{t}' is out of range")),
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cli_definition_is_consistent() {
-        command().debug_assert();
-    }
-
-    #[test]
-    fn every_visible_subcommand_has_examples() {
-        let cmd = command();
-        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
-            let examples = EXAMPLES.iter().find(|(n, _)| *n == sub.get_name());
-            let (_, lines) =
-                examples.unwrap_or_else(|| panic!("{} has no examples", sub.get_name()));
-            assert!((1..=3).contains(&lines.len()), "{}", sub.get_name());
-            for (line, _) in *lines {
-                assert!(
-                    line.contains(&format!("jsafe {}", sub.get_name())),
-                    "{line}"
-                );
-            }
-        }
-    }
-
-    /// The ENVIRONMENT table names exactly the variables the arguments read,
-    /// each with its option.
-    #[test]
-    fn environment_table_matches_the_arguments() {
-        let cmd = command();
-        let mut read: Vec<(String, String)> = Vec::new();
-        let mut note = |sub: Option<&str>, arg: &clap::Arg| {
-            if let Some(var) = arg.get_env() {
-                let long = format!("--{}", arg.get_long().unwrap_or_default());
-                let option = sub.map_or(long.clone(), |s| format!("jsafe {s} {long}"));
-                let entry = (var.to_string_lossy().into_owned(), option);
-                if !read.contains(&entry) {
-                    read.push(entry);
-                }
-            }
-        };
-        for arg in cmd.get_arguments() {
-            note(None, arg);
-        }
-        for sub in cmd.get_subcommands() {
-            for arg in sub.get_arguments().filter(|a| !a.is_global_set()) {
-                note(Some(sub.get_name()), arg);
-            }
-        }
-        for (var, option, _, _) in ENVIRONMENT {
-            let found = read.iter().find(|(v, _)| v == var);
-            let (_, o) = found.unwrap_or_else(|| panic!("no argument reads {var}"));
-            if !option.starts_with("jsafe ") {
-                assert_eq!(o, option, "{var}");
-            }
-        }
-        for (var, _) in &read {
-            assert!(
-                ENVIRONMENT.iter().any(|(v, ..)| v == var),
-                "{var} is not in ENVIRONMENT"
-            );
-        }
-    }
-
-    #[test]
-    fn help_lists_every_exit_code_of_the_table() {
-        for (_, code, meaning) in crate::error::EXIT_CODES {
-            let line = format!("  {code}  {meaning}");
-            assert!(AFTER_HELP.contains(&line), "help lacks: {line}");
-        }
-    }
-
-    #[test]
-    fn durations() {
-        let secs = Duration::from_secs;
-        assert_eq!(parse_duration("0s"), Ok(Duration::ZERO));
-        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
-        assert_eq!(parse_duration("30"), Ok(secs(30)));
-        assert_eq!(parse_duration("30s"), Ok(secs(30)));
-        assert_eq!(parse_duration(" 2m "), Ok(secs(120)));
-        assert_eq!(parse_duration("1h"), Ok(secs(3600)));
-        assert_eq!(parse_duration("1h30m"), Ok(secs(5400)));
-        assert_eq!(parse_duration("1h 30m"), Ok(secs(5400)));
-        assert_eq!(parse_duration("1w"), Ok(secs(7 * 86400)));
-        assert_eq!(parse_duration("2d"), Ok(secs(2 * 86400)));
-        assert_eq!(parse_duration("2days"), Ok(secs(2 * 86400)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("0.5"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("1.5h"), Ok(secs(5400)));
-        assert_eq!(parse_duration("1e3"), Ok(secs(1000)));
-        assert!(parse_duration("1e19").is_ok());
-        for bad in [
-            "",
-            "1x",
-            "h",
-            "-1",
-            "1.2.3",
-            "1h-",
-            "forever",
-            "inf",
-            "NaN",
-            "1e30",
-            "99999999999999999999999w",
-        ] {
-            assert!(parse_duration(bad).is_err(), "{bad:?} parsed");
-        }
-        assert_eq!(parse_timeout(""), Ok(DEFAULT_TIMEOUT));
-        assert_eq!(parse_timeout("forever"), Ok(Duration::MAX));
-        assert_eq!(parse_timeout("inf"), Ok(Duration::MAX));
-        assert_eq!(parse_timeout("Infinity"), Ok(Duration::MAX));
-        assert_eq!(parse_timeout("1m"), Ok(secs(60)));
-        assert_eq!(parse_filter_timeout(""), Ok(DEFAULT_FILTER_TIMEOUT));
-        assert_eq!(parse_filter_timeout("2m"), Ok(secs(120)));
-        assert_eq!(parse_keep(" "), Ok(DEFAULT_KEEP));
-        assert_eq!(parse_size("2G"), Ok(2 << 30));
-        assert_eq!(parse_size("512MiB"), Ok(512 << 20));
-        assert!(parse_size("0").is_err());
-        assert!(parse_size("1X").is_err());
-        assert_eq!(show_size(2 << 30), "2G");
-    }
-
-    #[test]
-    fn filter_memory_is_relative_to_the_file_unless_given() {
-        assert_eq!(parse_filter_memory("auto"), Ok(FilterMemory::Auto));
-        assert_eq!(parse_filter_memory(""), Ok(FilterMemory::Auto));
-        assert_eq!(
-            parse_filter_memory("512M"),
-            Ok(FilterMemory::Fixed(512 << 20))
-        );
-        assert!(parse_filter_memory("0").is_err());
-        assert_eq!(FilterMemory::Auto.limit(0), 2 << 30);
-        assert_eq!(FilterMemory::Auto.limit(200 << 20), 2 << 30);
-        assert_eq!(FilterMemory::Auto.limit(1 << 30), 8 << 30);
-        assert_eq!(FilterMemory::Auto.limit(u64::MAX), usize::MAX);
-        assert_eq!(FilterMemory::Fixed(64 << 20).limit(1 << 30), 64 << 20);
-    }
 }
