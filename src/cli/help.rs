@@ -48,11 +48,6 @@ pub fn filter_timeout() -> String {
     )
 }
 
-/// The variables jsafe reads: name, the option it stands for (`--x`, or
-/// `jsafe CMD --x` for one command's option), the value it takes, and what it
-/// does. `jsafe --help` and the man page's ENVIRONMENT section are made from
-/// it; a unit test checks it against the arguments that read a variable.
-
 /// Examples per subcommand: the command line and what it does. Shown at the
 /// end of each subcommand's `--help` and in its man page's EXAMPLES section.
 pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
@@ -282,6 +277,10 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
     ),
 ];
 
+/// The variables jsafe reads: name, the option it stands for (`--x`, or
+/// `jsafe CMD --x` for one command's option), the value it takes, and what it
+/// does (a default shown is the one in force). `jsafe --help` and the man page's ENVIRONMENT section are made from
+/// it; a unit test checks it against the arguments that read a variable.
 pub fn environment() -> Vec<(&'static str, &'static str, &'static str, String)> {
     vec![
         (

@@ -608,3 +608,63 @@ pub fn read_data(dir: &Dir, name: &OsStr) -> io::Result<Option<(rustix::fs::Stat
     let bytes = dir::read_to_end(&file, &st, super::Step::Read)?;
     Ok(Some((st, bytes)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    /// Lock keys (a long name's too), backup keys, temp files and `*.json`
+    /// names come back as one record per data file, under its real name.
+    #[test]
+    fn managed_records_map_state_back_to_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        let long = format!("{}.json", "l".repeat(240));
+        let long_key = layout::key(OsStr::new(&long));
+        assert_ne!(long_key, OsString::from(&long));
+        fs::create_dir_all(d.join(".jsafe/locks")).unwrap();
+        fs::create_dir_all(d.join(".jsafe/backups/b.json")).unwrap();
+        fs::create_dir_all(d.join(".jsafe/backups/a.json")).unwrap();
+        fs::write(d.join(".jsafe/locks/a.json.lock"), "").unwrap();
+        fs::write(
+            d.join(".jsafe/locks").join(layout::lock_name(&long_key)),
+            "",
+        )
+        .unwrap();
+        for f in ["a.json", long.as_str(), "c.json", "plain.json"] {
+            fs::write(d.join(f), "{}").unwrap();
+        }
+        fs::write(d.join(".jsafe-tmp.c.json.Ab3dE6gH"), "").unwrap();
+        let mut found = Vec::new();
+        let mut errors = Vec::new();
+        walk(&[d.to_path_buf()], false, &mut |f| {
+            if let Found::Dir(listing) = f {
+                let view = StateView::of(listing);
+                errors.extend(view.errors.clone());
+                found = managed(listing, &view, None);
+            }
+        });
+        assert_eq!(errors, Vec::<String>::new());
+        let names: Vec<String> = found
+            .iter()
+            .map(|m| m.name.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            names,
+            ["a.json", "b.json", "c.json", long.as_str(), "plain.json"]
+        );
+        let by = |n: &str| found.iter().find(|m| m.name == OsStr::new(n)).unwrap();
+        let a = by("a.json");
+        assert!(a.lock && a.backups && a.json_named && a.has_state());
+        let b = by("b.json");
+        assert!(b.backups && !b.lock && !b.json_named);
+        let c = by("c.json");
+        assert!(!c.has_state() && c.json_named);
+        assert_eq!(c.temps, [OsString::from(".jsafe-tmp.c.json.Ab3dE6gH")]);
+        let l = by(&long);
+        assert!(l.lock && l.json_named);
+        assert_eq!(l.key, long_key);
+        assert!(!by("plain.json").has_state());
+    }
+}
