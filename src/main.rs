@@ -1,5 +1,5 @@
 //! The `jsafe` program. Everything it does lives in the library's command
-//! layer (`src/entry.rs`, `src/cli.rs`, `src/commands/`), which is not part of
+//! layer (`src/entry.rs`, `src/cli/`, `src/commands/`), which is not part of
 //! the library's API; this file only installs the allocator and calls it.
 
 #[global_allocator]

@@ -1,5 +1,5 @@
 //! `jsafe generate DIR`: shell completions into `DIR/completions/` and man pages
-//! into `DIR/man/`, all made from the clap definitions in `cli.rs`, so help,
+//! into `DIR/man/`, all made from the clap definitions in `cli/`, so help,
 //! completions and manual can never disagree. `jsafe man [DIR]` writes the
 //! same pages (or prints jsafe(1)); `jsafe completions SHELL` prints one script.
 //!
