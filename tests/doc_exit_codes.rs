@@ -196,6 +196,33 @@ fn json_output_doc_exit_codes_are_the_binarys() {
     );
 }
 
+/// The README's exit-code table lists exactly the codes `jsafe --help` lists
+/// (rows such as `N` or `128+N` are families, not codes, and are left out).
+#[test]
+fn readme_exit_code_table_is_the_binarys() {
+    let readme = repo_file("README.md");
+    let table = section(&readme, "## Exit codes");
+    let documented: BTreeSet<i32> = table
+        .lines()
+        .filter_map(|l| l.strip_prefix("| "))
+        .filter_map(|l| l.split(' ').next()?.parse().ok())
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let help = run(dir.path(), &["--help"]).stdout_str();
+    let start = help.find("Exit codes:").expect("no exit codes in --help");
+    let in_help: BTreeSet<i32> = help[start..]
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect();
+    assert!(in_help.contains(&0) && in_help.contains(&15), "{in_help:?}");
+    assert_eq!(
+        documented, in_help,
+        "README exit codes against jsafe --help"
+    );
+}
+
 /// The Markdown files whose links are checked: the top-level pages and
 /// every page under docs/.
 fn markdown_files() -> Vec<std::path::PathBuf> {
