@@ -1,6 +1,8 @@
-//! Every exit code the README's status and cleanup-locks sections, the cron
-//! file and docs/json-output.md mention is the one the binary gives in that
-//! situation, and every code the binary gives there is mentioned.
+//! Every exit code the status and cleanup-locks sections of
+//! docs/operations.md, the cron file and docs/json-output.md mention is the
+//! one the binary gives in that situation, and every code the binary gives
+//! there is mentioned. Every relative link in the Markdown documentation
+//! leads to a file that exists, and to a heading that exists there.
 
 mod common;
 
@@ -14,7 +16,7 @@ fn repo_file(name: &str) -> String {
     fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(name)).unwrap()
 }
 
-/// The README section whose heading starts with `heading`, to the next heading.
+/// The section of a Markdown page whose heading starts with `heading`, to the next heading.
 fn section<'a>(text: &'a str, heading: &str) -> &'a str {
     let start = text.find(heading).unwrap_or_else(|| panic!("no {heading}"));
     let rest = &text[start + heading.len()..];
@@ -133,26 +135,26 @@ fn cleanup_codes(d: &Path) -> BTreeSet<i32> {
 }
 
 #[test]
-fn readme_status_section_exit_codes_are_the_binarys() {
+fn operations_status_section_exit_codes_are_the_binarys() {
     let dir = tempfile::tempdir().unwrap();
-    let readme = repo_file("README.md");
-    let text = section(&readme, "### `jsafe status [PATH...]`");
+    let page = repo_file("docs/operations.md");
+    let text = section(&page, "## `jsafe status [PATH...]`");
     let documented = codes(paragraph(text, "Exit code:"));
     assert_eq!(
         documented,
         status_codes(dir.path()),
-        "README status section"
+        "docs/operations.md status section"
     );
 }
 
 #[test]
-fn readme_cleanup_section_and_cron_file_exit_codes_are_the_binarys() {
+fn operations_cleanup_section_and_cron_file_exit_codes_are_the_binarys() {
     let dir = tempfile::tempdir().unwrap();
     let seen = cleanup_codes(dir.path());
-    let readme = repo_file("README.md");
-    let text = section(&readme, "### `jsafe cleanup-locks [PATH...]`");
+    let page = repo_file("docs/operations.md");
+    let text = section(&page, "## `jsafe cleanup-locks [PATH...]`");
     let documented = codes(paragraph(text, "Exit "));
-    assert_eq!(documented, seen, "README cleanup-locks section");
+    assert_eq!(documented, seen, "docs/operations.md cleanup-locks section");
     let cron = repo_file("scripts/jsafe-cleanup.cron");
     let comments: String = cron
         .lines()
@@ -191,5 +193,217 @@ fn json_output_doc_exit_codes_are_the_binarys() {
     assert_eq!(
         row("## `jsafe cleanup-locks --json`"),
         cleanup_codes(&cleanup)
+    );
+}
+
+/// The README's exit-code table lists exactly the codes `jsafe --help` lists
+/// (rows such as `N` or `128+N` are families, not codes, and are left out).
+#[test]
+fn readme_exit_code_table_is_the_binarys() {
+    let readme = repo_file("README.md");
+    let table = section(&readme, "## Exit codes");
+    let documented: BTreeSet<i32> = table
+        .lines()
+        .filter_map(|l| l.strip_prefix("| "))
+        .filter_map(|l| l.split(' ').next()?.parse().ok())
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let help = run(dir.path(), &["--help"]).stdout_str();
+    let start = help.find("Exit codes:").expect("no exit codes in --help");
+    let in_help: BTreeSet<i32> = help[start..]
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect();
+    assert!(in_help.contains(&0) && in_help.contains(&15), "{in_help:?}");
+    assert_eq!(
+        documented, in_help,
+        "README exit codes against jsafe --help"
+    );
+}
+
+/// The Markdown files whose links are checked: the top-level pages and
+/// every page under docs/.
+fn markdown_files() -> Vec<std::path::PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<_> = ["README.md", "CONTRIBUTING.md", "ARCHITECTURE.md"]
+        .iter()
+        .map(|f| root.join(f))
+        .collect();
+    let mut dirs = vec![root.join("docs")];
+    while let Some(dir) = dirs.pop() {
+        for entry in fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "md") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// The lines of a Markdown text outside fenced code blocks, with inline
+/// code spans removed (a link written in code is not a link).
+fn prose_lines(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut fence = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            fence = !fence;
+            continue;
+        }
+        if fence {
+            continue;
+        }
+        let mut kept = String::new();
+        let mut in_code = false;
+        for part in line.split('`') {
+            if !in_code {
+                kept.push_str(part);
+            }
+            in_code = !in_code;
+        }
+        out.push(kept);
+    }
+    out
+}
+
+/// The anchors GitHub gives the headings of a Markdown text: lower case,
+/// punctuation other than `-` and `_` dropped, spaces made `-`; a repeated
+/// anchor gets `-1`, `-2`, ...
+fn anchors(text: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut fence = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            fence = !fence;
+            continue;
+        }
+        let Some(heading) = line.strip_prefix('#') else {
+            continue;
+        };
+        if fence {
+            continue;
+        }
+        let heading = heading.trim_start_matches('#');
+        if !heading.starts_with(' ') {
+            continue;
+        }
+        let slug: String = heading
+            .trim()
+            .to_lowercase()
+            .chars()
+            .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+            .map(|c| if c == ' ' { '-' } else { c })
+            .collect();
+        let mut unique = slug.clone();
+        let mut n = 0;
+        while out.contains(&unique) {
+            n += 1;
+            unique = format!("{slug}-{n}");
+        }
+        out.insert(unique);
+    }
+    out
+}
+
+/// The link targets of a Markdown text: inline links `[text](target)` and
+/// reference definitions `[name]: target`.
+fn link_targets(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in prose_lines(text) {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with('[')
+            && let Some(end) = trimmed.find("]: ")
+        {
+            out.push(
+                trimmed[end + 3..]
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .to_string(),
+            );
+            continue;
+        }
+        let mut rest = line.as_str();
+        while let Some(start) = rest.find("](") {
+            rest = &rest[start + 2..];
+            let end = rest
+                .find(|c: char| c == ')' || c.is_whitespace())
+                .unwrap_or(rest.len());
+            out.push(rest[..end].trim_matches(['<', '>']).to_string());
+            rest = &rest[end..];
+        }
+    }
+    out
+}
+
+#[test]
+fn every_relative_link_in_the_docs_leads_to_a_file_and_heading_that_exist() {
+    let mut broken = Vec::new();
+    let mut checked = 0;
+    let mut anchors_checked = 0;
+    for file in markdown_files() {
+        let text = fs::read_to_string(&file).unwrap();
+        for target in link_targets(&text) {
+            if target.contains("://") || target.starts_with("mailto:") {
+                continue;
+            }
+            checked += 1;
+            let (path, anchor) = target.split_once('#').unwrap_or((&target, ""));
+            let dest = if path.is_empty() {
+                file.clone()
+            } else {
+                file.parent().unwrap().join(path)
+            };
+            if !dest.exists() {
+                broken.push(format!("{}: {target}: no such file", file.display()));
+                continue;
+            }
+            if !anchor.is_empty() && dest.extension().is_some_and(|e| e == "md") {
+                anchors_checked += 1;
+                let heads = anchors(&fs::read_to_string(&dest).unwrap());
+                if !heads.contains(anchor) {
+                    broken.push(format!(
+                        "{}: {target}: no heading with that anchor in {}",
+                        file.display(),
+                        dest.display()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+    // The pages link to one another, with anchors: a parser that found no
+    // links would pass vacuously.
+    assert!(
+        checked >= 50 && anchors_checked >= 10,
+        "only {checked} relative links ({anchors_checked} with anchors) found"
+    );
+}
+
+#[test]
+fn github_anchors_are_made_as_github_makes_them() {
+    let heads = anchors(
+        "# Exit codes\n## `jsafe status [PATH...]`\n```sh\n# not a heading\n```\n\
+         ## JSON Lines: `jsafe append FILE JSON|-` — event logs\n## Exit codes\n#nospace\n",
+    );
+    let want: BTreeSet<String> = [
+        "exit-codes",
+        "jsafe-status-path",
+        "json-lines-jsafe-append-file-json---event-logs",
+        "exit-codes-1",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    assert_eq!(heads, want);
+    assert_eq!(
+        link_targets("see [a](x.md#b) and `[c](not-a-link)`, [`d`](#e)\n[f]: g.md\n"),
+        vec!["x.md#b", "#e", "g.md"]
     );
 }
