@@ -92,7 +92,7 @@ pub fn run(g: &Global, args: &AppendArgs) -> Result<()> {
         };
         return if let Some(value) = given {
             match apply(&[Item { line: 0, value }])? {
-                Some((_, e)) => Err(e.map_message(|m| format!("{m}; nothing was written"))),
+                Some((_, e)) => Err(e.unchanged(crate::error::Untouched::Written)),
                 None => Ok(()),
             }
         } else {

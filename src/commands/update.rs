@@ -169,7 +169,8 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
         };
         let (ran, outputs) = run(&input)?;
         let stored = |e: FilterError| {
-            Error::bad_input(format!("{}: {e}; nothing was written", file.display()))
+            Error::bad_input(format!("{}: {e}", file.display()))
+                .unchanged(crate::error::Untouched::Written)
         };
         let ending = ran.map_err(stored)?;
         if let Ending::Halted(code) = ending {
@@ -183,9 +184,10 @@ pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
                 format!("{} values", outputs.len())
             };
             return Err(Error::bad_input(format!(
-                "{}: the filter produced {count}; it must produce exactly one (nothing was written)",
+                "{}: the filter produced {count}; it must produce exactly one",
                 file.display(),
-            )));
+            ))
+            .unchanged_aside(crate::error::Untouched::Written));
         };
         if matches!(current, Current::Corrupt { .. }) {
             // The store lays out what replaces a corrupt file.
@@ -546,9 +548,10 @@ fn arm(
         Error::new(
             Kind::Io,
             format!(
-                "{}: cannot arm the filter's time limit: {e}; nothing was written",
+                "{}: cannot arm the filter's time limit: {e}",
                 file.display()
             ),
         )
+        .unchanged(crate::error::Untouched::Written)
     })
 }

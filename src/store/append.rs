@@ -35,7 +35,7 @@ use super::dir::Dir;
 use super::failpoint::Step;
 use super::layout::{self, QUARANTINE};
 use super::{Format, Options, Outcome, State, Target, journal, lines, replace, schema};
-use crate::error::{Error, Kind, Result};
+use crate::error::{Error, Kind, Result, Untouched};
 use crate::json;
 
 /// Longest last line read back to check it, newline included (a longer
@@ -55,19 +55,21 @@ pub fn append(file: &Path, opts: &Options, new_lines: &[Vec<u8>]) -> Result<Outc
     for (i, l) in new_lines.iter().enumerate() {
         if l.len() > lines::MAX_LINE {
             return Err(Error::bad_input(format!(
-                "{}: value {} to append is {} bytes on one line, longer than a JSON Lines line may be ({}); nothing was appended",
+                "{}: value {} to append is {} bytes on one line, longer than a JSON Lines line may be ({})",
                 file.display(),
                 i + 1,
                 l.len(),
                 lines::max_line_text()
-            )));
+            ))
+            .unchanged(Untouched::Appended));
         }
         if l.contains(&b'\n') || json::validate(l).is_err() {
             return Err(Error::bad_input(format!(
-                "{}: value {} to append is not one compact JSON value; nothing was appended",
+                "{}: value {} to append is not one compact JSON value",
                 file.display(),
                 i + 1
-            )));
+            ))
+            .unchanged(Untouched::Appended));
         }
     }
     let t = Target::resolve(file)?;
@@ -93,21 +95,20 @@ pub fn append(file: &Path, opts: &Options, new_lines: &[Vec<u8>]) -> Result<Outc
         return Err(Error::new(
             Kind::Io,
             format!(
-                "{}: has {} hard links; appending would change the other names' content too, so nothing was appended",
+                "{}: has {} hard links; appending would change the other names' content too",
                 file.display(),
                 st.st_nlink
             ),
-        ));
+        )
+        .unchanged_so(Untouched::Appended));
     }
     let size = u64::try_from(st.st_size).unwrap_or(0);
     outcome.bytes_before = (!created).then_some(size);
     let end = Tail::read(&f, size).map_err(|e| {
         if e.kind() == std::io::ErrorKind::InvalidData {
             // Not a log jsafe wrote: its last line passes the limit.
-            Error::new(
-                Kind::Corrupt,
-                format!("{}: {e}; nothing was appended", file.display()),
-            )
+            Error::new(Kind::Corrupt, format!("{}: {e}", file.display()))
+                .unchanged(Untouched::Appended)
         } else {
             Error::io("cannot read", file, e)
         }
@@ -116,10 +117,12 @@ pub fn append(file: &Path, opts: &Options, new_lines: &[Vec<u8>]) -> Result<Outc
         return Err(Error::new(
             Kind::Corrupt,
             format!(
-                "{}: its last line is not valid JSON ({bad}): not a JSON Lines file, or damaged; nothing was appended (`jsafe status {0}` checks every line)",
+                "{}: its last line is not valid JSON ({bad}): not a JSON Lines file, or damaged",
                 file.display()
             ),
-        ));
+        )
+        .unchanged(Untouched::Appended)
+        .then(status_hint(file)));
     }
 
     let mut keep_len = size;
@@ -133,23 +136,24 @@ pub fn append(file: &Path, opts: &Options, new_lines: &[Vec<u8>]) -> Result<Outc
             return Err(Error::new(
                 Kind::Corrupt,
                 format!(
-                    "{}: its last line is not JSON and not a line cut short by an append: not a JSON Lines file, or damaged; nothing was appended (`jsafe status {0}` checks every line)",
+                    "{}: its last line is not JSON and not a line cut short by an append: not a JSON Lines file, or damaged",
                     file.display()
                 ),
-            ));
+            )
+            .unchanged(Untouched::Appended)
+            .then(status_hint(file)));
         } else {
             let q = state.sub(OsStr::new(QUARANTINE))?;
             let name = quarantine_tail(&q, &t.key, &end.tail, &st, opts.sync).map_err(|e| {
                 Error::io("cannot quarantine the torn last line of", file, e)
-                    .map_message(|m| format!("{m}; nothing was changed"))
+                    .unchanged(Untouched::Changed)
             })?;
             keep_len = end.start;
             f.set_len(keep_len)
                 .and_then(|()| if opts.sync { f.sync_data() } else { Ok(()) })
                 .map_err(|e| {
-                    Error::io("cannot cut the torn last line off", file, e).map_message(|m| {
-                        format!("{m}; a copy of it is in {}", q.join(&name).display())
-                    })
+                    Error::io("cannot cut the torn last line off", file, e)
+                        .then(format!("; a copy of it is in {}", q.join(&name).display()))
                 })?;
             outcome.quarantined = Some(q.join(&name));
             outcome.changed = true;
@@ -168,15 +172,12 @@ pub fn append(file: &Path, opts: &Options, new_lines: &[Vec<u8>]) -> Result<Outc
         let wrote = super::failpoint::hit(Step::TempWrite).and_then(|()| (&f).write_all(&buf));
         if let Err(e) = wrote {
             // Whole lines or nothing: we hold the lock, the end is ours.
-            let undone = f.set_len(keep_len).is_ok();
-            let what = if undone {
-                "nothing was appended"
+            let e = Error::io("cannot append to", file, e);
+            return Err(if f.set_len(keep_len).is_ok() {
+                e.unchanged(Untouched::Appended)
             } else {
-                "part of a line may be left at the end (the next append moves it to quarantine)"
-            };
-            return Err(
-                Error::io("cannot append to", file, e).map_message(|m| format!("{m}; {what}"))
-            );
+                e.then("; part of a line may be left at the end (the next append moves it to quarantine)")
+            });
         }
         outcome.changed = true;
     }
@@ -247,28 +248,14 @@ fn open_for_append(t: &Target, file: &Path) -> Result<(File, bool)> {
             }
         }
         Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
-            return Err(Error::new(
-                Kind::Io,
-                format!(
-                    "{}: {}; nothing was changed",
-                    file.display(),
-                    super::dir::not_regular(FileType::Symlink)
-                ),
-            ));
+            return Err(not_regular_error(file, FileType::Symlink));
         }
         Err(e) => return Err(Error::io("cannot open", file, e)),
     };
     let st = rustix::fs::fstat(&f).map_err(|e| Error::io("cannot check", file, e.into()))?;
     let kind = FileType::from_raw_mode(st.st_mode);
     if kind != FileType::RegularFile {
-        return Err(Error::new(
-            Kind::Io,
-            format!(
-                "{}: {}; nothing was changed",
-                file.display(),
-                super::dir::not_regular(kind)
-            ),
-        ));
+        return Err(not_regular_error(file, kind));
     }
     // Checked again on the descriptor written to, as the name was before the
     // lock: in a shared sticky directory another user can make the file while
@@ -405,4 +392,18 @@ fn quarantine_tail(
         return Ok(name);
     }
     Err(std::io::Error::other("no free quarantine name"))
+}
+
+/// "`jsafe status FILE` checks every line", after a refused append.
+fn status_hint(file: &Path) -> String {
+    format!(" (`jsafe status {}` checks every line)", file.display())
+}
+
+/// The error for a FILE that is not a regular file (a change refuses it).
+pub(crate) fn not_regular_error(file: &Path, kind: FileType) -> Error {
+    Error::new(
+        Kind::Io,
+        format!("{}: {}", file.display(), super::dir::not_regular(kind)),
+    )
+    .unchanged(Untouched::Changed)
 }

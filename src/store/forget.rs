@@ -19,7 +19,7 @@ use super::dir::Dir;
 use super::layout::{self, BACKUPS, LOCKS, SCHEMAS};
 use super::lock::{self, Swept};
 use super::{Options, Outcome, State, Target, journal};
-use crate::error::{Error, Kind, Result};
+use crate::error::{Error, Kind, Result, Untouched};
 
 /// What [`forget`] did or found.
 #[derive(Debug, Default)]
@@ -98,17 +98,17 @@ pub fn forget(file: &Path, opts: &Options, everything: bool) -> Result<Forgotten
         }
     };
     let swept = swept.map_err(|e| {
-        Error::io("cannot take the lock of", file, e)
-            .map_message(|m| format!("{m}; nothing was forgotten"))
+        Error::io("cannot take the lock of", file, e).unchanged(Untouched::Forgotten)
     })?;
     if let Swept::Held(..) = swept {
         return Err(Error::new(
             Kind::LockTimeout,
             format!(
-                "{}: its lock is held (a writer is creating it?); nothing was forgotten",
+                "{}: its lock is held (a writer is creating it?)",
                 file.display()
             ),
-        ));
+        )
+        .unchanged(Untouched::Forgotten));
     }
     if reappeared {
         return Err(exists(file));
@@ -150,10 +150,15 @@ fn exists(file: &Path) -> Error {
     Error::new(
         Kind::Io,
         format!(
-            "{}: exists; forget drops the state of a file that is gone, so nothing was forgotten (delete the file first, or `jsafe schema {0} --detach` to stop checking it)",
+            "{}: exists; forget drops the state of a file that is gone",
             file.display()
         ),
     )
+    .unchanged_so(Untouched::Forgotten)
+    .then(format!(
+        " (delete the file first, or `jsafe schema {} --detach` to stop checking it)",
+        file.display()
+    ))
 }
 
 /// The state beside the file, when there is any (never created).

@@ -73,7 +73,7 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use rustix::fs::{FileType, Stat};
 
-use crate::error::{Error, Kind, Result};
+use crate::error::{Error, Kind, Result, Untouched};
 use crate::json::{self, Indent, MAX_DEPTH, ParseError, Style, Value};
 use crate::{process, time};
 
@@ -396,7 +396,7 @@ impl<'p> Target<'p> {
     /// creates no directories but its own).
     fn resolve(file: &'p Path) -> Result<Target<'p>> {
         let t = Target::resolve_any(file).map_err(|e| match e.kind() {
-            Kind::NotFound => Error::new(Kind::Io, e.message().to_owned()),
+            Kind::NotFound => e.with_kind(Kind::Io),
             _ => e,
         })?;
         if let Some(st) = &t.pre {
@@ -417,12 +417,9 @@ impl<'p> Target<'p> {
             if t != FileType::RegularFile {
                 return Err(Error::new(
                     Kind::Io,
-                    format!(
-                        "{}: {}; nothing was changed",
-                        file.display(),
-                        dir::not_regular(t)
-                    ),
-                ));
+                    format!("{}: {}", file.display(), dir::not_regular(t)),
+                )
+                .unchanged(Untouched::Changed));
             }
         }
         let key = layout::key(&at.name);
@@ -638,8 +635,8 @@ where
     // An I/O error before the rename changed nothing: say so, so that a script
     // (and its author) can tell it from exit 8.
     transact_inner(file, opts, change).map_err(|e| {
-        if e.kind() == Kind::Io && !e.message().contains("nothing was changed") {
-            e.map_message(|m| format!("{m}; nothing was changed"))
+        if e.kind() == Kind::Io {
+            e.unchanged_if_unknown(Untouched::Changed)
         } else {
             e
         }
@@ -753,11 +750,13 @@ where
         return Err(Error::new(
             Kind::Io,
             format!(
-                "{}: has {} hard links; replacing it would split them (the other names would keep the old content), so nothing was changed (use --split-links to replace it anyway)",
+                "{}: has {} hard links; replacing it would split them (the other names would keep the old content)",
                 file.display(),
                 st.st_nlink
             ),
-        ));
+        )
+        .unchanged_so(Untouched::Changed)
+        .then(" (use --split-links to replace it anyway)"));
     }
 
     // The corrupt bytes on disk, when a change replaces a corrupt file.
@@ -765,18 +764,22 @@ where
     let mut corrupt_on_disk: Option<Vec<u8>> = None;
     if let Current::Corrupt { error, .. } = &current {
         match opts.on_corrupt {
-            OnCorrupt::Fail => return Err(corrupt_error(file, error, "nothing was written")),
+            OnCorrupt::Fail => return Err(corrupt_error(file, error, Untouched::Written)),
             OnCorrupt::Quarantine => {}
             OnCorrupt::Recover => {
                 let Some((b, bytes)) = backups.newest_valid() else {
                     return Err(Error::new(
                         Kind::Corrupt,
                         format!(
-                            "{}: not valid JSON ({error}) and no valid backup to recover from; nothing was written (quarantined copies, if any, are in {})",
+                            "{}: not valid JSON ({error}) and no valid backup to recover from",
                             file.display(),
-                            state.root.join(QUARANTINE).display()
                         ),
-                    ));
+                    )
+                    .unchanged(Untouched::Written)
+                    .then(format!(
+                        " (quarantined copies, if any, are in {})",
+                        state.root.join(QUARANTINE).display()
+                    )));
                 };
                 outcome.recovered_from = Some(b.name.clone());
                 if let Current::Corrupt { bytes, .. } =
@@ -801,18 +804,20 @@ where
         Change::Bytes(b) => {
             json::validate(&b).map_err(|e| {
                 Error::bad_input(format!(
-                    "{}: the new content is not valid JSON ({e}); nothing was written",
+                    "{}: the new content is not valid JSON ({e})",
                     file.display()
                 ))
+                .unchanged(Untouched::Written)
             })?;
             Some(b)
         }
         Change::Value(v) => {
             if v.depth() > MAX_DEPTH {
                 return Err(Error::bad_input(format!(
-                    "{}: the new value is nested deeper than {MAX_DEPTH} levels; nothing was written",
+                    "{}: the new value is nested deeper than {MAX_DEPTH} levels",
                     file.display()
-                )));
+                ))
+                .unchanged(Untouched::Written));
             }
             let mut st = match &current {
                 Current::Valid(d) => d.style,
@@ -863,8 +868,7 @@ where
             quarantine_dir = state.sub(OsStr::new(QUARANTINE))?;
             let name = backup::quarantine(&quarantine_dir, &t.key, &t.at.dir, &t.at.name, st, old)
                 .map_err(|e| {
-                    Error::io("cannot quarantine", file, e)
-                        .map_message(|m| format!("{m}; nothing was changed"))
+                    Error::io("cannot quarantine", file, e).unchanged(Untouched::Changed)
                 })?;
             outcome.quarantined = Some(quarantine_dir.join(&name));
             kept_in = Some(&quarantine_dir);
@@ -873,10 +877,8 @@ where
                 backups = Backups::read(state.backups(true)?, &expect)
                     .map_err(|e| Error::io("cannot list the backups of", file, e))?;
             }
-            let b = backup::take(&backups, &t.at.dir, &t.at.name, st, old).map_err(|e| {
-                Error::io("cannot back up", file, e)
-                    .map_message(|m| format!("{m}; nothing was changed"))
-            })?;
+            let b = backup::take(&backups, &t.at.dir, &t.at.name, st, old)
+                .map_err(|e| Error::io("cannot back up", file, e).unchanged(Untouched::Changed))?;
             outcome.backup = Some(b.name.clone());
             kept_in = backups.dir();
             taken = Some(b);
@@ -901,7 +903,7 @@ where
             b.undo(d);
         }
         lock.announce_temp(OsStr::new(""));
-        return Err(Error::io(what, file, e).map_message(|m| format!("{m}; nothing was changed")));
+        return Err(Error::io(what, file, e).unchanged(Untouched::Changed));
     }
     lock.announce_temp(OsStr::new(""));
     outcome.changed = true;
@@ -1117,14 +1119,16 @@ fn journal_entry(
 
 /// The error for a corrupt target file; `stopped` says what was not done
 /// ("nothing was written", "nothing was printed").
-pub fn corrupt_error(file: &Path, error: &ParseError, stopped: &str) -> Error {
+pub fn corrupt_error(file: &Path, error: &ParseError, stopped: Untouched) -> Error {
     Error::new(
         Kind::Corrupt,
-        format!(
-            "{}: not valid JSON ({error}); {stopped}. See `jsafe restore --list {0}`, restore with `jsafe restore --latest {0}`, or rerun with --recover",
-            file.display()
-        ),
+        format!("{}: not valid JSON ({error})", file.display()),
     )
+    .unchanged(stopped)
+    .then(format!(
+        ". See `jsafe restore --list {0}`, restore with `jsafe restore --latest {0}`, or rerun with --recover",
+        file.display()
+    ))
 }
 
 /// How long to wait for a shared lock, and what to call when waiting.

@@ -36,7 +36,7 @@ use rustix::fs::{AtFlags, FileType, Mode as FileMode, OFlags, Stat};
 use super::dir::Dir;
 use super::failpoint::Step;
 use super::{Options, Outcome, State, Target, journal, replace};
-use crate::error::{Error, Kind, Result};
+use crate::error::{Error, Kind, Result, Untouched};
 
 /// How to rotate.
 #[derive(Clone, Debug, Default)]
@@ -94,24 +94,18 @@ pub fn rotate(file: &Path, opts: &Options, how: &Rotation) -> Result<Rotated> {
     };
     let kind = FileType::from_raw_mode(st.st_mode);
     if kind != FileType::RegularFile {
-        return Err(Error::new(
-            Kind::Io,
-            format!(
-                "{}: {}; nothing was changed",
-                file.display(),
-                super::dir::not_regular(kind)
-            ),
-        ));
+        return Err(super::append::not_regular_error(file, kind));
     }
     if st.st_nlink > 1 {
         return Err(Error::new(
             Kind::Io,
             format!(
-                "{}: has {} hard links; rotating would leave the other names on the old lines, so nothing was changed",
+                "{}: has {} hard links; rotating would leave the other names on the old lines",
                 file.display(),
                 st.st_nlink
             ),
-        ));
+        )
+        .unchanged_so(Untouched::Changed));
     }
     let size = u64::try_from(st.st_size).unwrap_or(0);
     if let Some(why) = reason_to_wait(dir, name, &st, size, how) {

@@ -17,7 +17,7 @@ use super::{
     OVERHEAD, Url, b64, connect, deadline, held_lease, lock, max_request, operation_id, range,
     range_prefix, response_kvs, succeeded, unchanged_error,
 };
-use crate::error::{Error, Kind, Result};
+use crate::error::{Error, Kind, Result, Untouched};
 use crate::store::{Options, Outcome};
 
 /// The prefix under which a log's lines are kept.
@@ -66,10 +66,11 @@ pub fn append(file: &Path, opts: &Options, lines: &[Vec<u8>]) -> Result<Outcome>
     for (i, l) in lines.iter().enumerate() {
         if l.contains(&b'\n') || crate::json::validate(l).is_err() {
             return Err(Error::bad_input(format!(
-                "{}: value {} to append is not one compact JSON value; nothing was appended",
+                "{}: value {} to append is not one compact JSON value",
                 file.display(),
                 i + 1
-            )));
+            ))
+            .unchanged(Untouched::Appended));
         }
         if let Some(check) = opts.check {
             check(l)?;
@@ -79,9 +80,10 @@ pub fn append(file: &Path, opts: &Options, lines: &[Vec<u8>]) -> Result<Outcome>
     let limit = max_request();
     if total + OVERHEAD + 128 * lines.len() > limit {
         return Err(Error::bad_input(format!(
-            "{}: {total} bytes to append in one request, and etcd accepts requests up to {limit} bytes (its --max-request-bytes); nothing was appended",
+            "{}: {total} bytes to append in one request, and etcd accepts requests up to {limit} bytes (its --max-request-bytes)",
             file.display()
-        )));
+        ))
+        .unchanged(Untouched::Appended));
     }
     let mut client = connect(&url, file)?;
     // The attached schema applies to each line; the commit compares that it
@@ -137,10 +139,12 @@ pub fn append(file: &Path, opts: &Options, lines: &[Vec<u8>]) -> Result<Outcome>
                         Error::new(
                             Kind::LockTimeout,
                             format!(
-                                "{}: its schema was attached or detached while appending; nothing was appended (run it again)",
+                                "{}: its schema was attached or detached while appending",
                                 file.display()
                             ),
                         )
+                        .unchanged(Untouched::Appended)
+                        .then(" (run it again)")
                     });
                 }
                 let Some(other) = response_kvs(&v, 0).into_iter().next() else {
@@ -150,10 +154,11 @@ pub fn append(file: &Path, opts: &Options, lines: &[Vec<u8>]) -> Result<Outcome>
                     return Err(Error::new(
                         Kind::LockTimeout,
                         format!(
-                            "{}: the lock this command was given is no longer held (its lease expired); nothing was appended",
+                            "{}: the lock this command was given is no longer held (its lease expired)",
                             file.display()
                         ),
-                    ));
+                    )
+                    .unchanged(Untouched::Appended));
                 }
                 if let Some(f) = opts.on_wait {
                     f(&lock::describe(&other.value));
@@ -164,11 +169,12 @@ pub fn append(file: &Path, opts: &Options, lines: &[Vec<u8>]) -> Result<Outcome>
                         return Err(Error::new(
                             Kind::LockTimeout,
                             format!(
-                                "{}: locked by {} for longer than --timeout; nothing was appended",
+                                "{}: locked by {} for longer than --timeout",
                                 file.display(),
                                 lock::describe(&other.value)
                             ),
-                        ));
+                        )
+                        .unchanged(Untouched::Appended));
                     }
                     Err(_) => {}
                 }

@@ -42,7 +42,7 @@ use serde_json::{Value as J, json};
 
 use self::client::{CallError, Client, Kv, jitter, kvs, prefix_end};
 use super::{Change, Current, OnCorrupt, Options, Outcome};
-use crate::error::{Error, Kind, Result};
+use crate::error::{Error, Kind, Result, Untouched};
 use crate::json::{self, Style};
 use crate::{process, time};
 
@@ -228,10 +228,7 @@ pub fn deadline(timeout: Duration) -> Instant {
 pub fn connect(url: &Url, file: &Path) -> Result<Client> {
     if url.tls {
         tls::enable().map_err(|why| {
-            Error::new(
-                Kind::Io,
-                format!("{}: {why}; nothing was changed", file.display()),
-            )
+            Error::new(Kind::Io, format!("{}: {why}", file.display())).unchanged(Untouched::Changed)
         })?;
     }
     Client::new(&url.hosts)
@@ -240,10 +237,8 @@ pub fn connect(url: &Url, file: &Path) -> Result<Client> {
 
 /// The error for a call that failed before anything changed.
 pub fn unchanged_error(file: &Path, e: &CallError) -> Error {
-    Error::new(
-        Kind::Io,
-        format!("{}: {}; nothing was changed", file.display(), e.describe()),
-    )
+    Error::new(Kind::Io, format!("{}: {}", file.display(), e.describe()))
+        .unchanged(Untouched::Changed)
 }
 
 fn b64(s: impl AsRef<[u8]>) -> String {
@@ -358,11 +353,16 @@ fn compile_schema(file: &Path, url: &Url, kv: &Kv) -> Result<super::Schema> {
         Error::new(
             Kind::Io,
             format!(
-                "{}: has a schema attached ({}) that cannot be checked: {why}; nothing was changed (`jsafe schema --detach {0}` removes it)",
+                "{}: has a schema attached ({}) that cannot be checked: {why}",
                 file.display(),
                 url.schema()
             ),
         )
+        .unchanged(Untouched::Changed)
+        .then(format!(
+            " (`jsafe schema --detach {}` removes it)",
+            file.display()
+        ))
     })
 }
 
@@ -379,9 +379,10 @@ fn check_schema(
         .check(bytes, format)
         .map_err(|why| {
             Error::bad_input(format!(
-                "{}: the result does not match the key's schema {why}; nothing was written",
+                "{}: the result does not match the key's schema {why}",
                 file.display()
             ))
+            .unchanged(Untouched::Written)
         })
 }
 
@@ -412,9 +413,7 @@ pub fn attach_schema(
     use super::schema::Attached;
     let compiled = match schema {
         Some(bytes) => Some(super::Schema::compile(bytes).map_err(|why| {
-            Error::bad_input(format!(
-                "the schema is refused: {why}; nothing was attached"
-            ))
+            Error::bad_input(format!("the schema is refused: {why}")).unchanged(Untouched::Attached)
         })?),
         None => None,
     };
@@ -423,10 +422,8 @@ pub fn attach_schema(
     let mut client = connect(&url, file)?;
     let held = held_lease(&url);
     let unattached = |e: CallError| {
-        Error::new(
-            Kind::Io,
-            format!("{}: {}; nothing was attached", file.display(), e.describe()),
-        )
+        Error::new(Kind::Io, format!("{}: {}", file.display(), e.describe()))
+            .unchanged(Untouched::Attached)
     };
     let mut attempt = 0u32;
     loop {
@@ -452,11 +449,13 @@ pub fn attach_schema(
                 return Err(Error::new(
                     Kind::LockTimeout,
                     format!(
-                        "{}: locked by {}; nothing was attached (run it under that `jsafe lock`, or when it ends)",
+                        "{}: locked by {}",
                         file.display(),
                         lock::describe(&l.value)
                     ),
-                ));
+                )
+                .unchanged(Untouched::Attached)
+                .then(" (run it under that `jsafe lock`, or when it ends)"));
             }
             (None, _) => compare.push(json!({"target": "CREATE", "key": b64(url.lock()), "create_revision": "0", "result": "EQUAL"})),
         }
@@ -470,14 +469,22 @@ pub fn attach_schema(
                     };
                     if let Some(bytes) = current {
                         match Current::classify_as(bytes, format) {
-                            Current::Valid(d) => compiled.check(d.bytes(), format).map_err(|why| {
-                                Error::bad_input(format!(
-                                    "{}: does not match the schema {why}; nothing was attached (fix the document first, or attach with --force)",
-                                    file.display()
-                                ))
-                            })?,
+                            Current::Valid(d) => {
+                                compiled.check(d.bytes(), format).map_err(|why| {
+                                    Error::bad_input(format!(
+                                        "{}: does not match the schema {why}",
+                                        file.display()
+                                    ))
+                                    .unchanged(Untouched::Attached)
+                                    .then(" (fix the document first, or attach with --force)")
+                                })?
+                            }
                             Current::Corrupt { error, .. } => {
-                                return Err(super::corrupt_error(file, &error, "nothing was attached"));
+                                return Err(super::corrupt_error(
+                                    file,
+                                    &error,
+                                    Untouched::Attached,
+                                ));
                             }
                             Current::Missing => {}
                         }
@@ -533,10 +540,11 @@ pub fn attach_schema(
             return Err(Error::new(
                 Kind::LockTimeout,
                 format!(
-                    "{}: the document kept changing; not attached within --timeout ({attempt} tries); nothing was attached",
+                    "{}: the document kept changing; not attached within --timeout ({attempt} tries)",
                     file.display()
                 ),
-            ));
+            )
+            .unchanged(Untouched::Attached));
         }
         std::thread::sleep(Duration::from_millis(jitter(
             u64::from(attempt.min(20)) * 5 + 5,
@@ -587,19 +595,21 @@ fn render(
         Change::Bytes(b) => {
             json::validate(&b).map_err(|e| {
                 Error::bad_input(format!(
-                    "{}: the new content is not valid JSON ({e}); nothing was written",
+                    "{}: the new content is not valid JSON ({e})",
                     file.display()
                 ))
+                .unchanged(Untouched::Written)
             })?;
             Some(b)
         }
         Change::Value(v) => {
             if v.depth() > json::MAX_DEPTH {
                 return Err(Error::bad_input(format!(
-                    "{}: the new value is nested deeper than {} levels; nothing was written",
+                    "{}: the new value is nested deeper than {} levels",
                     file.display(),
                     json::MAX_DEPTH
-                )));
+                ))
+                .unchanged(Untouched::Written));
             }
             let mut st = match current {
                 Current::Valid(d) => d.style,
@@ -649,10 +659,11 @@ where
                 return Err(Error::new(
                     Kind::LockTimeout,
                     format!(
-                        "{}: the lock this command was given is no longer held (its lease expired); nothing was written",
+                        "{}: the lock this command was given is no longer held (its lease expired)",
                         file.display()
                     ),
-                ));
+                )
+                .unchanged(Untouched::Written));
             }
             (Some(l), None) => {
                 if !waited {
@@ -665,11 +676,12 @@ where
                     None => Error::new(
                         Kind::LockTimeout,
                         format!(
-                            "{}: locked by {} for longer than --timeout; nothing was written",
+                            "{}: locked by {} for longer than --timeout",
                             file.display(),
                             lock::describe(&l.value)
                         ),
-                    ),
+                    )
+                    .unchanged(Untouched::Written),
                     Some(e) => unchanged_error(file, &e),
                 })?;
                 continue;
@@ -690,7 +702,7 @@ where
         if let Current::Corrupt { error, bytes } = &current {
             match opts.on_corrupt {
                 OnCorrupt::Fail => {
-                    return Err(super::corrupt_error(file, error, "nothing was written"));
+                    return Err(super::corrupt_error(file, error, Untouched::Written));
                 }
                 OnCorrupt::Quarantine => quarantine = Some(bytes.clone()),
                 OnCorrupt::Recover => {
@@ -700,10 +712,11 @@ where
                                 Error::new(
                                     Kind::Corrupt,
                                     format!(
-                                        "{}: not valid JSON ({error}) and no valid backup to recover from; nothing was written",
+                                        "{}: not valid JSON ({error}) and no valid backup to recover from",
                                         file.display()
                                     ),
                                 )
+                                .unchanged(Untouched::Written)
                             })?;
                     quarantine = Some(bytes.clone());
                     outcome.recovered_from = Some(name);
@@ -766,9 +779,11 @@ where
                 )
             };
             return Err(Error::bad_input(format!(
-                "{}: {why}, and etcd accepts requests up to {limit} bytes (its --max-request-bytes; set JSAFE_ETCD_MAX_REQUEST_BYTES if the cluster allows more); nothing was changed. Keep the document smaller or split it across keys",
+                "{}: {why}, and etcd accepts requests up to {limit} bytes (its --max-request-bytes; set JSAFE_ETCD_MAX_REQUEST_BYTES if the cluster allows more)",
                 file.display()
-            )));
+            ))
+            .unchanged(Untouched::Changed)
+            .then(". Keep the document smaller or split it across keys"));
         }
         outcome.changed = true;
         outcome.bytes_after = new.len() as u64;
@@ -814,10 +829,11 @@ where
                     return Err(Error::new(
                         Kind::LockTimeout,
                         format!(
-                            "{}: other writers kept changing it; not applied within --timeout ({attempt} tries); nothing was written",
+                            "{}: other writers kept changing it; not applied within --timeout ({attempt} tries)",
                             file.display()
                         ),
-                    ));
+                    )
+                    .unchanged(Untouched::Written));
                 }
                 let pause = Duration::from_millis(jitter(u64::from(attempt.min(20)) * 5 + 5));
                 std::thread::sleep(pause.min(until.saturating_duration_since(Instant::now())));
