@@ -80,7 +80,7 @@ fn entries(list: &OsStr) -> Vec<(i32, u64, u64)> {
 
 pub fn run(g: &Global, args: &LockArgs) -> Result<i32> {
     let file = &args.file;
-    if store::etcd::is_url(file) {
+    if store::Backend::is_etcd(file) {
         return super::etcd::lock(g, args);
     }
     let Some(program) = args.command.first() else {

@@ -261,14 +261,7 @@ fn load_file(g: &Global, args: &ReadArgs, file: &Path, format: Format) -> Result
 
     let wait = g.waiter(file);
     let lock = (args.lock && inherited.is_none()).then_some((g.timeout, &wait as &dyn Fn(&str)));
-    let loaded = if store::etcd::is_url(file) {
-        store::Loaded {
-            current: store::etcd::load(file, g.timeout)?,
-            lock: None,
-        }
-    } else {
-        store::load(file, lock)?
-    };
+    let loaded = store::Backend::load(file, g.timeout, lock)?;
     let mut current = loaded.current.reclassify(format);
     if matches!(current, Current::Corrupt { .. })
         && loaded.lock.is_none()

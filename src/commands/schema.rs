@@ -100,7 +100,7 @@ fn check_order(file: &Path, schema: &Path) -> Result<()> {
     }
     // An etcd key is no path on this disk: whether it exists is the
     // backend's to say.
-    if !store::etcd::is_url(file) && !file.exists() {
+    if !store::Backend::is_etcd(file) && !file.exists() {
         return Err(Error::new(
             Kind::NotFound,
             format!(

@@ -24,7 +24,7 @@ pub fn run(g: &Global, args: &WriteArgs) -> Result<()> {
         .held(held.as_ref())
         .check(check.as_deref());
     // A conflict on an etcd key applies the change again: a copy only there.
-    let spare = store::etcd::is_url(&args.file).then(|| value.clone());
+    let spare = store::Backend::is_etcd(&args.file).then(|| value.clone());
     let mut value = Some(value);
     let outcome = store::transact_again(&args.file, &opts, |_| {
         let v = value.take().or_else(|| spare.clone());

@@ -266,16 +266,15 @@ pub(super) fn enforce(
 /// The schema attached to `file` (its bytes), without creating anything.
 /// `timeout` bounds the read of an etcd key's schema.
 pub fn schema_of(file: &Path, timeout: std::time::Duration) -> Result<Option<Vec<u8>>> {
-    if super::etcd::is_url(file) {
-        return super::etcd::schema_of(file, timeout);
-    }
+    super::Backend::of(file).storage().schema_of(file, timeout)
+}
+
+pub(super) fn schema_of_local(file: &Path) -> Result<Option<Vec<u8>>> {
     let t = Target::resolve_any(file)?;
-    let trust = t.trust();
-    let Some(state) = t.at.state(&trust, None, file)? else {
+    let Some(state) = State::existing(&t)? else {
         return Ok(None);
     };
-    let what = format!("{}/{SCHEMAS}", layout::STATE_DIR);
-    let Some(dir) = dir::state_dir(&state, OsStr::new(SCHEMAS), &what, &trust, None, file)? else {
+    let Some(dir) = state.existing_sub(OsStr::new(SCHEMAS))? else {
         return Ok(None);
     };
     read_schema(&dir, &t.key, file)
@@ -303,9 +302,18 @@ pub fn attach_schema(
     format: Format,
     force: bool,
 ) -> Result<Attached> {
-    if super::etcd::is_url(file) {
-        return super::etcd::attach_schema(file, opts, schema, format, force);
-    }
+    super::Backend::of(file)
+        .storage()
+        .attach_schema(file, opts, schema, format, force)
+}
+
+pub(super) fn attach_local(
+    file: &Path,
+    opts: &Options,
+    schema: Option<&[u8]>,
+    format: Format,
+    force: bool,
+) -> Result<Attached> {
     let compiled = match schema {
         Some(bytes) => Some(Schema::compile(bytes).map_err(|why| {
             Error::bad_input(format!("the schema is refused: {why}")).unchanged(Untouched::Attached)

@@ -43,7 +43,7 @@ use serde_json::{Value as J, json};
 use self::client::{CallError, Client, Kv, jitter, kvs, prefix_end};
 use super::{Change, Current, OnCorrupt, Options, Outcome};
 use crate::error::{Error, Kind, Result, Untouched};
-use crate::json::{self, Style};
+use crate::json;
 use crate::{process, time};
 
 /// Where jsafe keeps what belongs to a key (backups, journal, locks,
@@ -111,12 +111,6 @@ fn journal_trim(oldest: &[Kv], count: i64, prefix: &str) -> Vec<Vec<u8>> {
         })
         .map(|kv| kv.key.clone())
         .collect()
-}
-
-/// FILE names an etcd key.
-pub fn is_url(file: &Path) -> bool {
-    let b = file.as_os_str().as_encoded_bytes();
-    b.starts_with(b"etcd://") || b.starts_with(b"etcds://")
 }
 
 /// A parsed `etcd://` FILE.
@@ -581,53 +575,6 @@ fn max_request() -> usize {
         .unwrap_or(DEFAULT_MAX_REQUEST)
 }
 
-/// The new bytes a change asks for (None: nothing to write), rendered as the
-/// local core renders them.
-fn render(
-    file: &Path,
-    opts: &Options,
-    current: &Current,
-    change: Change,
-) -> Result<Option<Vec<u8>>> {
-    Ok(match change {
-        Change::Keep => None,
-        Change::Valid(v) => Some(v.into_bytes()),
-        Change::Bytes(b) => {
-            json::validate(&b).map_err(|e| {
-                Error::bad_input(format!(
-                    "{}: the new content is not valid JSON ({e})",
-                    file.display()
-                ))
-                .unchanged(Untouched::Written)
-            })?;
-            Some(b)
-        }
-        Change::Value(v) => {
-            if v.depth() > json::MAX_DEPTH {
-                return Err(Error::bad_input(format!(
-                    "{}: the new value is nested deeper than {} levels",
-                    file.display(),
-                    json::MAX_DEPTH
-                ))
-                .unchanged(Untouched::Written));
-            }
-            let mut st = match current {
-                Current::Valid(d) => d.style,
-                Current::Missing => Style::new_file(),
-                Current::Corrupt { bytes, .. } => {
-                    let mut s = Style::new_file();
-                    s.crlf = Style::detect(bytes).crlf;
-                    s
-                }
-            };
-            if let Some(indent) = opts.indent {
-                st.indent = indent;
-            }
-            Some(json::render(&v, &st))
-        }
-    })
-}
-
 /// How a commit ended.
 enum Commit {
     Done,
@@ -725,7 +672,8 @@ where
             }
         }
         let asked = change(&current)?;
-        let new = match render(file, opts, &current, asked)? {
+        let base = super::base_style(&current, None);
+        let new = match super::render_change(file, opts, base, asked)? {
             Some(b) => b,
             None if outcome.recovered_from.is_some() => match &current {
                 Current::Valid(d) => d.bytes.to_vec(),
@@ -1026,6 +974,7 @@ mod tests {
         let t = Url::parse(Path::new("etcds://h:1/k")).unwrap();
         assert!(t.tls && t.hosts == ["h:1"] && t.key == "/k");
         assert!(!u.tls);
+        let is_url = super::super::Backend::is_etcd;
         assert!(is_url(Path::new("etcd://x/y")) && !is_url(Path::new("./etcd://x")));
     }
 
