@@ -130,6 +130,8 @@ pub enum Untouched {
     Printed,
     /// "nothing was swept"
     Swept,
+    /// "nothing was read"
+    Read,
 }
 
 impl Untouched {
@@ -142,6 +144,7 @@ impl Untouched {
             Untouched::Forgotten => "forgotten",
             Untouched::Printed => "printed",
             Untouched::Swept => "swept",
+            Untouched::Read => "read",
         }
     }
 }
