@@ -302,18 +302,22 @@ pub fn attach_schema(
     format: Format,
     force: bool,
 ) -> Result<Attached> {
+    let a = super::storage::Attach {
+        schema,
+        format,
+        force,
+    };
     super::Backend::of(file)
         .storage()
-        .attach_schema(file, opts, schema, format, force)
+        .attach_schema(file, opts, &a)
 }
 
 pub(super) fn attach_local(
     file: &Path,
     opts: &Options,
-    schema: Option<&[u8]>,
-    format: Format,
-    force: bool,
+    a: &super::storage::Attach,
 ) -> Result<Attached> {
+    let (schema, format, force) = (a.schema, a.format, a.force);
     let compiled = match schema {
         Some(bytes) => Some(Schema::compile(bytes).map_err(|why| {
             Error::bad_input(format!("the schema is refused: {why}")).unchanged(Untouched::Attached)

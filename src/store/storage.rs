@@ -41,14 +41,15 @@ pub(crate) trait Storage: Sync {
     /// The attached schema's bytes, if any.
     fn schema_of(&self, file: &Path, timeout: Duration) -> Result<Option<Vec<u8>>>;
     /// Attach (or with None detach) a schema.
-    fn attach_schema(
-        &self,
-        file: &Path,
-        opts: &Options,
-        schema: Option<&[u8]>,
-        format: Format,
-        force: bool,
-    ) -> Result<Attached>;
+    fn attach_schema(&self, file: &Path, opts: &Options, a: &Attach) -> Result<Attached>;
+}
+
+/// What [`Storage::attach_schema`] is asked: the schema (None: detach), the
+/// format the document is read in, and whether its content may fail it.
+pub(crate) struct Attach<'a> {
+    pub(crate) schema: Option<&'a [u8]>,
+    pub(crate) format: Format,
+    pub(crate) force: bool,
 }
 
 impl Backend {
@@ -109,15 +110,8 @@ impl Storage for Local {
         super::schema::schema_of_local(file)
     }
 
-    fn attach_schema(
-        &self,
-        file: &Path,
-        opts: &Options,
-        schema: Option<&[u8]>,
-        format: Format,
-        force: bool,
-    ) -> Result<Attached> {
-        super::schema::attach_local(file, opts, schema, format, force)
+    fn attach_schema(&self, file: &Path, opts: &Options, a: &Attach) -> Result<Attached> {
+        super::schema::attach_local(file, opts, a)
     }
 }
 
@@ -145,15 +139,8 @@ impl Storage for Etcd {
         etcd::schema_of(file, timeout)
     }
 
-    fn attach_schema(
-        &self,
-        file: &Path,
-        opts: &Options,
-        schema: Option<&[u8]>,
-        format: Format,
-        force: bool,
-    ) -> Result<Attached> {
-        etcd::attach_schema(file, opts, schema, format, force)
+    fn attach_schema(&self, file: &Path, opts: &Options, a: &Attach) -> Result<Attached> {
+        etcd::attach_schema(file, opts, a.schema, a.format, a.force)
     }
 }
 
