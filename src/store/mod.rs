@@ -727,7 +727,7 @@ fn write_lock<'a>(
 
 /// A local change in progress, after its first steps: the target resolved,
 /// its state directory open, the journal checked and the exclusive lock held
-/// ([`Session::begin`]). [`transact`] and [`append::append`] are short
+/// ([`Session::begin`]). [`transact`] and [`append`] are short
 /// compositions of the steps that follow; the lock is released when the
 /// session is dropped.
 struct Session<'s, 'o> {
