@@ -98,24 +98,98 @@ impl Kind {
     }
 }
 
+/// What a failed operation did to the file, as far as the error knows. The
+/// message's closing clause ("nothing was changed", "nothing was written", …)
+/// is rendered from this field, in one place, and callers branch on the field,
+/// never on the text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Effect {
+    /// The error does not say (the default).
+    Unknown,
+    /// Nothing was done: the file (or key) is as it was. The [`Untouched`]
+    /// names what was not done, as the message says it.
+    Unchanged(Untouched),
+}
+
+/// The verb of a "nothing was …" clause: what did not happen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Untouched {
+    /// "nothing was changed"
+    Changed,
+    /// "nothing was written"
+    Written,
+    /// "nothing was appended"
+    Appended,
+    /// "nothing was attached" (a schema)
+    Attached,
+    /// "nothing was forgotten"
+    Forgotten,
+    /// "nothing was printed"
+    Printed,
+    /// "nothing was swept"
+    Swept,
+    /// "nothing was read"
+    Read,
+}
+
+impl Untouched {
+    fn verb(self) -> &'static str {
+        match self {
+            Untouched::Changed => "changed",
+            Untouched::Written => "written",
+            Untouched::Appended => "appended",
+            Untouched::Attached => "attached",
+            Untouched::Forgotten => "forgotten",
+            Untouched::Printed => "printed",
+            Untouched::Swept => "swept",
+            Untouched::Read => "read",
+        }
+    }
+}
+
+/// How the "nothing was …" clause joins the head of the message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Join {
+    /// "head; nothing was …"
+    Semicolon,
+    /// "head, so nothing was …"
+    So,
+    /// "head (nothing was …)"
+    Paren,
+}
+
 /// An error: a kind, one line for the user (naming the file and the next
-/// step), and the underlying I/O error when there is one.
+/// step), what happened to the file ([`Effect`]), and the underlying I/O
+/// error when there is one.
+///
+/// The line is rendered once, from the fields: the head, then the effect's
+/// clause, then any text that follows the clause.
 #[derive(Debug)]
 pub struct Error {
     kind: Kind,
-    message: String,
+    head: String,
+    effect: Effect,
+    join: Join,
+    after: String,
+    rendered: String,
     source: Option<io::Error>,
 }
-
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     /// An error of `kind` with a one-line message.
     pub fn new(kind: Kind, message: impl Into<String>) -> Error {
+        let head = message.into();
         Error {
             kind,
-            message: message.into(),
+            rendered: head.clone(),
+            head,
+            effect: Effect::Unknown,
+            join: Join::Semicolon,
+            after: String::new(),
             source: None,
         }
     }
@@ -146,11 +220,7 @@ impl Error {
             io::ErrorKind::QuotaExceeded => " (disk quota exceeded)",
             _ => "",
         };
-        Error {
-            kind,
-            message: format!("{what} {}: {err}{hint}", path.display()),
-            source: Some(err),
-        }
+        Error::new(kind, format!("{what} {}: {err}{hint}", path.display())).with_source(err)
     }
 
     /// The same error keeping `err` as its source.
@@ -159,20 +229,90 @@ impl Error {
         self
     }
 
+    /// The same error as another kind.
+    pub fn with_kind(mut self, kind: Kind) -> Error {
+        self.kind = kind;
+        self
+    }
+
     /// What kind of failure this is.
     pub fn kind(&self) -> Kind {
         self.kind
     }
 
-    /// The one-line message (also what `Display` prints).
-    pub fn message(&self) -> &str {
-        &self.message
+    /// What the failed operation did to the file.
+    pub fn effect(&self) -> Effect {
+        self.effect
     }
 
-    /// The same error with its message prefixed or replaced by `f`.
-    pub fn map_message(mut self, f: impl FnOnce(String) -> String) -> Error {
-        self.message = f(self.message);
+    /// Nothing was done: the message ends "; nothing was {what}".
+    pub fn unchanged(self, what: Untouched) -> Error {
+        self.effect_joined(Effect::Unchanged(what), Join::Semicolon)
+    }
+
+    /// As [`Error::unchanged`], ending ", so nothing was {what}" (the head says why).
+    pub fn unchanged_so(self, what: Untouched) -> Error {
+        self.effect_joined(Effect::Unchanged(what), Join::So)
+    }
+
+    /// As [`Error::unchanged`], ending " (nothing was {what})".
+    pub fn unchanged_aside(self, what: Untouched) -> Error {
+        self.effect_joined(Effect::Unchanged(what), Join::Paren)
+    }
+
+    /// Unless the error already says what happened, nothing was `what`.
+    pub fn unchanged_if_unknown(self, what: Untouched) -> Error {
+        match self.effect {
+            Effect::Unknown => self.unchanged(what),
+            Effect::Unchanged(_) => self,
+        }
+    }
+
+    /// The same error saying nothing of the effect (for a caller that says
+    /// it for a whole run instead).
+    pub fn without_effect(self) -> Error {
+        self.effect_joined(Effect::Unknown, Join::Semicolon)
+    }
+
+    /// Text that follows the effect's clause (a next step, a hint).
+    pub fn then(mut self, after: impl AsRef<str>) -> Error {
+        self.after.push_str(after.as_ref());
+        self.render()
+    }
+
+    fn effect_joined(mut self, effect: Effect, join: Join) -> Error {
+        self.effect = effect;
+        self.join = join;
+        self.render()
+    }
+
+    /// The one renderer of the line.
+    fn render(mut self) -> Error {
+        let mut m = self.head.clone();
+        if let Effect::Unchanged(what) = self.effect {
+            let verb = what.verb();
+            match self.join {
+                Join::Semicolon => m.push_str(&format!("; nothing was {verb}")),
+                Join::So => m.push_str(&format!(", so nothing was {verb}")),
+                Join::Paren => m.push_str(&format!(" (nothing was {verb})")),
+            }
+        }
+        m.push_str(&self.after);
+        self.rendered = m;
         self
+    }
+
+    /// The one-line message (also what `Display` prints).
+    pub fn message(&self) -> &str {
+        &self.rendered
+    }
+
+    /// The same error with the head of its message (the part before the
+    /// effect's clause) prefixed or replaced by `f`; to add text at the end,
+    /// use [`Error::then`].
+    pub fn map_message(mut self, f: impl FnOnce(String) -> String) -> Error {
+        self.head = f(std::mem::take(&mut self.head));
+        self.render()
     }
 
     /// The exit code of this error's kind.
@@ -183,7 +323,7 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&self.rendered)
     }
 }
 
@@ -221,5 +361,34 @@ mod tests {
         assert!(e.message().contains("a.json") && e.message().contains("disk full"));
         let src = std::error::Error::source(&e).and_then(|s| s.downcast_ref::<io::Error>());
         assert_eq!(src.map(io::Error::kind), Some(io::ErrorKind::StorageFull));
+    }
+
+    #[test]
+    fn the_effect_is_a_field_rendered_once() {
+        let e = Error::new(Kind::Io, "a.json: refused")
+            .unchanged(Untouched::Changed)
+            .then(" (see status)");
+        assert_eq!(e.effect(), Effect::Unchanged(Untouched::Changed));
+        assert_eq!(
+            e.to_string(),
+            "a.json: refused; nothing was changed (see status)"
+        );
+        // A prefix goes before the head; the clause and its tail stay at the end.
+        let e = e.map_message(|m| format!("stdin line 2: {m}"));
+        assert_eq!(
+            e.message(),
+            "stdin line 2: a.json: refused; nothing was changed (see status)"
+        );
+        // Saying it twice is not possible: the field is set, not appended.
+        let e = e.unchanged_if_unknown(Untouched::Written);
+        assert_eq!(e.effect(), Effect::Unchanged(Untouched::Changed));
+        assert_eq!(e.message().matches("nothing was").count(), 1);
+        let e = e.without_effect();
+        assert_eq!(e.effect(), Effect::Unknown);
+        assert_eq!(e.message(), "stdin line 2: a.json: refused (see status)");
+        let so = Error::bad_input("b.json: has 2 links").unchanged_so(Untouched::Appended);
+        assert_eq!(so.message(), "b.json: has 2 links, so nothing was appended");
+        let aside = Error::bad_input("two outputs").unchanged_aside(Untouched::Written);
+        assert_eq!(aside.message(), "two outputs (nothing was written)");
     }
 }

@@ -436,7 +436,7 @@ fn run_filter(file: &Path, filter: &Filter, input: &Value) -> jsafe::Result<Vec<
 }
 
 fn parse_doc(file: &Path, bytes: &[u8]) -> jsafe::Result<Value> {
-    json::parse(bytes).map_err(|e| store::corrupt_error(file, &e, "nothing was read"))
+    json::parse(bytes).map_err(|e| store::corrupt_error(file, &e, jsafe::error::Untouched::Read))
 }
 
 /// Read `file` as `jsafe read` does: no lock (every write is an atomic
@@ -491,7 +491,7 @@ fn load_values(
         Current::Missing => Ok(None),
         Current::Corrupt { error, .. } => Err(to_py_err(
             py,
-            &store::corrupt_error(file, &error, "nothing was read"),
+            &store::corrupt_error(file, &error, jsafe::error::Untouched::Read),
         )),
         Current::Valid(doc) => py
             .allow_threads(|| doc.values().collect::<jsafe::Result<Vec<Value>>>())
@@ -596,7 +596,7 @@ fn merge_change(file: &Path, current: &Current, patch: &Value) -> jsafe::Result<
             Ok(None) => Ok(Change::Keep),
             Err(SpliceError::NotObject(found)) => Err(not_an_object(file, found)),
             Err(SpliceError::Parse(e)) => {
-                Err(store::corrupt_error(file, &e, "nothing was written"))
+                Err(store::corrupt_error(file, &e, jsafe::error::Untouched::Written))
             }
             Err(e) => Err(Error::bad_input(format!("{}: {e}", file.display()))),
         };
@@ -1024,7 +1024,7 @@ fn edit_open(
             match current {
                 Current::Missing => Ok(None),
                 Current::Corrupt { error, .. } => {
-                    Err(store::corrupt_error(file, &error, "nothing was changed"))
+                    Err(store::corrupt_error(file, &error, jsafe::error::Untouched::Changed))
                 }
                 Current::Valid(doc) => parse_doc(file, doc.bytes()).map(Some),
             }

@@ -121,7 +121,7 @@ fn to_array(
     };
     if let Some(value) = given {
         match apply(&[Item { line: 0, value }])? {
-            Some((_, e)) => Err(e.map_message(|m| format!("{m}; nothing was written"))),
+            Some((_, e)) => Err(e.unchanged(crate::error::Untouched::Written)),
             None => Ok(()),
         }
     } else {

@@ -160,7 +160,7 @@ pub fn status(g: &Global, args: &crate::cli::StatusArgs) -> Result<i32> {
     let mut out = String::new();
     let mut all = Vec::new();
     for file in &args.paths {
-        if !etcd::is_url(file) {
+        if !crate::store::Backend::is_etcd(file) {
             return Err(Error::new(
                 Kind::Usage,
                 format!(

@@ -28,7 +28,7 @@ use crate::store::{self, Lock, Mode};
 
 pub fn run(g: &Global, args: &LockArgs) -> Result<i32> {
     let file = &args.file;
-    if store::etcd::is_url(file) {
+    if store::Backend::is_etcd(file) {
         return super::etcd::lock(g, args);
     }
     let Some(program) = args.command.first() else {

@@ -95,7 +95,11 @@ fn merge_all(
                 Ok(None) => continue,
                 Err(SpliceError::NotObject(found)) => return Err(not_an_object(file, found)),
                 Err(SpliceError::Parse(e)) => {
-                    return Err(store::corrupt_error(file, &e, "nothing was written"));
+                    return Err(store::corrupt_error(
+                        file,
+                        &e,
+                        crate::error::Untouched::Written,
+                    ));
                 }
                 Err(e @ (SpliceError::TooDeep | SpliceError::PatchNotObject(_))) => {
                     let e = Error::bad_input(format!("{}: {e}", file.display()));
@@ -162,7 +166,9 @@ fn check_patch(file: &std::path::Path, patch: &Value) -> Result<()> {
 /// RFC 7386 would silently replace the whole document here.
 fn not_an_object(file: &std::path::Path, found: &str) -> Error {
     Error::bad_input(format!(
-        "{}: holds {found}, not an object; a merge patch would replace all of it, so nothing was written (use `jsafe write` or `jsafe update`)",
+        "{}: holds {found}, not an object; a merge patch would replace all of it",
         file.display()
     ))
+    .unchanged_so(crate::error::Untouched::Written)
+    .then(" (use `jsafe write` or `jsafe update`)")
 }

@@ -185,9 +185,8 @@ pub fn schema_check(schema: Option<&Path>) -> Result<Option<Box<crate::store::Ch
         compiled
             .check(bytes, crate::store::Format::Document)
             .map_err(|why| {
-                Error::bad_input(format!(
-                    "the result does not match --schema {shown} {why}; nothing was written"
-                ))
+                Error::bad_input(format!("the result does not match --schema {shown} {why}"))
+                    .unchanged(crate::error::Untouched::Written)
             })
     })))
 }
@@ -256,9 +255,10 @@ pub fn value_input(arg: Option<&OsStr>, vars: &crate::cli::VarArgs, what: &str) 
             .map_err(|e| Error::bad_input(format!("{what}: {e}")))
     })?;
     if let crate::json::filter::Ending::Halted(code) = ended {
-        return Err(Error::bad_input(format!(
-            "{what}: the expression halted (code {code}); nothing was written"
-        )));
+        return Err(
+            Error::bad_input(format!("{what}: the expression halted (code {code})"))
+                .unchanged(crate::error::Untouched::Written),
+        );
     }
     match outputs.len() {
         1 => Ok(outputs.remove(0)),

@@ -11,7 +11,7 @@ use super::shared::inherited::inherited;
 use super::shared::jq;
 use super::{Global, check_file_filter_order, json_input, print};
 use crate::cli::ReadArgs;
-use crate::error::{Error, Kind, Result};
+use crate::error::{Error, Kind, Result, Untouched};
 use crate::json::filter::{self, Ending, Filter, FilterError, Input, Render};
 use crate::json::{Indent, ParseError, Style, Value};
 use crate::store::{self, Change, Current, Format, OnCorrupt, lines};
@@ -56,13 +56,12 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
         Current::Missing => None,
         Current::Corrupt { error, bytes } => {
             if format == Format::Lines && lines::is_torn(&bytes, &error) {
-                return Err(Error::new(
-                    Kind::Corrupt,
-                    format!(
-                        "{}: {error}; nothing was printed. `jsafe read --recover {0}` (or the next append to it) moves it to .jsafe/quarantine/ and keeps every whole line",
+                return Err(Error::new(Kind::Corrupt, format!("{}: {error}", file.display()))
+                    .unchanged(Untouched::Printed)
+                    .then(format!(
+                        ". `jsafe read --recover {}` (or the next append to it) moves it to .jsafe/quarantine/ and keeps every whole line",
                         file.display()
-                    ),
-                ));
+                    )));
             }
             return Err(corrupt(file, &error, format));
         }
@@ -303,14 +302,7 @@ fn load_file(g: &Global, args: &ReadArgs, file: &Path, format: Format) -> Result
 
     let wait = g.waiter(file);
     let lock = (args.lock && inherited.is_none()).then_some((g.timeout, &wait as &dyn Fn(&str)));
-    let loaded = if store::etcd::is_url(file) {
-        store::Loaded {
-            current: store::etcd::load(file, g.timeout)?,
-            lock: None,
-        }
-    } else {
-        store::load(file, lock)?
-    };
+    let loaded = store::Backend::load(file, g.timeout, lock)?;
     let mut current = loaded.current.reclassify(format);
     if matches!(current, Current::Corrupt { .. })
         && loaded.lock.is_none()
@@ -326,9 +318,9 @@ fn load_file(g: &Global, args: &ReadArgs, file: &Path, format: Format) -> Result
             other => other.as_ref(),
         };
         if format == Format::Lines && !lines::is_torn(bytes, error) {
-            return Err(store::corrupt_error(file, error, "nothing was printed").map_message(|m| {
-                format!("{m} (a damaged line inside a JSON Lines file is not repaired automatically: fix or remove it by hand)")
-            }));
+            return Err(store::corrupt_error(file, error, Untouched::Printed).then(
+                " (a damaged line inside a JSON Lines file is not repaired automatically: fix or remove it by hand)",
+            ));
         }
         let opts = g
             .options("recover", None, OnCorrupt::Recover, &wait)
@@ -365,22 +357,20 @@ fn corrupt(file: &Path, error: &ParseError, format: Format) -> Error {
     if format == Format::Lines {
         return Error::new(
             Kind::Corrupt,
-            format!(
-                "{}: not valid JSON Lines ({error}); nothing was printed. A damaged line inside a log is not repaired automatically and appends keep no backups: fix or remove that line by hand",
-                file.display()
-            ),
-        );
+            format!("{}: not valid JSON Lines ({error})", file.display()),
+        )
+        .unchanged(Untouched::Printed)
+        .then(". A damaged line inside a log is not repaired automatically and appends keep no backups: fix or remove that line by hand");
     }
     if has_valid_backup {
-        return store::corrupt_error(file, error, "nothing was printed");
+        return store::corrupt_error(file, error, Untouched::Printed);
     }
     Error::new(
         Kind::Corrupt,
-        format!(
-            "{}: not valid JSON ({error}); nothing was printed. jsafe holds no valid backup of it to restore",
-            file.display()
-        ),
+        format!("{}: not valid JSON ({error})", file.display()),
     )
+    .unchanged(Untouched::Printed)
+    .then(". jsafe holds no valid backup of it to restore")
 }
 
 /// `read -`: stdin's bytes, as JSON Lines with `--lines`, else one document
@@ -413,8 +403,9 @@ fn from_stdin(args: &ReadArgs) -> Result<Current> {
     };
     match current {
         Current::Corrupt { error, .. } => Err(Error::bad_input(format!(
-            "stdin is not valid JSON: {error}; nothing was printed"
-        ))),
+            "stdin is not valid JSON: {error}"
+        ))
+        .unchanged(Untouched::Printed)),
         other => Ok(other),
     }
 }

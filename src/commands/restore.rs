@@ -11,7 +11,7 @@ use crate::time;
 
 pub fn run(g: &Global, args: &RestoreArgs) -> Result<()> {
     let file = &args.file;
-    if store::etcd::is_url(file) {
+    if store::Backend::is_etcd(file) {
         return super::etcd::restore(g, args);
     }
     let (_, backups) = store::backups(file)?;

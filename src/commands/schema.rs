@@ -52,9 +52,10 @@ pub fn run(g: &Global, args: &SchemaArgs) -> Result<i32> {
         .is_some_and(|b| b.len() > store::schema::MAX_SCHEMA)
     {
         return Err(Error::bad_input(format!(
-            "the schema is larger than {} MiB; nothing was attached",
+            "the schema is larger than {} MiB",
             store::schema::MAX_SCHEMA >> 20
-        )));
+        ))
+        .unchanged(crate::error::Untouched::Attached));
     }
     let writer = Writer::new(g, file, "schema", None, OnCorrupt::Fail)?;
     match store::attach_schema(
@@ -93,22 +94,24 @@ fn check_order(file: &Path, schema: &Path) -> Result<()> {
         return Err(Error::new(
             Kind::Usage,
             format!(
-                "{}: a data file jsafe manages, not a schema; {}; nothing was attached",
+                "{}: a data file jsafe manages, not a schema; {}",
                 schema.display(),
                 order()
             ),
-        ));
+        )
+        .unchanged(crate::error::Untouched::Attached));
     }
     // An etcd key is no path on this disk: whether it exists is the
     // backend's to say.
-    if !store::etcd::is_url(file) && !file.exists() {
+    if !store::Backend::is_etcd(file) && !file.exists() {
         return Err(Error::new(
             Kind::NotFound,
             format!(
-                "{}: no such file; a schema guards an existing file: create it first (`jsafe write {0} JSON`), or check the order (FILE SCHEMA); nothing was attached",
+                "{}: no such file; a schema guards an existing file: create it first (`jsafe write {0} JSON`), or check the order (FILE SCHEMA)",
                 file.display()
             ),
-        ));
+        )
+        .unchanged(crate::error::Untouched::Attached));
     }
     Ok(())
 }

@@ -54,7 +54,7 @@ pub const JSON_VERSION: u32 = 1;
 /// Returns the exit code: 0 healthy, 9 problems, 5 a corrupt file, 6 a PATH
 /// that does not exist.
 pub fn run(g: &Global, args: &StatusArgs) -> Result<i32> {
-    if args.paths.iter().any(|p| crate::store::etcd::is_url(p)) {
+    if args.paths.iter().any(|p| crate::store::Backend::is_etcd(p)) {
         return super::etcd::status(g, args);
     }
     let roots = roots(&args.paths);

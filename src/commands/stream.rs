@@ -263,33 +263,12 @@ impl VersionCheck {
 }
 
 /// Say how much of the stream was committed before `e`.
+/// The clause a single change ends with ("nothing was written" and the
+/// like) is true of the failing value, but the stream says what was committed
+/// as a whole: it replaces it.
 pub fn after_prefix(e: Error, committed: usize) -> Error {
-    e.map_message(|m| {
-        format!(
-            "{}; {}",
-            without_nothing_written(&m),
-            committed_text(committed)
-        )
-    })
-}
-
-/// `m` without the clause a single change ends with ("nothing was written"
-/// and the like): true of the failing value, but the stream says what was
-/// committed as a whole.
-fn without_nothing_written(m: &str) -> &str {
-    const CLAUSES: [&str; 6] = [
-        "; nothing was written",
-        "; nothing was appended",
-        "; nothing was changed",
-        " (nothing was written)",
-        " (nothing was appended)",
-        ", nothing was written",
-    ];
-    let mut m = m.trim_end();
-    while let Some(shorter) = CLAUSES.iter().find_map(|c| m.strip_suffix(c)) {
-        m = shorter.trim_end();
-    }
-    m
+    e.without_effect()
+        .then(format!("; {}", committed_text(committed)))
 }
 
 /// What a stream that stopped after `committed` values has written.

@@ -186,7 +186,8 @@ impl Once<'_> {
         let (ran, outputs) = self.run(&input, memory)?;
         let output = self.one(ran, &outputs)?;
         let stored = |e: FilterError| {
-            Error::bad_input(format!("{}: {e}; nothing was written", file.display()))
+            Error::bad_input(format!("{}: {e}", file.display()))
+                .unchanged(crate::error::Untouched::Written)
         };
         if matches!(current, Current::Corrupt { .. }) {
             // The store lays out what replaces a corrupt file.
@@ -212,7 +213,8 @@ impl Once<'_> {
     ) -> Result<&'o Output> {
         let file = self.file;
         let ending = ran.map_err(|e| {
-            Error::bad_input(format!("{}: {e}; nothing was written", file.display()))
+            Error::bad_input(format!("{}: {e}", file.display()))
+                .unchanged(crate::error::Untouched::Written)
         })?;
         if let Ending::Halted(code) = ending {
             self.halted.set(Some(code));
@@ -225,9 +227,10 @@ impl Once<'_> {
                 format!("{} values", outputs.len())
             };
             return Err(Error::bad_input(format!(
-                "{}: the filter produced {count}; it must produce exactly one (nothing was written)",
+                "{}: the filter produced {count}; it must produce exactly one",
                 file.display(),
-            )));
+            ))
+            .unchanged_aside(crate::error::Untouched::Written));
         };
         Ok(output)
     }
@@ -578,9 +581,10 @@ fn arm(
         Error::new(
             Kind::Io,
             format!(
-                "{}: cannot arm the filter's time limit: {e}; nothing was written",
+                "{}: cannot arm the filter's time limit: {e}",
                 file.display()
             ),
         )
+        .unchanged(crate::error::Untouched::Written)
     })
 }

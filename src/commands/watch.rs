@@ -47,7 +47,7 @@ pub fn run(g: &Global, args: &WatchArgs) -> Result<i32> {
         raw: args.raw_output,
         stdout: io::stdout().lock(),
     };
-    if store::etcd::is_url(file) {
+    if store::Backend::is_etcd(file) {
         if format == Format::Lines {
             return etcd_lines(g, args, &mut out, idle);
         }

@@ -20,7 +20,7 @@ pub fn run(g: &Global, args: &WriteArgs) -> Result<()> {
     )?
     .indent(indent_override(&args.style));
     // A conflict on an etcd key applies the change again: a copy only there.
-    let spare = store::etcd::is_url(&args.file).then(|| value.clone());
+    let spare = store::Backend::is_etcd(&args.file).then(|| value.clone());
     let mut value = Some(value);
     writer.transact(|_| {
         let v = value.take().or_else(|| spare.clone());

@@ -26,6 +26,9 @@ pub enum ParseErrorKind {
     InvalidUtf8,
     /// No value at all (empty or only whitespace).
     Empty,
+    /// JSON Lines: the last line is the beginning of a value cut short (an
+    /// append that did not finish); `offset` is where that line starts.
+    TornTail,
 }
 
 /// `message` is the complete sentence for a person, location included; it is

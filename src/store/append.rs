@@ -34,8 +34,8 @@ use rustix::fs::{FileType, Mode as FileMode, OFlags};
 use super::dir::Dir;
 use super::failpoint::Step;
 use super::layout::{self, QUARANTINE};
-use super::{Format, Options, Outcome, State, Target, journal, lines, replace, schema};
-use crate::error::{Error, Kind, Result};
+use super::{Format, Options, Outcome, Session, Target, lines, replace, schema};
+use crate::error::{Error, Kind, Result, Untouched};
 use crate::json;
 
 /// Longest last line read back to check it, newline included (a longer
@@ -45,182 +45,207 @@ const MAX_LAST_LINE: u64 = lines::MAX_LINE as u64 + 1;
 const CHUNK: u64 = 64 << 10;
 
 /// Append `lines` (compact JSON values, without newlines) to the JSON Lines
-/// file `file`; with no lines, only repair a torn tail. See the module head.
-pub fn append(file: &Path, opts: &Options, new_lines: &[Vec<u8>]) -> Result<Outcome> {
-    if super::etcd::is_url(file) {
-        return super::etcd::lines::append(file, opts, new_lines);
-    }
+/// file `file`; with no lines, only repair a torn tail. See the module head:
+/// the steps are the write core's ([`Session`]) where they are the same.
+pub(super) fn append_local(file: &Path, opts: &Options, new_lines: &[Vec<u8>]) -> Result<Outcome> {
     let started = Instant::now();
-    let deadline = started.checked_add(opts.timeout);
-    for (i, l) in new_lines.iter().enumerate() {
-        if l.len() > lines::MAX_LINE {
-            return Err(Error::bad_input(format!(
-                "{}: value {} to append is {} bytes on one line, longer than a JSON Lines line may be ({}); nothing was appended",
-                file.display(),
-                i + 1,
-                l.len(),
-                lines::max_line_text()
-            )));
-        }
-        if l.contains(&b'\n') || json::validate(l).is_err() {
-            return Err(Error::bad_input(format!(
-                "{}: value {} to append is not one compact JSON value; nothing was appended",
-                file.display(),
-                i + 1
-            )));
-        }
-    }
+    check_lines(file, new_lines)?;
     let t = Target::resolve(file)?;
-    let state = State::open(&t)?;
-    if opts.journal {
-        journal::check(&state.root, &state.trust, file)?;
-    }
-    let mut outcome = Outcome::default();
-    // Held until the append is done.
-    let _lock = super::write_lock(&t, &state, opts, file, &mut outcome)?;
-
-    let guard = schema::Guard::load(&state, &t)?;
+    let mut s = Session::begin(file, opts, &t, started)?;
+    let guard = schema::Guard::load(&s.state, &t)?;
     for l in new_lines {
         // Each new line is one value: checked as a document of its own.
         guard.check(file, opts, l, Format::Document)?;
     }
-
     let (f, created) = open_for_append(&t, file)?;
-    let st = rustix::fs::fstat(&f).map_err(|e| Error::io("cannot check", file, e.into()))?;
-    if st.st_nlink > 1 {
-        // Appending writes into the inode: every other name would change too
-        // (and a planted link would lead the append somewhere else).
-        return Err(Error::new(
-            Kind::Io,
-            format!(
-                "{}: has {} hard links; appending would change the other names' content too, so nothing was appended",
-                file.display(),
-                st.st_nlink
-            ),
-        ));
+    let (keep_len, needs_newline) = s.repair_tail(&f, created)?;
+    let written = s.append_lines(&f, keep_len, needs_newline, new_lines)?;
+    if !s.outcome.changed {
+        return Ok(s.outcome);
     }
-    let size = u64::try_from(st.st_size).unwrap_or(0);
-    outcome.bytes_before = (!created).then_some(size);
-    let end = Tail::read(&f, size).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::InvalidData {
-            // Not a log jsafe wrote: its last line passes the limit.
-            Error::new(
-                Kind::Corrupt,
-                format!("{}: {e}; nothing was appended", file.display()),
-            )
-        } else {
-            Error::io("cannot read", file, e)
-        }
-    })?;
-    if let Some(bad) = &end.bad_last_line {
-        return Err(Error::new(
-            Kind::Corrupt,
-            format!(
-                "{}: its last line is not valid JSON ({bad}): not a JSON Lines file, or damaged; nothing was appended (`jsafe status {0}` checks every line)",
-                file.display()
-            ),
-        ));
-    }
+    s.complete_append(&f, created, written)
+}
 
-    let mut keep_len = size;
-    let mut needs_newline = false;
-    if !end.tail.is_empty() {
+/// Each new line is one compact JSON value within the line limit.
+fn check_lines(file: &Path, new_lines: &[Vec<u8>]) -> Result<()> {
+    for (i, l) in new_lines.iter().enumerate() {
+        if l.len() > lines::MAX_LINE {
+            return Err(Error::bad_input(format!(
+                "{}: value {} to append is {} bytes on one line, longer than a JSON Lines line may be ({})",
+                file.display(),
+                i + 1,
+                l.len(),
+                lines::max_line_text()
+            ))
+            .unchanged(Untouched::Appended));
+        }
+        if l.contains(&b'\n') || json::validate(l).is_err() {
+            return Err(Error::bad_input(format!(
+                "{}: value {} to append is not one compact JSON value",
+                file.display(),
+                i + 1
+            ))
+            .unchanged(Untouched::Appended));
+        }
+    }
+    Ok(())
+}
+
+impl Session<'_, '_> {
+    /// Read the end of the open log `f`: refuse a second hard link or a last
+    /// line that is not JSON; move a torn tail to the quarantine and cut it
+    /// off. Returns the length kept and whether a newline must come first.
+    fn repair_tail(&mut self, f: &File, created: bool) -> Result<(u64, bool)> {
+        let (file, t) = (self.file, self.t);
+        let st = rustix::fs::fstat(f).map_err(|e| Error::io("cannot check", file, e.into()))?;
+        if st.st_nlink > 1 {
+            // Appending writes into the inode: every other name would change too
+            // (and a planted link would lead the append somewhere else).
+            return Err(Error::new(
+                Kind::Io,
+                format!(
+                    "{}: has {} hard links; appending would change the other names' content too",
+                    file.display(),
+                    st.st_nlink
+                ),
+            )
+            .unchanged_so(Untouched::Appended));
+        }
+        let size = u64::try_from(st.st_size).unwrap_or(0);
+        self.outcome.bytes_before = (!created).then_some(size);
+        let end = Tail::read(f, size).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::InvalidData {
+                // Not a log jsafe wrote: its last line passes the limit.
+                Error::new(Kind::Corrupt, format!("{}: {e}", file.display()))
+                    .unchanged(Untouched::Appended)
+            } else {
+                Error::io("cannot read", file, e)
+            }
+        })?;
+        if let Some(bad) = &end.bad_last_line {
+            return Err(not_json_lines(
+                file,
+                &format!("its last line is not valid JSON ({bad})"),
+            ));
+        }
+        if end.tail.is_empty() {
+            return Ok((size, false));
+        }
         if lines::tail_is_whole(&end.tail) {
-            needs_newline = end.tail.iter().any(|b| !b.is_ascii_whitespace());
-        } else if !lines::could_be_torn(&end.tail) {
+            return Ok((size, end.tail.iter().any(|b| !b.is_ascii_whitespace())));
+        }
+        if !lines::could_be_torn(&end.tail) {
             // Not the beginning of a line cut short (the `]` that ends a
             // pretty-printed document, say): not JSON Lines, never cut.
-            return Err(Error::new(
-                Kind::Corrupt,
-                format!(
-                    "{}: its last line is not JSON and not a line cut short by an append: not a JSON Lines file, or damaged; nothing was appended (`jsafe status {0}` checks every line)",
-                    file.display()
-                ),
+            return Err(not_json_lines(
+                file,
+                "its last line is not JSON and not a line cut short by an append",
             ));
-        } else {
-            let q = state.sub(OsStr::new(QUARANTINE))?;
-            let name = quarantine_tail(&q, &t.key, &end.tail, &st, opts.sync).map_err(|e| {
-                Error::io("cannot quarantine the torn last line of", file, e)
-                    .map_message(|m| format!("{m}; nothing was changed"))
-            })?;
-            keep_len = end.start;
-            f.set_len(keep_len)
-                .and_then(|()| if opts.sync { f.sync_data() } else { Ok(()) })
-                .map_err(|e| {
-                    Error::io("cannot cut the torn last line off", file, e).map_message(|m| {
-                        format!("{m}; a copy of it is in {}", q.join(&name).display())
-                    })
-                })?;
-            outcome.quarantined = Some(q.join(&name));
-            outcome.changed = true;
         }
-    }
-
-    let mut buf = Vec::with_capacity(new_lines.iter().map(|l| l.len() + 1).sum::<usize>() + 1);
-    if needs_newline && !new_lines.is_empty() {
-        buf.push(b'\n');
-    }
-    for l in new_lines {
-        buf.extend_from_slice(l);
-        buf.push(b'\n');
-    }
-    if !buf.is_empty() {
-        let wrote = super::failpoint::hit(Step::TempWrite).and_then(|()| (&f).write_all(&buf));
-        if let Err(e) = wrote {
-            // Whole lines or nothing: we hold the lock, the end is ours.
-            let undone = f.set_len(keep_len).is_ok();
-            let what = if undone {
-                "nothing was appended"
-            } else {
-                "part of a line may be left at the end (the next append moves it to quarantine)"
-            };
-            return Err(
-                Error::io("cannot append to", file, e).map_message(|m| format!("{m}; {what}"))
-            );
-        }
-        outcome.changed = true;
-    }
-    outcome.bytes_after = keep_len + buf.len() as u64;
-    if !outcome.changed {
-        return Ok(outcome);
-    }
-    let (sync, data, data_dir) = (opts.sync && !buf.is_empty(), &f, &t.at.dir);
-    let fsyncs = || -> Option<Error> {
-        if !sync {
-            return None;
-        }
-        super::failpoint::hit(Step::TempFsync)
-            .and_then(|()| data.sync_data())
+        let q = self.state.sub(OsStr::new(QUARANTINE))?;
+        let name = quarantine_tail(&q, &t.key, &end.tail, &st, self.opts.sync).map_err(|e| {
+            Error::io("cannot quarantine the torn last line of", file, e)
+                .unchanged(Untouched::Changed)
+        })?;
+        f.set_len(end.start)
             .and_then(|()| {
-                if created {
-                    data_dir.sync(Step::DirFsync)
+                if self.opts.sync {
+                    f.sync_data()
                 } else {
                     Ok(())
                 }
             })
-            .err()
-            .map(|e| super::not_durable_error(file, "cannot fsync", e))
-    };
-    let entry = |not_durable: bool| {
-        let mut entry =
-            super::journal_entry(&t, opts, &outcome, not_durable, started, (None, None));
-        if outcome.quarantined.is_some() && !not_durable {
-            entry.result = "torn-tail-quarantined".to_owned();
+            .map_err(|e| {
+                Error::io("cannot cut the torn last line off", file, e)
+                    .then(format!("; a copy of it is in {}", q.join(&name).display()))
+            })?;
+        self.outcome.quarantined = Some(q.join(&name));
+        self.outcome.changed = true;
+        Ok((end.start, false))
+    }
+
+    /// All new lines in one `write(2)` after the `keep_len` bytes kept; a
+    /// failed write is cut back off. Returns whether anything was written.
+    fn append_lines(
+        &mut self,
+        f: &File,
+        keep_len: u64,
+        needs_newline: bool,
+        new_lines: &[Vec<u8>],
+    ) -> Result<bool> {
+        let mut buf = Vec::with_capacity(new_lines.iter().map(|l| l.len() + 1).sum::<usize>() + 1);
+        if needs_newline && !new_lines.is_empty() {
+            buf.push(b'\n');
         }
-        entry
-    };
-    let (not_durable, journal_error) = super::settle(&state, opts, deadline, &fsyncs, &entry);
-    if let Some(e) = journal_error {
-        outcome.warnings.push(format!(
-            "{}: appended, but the journal {} could not be written: {e}",
-            file.display(),
-            state.root.join(journal::FILE_NAME).display()
-        ));
+        for l in new_lines {
+            buf.extend_from_slice(l);
+            buf.push(b'\n');
+        }
+        self.outcome.bytes_after = keep_len + buf.len() as u64;
+        if buf.is_empty() {
+            return Ok(false);
+        }
+        let wrote = super::failpoint::hit(Step::TempWrite).and_then(|()| (&*f).write_all(&buf));
+        if let Err(e) = wrote {
+            // Whole lines or nothing: we hold the lock, the end is ours.
+            let e = Error::io("cannot append to", self.file, e);
+            return Err(if f.set_len(keep_len).is_ok() {
+                e.unchanged(Untouched::Appended)
+            } else {
+                e.then("; part of a line may be left at the end (the next append moves it to quarantine)")
+            });
+        }
+        self.outcome.changed = true;
+        Ok(true)
     }
-    match not_durable {
-        Some(e) => Err(e),
-        None => Ok(outcome),
+
+    /// fsync (and, for a new file, fsync of its directory) of what was
+    /// `written` → journal, overlapped as the write core's epilogue is.
+    fn complete_append(mut self, f: &File, created: bool, written: bool) -> Result<Outcome> {
+        let (file, t, opts, started) = (self.file, self.t, self.opts, self.started);
+        let (sync, data_dir) = (opts.sync && written, &t.at.dir);
+        let fsyncs = || -> Option<Error> {
+            if !sync {
+                return None;
+            }
+            super::failpoint::hit(Step::TempFsync)
+                .and_then(|()| f.sync_data())
+                .and_then(|()| {
+                    if created {
+                        data_dir.sync(Step::DirFsync)
+                    } else {
+                        Ok(())
+                    }
+                })
+                .err()
+                .map(|e| super::not_durable_error(file, "cannot fsync", e))
+        };
+        let entry = |outcome: &Outcome, not_durable: bool| {
+            let mut entry =
+                super::journal_entry(t, opts, outcome, not_durable, started, (None, None));
+            if outcome.quarantined.is_some() && !not_durable {
+                entry.result = "torn-tail-quarantined".to_owned();
+            }
+            entry
+        };
+        match self.settle_journal(&fsyncs, &entry, "appended") {
+            Some(e) => Err(e),
+            None => Ok(self.outcome),
+        }
     }
+}
+
+/// A log whose end is not JSON Lines (`why`): nothing is appended.
+fn not_json_lines(file: &Path, why: &str) -> Error {
+    Error::new(
+        Kind::Corrupt,
+        format!(
+            "{}: {why}: not a JSON Lines file, or damaged",
+            file.display()
+        ),
+    )
+    .unchanged(Untouched::Appended)
+    .then(status_hint(file))
 }
 
 /// Open the data file for appending, creating it (with the mode a new file
@@ -247,28 +272,14 @@ fn open_for_append(t: &Target, file: &Path) -> Result<(File, bool)> {
             }
         }
         Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
-            return Err(Error::new(
-                Kind::Io,
-                format!(
-                    "{}: {}; nothing was changed",
-                    file.display(),
-                    super::dir::not_regular(FileType::Symlink)
-                ),
-            ));
+            return Err(not_regular_error(file, FileType::Symlink));
         }
         Err(e) => return Err(Error::io("cannot open", file, e)),
     };
     let st = rustix::fs::fstat(&f).map_err(|e| Error::io("cannot check", file, e.into()))?;
     let kind = FileType::from_raw_mode(st.st_mode);
     if kind != FileType::RegularFile {
-        return Err(Error::new(
-            Kind::Io,
-            format!(
-                "{}: {}; nothing was changed",
-                file.display(),
-                super::dir::not_regular(kind)
-            ),
-        ));
+        return Err(not_regular_error(file, kind));
     }
     // Checked again on the descriptor written to, as the name was before the
     // lock: in a shared sticky directory another user can make the file while
@@ -405,4 +416,18 @@ fn quarantine_tail(
         return Ok(name);
     }
     Err(std::io::Error::other("no free quarantine name"))
+}
+
+/// "`jsafe status FILE` checks every line", after a refused append.
+fn status_hint(file: &Path) -> String {
+    format!(" (`jsafe status {}` checks every line)", file.display())
+}
+
+/// The error for a FILE that is not a regular file (a change refuses it).
+pub(crate) fn not_regular_error(file: &Path, kind: FileType) -> Error {
+    Error::new(
+        Kind::Io,
+        format!("{}: {}", file.display(), super::dir::not_regular(kind)),
+    )
+    .unchanged(Untouched::Changed)
 }

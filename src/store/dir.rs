@@ -31,7 +31,7 @@ use rustix::fs::{AtFlags, FileType, Mode, OFlags, Stat};
 
 use super::failpoint::{self, Step};
 use super::layout::STATE_DIR;
-use crate::error::{Error, Kind, Result};
+use crate::error::{Error, Kind, Result, Untouched};
 
 /// Symlink hops followed for one data file before giving up (as the kernel's
 /// own limit).
@@ -105,11 +105,12 @@ impl Dir {
         Err(Error::new(
             Kind::Io,
             format!(
-                "{}: refused: this user may search directory {} but not read it, and a change needs read permission on it to fsync it (make it durable); nothing was changed",
+                "{}: refused: this user may search directory {} but not read it, and a change needs read permission on it to fsync it (make it durable)",
                 data.display(),
                 self.path.display()
             ),
-        ))
+        )
+        .unchanged(Untouched::Changed))
     }
 
     /// The path for messages.
@@ -426,7 +427,8 @@ pub fn state_dir(
             };
             let fail = |e: io::Error, what: &str, path: &Path| {
                 Error::io(what, path, e)
-                    .map_message(|m| format!("{}: {m}; nothing was changed", data.display()))
+                    .map_message(|m| format!("{}: {m}", data.display()))
+                    .unchanged(Untouched::Changed)
             };
             failpoint::hit(Step::StateDir)
                 .map_err(|e| fail(e, "cannot create", &parent.join(name)))?;
@@ -457,7 +459,8 @@ fn component_error(data: &Path, what: &str, parent: &Dir, name: &OsStr, e: io::E
         .any(|c| code == Some(c.raw_os_error()));
     if !loop_or_notdir {
         return Error::io("cannot open", &parent.join(name), e)
-            .map_message(|m| format!("{}: {m}; nothing was changed", data.display()));
+            .map_message(|m| format!("{}: {m}", data.display()))
+            .unchanged(Untouched::Changed);
     }
     let why = match parent.lstat(name) {
         Ok(Some(st)) => match FileType::from_raw_mode(st.st_mode) {
@@ -599,12 +602,13 @@ pub fn may_replace(at: &Resolved, file_st: &Stat, given: &Path) -> Result<()> {
     Err(Error::new(
         Kind::Io,
         format!(
-            "{}: refused: {} is owned by uid {} in a shared sticky directory; only its owner or the directory's owner changes it there (as the kernel's protected_regular rule); nothing was changed",
+            "{}: refused: {} is owned by uid {} in a shared sticky directory; only its owner or the directory's owner changes it there (as the kernel's protected_regular rule)",
             given.display(),
             at.dir.join(&at.name).display(),
             file_st.st_uid
         ),
-    ))
+    )
+    .unchanged(Untouched::Changed))
 }
 
 fn open_data_dir(file: &Path, dir: &Path) -> Result<Dir> {

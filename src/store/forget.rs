@@ -18,8 +18,8 @@ use rustix::fs::{AtFlags, FileType};
 use super::dir::Dir;
 use super::layout::{self, BACKUPS, LOCKS, SCHEMAS};
 use super::lock::{self, Swept};
-use super::{Options, Outcome, State, Target, journal};
-use crate::error::{Error, Kind, Result};
+use super::{Options, Outcome, State, Target};
+use crate::error::{Error, Kind, Result, Untouched};
 
 /// What [`forget`] did or found.
 #[derive(Debug, Default)]
@@ -98,17 +98,17 @@ pub fn forget(file: &Path, opts: &Options, everything: bool) -> Result<Forgotten
         }
     };
     let swept = swept.map_err(|e| {
-        Error::io("cannot take the lock of", file, e)
-            .map_message(|m| format!("{m}; nothing was forgotten"))
+        Error::io("cannot take the lock of", file, e).unchanged(Untouched::Forgotten)
     })?;
     if let Swept::Held(..) = swept {
         return Err(Error::new(
             Kind::LockTimeout,
             format!(
-                "{}: its lock is held (a writer is creating it?); nothing was forgotten",
+                "{}: its lock is held (a writer is creating it?)",
                 file.display()
             ),
-        ));
+        )
+        .unchanged(Untouched::Forgotten));
     }
     if reappeared {
         return Err(exists(file));
@@ -116,23 +116,14 @@ pub fn forget(file: &Path, opts: &Options, everything: bool) -> Result<Forgotten
     removal?;
     done.lock_removed = lock_existed && matches!(swept, Swept::Removed | Swept::Missing);
     done.had_state = done.had_state || lock_existed;
-    if done.had_state && opts.journal {
-        let outcome = Outcome::default();
-        let entry = super::journal_entry(&t, opts, &outcome, false, started, (None, None));
-        let deadline = started.checked_add(opts.timeout);
-        if let Err(e) = journal::append(
-            &state.root,
-            &entry,
-            &state.trust,
-            &state.creation,
-            deadline,
-            opts.sync,
-        ) {
-            done.warnings.push(format!(
-                "{}: forgotten, but the journal could not be written ({e}): status goes on reporting it while backups of it are left",
-                file.display()
-            ));
-        }
+    if done.had_state
+        && opts.journal
+        && let Err(e) = super::journal_line(&state, &t, opts, &Outcome::default(), started)
+    {
+        done.warnings.push(format!(
+            "{}: forgotten, but the journal could not be written ({e}): status goes on reporting it while backups of it are left",
+            file.display()
+        ));
     }
     Ok(done)
 }
@@ -150,16 +141,20 @@ fn exists(file: &Path) -> Error {
     Error::new(
         Kind::Io,
         format!(
-            "{}: exists; forget drops the state of a file that is gone, so nothing was forgotten (delete the file first, or `jsafe schema {0} --detach` to stop checking it)",
+            "{}: exists; forget drops the state of a file that is gone",
             file.display()
         ),
     )
+    .unchanged_so(Untouched::Forgotten)
+    .then(format!(
+        " (delete the file first, or `jsafe schema {} --detach` to stop checking it)",
+        file.display()
+    ))
 }
 
 /// The state beside the file, when there is any (never created).
 fn existing_state<'t>(t: &'t Target<'t>) -> Result<Option<State<'t>>> {
-    let trust = t.trust();
-    if t.at.state(&trust, None, t.given)?.is_none() {
+    if State::existing(t)?.is_none() {
         return Ok(None);
     }
     State::open(t).map(Some)

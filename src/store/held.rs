@@ -34,7 +34,7 @@ use super::dir::Dir;
 use super::layout::{self};
 use super::lock::{self, Lock, Mode};
 use super::{Target, dev};
-use crate::error::{Error, Kind, Result};
+use crate::error::{Error, Kind, Result, Untouched};
 
 /// Adopt `fd`, an inherited descriptor, as `file`'s lock when it is one and
 /// it is held (see the module head). None: it is not this file's lock (the
@@ -106,8 +106,9 @@ pub fn shared_refusal(file: &Path) -> Error {
     Error::new(
         Kind::LockTimeout,
         format!(
-            "{}: refused: this runs under `jsafe lock --shared` on the file, and a shared lock cannot become exclusive (a change needs `jsafe lock` without --shared); nothing was changed",
+            "{}: refused: this runs under `jsafe lock --shared` on the file, and a shared lock cannot become exclusive (a change needs `jsafe lock` without --shared)",
             file.display()
         ),
     )
+    .unchanged(Untouched::Changed)
 }

@@ -109,7 +109,7 @@ pub fn could_be_torn(tail: &[u8]) -> bool {
         Err(e) => match e.kind {
             ParseErrorKind::InvalidUtf8 => true,
             ParseErrorKind::Syntax => e.offset >= tail.len(),
-            ParseErrorKind::TooDeep | ParseErrorKind::Empty => false,
+            ParseErrorKind::TooDeep | ParseErrorKind::Empty | ParseErrorKind::TornTail => false,
         },
     }
 }
@@ -181,7 +181,7 @@ pub fn validate(bytes: &[u8]) -> Result<(), ParseError> {
 /// The error for a torn last line starting at `offset` (line `line_no`).
 pub fn torn_error(bytes: &[u8], offset: usize, line_no: usize) -> ParseError {
     ParseError {
-        kind: ParseErrorKind::Syntax,
+        kind: ParseErrorKind::TornTail,
         offset,
         line: line_no,
         column: 1,
@@ -196,9 +196,10 @@ pub fn torn_error(bytes: &[u8], offset: usize, line_no: usize) -> ParseError {
 }
 
 /// Whether a validation error is only a torn tail (what an append or
-/// `--recover` repairs), as opposed to a bad line in the middle.
+/// `--recover` repairs), as opposed to a bad line in the middle: by its kind
+/// and offset, never its text.
 pub fn is_torn(bytes: &[u8], error: &ParseError) -> bool {
-    torn_tail(bytes) == Some(error.offset) && error.message.contains("torn last line")
+    error.kind == ParseErrorKind::TornTail && torn_tail(bytes) == Some(error.offset)
 }
 
 #[cfg(test)]
@@ -244,6 +245,15 @@ mod tests {
         assert_eq!(e.line, 2);
         assert!(is_torn(torn, &e), "{e}");
         assert_eq!(torn_tail(b"1\n12"), Some(2));
+        assert_eq!(e.kind, ParseErrorKind::TornTail);
+        assert_eq!(e.offset, 8);
+        // The kind decides, not the words: a syntax error saying the same
+        // words at the tail's offset is not a torn tail.
+        let lookalike = ParseError {
+            kind: ParseErrorKind::Syntax,
+            ..e.clone()
+        };
+        assert!(!is_torn(torn, &lookalike));
         // A bad line in the middle is not a torn tail.
         let bad = b"{\"a\":1}\n{oops}\n{\"c\":3}\n";
         let e = validate(bad).unwrap_err();

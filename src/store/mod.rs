@@ -63,6 +63,7 @@ mod replace;
 pub mod rotate;
 pub mod scan;
 pub mod schema;
+mod storage;
 pub mod watch;
 
 use std::ffi::{OsStr, OsString};
@@ -73,11 +74,10 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use rustix::fs::{FileType, Stat};
 
-use crate::error::{Error, Kind, Result};
+use crate::error::{Error, Kind, Result, Untouched};
 use crate::json::{self, Indent, MAX_DEPTH, ParseError, Style, Value};
 use crate::{process, time};
 
-pub use append::append;
 pub use backup::{Backup, Backups};
 pub use dir::{Dir, dev};
 pub use failpoint::Step;
@@ -85,6 +85,7 @@ pub use held::{adopt_lock, shared_refusal};
 pub use lines::Format;
 pub use lock::{Lock, Mode};
 pub use schema::{Schema, attach_schema, schema_of};
+pub use storage::Backend;
 
 use dir::{Creation, Resolved, Trust};
 use layout::{BACKUPS, LOCKS, QUARANTINE};
@@ -401,7 +402,7 @@ impl<'p> Target<'p> {
     /// creates no directories but its own).
     fn resolve(file: &'p Path) -> Result<Target<'p>> {
         let t = Target::resolve_any(file).map_err(|e| match e.kind() {
-            Kind::NotFound => Error::new(Kind::Io, e.message().to_owned()),
+            Kind::NotFound => e.with_kind(Kind::Io),
             _ => e,
         })?;
         if let Some(st) = &t.pre {
@@ -422,12 +423,9 @@ impl<'p> Target<'p> {
             if t != FileType::RegularFile {
                 return Err(Error::new(
                     Kind::Io,
-                    format!(
-                        "{}: {}; nothing was changed",
-                        file.display(),
-                        dir::not_regular(t)
-                    ),
-                ));
+                    format!("{}: {}", file.display(), dir::not_regular(t)),
+                )
+                .unchanged(Untouched::Changed));
             }
         }
         let key = layout::key(&at.name);
@@ -441,18 +439,10 @@ impl<'p> Target<'p> {
 
     /// `.jsafe/locks` beside the file, checked, when it exists (created never).
     fn existing_locks(&self) -> Result<Option<Dir>> {
-        let trust = self.trust();
-        let Some(state) = self.at.state(&trust, None, self.given)? else {
-            return Ok(None);
-        };
-        dir::state_dir(
-            &state,
-            OsStr::new(LOCKS),
-            ".jsafe/locks",
-            &trust,
-            None,
-            self.given,
-        )
+        match State::existing(self)? {
+            Some(state) => state.existing_sub(OsStr::new(LOCKS)),
+            None => Ok(None),
+        }
     }
 
     fn real(&self) -> PathBuf {
@@ -499,6 +489,17 @@ impl<'p> Target<'p> {
         Ok(Some((file, st, bytes)))
     }
 
+    /// Whether every user may read the file (a new one gets 0666 minus the
+    /// umask): only then does the journal hold hashes of it, as a hash of a
+    /// small private file can be brute-forced.
+    fn is_public(&self) -> bool {
+        let mode = self
+            .pre
+            .as_ref()
+            .map_or_else(dir::new_file_mode, |s| s.st_mode);
+        mode & 0o004 != 0
+    }
+
     fn backup_expect(&self, current: Option<&Stat>) -> backup::Expect {
         backup::Expect {
             owner: current.map_or(self.at.dir_stat.st_uid, |s| s.st_uid),
@@ -508,7 +509,10 @@ impl<'p> Target<'p> {
     }
 }
 
-/// The state directories a write uses, opened (and created) on demand.
+/// The one way into `.jsafe/`: the state directory beside a target, with the
+/// trust its contents must earn and the policy for what it creates. Every
+/// directory under it (locks, backups, quarantine, schemas) is opened, and
+/// created on demand, through here, and named in errors as `.jsafe/<name>`.
 struct State<'t> {
     t: &'t Target<'t>,
     trust: Trust,
@@ -517,19 +521,29 @@ struct State<'t> {
 }
 
 impl<'t> State<'t> {
+    /// For a change: the data directory must be one a change can make
+    /// durable; `.jsafe` is created when missing.
     fn open(t: &'t Target<'t>) -> Result<State<'t>> {
         t.at.dir.check_writable_durably(t.given)?;
+        State::at(t, true)?.ok_or_else(|| Error::internal("the state directory was not created"))
+    }
+
+    /// `.jsafe` if it exists (never created).
+    fn existing(t: &'t Target<'t>) -> Result<Option<State<'t>>> {
+        State::at(t, false)
+    }
+
+    /// `.jsafe`, checked; created when missing only with `create`.
+    fn at(t: &'t Target<'t>, create: bool) -> Result<Option<State<'t>>> {
         let trust = t.trust();
         let creation = t.creation();
-        let root =
-            t.at.state(&trust, Some(&creation), t.given)?
-                .ok_or_else(|| Error::internal("the state directory was not created"))?;
-        Ok(State {
+        let root = t.at.state(&trust, create.then_some(&creation), t.given)?;
+        Ok(root.map(|root| State {
             t,
             trust,
             creation,
             root,
-        })
+        }))
     }
 
     /// `.jsafe/<name>`, opened or created, checked.
@@ -629,26 +643,10 @@ pub fn transact<F>(file: &Path, opts: &Options, change: F) -> Result<Outcome>
 where
     F: FnOnce(&Current) -> Result<Change>,
 {
-    if etcd::is_url(file) {
-        // An optimistic transaction may apply its change more than once.
-        let mut once = Some(change);
-        return etcd::transact(file, opts, |current| match once.take() {
-            Some(f) => f(current),
-            None => Err(Error::internal(format!(
-                "{}: this change cannot be applied again after a conflict",
-                file.display()
-            ))),
-        });
-    }
-    // An I/O error before the rename changed nothing: say so, so that a script
-    // (and its author) can tell it from exit 8.
-    transact_inner(file, opts, change).map_err(|e| {
-        if e.kind() == Kind::Io && !e.message().contains("nothing was changed") {
-            e.map_message(|m| format!("{m}; nothing was changed"))
-        } else {
-            e
-        }
-    })
+    // An optimistic backend may ask for the change more than once.
+    Backend::of(file)
+        .storage()
+        .transact(file, opts, &mut storage::once(file, change))
 }
 
 /// As [`transact`], for a change that can be applied again to a newer
@@ -658,10 +656,17 @@ pub fn transact_again<F>(file: &Path, opts: &Options, change: F) -> Result<Outco
 where
     F: FnMut(&Current) -> Result<Change>,
 {
-    if etcd::is_url(file) {
-        return etcd::transact(file, opts, change);
-    }
-    transact(file, opts, change)
+    let mut change = change;
+    Backend::of(file)
+        .storage()
+        .transact(file, opts, &mut change)
+}
+
+/// Append `lines` (compact JSON values, without newlines) to the JSON Lines
+/// FILE through its backend; with no lines, only repair a torn tail (see
+/// the `append` module for the local steps).
+pub fn append(file: &Path, opts: &Options, lines: &[Vec<u8>]) -> Result<Outcome> {
+    Backend::of(file).storage().append(file, opts, lines)
 }
 
 /// A change's exclusive lock: taken here, or the one `jsafe lock` holds.
@@ -725,239 +730,427 @@ fn write_lock<'a>(
     Ok(lock)
 }
 
+/// A local change in progress, after its first steps: the target resolved,
+/// its state directory open, the journal checked and the exclusive lock held
+/// ([`Session::begin`]). [`transact`] and [`append`] are short
+/// compositions of the steps that follow; the lock is released when the
+/// session is dropped.
+struct Session<'s, 'o> {
+    file: &'s Path,
+    opts: &'s Options<'o>,
+    t: &'s Target<'s>,
+    state: State<'s>,
+    lock: WriteLock<'o>,
+    outcome: Outcome,
+    started: Instant,
+}
+
+impl<'s, 'o> Session<'s, 'o> {
+    /// Open state → check journal → lock, for the resolved target `t`.
+    fn begin(
+        file: &'s Path,
+        opts: &'s Options<'o>,
+        t: &'s Target<'s>,
+        started: Instant,
+    ) -> Result<Session<'s, 'o>> {
+        let state = State::open(t)?;
+        if opts.journal {
+            journal::check(&state.root, &state.trust, file)?;
+        }
+        let mut outcome = Outcome::default();
+        let lock = write_lock(t, &state, opts, file, &mut outcome)?;
+        Ok(Session {
+            file,
+            opts,
+            t,
+            state,
+            lock,
+            outcome,
+            started,
+        })
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.started.checked_add(self.opts.timeout)
+    }
+
+    /// The journal epilogue: `fsyncs` overlapped with the journal line
+    /// ([`settle`]); a journal that could not be written is a warning that
+    /// says the file was `done`. Returns the not-durable error, if any.
+    fn settle_journal(
+        &mut self,
+        fsyncs: &(dyn Fn() -> Option<Error> + Sync),
+        entry: &dyn Fn(&Outcome, bool) -> journal::Entry,
+        done: &str,
+    ) -> Option<Error> {
+        let outcome = &self.outcome;
+        let (not_durable, journal_error) = settle(
+            &self.state,
+            self.opts,
+            self.deadline(),
+            fsyncs,
+            &|not_durable| entry(outcome, not_durable),
+        );
+        if let Some(e) = journal_error {
+            self.outcome.warnings.push(format!(
+                "{}: {done}, but the journal {} could not be written: {e}",
+                self.file.display(),
+                self.state.root.join(journal::FILE_NAME).display()
+            ));
+        }
+        not_durable
+    }
+}
+
+/// What the read step found on disk, under the lock.
+struct OnDisk {
+    stat: Option<Stat>,
+    current: Current,
+    expect: backup::Expect,
+    backups: Backups,
+    /// The disk holds a corrupt version (quarantined when it is replaced).
+    is_corrupt: bool,
+    /// Its bytes, taken out of `current`.
+    corrupt: Option<Vec<u8>>,
+}
+
+/// Where the replaced version was kept: a backup taken, or the quarantine.
+#[derive(Default)]
+struct Kept {
+    quarantine: Option<Dir>,
+    taken: Option<backup::Taken>,
+}
+
+impl Kept {
+    fn dir<'a>(&'a self, backups: &'a Backups) -> Option<&'a Dir> {
+        match (&self.quarantine, &self.taken) {
+            (Some(q), _) => Some(q),
+            (None, Some(_)) => backups.dir(),
+            (None, None) => None,
+        }
+    }
+}
+
+/// resolve → open state → check journal → lock → read current → change →
+/// check schema → back up → write temp → fsync → rename → fsync dir →
+/// journal. Each step is a function of its own, named as here.
 fn transact_inner<F>(file: &Path, opts: &Options, change: F) -> Result<Outcome>
 where
     F: FnOnce(&Current) -> Result<Change>,
 {
     let started = Instant::now();
-    let deadline = started.checked_add(opts.timeout);
     let t = Target::resolve(file)?;
-    let state = State::open(&t)?;
-    if opts.journal {
-        journal::check(&state.root, &state.trust, file)?;
-    }
-    let mut outcome = Outcome::default();
-    let lock = write_lock(&t, &state, opts, file, &mut outcome)?;
-
-    let (disk_stat, mut current) = match t.read_for_change()? {
-        None => (None, Current::Missing),
-        Some((_file, st, bytes)) => (Some(st), Current::classify(bytes)),
+    let mut s = Session::begin(file, opts, &t, started)?;
+    let mut disk = s.read_current()?;
+    let Some((old, new)) = s.change(&mut disk, change)? else {
+        return Ok(s.outcome);
     };
-    outcome.bytes_before = disk_stat
-        .as_ref()
-        .map(|st| u64::try_from(st.st_size).unwrap_or(0));
-    let expect = t.backup_expect(disk_stat.as_ref());
-    let mut backups = Backups::read(state.backups(false)?, &expect)
-        .map_err(|e| Error::io("cannot list the backups of", file, e))?;
+    schema::enforce(&s.state, &t, opts, &new, Format::Document)?;
+    let kept = s.back_up(&mut disk, old.as_deref())?;
+    // The journal's hashes are computed while the new version is written and
+    // synced, not before.
+    let new = Bytes::from(new);
+    let hashes = (opts.journal && t.is_public()).then(|| Hashes::start(old, new.clone()));
+    s.replace(&disk, &kept, &new)?;
+    s.complete(&disk, &kept, hashes)
+}
 
-    if let Some(st) = &disk_stat
-        && st.st_nlink > 1
-        && !opts.split_links
-        && st.st_nlink > 1 + own_links(&state, &backups, st)
-    {
-        return Err(Error::new(
-            Kind::Io,
-            format!(
-                "{}: has {} hard links; replacing it would split them (the other names would keep the old content), so nothing was changed (use --split-links to replace it anyway)",
-                file.display(),
-                st.st_nlink
-            ),
-        ));
+impl Session<'_, '_> {
+    /// Read the current version under the lock, list its backups, refuse a
+    /// file whose other hard links a replace would split, and apply the
+    /// corrupt-file policy.
+    fn read_current(&mut self) -> Result<OnDisk> {
+        let (file, t) = (self.file, self.t);
+        let (stat, current) = match t.read_for_change()? {
+            None => (None, Current::Missing),
+            Some((_file, st, bytes)) => (Some(st), Current::classify(bytes)),
+        };
+        self.outcome.bytes_before = stat
+            .as_ref()
+            .map(|st| u64::try_from(st.st_size).unwrap_or(0));
+        let expect = t.backup_expect(stat.as_ref());
+        let backups = Backups::read(self.state.backups(false)?, &expect)
+            .map_err(|e| Error::io("cannot list the backups of", file, e))?;
+        if let Some(st) = &stat
+            && st.st_nlink > 1
+            && !self.opts.split_links
+            && st.st_nlink > 1 + own_links(&self.state, &backups, st)
+        {
+            return Err(Error::new(
+                Kind::Io,
+                format!(
+                    "{}: has {} hard links; replacing it would split them (the other names would keep the old content)",
+                    file.display(),
+                    st.st_nlink
+                ),
+            )
+            .unchanged_so(Untouched::Changed)
+            .then(" (use --split-links to replace it anyway)"));
+        }
+        let mut disk = OnDisk {
+            stat,
+            is_corrupt: matches!(current, Current::Corrupt { .. }),
+            current,
+            expect,
+            backups,
+            corrupt: None,
+        };
+        self.on_corrupt(&mut disk)?;
+        Ok(disk)
     }
 
-    // The corrupt bytes on disk, when a change replaces a corrupt file.
-    let disk_is_corrupt = matches!(current, Current::Corrupt { .. });
-    let mut corrupt_on_disk: Option<Vec<u8>> = None;
-    if let Current::Corrupt { error, .. } = &current {
-        match opts.on_corrupt {
-            OnCorrupt::Fail => return Err(corrupt_error(file, error, "nothing was written")),
-            OnCorrupt::Quarantine => {}
-            OnCorrupt::Recover => {
-                let Some((b, bytes)) = backups.newest_valid() else {
-                    return Err(Error::new(
-                        Kind::Corrupt,
-                        format!(
-                            "{}: not valid JSON ({error}) and no valid backup to recover from; nothing was written (quarantined copies, if any, are in {})",
-                            file.display(),
-                            state.root.join(QUARANTINE).display()
-                        ),
-                    ));
-                };
-                outcome.recovered_from = Some(b.name.clone());
-                if let Current::Corrupt { bytes, .. } =
-                    std::mem::replace(&mut current, Current::classify(bytes))
-                {
-                    corrupt_on_disk = Some(bytes);
+    /// A corrupt current version: refused, replaced (quarantined), or
+    /// recovered from its newest valid backup, as the options say. Its
+    /// bytes move to `disk.corrupt`.
+    fn on_corrupt(&mut self, disk: &mut OnDisk) -> Result<()> {
+        if let Current::Corrupt { error, .. } = &disk.current {
+            match self.opts.on_corrupt {
+                OnCorrupt::Fail => return Err(corrupt_error(self.file, error, Untouched::Written)),
+                OnCorrupt::Quarantine => {}
+                OnCorrupt::Recover => {
+                    let Some((b, bytes)) = disk.backups.newest_valid() else {
+                        return Err(Error::new(
+                            Kind::Corrupt,
+                            format!(
+                                "{}: not valid JSON ({error}) and no valid backup to recover from",
+                                self.file.display(),
+                            ),
+                        )
+                        .unchanged(Untouched::Written)
+                        .then(format!(
+                            " (quarantined copies, if any, are in {})",
+                            self.state.root.join(QUARANTINE).display()
+                        )));
+                    };
+                    self.outcome.recovered_from = Some(b.name.clone());
+                    if let Current::Corrupt { bytes, .. } =
+                        std::mem::replace(&mut disk.current, Current::classify(bytes))
+                    {
+                        disk.corrupt = Some(bytes);
+                    }
                 }
             }
         }
-    }
-    if let Current::Corrupt { bytes, .. } = &mut current {
-        corrupt_on_disk = Some(std::mem::take(bytes));
+        if let Current::Corrupt { bytes, .. } = &mut disk.current {
+            disk.corrupt = Some(std::mem::take(bytes));
+        }
+        Ok(())
     }
 
-    let change = change(&current)?;
-    let new_bytes = match change {
-        Change::Keep => match &current {
-            Current::Valid(d) if outcome.recovered_from.is_some() => Some(d.bytes.to_vec()),
-            _ => None,
-        },
+    /// Apply `change` and render the new version. None: nothing to write (a
+    /// missing file kept missing, or the bytes already on disk); else the
+    /// replaced version's bytes (shared, not copied) and the new ones.
+    #[allow(clippy::type_complexity)]
+    fn change<F>(
+        &mut self,
+        disk: &mut OnDisk,
+        change: F,
+    ) -> Result<Option<(Option<Bytes>, Vec<u8>)>>
+    where
+        F: FnOnce(&Current) -> Result<Change>,
+    {
+        let new = match change(&disk.current)? {
+            Change::Keep => match &disk.current {
+                Current::Valid(d) if self.outcome.recovered_from.is_some() => {
+                    Some(d.bytes.to_vec())
+                }
+                _ => None,
+            },
+            other => {
+                let base = base_style(&disk.current, disk.corrupt.as_deref());
+                render_change(self.file, self.opts, base, other)?
+            }
+        };
+        let Some(new) = new else {
+            return Ok(None);
+        };
+        let old = match (disk.corrupt.take(), &disk.current) {
+            (Some(b), _) => Some(Bytes::from(b)),
+            (None, Current::Valid(d)) => Some(d.bytes.clone()),
+            (None, _) => None,
+        };
+        if old.as_deref() == Some(new.as_slice()) {
+            return Ok(None);
+        }
+        Ok(Some((old, new)))
+    }
+
+    /// Keep the replaced version `old`, if there is one: a corrupt one in the
+    /// quarantine, a valid one as a backup (unless `keep` is 0).
+    fn back_up(&mut self, disk: &mut OnDisk, old: Option<&[u8]>) -> Result<Kept> {
+        let (file, t) = (self.file, self.t);
+        let mut kept = Kept::default();
+        let (Some(st), Some(old)) = (&disk.stat, old) else {
+            return Ok(kept);
+        };
+        if disk.is_corrupt {
+            let q = self.state.sub(OsStr::new(QUARANTINE))?;
+            let name =
+                backup::quarantine(&q, &t.key, &t.at.dir, &t.at.name, st, old).map_err(|e| {
+                    Error::io("cannot quarantine", file, e).unchanged(Untouched::Changed)
+                })?;
+            self.outcome.quarantined = Some(q.join(&name));
+            kept.quarantine = Some(q);
+        } else if self.opts.keep > 0 {
+            if disk.backups.dir().is_none() {
+                disk.backups = Backups::read(self.state.backups(true)?, &disk.expect)
+                    .map_err(|e| Error::io("cannot list the backups of", file, e))?;
+            }
+            let b = backup::take(&disk.backups, &t.at.dir, &t.at.name, st, old)
+                .map_err(|e| Error::io("cannot back up", file, e).unchanged(Untouched::Changed))?;
+            self.outcome.backup = Some(b.name.clone());
+            kept.taken = Some(b);
+        }
+        Ok(kept)
+    }
+
+    /// Write temp → fsync → rename ([`replace::replace`]; its temp file is
+    /// announced in the lock's holder record meanwhile). A failure before the
+    /// rename undoes the backup just taken: nothing was changed.
+    fn replace(&mut self, disk: &OnDisk, kept: &Kept, new: &[u8]) -> Result<()> {
+        let t = self.t;
+        let lock = &self.lock;
+        let announce = |temp: &OsStr| lock.announce_temp(temp);
+        let v = replace::NewVersion {
+            dir: &t.at.dir,
+            name: &t.at.name,
+            key: &t.key,
+            old: disk.stat.as_ref(),
+            sync: self.opts.sync,
+            announce: &announce,
+        };
+        let replaced = replace::replace(&v, new);
+        lock.announce_temp(OsStr::new(""));
+        if let Err(replace::Failure::Untouched(what, e)) = replaced {
+            if let (Some(b), Some(d)) = (&kept.taken, disk.backups.dir()) {
+                b.undo(d);
+            }
+            return Err(Error::io(what, self.file, e).unchanged(Untouched::Changed));
+        }
+        self.outcome.changed = true;
+        self.outcome.bytes_after = new.len() as u64;
+        Ok(())
+    }
+
+    /// Fsync dir (and the directory the old version was kept in) →
+    /// journal, overlapped ([`Session::settle`]); then old backups beyond
+    /// `keep` go.
+    fn complete(mut self, disk: &OnDisk, kept: &Kept, hashes: Option<Hashes>) -> Result<Outcome> {
+        let (file, t, opts, started) = (self.file, self.t, self.opts, self.started);
+        // Joined when the journal line is made: by then the directory's fsync
+        // runs on the helper thread, so a large file's hashing overlaps it too.
+        let hashes = std::cell::Cell::new(hashes);
+        let hashed = std::cell::OnceCell::new();
+        let (sync, data_dir, kept_in) = (opts.sync, &t.at.dir, kept.dir(&disk.backups));
+        let fsyncs = || -> Option<Error> {
+            if !sync {
+                return None;
+            }
+            if let Err(e) = data_dir.sync(Step::DirFsync) {
+                return Some(not_durable_error(file, "cannot fsync the directory of", e));
+            }
+            if let Some(d) = kept_in
+                && let Err(e) = d.sync(Step::BackupDirFsync)
+            {
+                return Some(not_durable_error(
+                    file,
+                    "cannot fsync the backup directory of",
+                    e,
+                ));
+            }
+            None
+        };
+        let entry = |outcome: &Outcome, not_durable: bool| {
+            let h = hashed.get_or_init(|| hashes.take().map_or((None, None), Hashes::finish));
+            journal_entry(t, opts, outcome, not_durable, started, h.clone())
+        };
+        let not_durable = self.settle_journal(&fsyncs, &entry, "changed");
+        if let Some(b) = &kept.taken
+            && let Err(e) = backup::rotate(&disk.backups, Some(&b.name), self.opts.keep)
+        {
+            self.outcome.warnings.push(format!(
+                "{}: changed, but old backups could not be removed: {e}",
+                file.display()
+            ));
+        }
+        match not_durable {
+            Some(e) => Err(e),
+            None => Ok(self.outcome),
+        }
+    }
+}
+
+/// The style a rendered value takes: the current version's, or a new
+/// file's (keeping a corrupt version's line endings).
+fn base_style(current: &Current, corrupt: Option<&[u8]>) -> Style {
+    match current {
+        Current::Valid(d) => d.style,
+        Current::Missing => Style::new_file(),
+        Current::Corrupt { bytes, .. } => {
+            let mut s = Style::new_file();
+            s.crlf = Style::detect(corrupt.unwrap_or(bytes)).crlf;
+            s
+        }
+    }
+}
+
+/// The new bytes a change (other than `Keep`) asks for: checked, or
+/// rendered in `style` (the options' indent wins). Shared by the local core
+/// and the etcd backend.
+fn render_change(
+    file: &Path,
+    opts: &Options,
+    style: Style,
+    change: Change,
+) -> Result<Option<Vec<u8>>> {
+    Ok(match change {
+        Change::Keep => None,
         Change::Valid(v) => Some(v.into_bytes()),
         Change::Bytes(b) => {
             json::validate(&b).map_err(|e| {
                 Error::bad_input(format!(
-                    "{}: the new content is not valid JSON ({e}); nothing was written",
+                    "{}: the new content is not valid JSON ({e})",
                     file.display()
                 ))
+                .unchanged(Untouched::Written)
             })?;
             Some(b)
         }
         Change::Value(v) => {
             if v.depth() > MAX_DEPTH {
                 return Err(Error::bad_input(format!(
-                    "{}: the new value is nested deeper than {MAX_DEPTH} levels; nothing was written",
+                    "{}: the new value is nested deeper than {MAX_DEPTH} levels",
                     file.display()
-                )));
+                ))
+                .unchanged(Untouched::Written));
             }
-            let mut st = match &current {
-                Current::Valid(d) => d.style,
-                Current::Missing => Style::new_file(),
-                Current::Corrupt { .. } => {
-                    let mut s = Style::new_file();
-                    s.crlf = corrupt_on_disk
-                        .as_deref()
-                        .is_some_and(|b| Style::detect(b).crlf);
-                    s
-                }
-            };
+            let mut st = style;
             if let Some(indent) = opts.indent {
                 st.indent = indent;
             }
             Some(json::render(&v, &st))
         }
-    };
-    // Nothing to write: the change kept a missing file missing, or its bytes
-    // are the ones already on disk.
-    let Some(new_bytes) = new_bytes else {
-        return Ok(outcome);
-    };
-    // Shared, not copied, even if the change still holds slices of them.
-    let old_bytes: Option<Bytes> = match (corrupt_on_disk, current) {
-        (Some(b), _) => Some(Bytes::from(b)),
-        (None, Current::Valid(d)) => Some(d.bytes),
-        (None, _) => None,
-    };
-    if old_bytes.as_deref() == Some(new_bytes.as_slice()) {
-        return Ok(outcome);
-    }
-    schema::enforce(&state, &t, opts, &new_bytes, Format::Document)?;
-    // Hashes only of what every user may read: a hash of a small private file
-    // can be brute-forced. A new file gets 0666 minus the umask.
-    let mode = t
-        .pre
-        .as_ref()
-        .map_or_else(dir::new_file_mode, |s| s.st_mode);
-    let public = mode & 0o004 != 0;
+    })
+}
 
-    // Keep the replaced version (backups or quarantine), if there is one.
-    let quarantine_dir;
-    let mut kept_in: Option<&Dir> = None;
-    let mut taken: Option<backup::Taken> = None;
-    if let (Some(st), Some(old)) = (&disk_stat, &old_bytes) {
-        if disk_is_corrupt {
-            quarantine_dir = state.sub(OsStr::new(QUARANTINE))?;
-            let name = backup::quarantine(&quarantine_dir, &t.key, &t.at.dir, &t.at.name, st, old)
-                .map_err(|e| {
-                    Error::io("cannot quarantine", file, e)
-                        .map_message(|m| format!("{m}; nothing was changed"))
-                })?;
-            outcome.quarantined = Some(quarantine_dir.join(&name));
-            kept_in = Some(&quarantine_dir);
-        } else if opts.keep > 0 {
-            if backups.dir().is_none() {
-                backups = Backups::read(state.backups(true)?, &expect)
-                    .map_err(|e| Error::io("cannot list the backups of", file, e))?;
-            }
-            let b = backup::take(&backups, &t.at.dir, &t.at.name, st, old).map_err(|e| {
-                Error::io("cannot back up", file, e)
-                    .map_message(|m| format!("{m}; nothing was changed"))
-            })?;
-            outcome.backup = Some(b.name.clone());
-            kept_in = backups.dir();
-            taken = Some(b);
-        }
-    }
-    // The journal's hashes are computed while the new version is written and
-    // synced, not before.
-    let new_bytes = Bytes::from(new_bytes);
-    let hashes = (opts.journal && public).then(|| Hashes::start(old_bytes, new_bytes.clone()));
-
-    let announce = |temp: &OsStr| lock.announce_temp(temp);
-    let v = replace::NewVersion {
-        dir: &t.at.dir,
-        name: &t.at.name,
-        key: &t.key,
-        old: disk_stat.as_ref(),
-        sync: opts.sync,
-        announce: &announce,
-    };
-    if let Err(replace::Failure::Untouched(what, e)) = replace::replace(&v, &new_bytes) {
-        if let (Some(b), Some(d)) = (&taken, backups.dir()) {
-            b.undo(d);
-        }
-        lock.announce_temp(OsStr::new(""));
-        return Err(Error::io(what, file, e).map_message(|m| format!("{m}; nothing was changed")));
-    }
-    lock.announce_temp(OsStr::new(""));
-    outcome.changed = true;
-    outcome.bytes_after = new_bytes.len() as u64;
-    // Joined when the journal line is made: by then the directory's fsync
-    // runs on the helper thread, so a large file's hashing overlaps it too.
-    let hashes = std::cell::Cell::new(hashes);
-    let hashed = std::cell::OnceCell::new();
-    let (sync, data_dir) = (opts.sync, &t.at.dir);
-    let fsyncs = || -> Option<Error> {
-        if !sync {
-            return None;
-        }
-        if let Err(e) = data_dir.sync(Step::DirFsync) {
-            return Some(not_durable_error(file, "cannot fsync the directory of", e));
-        }
-        if let Some(d) = kept_in
-            && let Err(e) = d.sync(Step::BackupDirFsync)
-        {
-            return Some(not_durable_error(
-                file,
-                "cannot fsync the backup directory of",
-                e,
-            ));
-        }
-        None
-    };
-    let entry = |not_durable: bool| {
-        let h = hashed.get_or_init(|| hashes.take().map_or((None, None), Hashes::finish));
-        journal_entry(&t, opts, &outcome, not_durable, started, h.clone())
-    };
-    let (not_durable, journal_error) = settle(&state, opts, deadline, &fsyncs, &entry);
-    if let Some(e) = journal_error {
-        outcome.warnings.push(format!(
-            "{}: changed, but the journal {} could not be written: {e}",
-            file.display(),
-            state.root.join(journal::FILE_NAME).display()
-        ));
-    }
-    if let Some(b) = &taken
-        && let Err(e) = backup::rotate(&backups, Some(&b.name), opts.keep)
-    {
-        outcome.warnings.push(format!(
-            "{}: changed, but old backups could not be removed: {e}",
-            file.display()
-        ));
-    }
-    match not_durable {
-        Some(e) => Err(e),
-        None => Ok(outcome),
-    }
+/// One journal line for a change with no fsync to overlap it (rotate,
+/// forget); Err: why it could not be written (the caller's warning).
+fn journal_line(
+    state: &State,
+    t: &Target,
+    opts: &Options,
+    outcome: &Outcome,
+    started: Instant,
+) -> std::io::Result<()> {
+    let entry = journal_entry(t, opts, outcome, false, started, (None, None));
+    journal::append(
+        &state.root,
+        &entry,
+        &state.trust,
+        &state.creation,
+        started.checked_add(opts.timeout),
+        opts.sync,
+    )
 }
 
 /// What is left once a change is in place: `fsyncs` (the fsyncs that make it
@@ -1122,14 +1315,16 @@ fn journal_entry(
 
 /// The error for a corrupt target file; `stopped` says what was not done
 /// ("nothing was written", "nothing was printed").
-pub fn corrupt_error(file: &Path, error: &ParseError, stopped: &str) -> Error {
+pub fn corrupt_error(file: &Path, error: &ParseError, stopped: Untouched) -> Error {
     Error::new(
         Kind::Corrupt,
-        format!(
-            "{}: not valid JSON ({error}); {stopped}. See `jsafe restore --list {0}`, restore with `jsafe restore --latest {0}`, or rerun with --recover",
-            file.display()
-        ),
+        format!("{}: not valid JSON ({error})", file.display()),
     )
+    .unchanged(stopped)
+    .then(format!(
+        ". See `jsafe restore --list {0}`, restore with `jsafe restore --latest {0}`, or rerun with --recover",
+        file.display()
+    ))
 }
 
 /// How long to wait for a shared lock, and what to call when waiting.
@@ -1151,6 +1346,10 @@ pub struct Loaded {
 /// where it cannot be (a read-only filesystem), no jsafe writer can be at
 /// work, and the file is read without it.
 pub fn load(file: &Path, lock: Option<LockWait>) -> Result<Loaded> {
+    load_local(file, lock)
+}
+
+fn load_local(file: &Path, lock: Option<LockWait>) -> Result<Loaded> {
     let t = match Target::resolve_any(file) {
         Ok(t) => t,
         // A file in a directory that does not exist is a missing file.
@@ -1185,7 +1384,7 @@ pub fn reload_if_locked(
     timeout: Duration,
     on_wait: &dyn Fn(&str),
 ) -> Result<Option<Current>> {
-    if etcd::is_url(file) {
+    if Backend::of(file) == Backend::Etcd {
         // etcd values change atomically: there is no half-written version.
         return Ok(None);
     }
@@ -1215,49 +1414,25 @@ pub fn reload_if_locked(
 }
 
 fn shared_lock(t: &Target, timeout: Duration, on_wait: &dyn Fn(&str)) -> Result<Option<Lock>> {
-    let trust = t.trust();
-    let creation = t.creation();
     // Make what is missing only where we may; a read-only filesystem or a
     // directory we cannot write has no jsafe writer at work either.
     let may_create = |e: &Error| e.kind() == Kind::Io;
-    let state = match t.at.state(&trust, Some(&creation), t.given) {
+    let state = match State::at(t, true) {
         Ok(Some(s)) => s,
         Ok(None) => return Ok(None),
-        Err(e) if may_create(&e) && t.at.state(&trust, None, t.given)?.is_none() => {
-            return Ok(None);
-        }
+        Err(e) if may_create(&e) && State::existing(t)?.is_none() => return Ok(None),
         Err(e) => return Err(e),
     };
-    let locks = match dir::state_dir(
-        &state,
-        OsStr::new(LOCKS),
-        ".jsafe/locks",
-        &trust,
-        Some(&creation),
-        t.given,
-    ) {
+    let locks = match state.open_sub(OsStr::new(LOCKS), true) {
         Ok(Some(l)) => l,
         Ok(None) => return Ok(None),
-        Err(e) if may_create(&e) => match dir::state_dir(
-            &state,
-            OsStr::new(LOCKS),
-            ".jsafe/locks",
-            &trust,
-            None,
-            t.given,
-        )? {
+        Err(e) if may_create(&e) => match state.existing_sub(OsStr::new(LOCKS))? {
             Some(l) => l,
             None => return Ok(None),
         },
         Err(e) => return Err(e),
     };
-    let st = t.pre.as_ref();
-    let new = lock::NewLockFile {
-        mode: st.map_or_else(dir::new_file_mode, |s| s.st_mode & 0o666),
-        owner: creation
-            .owner
-            .map(|o| st.map_or(o, |s| (s.st_uid, s.st_gid))),
-    };
+    let new = state.lock_file();
     let req = |missing| lock::Request {
         locks: &locks,
         key: &t.key,
@@ -1316,23 +1491,9 @@ pub fn lock_file(
 /// path; for `restore --list` and `status`.
 pub fn backups(file: &Path) -> Result<(PathBuf, Backups)> {
     let t = Target::resolve_any(file)?;
-    let trust = t.trust();
-    let dir = match t.at.state(&trust, None, file)? {
+    let dir = match State::existing(&t)? {
         None => None,
-        Some(state) => match dir::state_dir(
-            &state,
-            OsStr::new(BACKUPS),
-            ".jsafe/backups",
-            &trust,
-            None,
-            file,
-        )? {
-            None => None,
-            Some(parent) => {
-                let what = format!(".jsafe/backups/{}", t.key.to_string_lossy());
-                dir::state_dir(&parent, &t.key, &what, &trust, None, file)?
-            }
-        },
+        Some(state) => state.backups(false)?,
     };
     let current = t
         .pre

@@ -35,8 +35,8 @@ use rustix::fs::{AtFlags, FileType, Mode as FileMode, OFlags, Stat};
 
 use super::dir::Dir;
 use super::failpoint::Step;
-use super::{Options, Outcome, State, Target, journal, replace};
-use crate::error::{Error, Kind, Result};
+use super::{Options, Outcome, State, Target, replace};
+use crate::error::{Error, Kind, Result, Untouched};
 
 /// How to rotate.
 #[derive(Clone, Debug, Default)]
@@ -71,7 +71,6 @@ pub struct Rotated {
 /// Rotate the JSON Lines log `file`. See the module head.
 pub fn rotate(file: &Path, opts: &Options, how: &Rotation) -> Result<Rotated> {
     let started = Instant::now();
-    let deadline = started.checked_add(opts.timeout);
     let t = Target::resolve(file)?;
     let mut done = Rotated::default();
     if t.pre.is_none() {
@@ -92,33 +91,76 @@ pub fn rotate(file: &Path, opts: &Options, how: &Rotation) -> Result<Rotated> {
         done.skipped = Some("no such file".to_owned());
         return Ok(done);
     };
-    let kind = FileType::from_raw_mode(st.st_mode);
-    if kind != FileType::RegularFile {
-        return Err(Error::new(
-            Kind::Io,
-            format!(
-                "{}: {}; nothing was changed",
-                file.display(),
-                super::dir::not_regular(kind)
-            ),
-        ));
-    }
-    if st.st_nlink > 1 {
-        return Err(Error::new(
-            Kind::Io,
-            format!(
-                "{}: has {} hard links; rotating would leave the other names on the old lines, so nothing was changed",
-                file.display(),
-                st.st_nlink
-            ),
-        ));
-    }
+    may_rotate(file, &st)?;
     let size = u64::try_from(st.st_size).unwrap_or(0);
     if let Some(why) = reason_to_wait(dir, name, &st, size, how) {
         done.skipped = Some(why);
         return Ok(done);
     }
 
+    let first = shift(dir, name, &real, how, &mut done)?;
+    done.rotated = true;
+    done.bytes = size;
+    done.moved_to = (how.keep > 0).then(|| dir.join(&first));
+    // The new, empty log, as the old one was. Should this fail, the next
+    // append creates it: nothing is lost.
+    if let Err(e) = new_empty(dir, name, &st) {
+        done.warnings.push(format!(
+            "{}: rotated, but the new empty log could not be created ({e}); the next append creates it",
+            file.display()
+        ));
+    }
+    if opts.sync
+        && let Err(e) = dir.sync(Step::DirFsync)
+    {
+        return Err(super::not_durable_error(
+            file,
+            "cannot fsync the directory of",
+            e,
+        ));
+    }
+    if opts.journal {
+        outcome.changed = true;
+        outcome.bytes_before = Some(size);
+        outcome.bytes_after = 0;
+        if let Err(e) = super::journal_line(&state, &t, opts, &outcome, started) {
+            done.warnings.push(format!(
+                "{}: rotated, but the journal could not be written: {e}",
+                file.display()
+            ));
+        }
+    }
+    // Appenders go on now; compressing is not theirs to wait for.
+    drop(lock);
+
+    if how.compress && how.keep > 0 {
+        match compress(&t, &state, opts, &first, &mut outcome) {
+            Ok(true) => done.moved_to = Some(dir.join(rotated_name(name, 1, true))),
+            Ok(false) => done.warnings.push(format!(
+                "{}: rotated again while it was being compressed; {} is left uncompressed",
+                file.display(),
+                dir.join(&first).display()
+            )),
+            Err(e) => done.warnings.push(format!(
+                "{}: rotated, but {} could not be compressed: {}",
+                file.display(),
+                dir.join(&first).display(),
+                e.message()
+            )),
+        }
+    }
+    Ok(done)
+}
+
+/// Shift: the rotated files beyond `keep` go, the others move one up, and
+/// the log becomes `LOG.1` (or goes, with `keep` 0). Returns `LOG.1`'s name.
+fn shift(
+    dir: &Dir,
+    name: &OsStr,
+    real: &Path,
+    how: &Rotation,
+    done: &mut Rotated,
+) -> Result<OsString> {
     // Shift: the oldest beyond `keep` go, the others move one up.
     for (i, gz) in rotated_files(dir, name) {
         if i >= how.keep {
@@ -149,67 +191,29 @@ pub fn rotate(file: &Path, opts: &Options, how: &Rotation) -> Result<Rotated> {
         rustix::fs::renameat(dir.fd(), name, dir.fd(), &first).map_err(io::Error::from)
     }
     .map_err(|e| {
-        Error::io("cannot move", &real, e).map_message(|m| format!("{m}; the log was not rotated"))
+        Error::io("cannot move", real, e).map_message(|m| format!("{m}; the log was not rotated"))
     })?;
-    done.rotated = true;
-    done.bytes = size;
-    done.moved_to = (how.keep > 0).then(|| dir.join(&first));
-    // The new, empty log, as the old one was. Should this fail, the next
-    // append creates it: nothing is lost.
-    if let Err(e) = new_empty(dir, name, &st) {
-        done.warnings.push(format!(
-            "{}: rotated, but the new empty log could not be created ({e}); the next append creates it",
-            file.display()
-        ));
-    }
-    if opts.sync
-        && let Err(e) = dir.sync(Step::DirFsync)
-    {
-        return Err(super::not_durable_error(
-            file,
-            "cannot fsync the directory of",
-            e,
-        ));
-    }
-    if opts.journal {
-        outcome.changed = true;
-        outcome.bytes_before = Some(size);
-        outcome.bytes_after = 0;
-        let entry = super::journal_entry(&t, opts, &outcome, false, started, (None, None));
-        if let Err(e) = journal::append(
-            &state.root,
-            &entry,
-            &state.trust,
-            &state.creation,
-            deadline,
-            opts.sync,
-        ) {
-            done.warnings.push(format!(
-                "{}: rotated, but the journal could not be written: {e}",
-                file.display()
-            ));
-        }
-    }
-    // Appenders go on now; compressing is not theirs to wait for.
-    drop(lock);
+    Ok(first)
+}
 
-    if how.compress && how.keep > 0 {
-        match compress(&t, &state, opts, &first, &mut outcome) {
-            Ok(true) => done.moved_to = Some(dir.join(rotated_name(name, 1, true))),
-            Ok(false) => done.warnings.push(format!(
-                "{}: rotated again while it was being compressed; {} is left uncompressed",
-                file.display(),
-                dir.join(&first).display()
-            )),
-            Err(e) => done.warnings.push(format!(
-                "{}: rotated, but {} could not be compressed: {}",
-                file.display(),
-                dir.join(&first).display(),
-                e.message()
-            )),
-        }
+/// Only a regular file with one name is rotated.
+fn may_rotate(file: &Path, st: &Stat) -> Result<()> {
+    let kind = FileType::from_raw_mode(st.st_mode);
+    if kind != FileType::RegularFile {
+        return Err(super::append::not_regular_error(file, kind));
     }
-    Ok(done)
+    if st.st_nlink > 1 {
+        return Err(Error::new(
+            Kind::Io,
+            format!(
+                "{}: has {} hard links; rotating would leave the other names on the old lines",
+                file.display(),
+                st.st_nlink
+            ),
+        )
+        .unchanged_so(Untouched::Changed));
+    }
+    Ok(())
 }
 
 /// Why the log is not rotated yet (None: rotate it).

@@ -32,7 +32,7 @@ use super::dir::{self, Dir};
 use super::failpoint::Step;
 use super::layout::{self, SCHEMAS};
 use super::{Current, Format, Options, State, Target};
-use crate::error::{Error, Kind, Result};
+use crate::error::{Error, Kind, Result, Untouched};
 use crate::json::{self, Value};
 
 /// Largest schema file read.
@@ -215,11 +215,16 @@ impl Guard {
             Err(why) => Err(Error::new(
                 Kind::Io,
                 format!(
-                    "{}: has a schema attached ({}) that cannot be checked: {why}; nothing was changed (`jsafe schema --detach {0}` removes it)",
+                    "{}: has a schema attached ({}) that cannot be checked: {why}",
                     t.given.display(),
                     shown.display()
                 ),
-            )),
+            )
+            .unchanged(Untouched::Changed)
+            .then(format!(
+                " (`jsafe schema --detach {}` removes it)",
+                t.given.display()
+            ))),
         }
     }
 
@@ -234,9 +239,10 @@ impl Guard {
             && let Err(why) = s.check(bytes, format)
         {
             return Err(Error::bad_input(format!(
-                "{}: the result does not match the file's schema {why}; nothing was written",
+                "{}: the result does not match the file's schema {why}",
                 file.display()
-            )));
+            ))
+            .unchanged(Untouched::Written));
         }
         if let Some(check) = opts.check {
             check(bytes)?;
@@ -260,16 +266,15 @@ pub(super) fn enforce(
 /// The schema attached to `file` (its bytes), without creating anything.
 /// `timeout` bounds the read of an etcd key's schema.
 pub fn schema_of(file: &Path, timeout: std::time::Duration) -> Result<Option<Vec<u8>>> {
-    if super::etcd::is_url(file) {
-        return super::etcd::schema_of(file, timeout);
-    }
+    super::Backend::of(file).storage().schema_of(file, timeout)
+}
+
+pub(super) fn schema_of_local(file: &Path) -> Result<Option<Vec<u8>>> {
     let t = Target::resolve_any(file)?;
-    let trust = t.trust();
-    let Some(state) = t.at.state(&trust, None, file)? else {
+    let Some(state) = State::existing(&t)? else {
         return Ok(None);
     };
-    let what = format!("{}/{SCHEMAS}", layout::STATE_DIR);
-    let Some(dir) = dir::state_dir(&state, OsStr::new(SCHEMAS), &what, &trust, None, file)? else {
+    let Some(dir) = state.existing_sub(OsStr::new(SCHEMAS))? else {
         return Ok(None);
     };
     read_schema(&dir, &t.key, file)
@@ -297,14 +302,25 @@ pub fn attach_schema(
     format: Format,
     force: bool,
 ) -> Result<Attached> {
-    if super::etcd::is_url(file) {
-        return super::etcd::attach_schema(file, opts, schema, format, force);
-    }
+    let a = super::storage::Attach {
+        schema,
+        format,
+        force,
+    };
+    super::Backend::of(file)
+        .storage()
+        .attach_schema(file, opts, &a)
+}
+
+pub(super) fn attach_local(
+    file: &Path,
+    opts: &Options,
+    a: &super::storage::Attach,
+) -> Result<Attached> {
+    let (schema, format, force) = (a.schema, a.format, a.force);
     let compiled = match schema {
         Some(bytes) => Some(Schema::compile(bytes).map_err(|why| {
-            Error::bad_input(format!(
-                "the schema is refused: {why}; nothing was attached"
-            ))
+            Error::bad_input(format!("the schema is refused: {why}")).unchanged(Untouched::Attached)
         })?),
         None => None,
     };
@@ -334,20 +350,21 @@ pub fn attach_schema(
         match Current::classify_as(current, format) {
             Current::Valid(d) => compiled.check(d.bytes(), format).map_err(|why| {
                 Error::bad_input(format!(
-                    "{}: does not match the schema {why}; nothing was attached (fix the file first, or attach with --force)",
+                    "{}: does not match the schema {why}",
                     file.display()
                 ))
+                .unchanged(Untouched::Attached)
+                .then(" (fix the file first, or attach with --force)")
             })?,
             Current::Corrupt { error, .. } => {
-                return Err(super::corrupt_error(file, &error, "nothing was attached"));
+                return Err(super::corrupt_error(file, &error, Untouched::Attached));
             }
             Current::Missing => {}
         }
     }
     let dir = state.sub(OsStr::new(SCHEMAS))?;
     write_atomic(&dir, &name, bytes, opts.sync, &state).map_err(|e| {
-        Error::io("cannot write", &dir.join(&name), e)
-            .map_message(|m| format!("{m}; nothing was attached"))
+        Error::io("cannot write", &dir.join(&name), e).unchanged(Untouched::Attached)
     })?;
     Ok(Attached::Attached)
 }

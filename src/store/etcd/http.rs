@@ -178,13 +178,18 @@ impl Conn {
         })
     }
 
-    fn read_response(&mut self, deadline: Instant) -> io::Result<(u16, Vec<u8>)> {
+    /// The status code of the response's first line.
+    fn status(&mut self, deadline: Instant) -> io::Result<u16> {
         let status_line = self.line(deadline)?;
-        let status = status_line
+        status_line
             .split(' ')
             .nth(1)
             .and_then(|s| s.parse::<u16>().ok())
-            .ok_or_else(|| bad("not an HTTP response"))?;
+            .ok_or_else(|| bad("not an HTTP response"))
+    }
+
+    fn read_response(&mut self, deadline: Instant) -> io::Result<(u16, Vec<u8>)> {
+        let status = self.status(deadline)?;
         let mut length: Option<usize> = None;
         let mut chunked = false;
         loop {
@@ -275,12 +280,7 @@ impl Conn {
         stream.write_all(head.as_bytes())?;
         stream.write_all(body)?;
         stream.flush()?;
-        let status_line = self.line(deadline)?;
-        let status = status_line
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse::<u16>().ok())
-            .ok_or_else(|| bad("not an HTTP response"))?;
+        let status = self.status(deadline)?;
         while !self.line(deadline)?.is_empty() {}
         Ok(status)
     }

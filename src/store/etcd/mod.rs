@@ -42,8 +42,8 @@ use serde_json::{Value as J, json};
 
 use self::client::{CallError, Client, Kv, jitter, kvs, prefix_end};
 use super::{Change, Current, OnCorrupt, Options, Outcome};
-use crate::error::{Error, Kind, Result};
-use crate::json::{self, Style};
+use crate::error::{Error, Kind, Result, Untouched};
+use crate::json;
 use crate::{process, time};
 
 /// Where jsafe keeps what belongs to a key (backups, journal, locks,
@@ -111,12 +111,6 @@ fn journal_trim(oldest: &[Kv], count: i64, prefix: &str) -> Vec<Vec<u8>> {
         })
         .map(|kv| kv.key.clone())
         .collect()
-}
-
-/// FILE names an etcd key.
-pub fn is_url(file: &Path) -> bool {
-    let b = file.as_os_str().as_encoded_bytes();
-    b.starts_with(b"etcd://") || b.starts_with(b"etcds://")
 }
 
 /// A parsed `etcd://` FILE.
@@ -228,10 +222,7 @@ pub fn deadline(timeout: Duration) -> Instant {
 pub fn connect(url: &Url, file: &Path) -> Result<Client> {
     if url.tls {
         tls::enable().map_err(|why| {
-            Error::new(
-                Kind::Io,
-                format!("{}: {why}; nothing was changed", file.display()),
-            )
+            Error::new(Kind::Io, format!("{}: {why}", file.display())).unchanged(Untouched::Changed)
         })?;
     }
     Client::new(&url.hosts)
@@ -240,10 +231,8 @@ pub fn connect(url: &Url, file: &Path) -> Result<Client> {
 
 /// The error for a call that failed before anything changed.
 pub fn unchanged_error(file: &Path, e: &CallError) -> Error {
-    Error::new(
-        Kind::Io,
-        format!("{}: {}; nothing was changed", file.display(), e.describe()),
-    )
+    Error::new(Kind::Io, format!("{}: {}", file.display(), e.describe()))
+        .unchanged(Untouched::Changed)
 }
 
 fn b64(s: impl AsRef<[u8]>) -> String {
@@ -358,11 +347,16 @@ fn compile_schema(file: &Path, url: &Url, kv: &Kv) -> Result<super::Schema> {
         Error::new(
             Kind::Io,
             format!(
-                "{}: has a schema attached ({}) that cannot be checked: {why}; nothing was changed (`jsafe schema --detach {0}` removes it)",
+                "{}: has a schema attached ({}) that cannot be checked: {why}",
                 file.display(),
                 url.schema()
             ),
         )
+        .unchanged(Untouched::Changed)
+        .then(format!(
+            " (`jsafe schema --detach {}` removes it)",
+            file.display()
+        ))
     })
 }
 
@@ -379,9 +373,10 @@ fn check_schema(
         .check(bytes, format)
         .map_err(|why| {
             Error::bad_input(format!(
-                "{}: the result does not match the key's schema {why}; nothing was written",
+                "{}: the result does not match the key's schema {why}",
                 file.display()
             ))
+            .unchanged(Untouched::Written)
         })
 }
 
@@ -412,9 +407,7 @@ pub fn attach_schema(
     use super::schema::Attached;
     let compiled = match schema {
         Some(bytes) => Some(super::Schema::compile(bytes).map_err(|why| {
-            Error::bad_input(format!(
-                "the schema is refused: {why}; nothing was attached"
-            ))
+            Error::bad_input(format!("the schema is refused: {why}")).unchanged(Untouched::Attached)
         })?),
         None => None,
     };
@@ -423,10 +416,8 @@ pub fn attach_schema(
     let mut client = connect(&url, file)?;
     let held = held_lease(&url);
     let unattached = |e: CallError| {
-        Error::new(
-            Kind::Io,
-            format!("{}: {}; nothing was attached", file.display(), e.describe()),
-        )
+        Error::new(Kind::Io, format!("{}: {}", file.display(), e.describe()))
+            .unchanged(Untouched::Attached)
     };
     let mut attempt = 0u32;
     loop {
@@ -445,51 +436,11 @@ pub fn attach_schema(
         let values = response_kvs(&v, 0);
         let lock_kv = response_kvs(&v, 1).into_iter().next();
         let had = response_kvs(&v, 2).into_iter().next();
-        let mut compare = Vec::new();
-        match (&lock_kv, held) {
-            (Some(l), Some(lease)) if l.lease == lease => compare.push(json!({"target": "LEASE", "key": b64(url.lock()), "lease": lease.to_string(), "result": "EQUAL"})),
-            (Some(l), _) => {
-                return Err(Error::new(
-                    Kind::LockTimeout,
-                    format!(
-                        "{}: locked by {}; nothing was attached (run it under that `jsafe lock`, or when it ends)",
-                        file.display(),
-                        lock::describe(&l.value)
-                    ),
-                ));
-            }
-            (None, _) => compare.push(json!({"target": "CREATE", "key": b64(url.lock()), "create_revision": "0", "result": "EQUAL"})),
-        }
+        let mut compare = vec![attach_lock_compare(file, &url, lock_kv.as_ref(), held)?];
         let op = match (schema, &compiled) {
             (Some(bytes), Some(compiled)) => {
                 if !force {
-                    let current = if format == super::Format::Lines {
-                        (!values.is_empty()).then(|| lines::join(values.clone()))
-                    } else {
-                        values.first().map(|kv| kv.value.clone())
-                    };
-                    if let Some(bytes) = current {
-                        match Current::classify_as(bytes, format) {
-                            Current::Valid(d) => compiled.check(d.bytes(), format).map_err(|why| {
-                                Error::bad_input(format!(
-                                    "{}: does not match the schema {why}; nothing was attached (fix the document first, or attach with --force)",
-                                    file.display()
-                                ))
-                            })?,
-                            Current::Corrupt { error, .. } => {
-                                return Err(super::corrupt_error(file, &error, "nothing was attached"));
-                            }
-                            Current::Missing => {}
-                        }
-                    }
-                    // The content checked is the content in place.
-                    if format == super::Format::Lines {
-                        let newest = values.iter().map(|kv| kv.mod_revision).max().unwrap_or(0);
-                        compare.push(json!({"target": "MOD", "key": b64(&lines_prefix), "range_end": b64(prefix_end(lines_prefix.as_bytes())), "mod_revision": (newest + 1).to_string(), "result": "LESS"}));
-                    } else {
-                        let seen = values.first().map_or(0, |kv| kv.mod_revision);
-                        compare.push(json!({"target": "MOD", "key": b64(&url.key), "mod_revision": seen.to_string(), "result": "EQUAL"}));
-                    }
+                    compare.push(check_document(file, &url, compiled, &values, format)?);
                 }
                 json!({"request_put": {"key": b64(url.schema()), "value": b64(bytes)}})
             }
@@ -529,19 +480,92 @@ pub fn attach_schema(
                 }
             }
         }
-        if Instant::now() >= until {
-            return Err(Error::new(
-                Kind::LockTimeout,
-                format!(
-                    "{}: the document kept changing; not attached within --timeout ({attempt} tries); nothing was attached",
-                    file.display()
-                ),
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(jitter(
-            u64::from(attempt.min(20)) * 5 + 5,
-        )));
+        attach_back_off(file, attempt, until)?;
     }
+}
+
+/// After an attach that did not apply: a pause, or the timeout.
+fn attach_back_off(file: &Path, attempt: u32, until: Instant) -> Result<()> {
+    if Instant::now() >= until {
+        return Err(Error::new(
+            Kind::LockTimeout,
+            format!(
+                "{}: the document kept changing; not attached within --timeout ({attempt} tries)",
+                file.display()
+            ),
+        )
+        .unchanged(Untouched::Attached));
+    }
+    std::thread::sleep(Duration::from_millis(jitter(
+        u64::from(attempt.min(20)) * 5 + 5,
+    )));
+    Ok(())
+}
+
+/// Attaching compares the lock: ours (fenced by its lease) or nobody's; a
+/// lock held by someone else refuses it.
+fn attach_lock_compare(
+    file: &Path,
+    url: &Url,
+    lock_kv: Option<&Kv>,
+    held: Option<i64>,
+) -> Result<J> {
+    match (lock_kv, held) {
+        (Some(l), Some(lease)) if l.lease == lease => Ok(
+            json!({"target": "LEASE", "key": b64(url.lock()), "lease": lease.to_string(), "result": "EQUAL"}),
+        ),
+        (Some(l), _) => Err(Error::new(
+            Kind::LockTimeout,
+            format!("{}: locked by {}", file.display(), lock::describe(&l.value)),
+        )
+        .unchanged(Untouched::Attached)
+        .then(" (run it under that `jsafe lock`, or when it ends)")),
+        (None, _) => Ok(
+            json!({"target": "CREATE", "key": b64(url.lock()), "create_revision": "0", "result": "EQUAL"}),
+        ),
+    }
+}
+
+/// The document in place (`values`: the key's, or a log's lines) must
+/// validate against the schema being attached; returns the compare that
+/// makes the attach apply to that very content.
+fn check_document(
+    file: &Path,
+    url: &Url,
+    compiled: &super::Schema,
+    values: &[Kv],
+    format: super::Format,
+) -> Result<J> {
+    let current = if format == super::Format::Lines {
+        (!values.is_empty()).then(|| lines::join(values.to_vec()))
+    } else {
+        values.first().map(|kv| kv.value.clone())
+    };
+    if let Some(bytes) = current {
+        match Current::classify_as(bytes, format) {
+            Current::Valid(d) => compiled.check(d.bytes(), format).map_err(|why| {
+                Error::bad_input(format!(
+                    "{}: does not match the schema {why}",
+                    file.display()
+                ))
+                .unchanged(Untouched::Attached)
+                .then(" (fix the document first, or attach with --force)")
+            })?,
+            Current::Corrupt { error, .. } => {
+                return Err(super::corrupt_error(file, &error, Untouched::Attached));
+            }
+            Current::Missing => {}
+        }
+    }
+    // The content checked is the content in place.
+    Ok(if format == super::Format::Lines {
+        let lines_prefix = lines::prefix(url);
+        let newest = values.iter().map(|kv| kv.mod_revision).max().unwrap_or(0);
+        json!({"target": "MOD", "key": b64(&lines_prefix), "range_end": b64(prefix_end(lines_prefix.as_bytes())), "mod_revision": (newest + 1).to_string(), "result": "LESS"})
+    } else {
+        let seen = values.first().map_or(0, |kv| kv.mod_revision);
+        json!({"target": "MOD", "key": b64(&url.key), "mod_revision": seen.to_string(), "result": "EQUAL"})
+    })
 }
 
 /// A unique, time-ordered operation id.
@@ -573,51 +597,6 @@ fn max_request() -> usize {
         .unwrap_or(DEFAULT_MAX_REQUEST)
 }
 
-/// The new bytes a change asks for (None: nothing to write), rendered as the
-/// local core renders them.
-fn render(
-    file: &Path,
-    opts: &Options,
-    current: &Current,
-    change: Change,
-) -> Result<Option<Vec<u8>>> {
-    Ok(match change {
-        Change::Keep => None,
-        Change::Valid(v) => Some(v.into_bytes()),
-        Change::Bytes(b) => {
-            json::validate(&b).map_err(|e| {
-                Error::bad_input(format!(
-                    "{}: the new content is not valid JSON ({e}); nothing was written",
-                    file.display()
-                ))
-            })?;
-            Some(b)
-        }
-        Change::Value(v) => {
-            if v.depth() > json::MAX_DEPTH {
-                return Err(Error::bad_input(format!(
-                    "{}: the new value is nested deeper than {} levels; nothing was written",
-                    file.display(),
-                    json::MAX_DEPTH
-                )));
-            }
-            let mut st = match current {
-                Current::Valid(d) => d.style,
-                Current::Missing => Style::new_file(),
-                Current::Corrupt { bytes, .. } => {
-                    let mut s = Style::new_file();
-                    s.crlf = Style::detect(bytes).crlf;
-                    s
-                }
-            };
-            if let Some(indent) = opts.indent {
-                st.indent = indent;
-            }
-            Some(json::render(&v, &st))
-        }
-    })
-}
-
 /// How a commit ended.
 enum Commit {
     Done,
@@ -642,39 +621,16 @@ where
     loop {
         attempt += 1;
         let snap = snapshot(&mut client, &url, until).map_err(|e| unchanged_error(file, &e))?;
-        // The lock: ours (fenced by its lease) or nobody's.
-        match (&snap.lock, held) {
-            (Some(l), Some(lease)) if l.lease == lease => {}
-            (_, Some(_)) => {
-                return Err(Error::new(
-                    Kind::LockTimeout,
-                    format!(
-                        "{}: the lock this command was given is no longer held (its lease expired); nothing was written",
-                        file.display()
-                    ),
-                ));
-            }
-            (Some(l), None) => {
-                if !waited {
-                    if let Some(f) = opts.on_wait {
-                        f(&lock::describe(&l.value));
-                    }
-                    waited = true;
-                }
-                lock::wait_released(&mut client, &url, l, until).map_err(|e| match e {
-                    None => Error::new(
-                        Kind::LockTimeout,
-                        format!(
-                            "{}: locked by {} for longer than --timeout; nothing was written",
-                            file.display(),
-                            lock::describe(&l.value)
-                        ),
-                    ),
-                    Some(e) => unchanged_error(file, &e),
-                })?;
-                continue;
-            }
-            (None, None) => {}
+        if !lock_free(
+            &mut client,
+            &url,
+            file,
+            opts,
+            &snap,
+            (held, until),
+            &mut waited,
+        )? {
+            continue;
         }
         let mut outcome = Outcome::default();
         let (seen, old) = match &snap.value {
@@ -682,43 +638,17 @@ where
             None => (0, None),
         };
         outcome.bytes_before = old.as_ref().map(|b| b.len() as u64);
-        let mut current = match &old {
-            None => Current::Missing,
-            Some(b) => Current::classify(b.clone()),
-        };
-        let mut quarantine: Option<Vec<u8>> = None;
-        if let Current::Corrupt { error, bytes } = &current {
-            match opts.on_corrupt {
-                OnCorrupt::Fail => {
-                    return Err(super::corrupt_error(file, error, "nothing was written"));
-                }
-                OnCorrupt::Quarantine => quarantine = Some(bytes.clone()),
-                OnCorrupt::Recover => {
-                    let (name, bytes_ok) =
-                        newest_valid_backup(&mut client, &url, until).map_err(|e| unchanged_error(file, &e))?
-                            .ok_or_else(|| {
-                                Error::new(
-                                    Kind::Corrupt,
-                                    format!(
-                                        "{}: not valid JSON ({error}) and no valid backup to recover from; nothing was written",
-                                        file.display()
-                                    ),
-                                )
-                            })?;
-                    quarantine = Some(bytes.clone());
-                    outcome.recovered_from = Some(name);
-                    current = Current::classify(bytes_ok);
-                }
-            }
-        }
-        let asked = change(&current)?;
-        let new = match render(file, opts, &current, asked)? {
-            Some(b) => b,
-            None if outcome.recovered_from.is_some() => match &current {
-                Current::Valid(d) => d.bytes.to_vec(),
-                _ => return Ok(outcome),
-            },
-            None => return Ok(outcome),
+        let (current, quarantine) = on_corrupt(
+            &mut client,
+            &url,
+            file,
+            opts,
+            old.as_deref(),
+            until,
+            &mut outcome,
+        )?;
+        let Some(new) = new_version(file, opts, &current, &outcome, &mut change)? else {
+            return Ok(outcome);
         };
         if old.as_deref() == Some(new.as_slice()) {
             return Ok(outcome);
@@ -734,69 +664,18 @@ where
             check(&new)?;
         }
         // Keep the replaced version: a backup, or quarantine when corrupt.
-        let mut puts: Vec<J> = Vec::new();
-        let mut extra = 0usize;
-        if let (Some(q), Some(kv)) = (&quarantine, &snap.value) {
-            let key = format!("{}{:020}", url.quarantine(), kv.mod_revision);
-            puts.push(json!({"request_put": {"key": b64(&key), "value": b64(q)}}));
-            outcome.quarantined = Some(PathBuf::from(key));
-            extra += q.len();
-        } else if let (Some(kv), true) = (&snap.value, opts.keep > 0) {
-            let key = format!("{}{:020}", url.backups(), kv.mod_revision);
-            puts.push(json!({"request_put": {"key": b64(&key), "value": b64(&kv.value)}}));
-            outcome.backup = Some(kv.mod_revision.to_string());
-            extra += kv.value.len();
-            // Rotation in the same transaction: the oldest beyond --keep.
-            let mut names: Vec<&Kv> = snap.backups.iter().collect();
-            names.sort_by(|a, b| a.key.cmp(&b.key));
-            let surplus = (names.len() + 1).saturating_sub(opts.keep);
-            for old in names.iter().take(surplus) {
-                puts.push(json!({"request_delete_range": {"key": b64(&old.key)}}));
-            }
-        }
-        let limit = max_request();
-        if new.len() + extra + OVERHEAD > limit {
-            let why = if new.len() + OVERHEAD > limit {
-                format!("the new version is {} bytes", new.len())
-            } else {
-                format!(
-                    "the new version ({} bytes) with the backup of the old one ({} bytes) is too large; --no-backup would fit",
-                    new.len(),
-                    extra
-                )
-            };
-            return Err(Error::bad_input(format!(
-                "{}: {why}, and etcd accepts requests up to {limit} bytes (its --max-request-bytes; set JSAFE_ETCD_MAX_REQUEST_BYTES if the cluster allows more); nothing was changed. Keep the document smaller or split it across keys",
-                file.display()
-            )));
-        }
+        let (mut puts, extra) = keep_old(&url, opts, &snap, quarantine.as_deref(), &mut outcome);
+        fits(file, new.len(), extra)?;
         outcome.changed = true;
         outcome.bytes_after = new.len() as u64;
         let record = journal_record(&url, opts, &outcome, &op_id, started);
         puts.push(
             json!({"request_put": {"key": b64(&journal_key), "value": b64(record.to_string())}}),
         );
-        // Journal trimming in the same transaction: the oldest records
-        // beyond the newest JOURNAL_KEEP, once old enough.
-        for key in journal_trim(&snap.journal_oldest, snap.journal_count, &url.journal()) {
-            puts.push(json!({"request_delete_range": {"key": b64(&key)}}));
-        }
-        puts.insert(
-            0,
-            json!({"request_put": {"key": b64(&url.key), "value": b64(&new)}}),
-        );
         // The schema checked is the schema in place: attaching one in
         // between makes this a conflict, checked again.
         let schema_seen = snap.schema.as_ref().map_or(0, |kv| kv.mod_revision);
-        let mut compare = vec![
-            json!({"target": "MOD", "key": b64(&url.key), "mod_revision": seen.to_string(), "result": "EQUAL"}),
-            json!({"target": "MOD", "key": b64(url.schema()), "mod_revision": schema_seen.to_string(), "result": "EQUAL"}),
-        ];
-        match held {
-            Some(lease) => compare.push(json!({"target": "LEASE", "key": b64(url.lock()), "lease": lease.to_string(), "result": "EQUAL"})),
-            None => compare.push(json!({"target": "CREATE", "key": b64(url.lock()), "create_revision": "0", "result": "EQUAL"})),
-        }
-        let txn = json!({"compare": compare, "success": puts});
+        let txn = change_txn(&url, &snap, &new, puts, (seen, schema_seen), held);
         match commit(
             &mut client,
             &url,
@@ -809,21 +688,223 @@ where
             // The journal record is written even with --no-journal: it is
             // the operation id that resolves an unanswered commit.
             Commit::Done => return Ok(outcome),
-            Commit::Conflict => {
-                if Instant::now() >= until {
-                    return Err(Error::new(
-                        Kind::LockTimeout,
-                        format!(
-                            "{}: other writers kept changing it; not applied within --timeout ({attempt} tries); nothing was written",
-                            file.display()
-                        ),
-                    ));
-                }
-                let pause = Duration::from_millis(jitter(u64::from(attempt.min(20)) * 5 + 5));
-                std::thread::sleep(pause.min(until.saturating_duration_since(Instant::now())));
-            }
+            Commit::Conflict => back_off(file, attempt, until)?,
         }
     }
+}
+
+/// After a conflict: a pause that grows with `attempt`, or the timeout.
+fn back_off(file: &Path, attempt: u32, until: Instant) -> Result<()> {
+    if Instant::now() >= until {
+        return Err(Error::new(
+            Kind::LockTimeout,
+            format!(
+                "{}: other writers kept changing it; not applied within --timeout ({attempt} tries)",
+                file.display()
+            ),
+        )
+        .unchanged(Untouched::Written));
+    }
+    let pause = Duration::from_millis(jitter(u64::from(attempt.min(20)) * 5 + 5));
+    std::thread::sleep(pause.min(until.saturating_duration_since(Instant::now())));
+    Ok(())
+}
+
+/// The new version `change` asks for (None: nothing to write); a `Keep`
+/// after a recovery writes the recovered version back.
+fn new_version(
+    file: &Path,
+    opts: &Options,
+    current: &Current,
+    outcome: &Outcome,
+    change: &mut dyn FnMut(&Current) -> Result<Change>,
+) -> Result<Option<Vec<u8>>> {
+    let asked = change(current)?;
+    let base = super::base_style(current, None);
+    Ok(match super::render_change(file, opts, base, asked)? {
+        Some(b) => Some(b),
+        None if outcome.recovered_from.is_some() => match current {
+            Current::Valid(d) => Some(d.bytes.to_vec()),
+            _ => None,
+        },
+        None => None,
+    })
+}
+
+/// The transaction of a change: the new value first, then `puts` (backup,
+/// journal record), the journal trimmed of its oldest records beyond the
+/// newest JOURNAL_KEEP (once old enough); compared on the value's and the
+/// schema's revisions (`seen`) and the lock (ours, or nobody's).
+fn change_txn(
+    url: &Url,
+    snap: &Snapshot,
+    new: &[u8],
+    mut puts: Vec<J>,
+    (seen, schema_seen): (i64, i64),
+    held: Option<i64>,
+) -> J {
+    for key in journal_trim(&snap.journal_oldest, snap.journal_count, &url.journal()) {
+        puts.push(json!({"request_delete_range": {"key": b64(&key)}}));
+    }
+    puts.insert(
+        0,
+        json!({"request_put": {"key": b64(&url.key), "value": b64(new)}}),
+    );
+    let mut compare = vec![
+        json!({"target": "MOD", "key": b64(&url.key), "mod_revision": seen.to_string(), "result": "EQUAL"}),
+        json!({"target": "MOD", "key": b64(url.schema()), "mod_revision": schema_seen.to_string(), "result": "EQUAL"}),
+    ];
+    match held {
+        Some(lease) => compare.push(json!({"target": "LEASE", "key": b64(url.lock()), "lease": lease.to_string(), "result": "EQUAL"})),
+        None => compare.push(json!({"target": "CREATE", "key": b64(url.lock()), "create_revision": "0", "result": "EQUAL"})),
+    }
+    json!({"compare": compare, "success": puts})
+}
+
+/// The lock: ours (fenced by its lease) or nobody's. false: it was held,
+/// and is released now (read again); an error when it was not released in
+/// time or the lock handed down is gone.
+fn lock_free(
+    client: &mut Client,
+    url: &Url,
+    file: &Path,
+    opts: &Options,
+    snap: &Snapshot,
+    (held, until): (Option<i64>, Instant),
+    waited: &mut bool,
+) -> Result<bool> {
+    match (&snap.lock, held) {
+        (Some(l), Some(lease)) if l.lease == lease => Ok(true),
+        (_, Some(_)) => Err(Error::new(
+            Kind::LockTimeout,
+            format!(
+                "{}: the lock this command was given is no longer held (its lease expired)",
+                file.display()
+            ),
+        )
+        .unchanged(Untouched::Written)),
+        (Some(l), None) => {
+            if !*waited {
+                if let Some(f) = opts.on_wait {
+                    f(&lock::describe(&l.value));
+                }
+                *waited = true;
+            }
+            lock::wait_released(client, url, l, until).map_err(|e| match e {
+                None => Error::new(
+                    Kind::LockTimeout,
+                    format!(
+                        "{}: locked by {} for longer than --timeout",
+                        file.display(),
+                        lock::describe(&l.value)
+                    ),
+                )
+                .unchanged(Untouched::Written),
+                Some(e) => unchanged_error(file, &e),
+            })?;
+            Ok(false)
+        }
+        (None, None) => Ok(true),
+    }
+}
+
+/// The current version (`old`), with the corrupt-file policy applied: a
+/// corrupt one refused, or kept for the quarantine (the second value) and
+/// replaced, or recovered from the newest valid backup.
+fn on_corrupt(
+    client: &mut Client,
+    url: &Url,
+    file: &Path,
+    opts: &Options,
+    old: Option<&[u8]>,
+    until: Instant,
+    outcome: &mut Outcome,
+) -> Result<(Current, Option<Vec<u8>>)> {
+    let current = match old {
+        None => Current::Missing,
+        Some(b) => Current::classify(b.to_vec()),
+    };
+    let Current::Corrupt { error, bytes } = &current else {
+        return Ok((current, None));
+    };
+    match opts.on_corrupt {
+        OnCorrupt::Fail => Err(super::corrupt_error(file, error, Untouched::Written)),
+        OnCorrupt::Quarantine => {
+            let q = bytes.clone();
+            Ok((current, Some(q)))
+        }
+        OnCorrupt::Recover => {
+            let (name, bytes_ok) = newest_valid_backup(client, url, until)
+                .map_err(|e| unchanged_error(file, &e))?
+                .ok_or_else(|| {
+                    Error::new(
+                        Kind::Corrupt,
+                        format!(
+                            "{}: not valid JSON ({error}) and no valid backup to recover from",
+                            file.display()
+                        ),
+                    )
+                    .unchanged(Untouched::Written)
+                })?;
+            let q = bytes.clone();
+            outcome.recovered_from = Some(name);
+            Ok((Current::classify(bytes_ok), Some(q)))
+        }
+    }
+}
+
+/// The puts that keep the replaced version: a backup (and the rotation of
+/// the oldest beyond `--keep`, in the same transaction), or the quarantine
+/// when it is corrupt. Returns them and the bytes they add to the request.
+fn keep_old(
+    url: &Url,
+    opts: &Options,
+    snap: &Snapshot,
+    quarantine: Option<&[u8]>,
+    outcome: &mut Outcome,
+) -> (Vec<J>, usize) {
+    let mut puts: Vec<J> = Vec::new();
+    let mut extra = 0usize;
+    if let (Some(q), Some(kv)) = (quarantine, &snap.value) {
+        let key = format!("{}{:020}", url.quarantine(), kv.mod_revision);
+        puts.push(json!({"request_put": {"key": b64(&key), "value": b64(q)}}));
+        outcome.quarantined = Some(PathBuf::from(key));
+        extra += q.len();
+    } else if let (Some(kv), true) = (&snap.value, opts.keep > 0) {
+        let key = format!("{}{:020}", url.backups(), kv.mod_revision);
+        puts.push(json!({"request_put": {"key": b64(&key), "value": b64(&kv.value)}}));
+        outcome.backup = Some(kv.mod_revision.to_string());
+        extra += kv.value.len();
+        let mut names: Vec<&Kv> = snap.backups.iter().collect();
+        names.sort_by(|a, b| a.key.cmp(&b.key));
+        let surplus = (names.len() + 1).saturating_sub(opts.keep);
+        for old in names.iter().take(surplus) {
+            puts.push(json!({"request_delete_range": {"key": b64(&old.key)}}));
+        }
+    }
+    (puts, extra)
+}
+
+/// The new version of `new_len` bytes, with `extra` bytes of backup, fits
+/// in one etcd request.
+fn fits(file: &Path, new_len: usize, extra: usize) -> Result<()> {
+    let limit = max_request();
+    if new_len + extra + OVERHEAD <= limit {
+        return Ok(());
+    }
+    let why = if new_len + OVERHEAD > limit {
+        format!("the new version is {new_len} bytes")
+    } else {
+        format!(
+            "the new version ({new_len} bytes) with the backup of the old one ({extra} bytes) is too large; --no-backup would fit"
+        )
+    };
+    Err(Error::bad_input(format!(
+        "{}: {why}, and etcd accepts requests up to {limit} bytes (its --max-request-bytes; set JSAFE_ETCD_MAX_REQUEST_BYTES if the cluster allows more)",
+        file.display()
+    ))
+    .unchanged(Untouched::Changed)
+    .then(". Keep the document smaller or split it across keys"))
 }
 
 /// Send the commit and learn its outcome; see the module head.
@@ -1010,6 +1091,7 @@ mod tests {
         let t = Url::parse(Path::new("etcds://h:1/k")).unwrap();
         assert!(t.tls && t.hosts == ["h:1"] && t.key == "/k");
         assert!(!u.tls);
+        let is_url = super::super::Backend::is_etcd;
         assert!(is_url(Path::new("etcd://x/y")) && !is_url(Path::new("./etcd://x")));
     }
 

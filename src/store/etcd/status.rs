@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value as J, json};
 
-use super::client::{int, kvs, prefix_end};
+use super::client::{Client, Kv, int, kvs, prefix_end};
 use super::{RESERVED, Url, b64, connect, deadline};
 use crate::error::Result;
 
@@ -69,46 +69,11 @@ pub struct Report {
     pub unread: Vec<String>,
 }
 
-/// Gather the report for `file` (a key, or a prefix ending in `/`).
-pub fn report(file: &Path, timeout: Duration) -> Result<Report> {
-    let url = Url::parse_prefix(file)?;
-    let mut client = connect(&url, file)?;
-    let until = deadline(timeout);
-    let mut unread = Vec::new();
-    let prefix = url.key.ends_with('/');
-    let data = if prefix {
-        json!({"key": b64(&url.key), "range_end": b64(prefix_end(url.key.as_bytes()))})
-    } else {
-        json!({"key": b64(&url.key)})
-    };
-    // Reads get part of the time: the members are asked in any case.
-    let reads_until = Instant::now() + timeout / 2;
-    let v = client
-        .read("/v3/kv/range", &data, reads_until)
-        .unwrap_or_else(|e| {
-            unread.push(format!("documents not read: {}", e.describe()));
-            J::Null
-        });
-    // The schemas attached under the same key or prefix, in one read.
-    let schema_base = format!("/.jsafe/schemas{}", url.key);
-    let schema_range = if prefix {
-        json!({"key": b64(&schema_base), "range_end": b64(prefix_end(schema_base.as_bytes()))})
-    } else {
-        json!({"key": b64(&schema_base)})
-    };
-    let schemas: Vec<_> = if unread.is_empty() {
-        client
-            .read("/v3/kv/range", &schema_range, reads_until)
-            .map(|v| kvs(&v))
-            .unwrap_or_else(|e| {
-                unread.push(format!("schemas not read: {}", e.describe()));
-                Vec::new()
-            })
-    } else {
-        Vec::new()
-    };
+/// Each document read (`v`): its size, validity, schema check and last
+/// journal record.
+fn read_docs(client: &mut Client, v: &J, schemas: &[Kv], until: Instant) -> Vec<Doc> {
     let mut docs = Vec::new();
-    for kv in kvs(&v) {
+    for kv in kvs(v) {
         let key = String::from_utf8_lossy(&kv.key).into_owned();
         if key.starts_with(RESERVED) {
             continue;
@@ -144,12 +109,19 @@ pub fn report(file: &Path, timeout: Duration) -> Result<Report> {
             last,
         });
     }
+    docs
+}
+
+/// The locks held under the key or prefix, with their leases' time left.
+fn read_locks(
+    client: &mut Client,
+    url: &Url,
+    prefix: bool,
+    unread: &mut Vec<String>,
+    (reads_until, until): (Instant, Instant),
+) -> Vec<HeldLock> {
     let lock_prefix = format!("/.jsafe/locks{}", url.key);
-    let lock_range = if prefix {
-        json!({"key": b64(&lock_prefix), "range_end": b64(prefix_end(lock_prefix.as_bytes()))})
-    } else {
-        json!({"key": b64(&lock_prefix)})
-    };
+    let lock_range = key_range(&lock_prefix, prefix);
     let v = if unread.is_empty() {
         client
             .read("/v3/kv/range", &lock_range, reads_until)
@@ -177,6 +149,11 @@ pub fn report(file: &Path, timeout: Duration) -> Result<Report> {
             ttl_left,
         });
     }
+    locks
+}
+
+/// The cluster's members, each asked directly with a short limit.
+fn read_members(client: &mut Client, url: &Url, timeout: Duration, until: Instant) -> Vec<Member> {
     // Members: the cluster's list, each asked directly with a short limit.
     let per_member = Instant::now() + timeout.min(Duration::from_secs(3));
     let listed = client
@@ -233,6 +210,51 @@ pub fn report(file: &Path, timeout: Duration) -> Result<Report> {
             id,
         });
     }
+    members
+}
+
+/// A range read of `key`, or of every key under it when it is a `prefix`.
+fn key_range(key: &str, prefix: bool) -> J {
+    if prefix {
+        json!({"key": b64(key), "range_end": b64(prefix_end(key.as_bytes()))})
+    } else {
+        json!({"key": b64(key)})
+    }
+}
+
+/// Gather the report for `file` (a key, or a prefix ending in `/`).
+pub fn report(file: &Path, timeout: Duration) -> Result<Report> {
+    let url = Url::parse_prefix(file)?;
+    let mut client = connect(&url, file)?;
+    let until = deadline(timeout);
+    let mut unread = Vec::new();
+    let prefix = url.key.ends_with('/');
+    let data = key_range(&url.key, prefix);
+    // Reads get part of the time: the members are asked in any case.
+    let reads_until = Instant::now() + timeout / 2;
+    let v = client
+        .read("/v3/kv/range", &data, reads_until)
+        .unwrap_or_else(|e| {
+            unread.push(format!("documents not read: {}", e.describe()));
+            J::Null
+        });
+    // The schemas attached under the same key or prefix, in one read.
+    let schema_base = format!("/.jsafe/schemas{}", url.key);
+    let schema_range = key_range(&schema_base, prefix);
+    let schemas: Vec<_> = if unread.is_empty() {
+        client
+            .read("/v3/kv/range", &schema_range, reads_until)
+            .map(|v| kvs(&v))
+            .unwrap_or_else(|e| {
+                unread.push(format!("schemas not read: {}", e.describe()));
+                Vec::new()
+            })
+    } else {
+        Vec::new()
+    };
+    let docs = read_docs(&mut client, &v, &schemas, until);
+    let locks = read_locks(&mut client, &url, prefix, &mut unread, (reads_until, until));
+    let members = read_members(&mut client, &url, timeout, until);
     let leader = members
         .iter()
         .filter_map(|m| m.status.as_ref().ok())

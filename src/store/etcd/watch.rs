@@ -57,19 +57,21 @@ impl Watcher {
         let mut client = connect(&url, file)?;
         let (value, rev) = current(&mut client, &url, deadline(timeout))
             .map_err(|why| Error::new(Kind::Io, format!("{}: {why}", file.display())))?;
-        Ok((
-            Watcher {
-                url,
-                client,
-                at: 0,
-                conn: None,
-                buf: Vec::new(),
-                next_rev: rev + 1,
-                pending: VecDeque::new(),
-                lines: false,
-            },
-            value,
-        ))
+        Ok((Watcher::after(url, client, rev, false), value))
+    }
+
+    /// A watcher of `url` for the revisions after `rev`.
+    fn after(url: Url, client: Client, rev: i64, lines: bool) -> Watcher {
+        Watcher {
+            url,
+            client,
+            at: 0,
+            conn: None,
+            buf: Vec::new(),
+            next_rev: rev + 1,
+            pending: VecDeque::new(),
+            lines,
+        }
     }
 
     /// Read a log's lines now and start watching for new ones after them.
@@ -78,19 +80,7 @@ impl Watcher {
         let mut client = connect(&url, file)?;
         let (lines, rev) = lines_since(&mut client, &url, 0, deadline(timeout))
             .map_err(|why| Error::new(Kind::Io, format!("{}: {why}", file.display())))?;
-        Ok((
-            Watcher {
-                url,
-                client,
-                at: 0,
-                conn: None,
-                buf: Vec::new(),
-                next_rev: rev + 1,
-                pending: VecDeque::new(),
-                lines: true,
-            },
-            lines,
-        ))
+        Ok((Watcher::after(url, client, rev, true), lines))
     }
 
     /// The next event, waiting until `until` (None: for ever).
