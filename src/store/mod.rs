@@ -59,6 +59,7 @@ pub mod journal;
 pub mod layout;
 pub mod lines;
 pub mod lock;
+pub mod read;
 mod replace;
 pub mod rotate;
 pub mod scan;
