@@ -309,3 +309,115 @@ fn a_change_whose_directory_fsync_fails_is_journaled_once_as_not_durable() {
         assert_eq!(all[before]["result"], result, "{step}");
     }
 }
+
+/// A document of `events` events, over 1 MiB from about 12,000 on.
+fn big_doc(events: usize) -> String {
+    let items: Vec<String> = (0..events)
+        .map(|i| format!(r#"{{"id": {i}, "type": "job.started", "host": "worker-{i:03}"}}"#))
+        .collect();
+    format!("{{\"n\": 0, \"events\": [{}]}}\n", items.join(", "))
+}
+
+/// Merge `{"n": 1}` into big.json (whose `n` is not 1) until a line records
+/// `stat_after`; returns that line. A line leaves it out when the rename's
+/// change time could be repeated by a later write (docs/decisions/
+/// journal-hash.md): on a filesystem with nanosecond times, only when the
+/// check falls into the same tick of the kernel's clock as the rename, or
+/// the time is a whole microsecond (one in a thousand).
+fn changed_with_stat_after(dir: &Path) -> Value {
+    for n in [1, 0, 1, 0, 1] {
+        ok(dir, &["merge", "big.json", &format!(r#"{{"n":{n}}}"#)]);
+        let line = lines(dir).pop().unwrap();
+        if n == 1 && line["stat_after"].is_object() {
+            return line;
+        }
+    }
+    panic!("no line recorded stat_after: {:?}", lines(dir));
+}
+
+#[test]
+fn a_large_files_next_change_takes_the_replaced_hash_from_its_last_line() {
+    use std::os::unix::fs::MetadataExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    fs::write(dir.join("big.json"), big_doc(20_000)).unwrap();
+    let first = changed_with_stat_after(dir);
+    // The line says which version its hash is of.
+    let meta = fs::metadata(dir.join("big.json")).unwrap();
+    let id = &first["stat_after"];
+    assert_eq!(id["ino"], meta.ino(), "{first}");
+    assert_eq!(id["size"], meta.len());
+    assert_eq!(
+        id["ctime_ns"],
+        meta.ctime() * 1_000_000_000 + meta.ctime_nsec()
+    );
+    assert_eq!(first["sha256_after"], sha256_of(&dir.join("big.json")));
+    // The next change takes its `sha256_before` from that line rather than
+    // hashing the file: a line whose recorded hash is edited shows it.
+    let planted = "ab".repeat(32);
+    let mut edited = first.clone();
+    edited["sha256_after"] = Value::from(planted.clone());
+    let text = fs::read_to_string(journal(dir)).unwrap();
+    let last = text.lines().last().unwrap();
+    fs::write(
+        journal(dir),
+        text.replace(last, &serde_json::to_string(&edited).unwrap()),
+    )
+    .unwrap();
+    ok(dir, &["merge", "big.json", r#"{"n":2}"#]);
+    let second = lines(dir).pop().unwrap();
+    assert_eq!(second["sha256_before"], planted.as_str());
+    // Without `stat_after` (a line of an older jsafe), the file is hashed.
+    let third_before = sha256_of(&dir.join("big.json"));
+    let text = fs::read_to_string(journal(dir)).unwrap();
+    let mut plain = second.clone();
+    plain.as_object_mut().unwrap().remove("stat_after");
+    plain["sha256_after"] = Value::from(planted.clone());
+    let last = text.lines().last().unwrap();
+    fs::write(
+        journal(dir),
+        text.replace(last, &serde_json::to_string(&plain).unwrap()),
+    )
+    .unwrap();
+    ok(dir, &["merge", "big.json", r#"{"n":3}"#]);
+    assert_eq!(lines(dir).pop().unwrap()["sha256_before"], third_before);
+}
+
+#[test]
+fn a_large_file_changed_in_place_since_its_last_line_is_hashed_again() {
+    use std::os::unix::fs::FileExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    fs::write(dir.join("big.json"), big_doc(20_000)).unwrap();
+    changed_with_stat_after(dir);
+    // Another program writes in place: same inode, same size.
+    let f = fs::OpenOptions::new()
+        .write(true)
+        .open(dir.join("big.json"))
+        .unwrap();
+    let at = fs::read_to_string(dir.join("big.json"))
+        .unwrap()
+        .find("\"n\": 1")
+        .unwrap();
+    f.write_all_at(b"\"n\": 7", at as u64).unwrap();
+    drop(f);
+    let changed = sha256_of(&dir.join("big.json"));
+    ok(dir, &["merge", "big.json", r#"{"n":2}"#]);
+    let entries = lines(dir);
+    let [.., before, after] = &entries[..] else {
+        panic!("{entries:?}")
+    };
+    assert_ne!(before["sha256_after"], changed.as_str());
+    assert_eq!(after["sha256_before"], changed.as_str());
+}
+
+#[test]
+fn a_small_files_line_has_no_stat_after() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    ok(dir, &["write", "f.json", r#"{"a":1}"#]);
+    ok(dir, &["merge", "f.json", r#"{"b":2}"#]);
+    for e in lines(dir) {
+        assert!(e.get("stat_after").is_none(), "{e}");
+    }
+}

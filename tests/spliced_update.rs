@@ -406,6 +406,10 @@ fn the_commands_splice_path_filters_invisibly() {
         (&["update", "log.json", ".odd.b |= . * 2"][..], true),
         (&["update", "log.json", ".events[-1].id = 9"][..], true),
         (&["read", "log.json", ".events | length"][..], true),
+        // No filter: validated and printed as it is.
+        (&["read", "log.json"][..], true),
+        (&["read", "log.json", "-c"][..], false),
+        (&["read", "missing.json", "--default", "{}"][..], false),
         (&["read", "log.json", ".events[-1]"][..], true),
         (&["read", "log.json", ".odd | map_values(type)"][..], true),
         // Errors: the second run on the whole document reports them.

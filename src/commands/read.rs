@@ -33,6 +33,26 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
     let file = args.file.as_path();
     let stdin = file.as_os_str() == "-";
     let format = Format::of_or(file, args.lines);
+    // The file as it is, byte for byte (see `store::read`); inside `jsafe
+    // lock`, with a lock or a repair, the general path.
+    if !stdin
+        && filter.is_none()
+        && !args.lock
+        && !args.recover
+        && format == Format::Document
+        && !reformats(args)
+        && !args.slurp
+        && !args.null_input
+        && std::env::var_os(super::shared::inherited::ENV).is_none()
+        && !jq::spliced_off()
+        && let Some(bytes) = store::read::valid_document(file)
+    {
+        g.detail(&format!(
+            "{}: path filter: none, the file validated and printed as it is",
+            file.display()
+        ));
+        return print_whole(bytes).map(|()| 0);
+    }
     let current = if stdin {
         from_stdin(args)?
     } else {
@@ -44,11 +64,7 @@ pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
         Current::Valid(doc) => {
             if filter.is_none() && !reformats(args) && !args.slurp && !args.null_input {
                 // The file as it is, byte for byte.
-                let mut bytes = doc.into_bytes();
-                if !bytes.is_empty() && bytes.last() != Some(&b'\n') {
-                    bytes.push(b'\n');
-                }
-                print(&bytes)?;
+                print_whole(doc.into_bytes())?;
                 return Ok(0);
             }
             Some(doc)
@@ -538,4 +554,12 @@ impl Output {
             Err(e) => Err(Error::new(Kind::Io, format!("cannot write to stdout: {e}"))),
         }
     }
+}
+
+/// A document printed as it is, ending with a newline.
+fn print_whole(mut bytes: Vec<u8>) -> Result<()> {
+    if !bytes.is_empty() && bytes.last() != Some(&b'\n') {
+        bytes.push(b'\n');
+    }
+    print(&bytes)
 }

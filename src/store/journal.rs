@@ -20,6 +20,12 @@
 //!   ones shift up to `journal.<KEEP>.jsonl`), under the same lock.
 //! - An entry holds no data and no arguments: names, sizes, who and when. A
 //!   content hash is recorded only for files every user may read.
+//! - For a file of [`HINT_FROM`] bytes or more, the entry also records what
+//!   `stat` said of the new version right after its rename ([`FileId`]). The
+//!   next change of that file takes the replaced version's hash from that
+//!   line instead of hashing it again, when the file on disk is still the
+//!   very same ([`known_hash`]; docs/decisions/journal-hash.md says what
+//!   "the same" takes).
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
@@ -83,6 +89,123 @@ pub struct Entry {
     pub duration_ms: f64,
     /// "ok", "recovered", "replaced-corrupt" or "not-durable".
     pub result: String,
+    /// The new version as `stat` saw it right after its rename, for a large
+    /// file whose `sha256_after` is recorded; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stat_after: Option<FileId>,
+}
+
+/// Size from which a change looks up the replaced version's hash in the
+/// journal (and records the new version's [`FileId`]) instead of hashing it:
+/// below it, hashing costs less than reading the journal's tail.
+pub const HINT_FROM: u64 = 1 << 20;
+
+/// Bytes of the journal's tail searched for the file's last line.
+const HINT_TAIL: u64 = 64 * 1024;
+
+/// What identifies one version of a file on disk: its inode (device and
+/// number), size, and modification and change times in nanoseconds. Any
+/// write to the file changes its change time, which no user can set back.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileId {
+    /// Device.
+    pub dev: u64,
+    /// Inode number.
+    pub ino: u64,
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time, nanoseconds since the epoch.
+    pub mtime_ns: i64,
+    /// Change time, nanoseconds since the epoch.
+    pub ctime_ns: i64,
+}
+
+impl FileId {
+    /// The identity of the file `st` describes; None if a time does not fit.
+    pub fn of(st: &rustix::fs::Stat) -> Option<FileId> {
+        let ns = |sec: i64, nsec: i64| sec.checked_mul(1_000_000_000)?.checked_add(nsec);
+        #[allow(clippy::useless_conversion, clippy::unnecessary_cast)]
+        Some(FileId {
+            dev: super::dir::dev(st),
+            ino: u64::from(st.st_ino),
+            size: u64::try_from(st.st_size).ok()?,
+            mtime_ns: ns(st.st_mtime as i64, st.st_mtime_nsec as i64)?,
+            ctime_ns: ns(st.st_ctime as i64, st.st_ctime_nsec as i64)?,
+        })
+    }
+
+    /// The identity of the version just renamed into place as `name` in
+    /// `dir` (`len` bytes), if it can vouch for that content later: a
+    /// regular file of that size with one link, whose change time a later
+    /// write cannot repeat. Writes are stamped from the kernel's coarse
+    /// clock, so a later write could repeat the change time only within
+    /// the same tick, or on a filesystem that keeps coarser times. Hence
+    /// the change time must have sub-microsecond digits (the filesystem
+    /// keeps nanoseconds) and differ from the coarse clock read after the
+    /// `lstat`: older, the clock has moved past it and a later write is
+    /// stamped later; newer, the kernel stamps this file finely once its
+    /// times were looked at (Linux 6.13 and later), and a later write is
+    /// stamped later too. Otherwise None: the next change hashes the file.
+    pub(super) fn after_rename(dir: &Dir, name: &OsStr, len: usize) -> Option<FileId> {
+        let st = dir.lstat(name).ok()??;
+        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile || st.st_nlink != 1 {
+            return None;
+        }
+        let id = FileId::of(&st)?;
+        if id.size != len as u64 {
+            return None;
+        }
+        let now = rustix::time::clock_gettime(rustix::time::ClockId::RealtimeCoarse);
+        let now = now
+            .tv_sec
+            .checked_mul(1_000_000_000)?
+            .checked_add(now.tv_nsec)?;
+        (id.ctime_ns % 1000 != 0 && id.ctime_ns != now).then_some(id)
+    }
+}
+
+/// The hash of the file `st` describes (named `name` in the directory of the
+/// `.jsafe` directory `state`), from the last journal line of that name,
+/// when that line recorded this very version ([`FileId`]) with its hash.
+/// None when the file is small, the line is not in the journal's tail or
+/// is of another version: the caller hashes the bytes.
+pub(super) fn known_hash(state: &Dir, name: &OsStr, st: &rustix::fs::Stat) -> Option<String> {
+    let id = FileId::of(st)?;
+    if id.size < HINT_FROM {
+        return None;
+    }
+    let (f, jst) = state.open_regular(OsStr::new(JOURNAL)).ok()??;
+    if jst.st_nlink != 1 {
+        return None;
+    }
+    let len = u64::try_from(jst.st_size).ok()?;
+    let start = len.saturating_sub(HINT_TAIL);
+    let mut buf = vec![0u8; usize::try_from(len - start).ok()?];
+    f.read_exact_at(&mut buf, start).ok()?;
+    let mut needle = b"\"file_name\":".to_vec();
+    serde_json::to_writer(&mut needle, &name.to_string_lossy()).ok()?;
+    let mut lines = buf.split(|&b| b == b'\n').rev();
+    if start > 0 {
+        // The first piece may be the end of a longer line: never looked at.
+        lines.next_back();
+    }
+    for line in lines {
+        if !line.windows(needle.len()).any(|w| w == needle.as_slice()) {
+            continue;
+        }
+        let Ok(e) = serde_json::from_slice::<Entry>(line) else {
+            continue;
+        };
+        if e.file_name != name.to_string_lossy() {
+            continue;
+        }
+        // The last line of this file decides.
+        return match (e.stat_after, e.sha256_after) {
+            (Some(recorded), Some(hash)) if recorded == id && hash.len() == 64 => Some(hash),
+            _ => None,
+        };
+    }
+    None
 }
 
 /// Hex SHA-256 of `bytes`.

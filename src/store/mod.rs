@@ -59,6 +59,7 @@ pub mod journal;
 pub mod layout;
 pub mod lines;
 pub mod lock;
+pub mod read;
 mod replace;
 pub mod rotate;
 pub mod scan;
@@ -850,7 +851,14 @@ where
     // The journal's hashes are computed while the new version is written and
     // synced, not before.
     let new = Bytes::from(new);
-    let hashes = (opts.journal && t.is_public()).then(|| Hashes::start(old, new.clone()));
+    // The replaced version's hash may be known from the journal already.
+    let hashes = (opts.journal && t.is_public()).then(|| {
+        let known = disk
+            .stat
+            .as_ref()
+            .and_then(|st| journal::known_hash(&s.state.root, &t.at.name, st));
+        Hashes::start(old, known, new.clone())
+    });
     s.replace(&disk, &kept, &new)?;
     s.complete(&disk, &kept, hashes)
 }
@@ -1041,6 +1049,11 @@ impl Session<'_, '_> {
         // runs on the helper thread, so a large file's hashing overlaps it too.
         let hashes = std::cell::Cell::new(hashes);
         let hashed = std::cell::OnceCell::new();
+        // What vouches for the new hash at the next change (large files only).
+        let len = self.outcome.bytes_after;
+        let written = (opts.journal && t.is_public() && len >= journal::HINT_FROM)
+            .then(|| journal::FileId::after_rename(&t.at.dir, &t.at.name, len as usize))
+            .flatten();
         let (sync, data_dir, kept_in) = (opts.sync, &t.at.dir, kept.dir(&disk.backups));
         let fsyncs = || -> Option<Error> {
             if !sync {
@@ -1062,7 +1075,9 @@ impl Session<'_, '_> {
         };
         let entry = |outcome: &Outcome, not_durable: bool| {
             let h = hashed.get_or_init(|| hashes.take().map_or((None, None), Hashes::finish));
-            journal_entry(t, opts, outcome, not_durable, started, h.clone())
+            let mut e = journal_entry(t, opts, outcome, not_durable, started, h.clone());
+            e.stat_after = written.clone().filter(|_| e.sha256_after.is_some());
+            e
         };
         let not_durable = self.settle_journal(&fsyncs, &entry, "changed");
         if let Some(b) = &kept.taken
@@ -1233,33 +1248,41 @@ fn settle(
 /// file the two hashes are about a fifth of a change's CPU, and the fsync
 /// leaves the CPU idle. Where no thread can be started (RLIMIT_NPROC), they
 /// are computed by [`Hashes::finish`] instead.
+/// The old version's hash is not computed when the journal already knows it
+/// (`known`, see [`journal::known_hash`]).
 enum Hashes {
     Running(std::thread::JoinHandle<(Option<String>, Option<String>)>),
-    Later(Option<Bytes>, Bytes),
+    Later(Option<Bytes>, Option<String>, Bytes),
 }
 
 impl Hashes {
-    fn start(old: Option<Bytes>, new: Bytes) -> Hashes {
-        let work = (old.clone(), new.clone());
+    fn start(old: Option<Bytes>, known: Option<String>, new: Bytes) -> Hashes {
+        let work = (old.clone(), known.clone(), new.clone());
         match std::thread::Builder::new().spawn(move || {
-            let (old, new) = work;
-            (
-                old.as_deref().map(journal::sha256_hex),
-                Some(journal::sha256_hex(&new)),
-            )
+            let (old, known, new) = work;
+            Hashes::both(old, known, &new)
         }) {
             Ok(handle) => Hashes::Running(handle),
-            Err(_) => Hashes::Later(old, new),
+            Err(_) => Hashes::Later(old, known, new),
         }
+    }
+
+    fn both(
+        old: Option<Bytes>,
+        known: Option<String>,
+        new: &[u8],
+    ) -> (Option<String>, Option<String>) {
+        let before = match (old, known) {
+            (Some(_), Some(k)) => Some(k),
+            (old, _) => old.as_deref().map(journal::sha256_hex),
+        };
+        (before, Some(journal::sha256_hex(new)))
     }
 
     fn finish(self) -> (Option<String>, Option<String>) {
         match self {
             Hashes::Running(handle) => handle.join().unwrap_or((None, None)),
-            Hashes::Later(old, new) => (
-                old.as_deref().map(journal::sha256_hex),
-                Some(journal::sha256_hex(&new)),
-            ),
+            Hashes::Later(old, known, new) => Hashes::both(old, known, &new),
         }
     }
 }
@@ -1310,6 +1333,7 @@ fn journal_entry(
         recovered_from: outcome.recovered_from.clone(),
         duration_ms: (started.elapsed().as_secs_f64() * 1e6).round() / 1e3,
         result: result.to_owned(),
+        stat_after: None,
     }
 }
 
