@@ -99,6 +99,7 @@ if args.base:
     bins.append(("base", args.base, args.base_rev))
 label = {"after": f"jsafe (after, `{args.after_rev}`)", "base": f"jsafe (base, `{args.base_rev}`)"}
 started = time.time()
+load_before = os.getloadavg()[0]
 rows = []
 
 say(f"== --version, {args.rounds} rounds")
@@ -154,7 +155,9 @@ out = [
     f"Pairs alternate round by round; medians of {args.rounds} rounds (single calls) and {args.loops} rounds "
     f"(the {MERGES}-call loops). s.json is {len(doc)} bytes. Decisions behind the figures: docs/decisions/startup.md.",
     f"Builds: after = `{args.after_rev}`" + (f", base = `{args.base_rev}`" if args.base else "")
-    + f"; run {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}.",
+    + f"; run {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}, "
+    f"load average {load_before:.1f} at the start and {os.getloadavg()[0]:.1f} at the end "
+    "(on a shared machine the loops, which wait on fsyncs, are the noisiest rows).",
     "",
     "| call | median wall | floor | floor's median | ratio | target |",
     "|---|---|---|---|---|---|",
