@@ -5,8 +5,8 @@
 
 use std::process::ExitCode;
 
+use clap::ArgMatches;
 use clap::parser::ValueSource;
-use clap::{ArgMatches, FromArgMatches};
 
 use crate::cli::{self, Cli, Command, GlobalArgs};
 use crate::commands::{self, Global, diag};
@@ -36,21 +36,20 @@ pub fn main() -> ExitCode {
         return exit(code);
     }
 
-    let parsed = cli::command()
-        .try_get_matches()
-        .and_then(|m| Ok((Cli::from_arg_matches(&m)?, m)));
-    let (cli, matches) = match parsed {
-        Ok((mut cli, matches)) => {
+    // Parsed with only what the call needs (see `parse_args`).
+    let (cli, matches) = match crate::parse_args::parse() {
+        crate::parse_args::Parsed::Run(mut cli, matches) => {
             settle_loudness(&mut cli.global, &matches);
             (cli, matches)
         }
-        Err(e) if e.use_stderr() => {
+        crate::parse_args::Parsed::Version => return ExitCode::SUCCESS,
+        crate::parse_args::Parsed::Shown(e) if e.use_stderr() => {
             // clap's whole message: what is missing or unknown, the usage
             // line, a "did you mean" tip.
             let _ = e.print();
             return ExitCode::from(2);
         }
-        Err(e) => {
+        crate::parse_args::Parsed::Shown(e) => {
             let _ = e.print();
             return ExitCode::SUCCESS;
         }

@@ -76,6 +76,8 @@ mod commands;
 #[cfg(feature = "cli")]
 mod entry;
 #[cfg(feature = "cli")]
+mod parse_args;
+#[cfg(feature = "cli")]
 mod selftest;
 #[cfg(feature = "cli")]
 mod sys;

@@ -420,4 +420,64 @@ fn a_small_files_line_has_no_stat_after() {
     for e in lines(dir) {
         assert!(e.get("stat_after").is_none(), "{e}");
     }
+
+/// The journal's user name comes from the system's user database through
+/// glibc's NSS (`getpwuid_r`), which a statically linked glibc cannot load
+/// safely: the link chosen for start-up speed must keep it working. As root
+/// the name is "root"; as user 65534 it is the name `getent passwd 65534`
+/// gives (NSS's own answer, not a parse of /etc/passwd).
+#[test]
+#[ignore = "needs root: runs jsafe as root and as user 65534 through setpriv"]
+fn the_user_name_resolves_through_nss_as_root_and_as_another_user() {
+    use std::os::unix::fs::PermissionsExt;
+    assert!(rustix::process::geteuid().is_root(), "run as root");
+    let getent = Command::new("getent")
+        .args(["passwd", "65534"])
+        .output()
+        .unwrap();
+    assert!(getent.status.success(), "getent passwd 65534 finds no user");
+    let nobody = String::from_utf8(getent.stdout)
+        .unwrap()
+        .split(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(!nobody.is_empty() && nobody != "root");
+
+    let tmp = tempfile::tempdir().unwrap();
+    fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let dir = tmp.path().join("data");
+    fs::create_dir(&dir).unwrap();
+    ok(&dir, &["merge", "f.json", r#"{"a":1}"#]);
+    // Then the directory, the file and its state are the other user's.
+    let chown = Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(chown.success());
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_jsafe"))
+        .args(["--no-sync", "merge", "f.json", r#"{"a":2}"#])
+        .current_dir(&dir)
+        .env_remove("USER")
+        .env_remove("LOGNAME")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "as 65534: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let l = lines(&dir);
+    assert_eq!(l.len(), 2, "{l:?}");
+    assert_eq!(
+        (l[0]["uid"].as_u64(), l[0]["user"].as_str()),
+        (Some(0), Some("root"))
+    );
+    assert_eq!(
+        (l[1]["uid"].as_u64(), l[1]["user"].as_str()),
+        (Some(65534), Some(nobody.as_str()))
+    );
 }

@@ -97,9 +97,6 @@ pub struct Args {
     pub positional: Vec<Value>,
 }
 
-/// jq definitions written in jq (see defs.jq).
-const JQ_DEFS: &str = include_str!("defs.jq");
-
 /// A compiled filter with its variables' values.
 pub struct Filter {
     compiled: jaq_core::Filter<Data>,
@@ -183,21 +180,21 @@ impl Filter {
             values.len() - 1
         });
 
+        // Only what the filter can reach is parsed and compiled: the
+        // definitions (from the table build.rs made, see `prune`) and the
+        // natives they or the filter name.
         let own_natives: Vec<_> = natives::funs().collect();
         let replaced: BTreeSet<(&str, usize)> = own_natives
             .iter()
             .map(|(name, args, _)| (*name, args.len()))
             .chain(natives::REPLACED.iter().copied())
             .collect();
-        let own_defs = jaq_core::load::parse(JQ_DEFS, |p| p.defs()).ok_or_else(|| {
-            FilterError::Compile("jsafe's own jq definitions do not parse".into())
-        })?;
-        let defs: Vec<_> = jaq_core::defs()
-            .chain(jaq_std::defs())
-            .chain(jaq_json::defs())
-            .filter(|d| !replaced.contains(&(d.name, d.args.len())))
-            .chain(own_defs)
+        let table: Vec<&prune::TableDef> = prune::jaq_defs()
+            .iter()
+            .filter(|d| !replaced.contains(&(d.name, d.arity)))
+            .chain(prune::own_defs())
             .collect();
+        let (kept, needed) = prune::reachable(&table, code);
         let jaq_natives = jaq_core::funs::<Data>()
             .chain(jaq_std::funs::<Data>())
             .filter(|(name, args, _)| !replaced.contains(&(*name, args.len())));
@@ -213,19 +210,36 @@ impl Filter {
             .chain(wrapped)
             .collect();
 
-        let mut listed = BTreeSet::new();
-        for (name, arity) in defs
-            .iter()
-            .map(|d| (d.name, d.args.len()))
-            .chain(funs.iter().map(|(name, args, _)| (*name, args.len())))
-        {
-            if name.starts_with(|c: char| c.is_ascii_alphabetic()) {
-                listed.insert(format!("{name}/{arity}"));
+        // `builtins` lists every definition and native, reachable or not.
+        let builtins = if needed.contains("builtins") {
+            let mut listed = BTreeSet::new();
+            for (name, arity) in table
+                .iter()
+                .map(|d| (d.name, d.arity))
+                .chain(funs.iter().map(|(name, args, _)| (*name, args.len())))
+            {
+                if name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+                    listed.insert(format!("{name}/{arity}"));
+                }
             }
-        }
-        let builtins: V = listed.into_iter().map(V::from).collect();
+            listed.into_iter().map(V::from).collect()
+        } else {
+            V::null()
+        };
+        let funs: Vec<_> = funs
+            .into_iter()
+            .filter(|(name, _, _)| needed.contains(name))
+            .collect();
 
-        let loader = Loader::new(prune::reachable(defs, code));
+        let mut text = String::new();
+        for d in &kept {
+            text.push_str(d.text);
+            text.push('\n');
+        }
+        let defs = jaq_core::load::parse(&text, |p| p.defs()).ok_or_else(|| {
+            FilterError::Compile("jsafe's own jq definitions do not parse".into())
+        })?;
+        let loader = Loader::new(defs);
         let arena = Arena::default();
         let modules = loader
             .load(&arena, File { code, path: () })
