@@ -420,6 +420,7 @@ fn a_small_files_line_has_no_stat_after() {
     for e in lines(dir) {
         assert!(e.get("stat_after").is_none(), "{e}");
     }
+}
 
 /// The journal's user name comes from the system's user database through
 /// glibc's NSS (`getpwuid_r`), which a statically linked glibc cannot load
