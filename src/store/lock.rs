@@ -87,20 +87,20 @@ impl Lock {
 
     /// Whether this lock wrote a holder record (exclusive, and a lock file
     /// we may write).
-    pub fn records(&self) -> bool {
+    pub(crate) fn records(&self) -> bool {
         self.mine.is_some()
     }
 
     /// Rewrite the holder record (e.g. to name the child command `jsafe lock`
     /// runs). Best effort: a read-only lock file keeps the old record.
-    pub fn record(&mut self, holder: Holder) {
+    pub(crate) fn record(&mut self, holder: Holder) {
         record(&self.file, &holder);
         self.mine = Some(holder);
     }
 
     /// Whether the lock file's path still names the file this lock holds
     /// (a sweeper removes only free lock files, so for a held lock it does).
-    pub fn is_linked(&self) -> bool {
+    pub(crate) fn is_linked(&self) -> bool {
         use std::os::unix::fs::MetadataExt;
         match (self.file.metadata(), std::fs::symlink_metadata(&self.path)) {
             (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
@@ -109,7 +109,7 @@ impl Lock {
     }
 
     /// The record found when the lock was granted.
-    pub fn previous(&self) -> Option<&Holder> {
+    pub(crate) fn previous(&self) -> Option<&Holder> {
         self.previous.as_ref()
     }
 
@@ -475,7 +475,7 @@ fn lock_io_error(path: &Path, data: &Path, e: io::Error) -> Error {
     .with_source(e)
 }
 
-/// What [`probe`] found.
+/// What [`probe`](crate::probe) found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum State {
     /// No lock file.
