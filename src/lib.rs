@@ -167,9 +167,10 @@
 
 #![warn(missing_docs)]
 #![warn(unreachable_pub)]
-// Without the `cli` feature the commands are not compiled, and code that only
-// they use is unused in that build; it is used, and checked, in the default one.
-#![cfg_attr(not(feature = "cli"), allow(dead_code))]
+// Without the `cli` feature the commands are not compiled, and code (and
+// re-exports) only they use is unused in that build; it is used, and checked,
+// in the default one.
+#![cfg_attr(not(feature = "cli"), allow(dead_code, unused_imports))]
 
 // The library's modules are private: what a Rust user gets is re-exported
 // below, by name. Everything else may change in any release.
