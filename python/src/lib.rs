@@ -30,8 +30,8 @@ use std::time::{Duration, Instant};
 
 use jsafe::filter::{Ending, Filter, FilterError, Input, Render, Side};
 use jsafe::{
-    Change, Current, Error, Event, Format, Kind, Lock, LockState, Mode, OnCorrupt, Options,
-    Style, Value, Watch,
+    Change, Current, Error, Event, Format, Kind, Lock, LockState, Mode, OnCorrupt, Options, Style,
+    Value, Watch,
 };
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -190,7 +190,7 @@ impl HeldLock {
             .map_err(|e| Error::io("cannot check the lock of", &self.path, e.into()))
             .or_raise(py)?;
         let raw = fd.as_raw_fd();
-        Ok((raw, format!("{raw}:{}:{}", u64::from(st.st_dev), st.st_ino)))
+        Ok((raw, format!("{raw}:{}:{}", st.st_dev, st.st_ino)))
     }
 }
 
@@ -250,7 +250,7 @@ fn find_held(py: Python<'_>, file: &Path, held: &Held) -> PyResult<Option<Lock>>
             continue;
         };
         match rustix::fs::fstat(&own) {
-            Ok(st) if u64::from(st.st_dev) == dev && st.st_ino == ino => {}
+            Ok(st) if st.st_dev == dev && st.st_ino == ino => {}
             _ => continue,
         }
         if let Some(l) = py
