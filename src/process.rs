@@ -54,7 +54,7 @@ pub const MAX_RECORD: usize = 4096;
 
 impl Holder {
     /// This process, now, doing `command` (e.g. "jsafe merge").
-    pub fn me(command: &str) -> Holder {
+    pub(crate) fn me(command: &str) -> Holder {
         let now = SystemTime::now();
         Holder {
             pid: std::process::id(),
@@ -70,7 +70,7 @@ impl Holder {
     }
 
     /// The record as one line (with its newline).
-    pub fn to_line(&self) -> String {
+    pub(crate) fn to_line(&self) -> String {
         let mut line = serde_json::to_string(self).unwrap_or_default();
         line.push('\n');
         line
@@ -79,7 +79,7 @@ impl Holder {
     /// The record as one line with `child_pid` still to be filled in: the
     /// bytes before the pid's digits and the bytes after them (for
     /// `jsafe lock`, whose command writes its own pid, see `sys`).
-    pub fn line_around_child_pid(&self) -> (Vec<u8>, Vec<u8>) {
+    pub(crate) fn line_around_child_pid(&self) -> (Vec<u8>, Vec<u8>) {
         let mut without = self.clone();
         without.child_pid = None;
         let mut head = serde_json::to_string(&without).unwrap_or_default();
@@ -93,7 +93,7 @@ impl Holder {
 
     /// Parse a record; None for anything that is not one (empty, garbage,
     /// binary, too long, numbers out of range).
-    pub fn parse(bytes: &[u8]) -> Option<Holder> {
+    pub(crate) fn parse(bytes: &[u8]) -> Option<Holder> {
         if bytes.len() > MAX_RECORD {
             return None;
         }
@@ -158,7 +158,7 @@ pub fn self_start_time() -> Option<u64> {
     stat_of("self").map(|s| s.start_time)
 }
 
-/// Start time of process `pid` (on this host), as for [`self_start_time`].
+/// Start time of process `pid` (on this host), as for `self_start_time`.
 pub fn start_time_of(pid: u32) -> Option<u64> {
     stat_of(&pid.to_string()).map(|s| s.start_time)
 }

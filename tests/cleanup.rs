@@ -50,11 +50,11 @@ fn holder(pid: u32, host: &str, start_time: Option<u64>) -> Value {
 }
 
 fn this_host() -> String {
-    jsafe::process::host_name()
+    jsafe::__internals::host_name()
 }
 
 fn start_time(pid: u32) -> u64 {
-    jsafe::process::start_time_of(pid).unwrap()
+    jsafe::__internals::start_time_of(pid).unwrap()
 }
 
 /// A PID no process can have: past the kernel's maximum.
@@ -89,7 +89,7 @@ fn long_update(dir: &Path, name: &str) -> Child {
     let lock = lock_path(dir, name);
     for _ in 0..400 {
         let _ = &lock;
-        if jsafe::store::probe(&dir.join(name))
+        if jsafe::probe(&dir.join(name))
             .is_ok_and(|p| p.holder.is_some_and(|h| h.pid == child.id()))
         {
             return child;

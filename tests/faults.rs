@@ -169,12 +169,9 @@ impl Scenario {
     }
 
     fn lock_is_free(&self) {
-        let p = jsafe::store::probe(&self.file).unwrap();
+        let p = jsafe::probe(&self.file).unwrap();
         assert!(
-            matches!(
-                p.state,
-                jsafe::store::lock::State::Free | jsafe::store::lock::State::None
-            ),
+            matches!(p.state, jsafe::LockState::Free | jsafe::LockState::None),
             "{:?}",
             p.state
         );
@@ -747,9 +744,7 @@ fn a_lock_held_by_a_non_jsafe_process_is_named_as_such() {
         .expect("flock (util-linux)");
     let lock = dir.join(".jsafe/locks/f.json.lock");
     for _ in 0..500 {
-        if jsafe::store::probe(&dir.join("f.json"))
-            .is_ok_and(|p| p.state == jsafe::store::lock::State::Held)
-        {
+        if jsafe::probe(&dir.join("f.json")).is_ok_and(|p| p.state == jsafe::LockState::Held) {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(10));

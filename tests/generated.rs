@@ -161,11 +161,11 @@ fn top_page() -> Vec<String> {
 fn man_page_lists_every_exit_code_of_the_table() {
     let exit_status = items(&section(&top_page(), "EXIT STATUS"));
     assert!(exit_status.contains(&("0".to_owned(), "ok".to_owned())));
-    for (_, code, meaning) in jsafe::error::EXIT_CODES {
+    for (_, code, meaning) in jsafe::EXIT_CODES {
         let item = (code.to_string(), (*meaning).to_owned());
         assert!(exit_status.contains(&item), "EXIT STATUS lacks {item:?}");
     }
-    assert_eq!(exit_status.len(), jsafe::error::EXIT_CODES.len() + 1);
+    assert_eq!(exit_status.len(), jsafe::EXIT_CODES.len() + 1);
 }
 
 #[test]

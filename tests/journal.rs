@@ -49,7 +49,7 @@ fn lines(dir: &Path) -> Vec<Value> {
 }
 
 fn sha256_of(path: &Path) -> String {
-    jsafe::store::journal::sha256_hex(&fs::read(path).unwrap())
+    jsafe::__internals::sha256_hex(&fs::read(path).unwrap())
 }
 
 #[test]
@@ -89,7 +89,7 @@ fn one_line_per_successful_change_with_every_field() {
         assert_eq!(e["file"], "f.json");
         assert_eq!(e["file_name"], "f.json");
         assert_eq!(e["result"], "ok");
-        assert_eq!(e["host"], jsafe::process::host_name());
+        assert_eq!(e["host"], jsafe::__internals::host_name());
     }
     // The first write created the file: nothing before, no backup.
     assert_eq!(entries[0]["bytes_before"], Value::Null);

@@ -9,9 +9,9 @@
 //! A failing case is shrunk and printed, and saved under
 //! `tests/json_props.proptest-regressions` so it is re-run first from then on.
 
-use jsafe::json::{
-    Indent, LONE_SURROGATE, Map, Number, SpliceError, Str, Style, Value, merge_patch, merge_splice,
-    parse, render, validate,
+use jsafe::__internals::{LONE_SURROGATE, merge_splice};
+use jsafe::{
+    Indent, Map, Number, SpliceError, Str, Style, Value, merge_patch, parse, render, validate,
 };
 use proptest::prelude::*;
 use proptest::sample::select;

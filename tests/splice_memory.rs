@@ -9,7 +9,8 @@
 
 use std::process::Command;
 
-use jsafe::json::{Style, Value, merge_splice, parse};
+use jsafe::__internals::merge_splice;
+use jsafe::{Style, Value, parse};
 
 const CHILD: &str = "JSAFE_MEMORY_CHILD";
 const TEST_NAME: &str = "merge_into_50_mb_needs_no_tree";

@@ -9,8 +9,9 @@
 use std::ops::ControlFlow;
 
 use bytes::Bytes;
-use jsafe::json::filter::{Ending, Filter, Input, Render, Spine};
-use jsafe::json::{Indent, Map, Number, Style, Value, parse, render, validate};
+use jsafe::__internals::Spine;
+use jsafe::filter::{Ending, Filter, Input, Render};
+use jsafe::{Indent, Map, Number, Style, Value, parse, render, validate};
 use proptest::prelude::*;
 use proptest::sample::select;
 

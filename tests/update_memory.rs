@@ -10,8 +10,8 @@ use std::ops::ControlFlow;
 use std::process::Command;
 
 use bytes::Bytes;
-use jsafe::json::filter::{Filter, Input, Render};
-use jsafe::json::{Style, Value, parse, render};
+use jsafe::filter::{Filter, Input, Render};
+use jsafe::{Style, Value, parse, render};
 
 const CHILD: &str = "JSAFE_UPDATE_MEMORY_CHILD";
 const TEST_NAME: &str = "an_update_of_20_mb_needs_no_second_tree";

@@ -13,8 +13,8 @@
 use std::ops::ControlFlow;
 
 use bytes::Bytes;
-use jsafe::json::filter::{Filter, FilterError, Input, Render};
-use jsafe::json::{Indent, Map, Number, Str, Style, Value, parse, render, validate};
+use jsafe::filter::{Filter, FilterError, Input, Render};
+use jsafe::{Indent, Map, Number, Str, Style, Value, parse, render, validate};
 use proptest::prelude::*;
 use proptest::sample::select;
 

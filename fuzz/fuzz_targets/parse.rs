@@ -4,7 +4,7 @@
 //! when it is in a style the renderer knows.
 #![no_main]
 
-use jsafe::json::{Style, parse, render, validate};
+use jsafe::{Style, parse, render, validate};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|bytes: &[u8]| {

@@ -5,7 +5,8 @@
 //! into the patch and the file.
 #![no_main]
 
-use jsafe::json::{SpliceError, Style, Value, merge_patch, merge_splice, parse, render};
+use jsafe::__internals::merge_splice;
+use jsafe::{SpliceError, Style, Value, merge_patch, parse, render};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|bytes: &[u8]| {

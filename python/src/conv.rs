@@ -8,7 +8,7 @@
 //! reusing the original values wherever the object still equals them, so
 //! their number text and escapes come back as they were.
 
-use jsafe::json::{MAX_DEPTH, Map, Number, Str, Value};
+use jsafe::{MAX_DEPTH, Map, Number, Str, Value};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::sync::GILOnceCell;

@@ -1,6 +1,6 @@
 //! `jsafe._jsafe`: the native half of the Python package `jsafe`. Every
-//! change goes through the library's write core ([`store::transact`], or
-//! [`store::append`] for JSON Lines), exactly as the CLI's commands do:
+//! change goes through the library's write core ([`jsafe::transact`], or
+//! [`jsafe::append`] for JSON Lines), exactly as the CLI's commands do:
 //! the same lock files, waiting, backups, quarantine, journal, schema checks
 //! and fidelity. Nothing here opens a data file for writing, takes a lock by
 //! hand or writes a backup.
@@ -13,7 +13,7 @@
 //!   written (the abandoned wait lets go of the lock as soon as it gets it);
 //! - locks held by `jsafe.lock`/`jsafe.edit` in the calling context, and
 //!   locks handed down by a parent `jsafe lock` through `JSAFE_LOCK_FD`, are
-//!   adopted by the calls made under them ([`store::adopt_lock`]) instead of
+//!   adopted by the calls made under them ([`jsafe::adopt_lock`]) instead of
 //!   being waited for;
 //! - library errors become the exceptions of `jsafe._errors`, with the CLI's
 //!   exit code.
@@ -28,11 +28,11 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
-use jsafe::json::filter::{Ending, Filter, Input, Render, Side};
-use jsafe::json::{self, Indent, SpliceError, Style, Value};
-use jsafe::store::watch::{Event, Watch};
-use jsafe::store::{self, Change, Current, Format, Lock, Mode, OnCorrupt, Options};
-use jsafe::{Error, Kind};
+use jsafe::filter::{Ending, Filter, FilterError, Input, Render, Side};
+use jsafe::{
+    Change, Current, Error, Event, Format, Kind, Lock, LockState, Mode, OnCorrupt, Options, Style,
+    Value, Watch,
+};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -190,7 +190,7 @@ impl HeldLock {
             .map_err(|e| Error::io("cannot check the lock of", &self.path, e.into()))
             .or_raise(py)?;
         let raw = fd.as_raw_fd();
-        Ok((raw, format!("{raw}:{}:{}", store::dev(&st), st.st_ino)))
+        Ok((raw, format!("{raw}:{}:{}", st.st_dev, st.st_ino)))
     }
 }
 
@@ -223,7 +223,7 @@ fn find_held(py: Python<'_>, file: &Path, held: &Held) -> PyResult<Option<Lock>>
         };
         if let Some(fd) = dup
             && let Some(l) = py
-                .allow_threads(|| store::adopt_lock(file, fd))
+                .allow_threads(|| jsafe::adopt_lock(file, fd))
                 .or_raise(py)?
         {
             return Ok(Some(l));
@@ -250,11 +250,11 @@ fn find_held(py: Python<'_>, file: &Path, held: &Held) -> PyResult<Option<Lock>>
             continue;
         };
         match rustix::fs::fstat(&own) {
-            Ok(st) if store::dev(&st) == dev && st.st_ino == ino => {}
+            Ok(st) if st.st_dev == dev && st.st_ino == ino => {}
             _ => continue,
         }
         if let Some(l) = py
-            .allow_threads(|| store::adopt_lock(file, own))
+            .allow_threads(|| jsafe::adopt_lock(file, own))
             .or_raise(py)?
         {
             return Ok(Some(l));
@@ -275,7 +275,7 @@ fn take_lock(
     timeout: Duration,
     command: &str,
 ) -> PyResult<Lock> {
-    let now = py.allow_threads(|| store::lock_file(file, mode, Duration::ZERO, &|_| {}, command));
+    let now = py.allow_threads(|| jsafe::lock_file(file, mode, Duration::ZERO, &|_| {}, command));
     match now {
         Err(e) if e.kind() == Kind::LockTimeout && !timeout.is_zero() => {}
         other => return other.or_raise(py),
@@ -288,7 +288,7 @@ fn take_lock(
     std::thread::Builder::new()
         .name("jsafe-py-lock".into())
         .spawn(move || {
-            let r = store::lock_file(&path, mode, timeout, &|_| {}, &cmd);
+            let r = jsafe::lock_file(&path, mode, timeout, &|_| {}, &cmd);
             // The receiver is gone when the caller gave up: the lock is
             // dropped (released) here.
             let _ = tx.send(r);
@@ -387,7 +387,9 @@ fn compile(py: Python<'_>, code: &str, vars: Option<&Bound<'_, PyDict>>) -> PyRe
     let mut key = code.to_owned();
     key.push('\0');
     let vars_obj = Value::Object(named.iter().cloned().collect());
-    key.push_str(&String::from_utf8_lossy(&json::render(&vars_obj, &COMPACT)));
+    key.push_str(&String::from_utf8_lossy(&jsafe::render(
+        &vars_obj, &COMPACT,
+    )));
     if let Ok(mut cache) = FILTERS.lock()
         && let Some(i) = cache.iter().position(|(k, _)| *k == key)
     {
@@ -412,15 +414,7 @@ fn compile(py: Python<'_>, code: &str, vars: Option<&Bound<'_, PyDict>>) -> PyRe
 }
 
 /// One compact line: how `append` writes values, and the filter cache's key.
-const COMPACT: Style = Style {
-    indent: Indent::Compact {
-        colon_space: false,
-        comma_space: false,
-    },
-    crlf: false,
-    trailing_newline: false,
-    ensure_ascii: false,
-};
+const COMPACT: Style = Style::line();
 
 /// The filter's outputs on `input`.
 fn run_filter(file: &Path, filter: &Filter, input: &Value) -> jsafe::Result<Vec<Value>> {
@@ -436,7 +430,7 @@ fn run_filter(file: &Path, filter: &Filter, input: &Value) -> jsafe::Result<Vec<
 }
 
 fn parse_doc(file: &Path, bytes: &[u8]) -> jsafe::Result<Value> {
-    json::parse(bytes).map_err(|e| store::corrupt_error(file, &e, jsafe::error::Untouched::Read))
+    jsafe::parse(bytes).map_err(|e| jsafe::corrupt_error(file, &e, jsafe::Untouched::Read))
 }
 
 /// Read `file` as `jsafe read` does: no lock (every write is an atomic
@@ -455,13 +449,13 @@ fn load_values(
     let format = Format::of(file);
     let inherited = find_held(py, file, held)?;
     let mut current = py
-        .allow_threads(|| store::load(file, None))
+        .allow_threads(|| jsafe::load(file, None))
         .or_raise(py)?
         .current
         .reclassify(format);
     if matches!(current, Current::Corrupt { .. }) && inherited.is_none() {
         let again = py
-            .allow_threads(|| store::reload_if_locked(file, timeout, &|_| {}))
+            .allow_threads(|| jsafe::reload_if_locked(file, timeout, &|_| {}))
             .or_raise(py)?;
         if let Some(again) = again {
             current = again.reclassify(format);
@@ -477,12 +471,12 @@ fn load_values(
             OnCorrupt::Recover,
             held,
             |o| match format {
-                Format::Lines => store::append(file, o, &[]),
-                Format::Document => store::transact(file, o, |_| Ok(Change::Keep)),
+                Format::Lines => jsafe::append(file, o, &[]),
+                Format::Document => jsafe::transact(file, o, |_| Ok(Change::Keep)),
             },
         )?;
         current = py
-            .allow_threads(|| store::load(file, None))
+            .allow_threads(|| jsafe::load(file, None))
             .or_raise(py)?
             .current
             .reclassify(format);
@@ -491,7 +485,7 @@ fn load_values(
         Current::Missing => Ok(None),
         Current::Corrupt { error, .. } => Err(to_py_err(
             py,
-            &store::corrupt_error(file, &error, jsafe::error::Untouched::Read),
+            &jsafe::corrupt_error(file, &error, jsafe::Untouched::Read),
         )),
         Current::Valid(doc) => py
             .allow_threads(|| doc.values().collect::<jsafe::Result<Vec<Value>>>())
@@ -568,14 +562,6 @@ fn read<'py>(
 
 // ---------------------------------------------------------------- changes
 
-/// RFC 7386 would silently replace the whole document here.
-fn not_an_object(file: &Path, found: &str) -> Error {
-    Error::bad_input(format!(
-        "{}: holds {found}, not an object; a merge patch would replace all of it, so nothing was written (use jsafe.write or jsafe.update)",
-        file.display()
-    ))
-}
-
 fn refuse_lines(file: &Path, what: &str) -> jsafe::Result<()> {
     if Format::of(file) == Format::Lines {
         return Err(Error::bad_input(format!(
@@ -584,31 +570,6 @@ fn refuse_lines(file: &Path, what: &str) -> jsafe::Result<()> {
         )));
     }
     Ok(())
-}
-
-/// Apply the merge patch `patch` to the current content: spliced into the
-/// file's own bytes (only what the patch names is rewritten), or merged into
-/// `{}` for a missing file.
-fn merge_change(file: &Path, current: &Current, patch: &Value) -> jsafe::Result<Change> {
-    if let Current::Valid(doc) = current {
-        return match json::merge_spliced(doc.bytes(), doc.style(), patch) {
-            Ok(Some(b)) => Ok(Change::Valid(b)),
-            Ok(None) => Ok(Change::Keep),
-            Err(SpliceError::NotObject(found)) => Err(not_an_object(file, found)),
-            Err(SpliceError::Parse(e)) => {
-                Err(store::corrupt_error(file, &e, jsafe::error::Untouched::Written))
-            }
-            Err(e) => Err(Error::bad_input(format!("{}: {e}", file.display()))),
-        };
-    }
-    let mut value = current
-        .take_value()
-        .unwrap_or_else(|| Value::Object(json::Map::new()));
-    if !matches!(value, Value::Object(_)) {
-        return Err(not_an_object(file, value.type_name()));
-    }
-    json::merge_patch(&mut value, patch);
-    Ok(Change::Value(value))
 }
 
 /// `jsafe.write`: replace the content (a corrupt file is quarantined).
@@ -630,7 +591,7 @@ fn write(
         timeout,
         OnCorrupt::Quarantine,
         &held,
-        |o| store::transact(&path, o, |_| Ok(Change::Value(value.clone()))),
+        |o| jsafe::transact(&path, o, |_| Ok(Change::Value(value.clone()))),
     )
     .map(|o| o.changed)
 }
@@ -657,7 +618,9 @@ fn merge(
     }
     let timeout = duration(timeout)?;
     change(py, &path, "merge", timeout, OnCorrupt::Fail, &held, |o| {
-        store::transact(&path, o, |current| merge_change(&path, current, &patch))
+        jsafe::transact(&path, o, |current| {
+            jsafe::merge_change(&path, current, &patch)
+        })
     })
     .map(|o| o.changed)
 }
@@ -688,9 +651,8 @@ fn update_change(
     };
     let name = file.to_string_lossy();
     let mut outputs = Vec::with_capacity(1);
-    let stored = |e: jsafe::json::filter::FilterError| {
-        Error::bad_input(format!("{}: {e}; nothing was written", file.display()))
-    };
+    let stored =
+        |e: FilterError| Error::bad_input(format!("{}: {e}; nothing was written", file.display()));
     let ending = filter
         .run_input(&input, Some(&name), &side_output, &mut |v| {
             outputs.push(v);
@@ -765,7 +727,7 @@ fn update(
     // The code a halting filter exits with, as the command exits with it.
     let halted = AtomicI32::new(0);
     let done = change(py, &path, "update", timeout, on_corrupt, &held, |o| {
-        store::transact(&path, o, |current| {
+        jsafe::transact(&path, o, |current| {
             update_change(&path, current, &filter, &default, &halted)
         })
     });
@@ -789,14 +751,14 @@ fn append(
 ) -> PyResult<()> {
     let mut lines = Vec::with_capacity(objs.len());
     for o in &objs {
-        lines.push(json::render(
+        lines.push(jsafe::render(
             &json_arg(py, &path, "the value to append", o)?,
             &COMPACT,
         ));
     }
     let timeout = duration(timeout)?;
     change(py, &path, "append", timeout, OnCorrupt::Fail, &held, |o| {
-        store::append(&path, o, &lines)
+        jsafe::append(&path, o, &lines)
     })
     .map(|_| ())
 }
@@ -815,44 +777,7 @@ fn restore(
     let timeout = duration(timeout)?;
     let file = path.as_path();
     let (chosen, bytes) = py
-        .allow_threads(|| -> jsafe::Result<(String, Vec<u8>)> {
-            let (_, backups) = store::backups(file)?;
-            if let Some(name) = &name {
-                let b = backups.find(name).ok_or_else(|| {
-                    Error::new(
-                        Kind::NotFound,
-                        format!(
-                            "{}: no backup named {name} (see jsafe.backups)",
-                            file.display()
-                        ),
-                    )
-                })?;
-                if let Some(why) = &b.untrusted {
-                    return Err(Error::new(
-                        Kind::Io,
-                        format!(
-                            "{}: backup {name} is not restored: {why} (jsafe did not write it)",
-                            file.display()
-                        ),
-                    ));
-                }
-                let bytes = backups.load_valid(b).ok_or_else(|| {
-                    Error::new(
-                        Kind::Corrupt,
-                        format!("{}: backup {name} is not valid JSON", file.display()),
-                    )
-                })?;
-                Ok((b.name.clone(), bytes))
-            } else {
-                let (b, bytes) = backups.newest_valid().ok_or_else(|| {
-                    Error::new(
-                        Kind::NotFound,
-                        format!("{}: no valid backup to restore", file.display()),
-                    )
-                })?;
-                Ok((b.name.clone(), bytes))
-            }
-        })
+        .allow_threads(|| jsafe::backup_to_restore(file, name.as_deref()))
         .or_raise(py)?;
     change(
         py,
@@ -861,7 +786,7 @@ fn restore(
         timeout,
         OnCorrupt::Quarantine,
         &held,
-        |o| store::transact(file, o, |_| Ok(Change::Bytes(bytes.clone()))),
+        |o| jsafe::transact(file, o, |_| Ok(Change::Bytes(bytes.clone()))),
     )?;
     Ok(chosen)
 }
@@ -874,7 +799,7 @@ type BackupRow = (String, f64, u64, bool, bool);
 #[pyfunction]
 fn backups(py: Python<'_>, path: PathBuf) -> PyResult<Vec<BackupRow>> {
     py.allow_threads(|| {
-        let (_, list) = store::backups(&path)?;
+        let (_, list) = jsafe::backups(&path)?;
         Ok(list
             .list
             .iter()
@@ -911,7 +836,7 @@ fn lock(
     let timeout = duration(timeout)?;
     if let Some(l) = find_held(py, &path, &held)? {
         if l.mode() == Mode::Shared && !shared {
-            return Err(to_py_err(py, &store::shared_refusal(&path)));
+            return Err(to_py_err(py, &jsafe::shared_refusal(&path)));
         }
         return Ok(HeldLock::new(&path, l));
     }
@@ -957,7 +882,7 @@ impl Edit {
         let patch = match (&self.orig, &new) {
             (Some(old @ Value::Object(_)), Value::Object(_)) => conv::diff(old, &new).filter(|p| {
                 let mut check = old.clone();
-                json::merge_patch(&mut check, p);
+                jsafe::merge_patch(&mut check, p);
                 conv::diff(&check, &new).is_none()
             }),
             _ => None,
@@ -972,9 +897,9 @@ impl Edit {
         let outcome = py
             .allow_threads(|| {
                 let opts = Options::new("edit").held(Some(held));
-                store::transact(file, &opts, |current| {
+                jsafe::transact(file, &opts, |current| {
                     if let (Some(p), Current::Valid(_)) = (&patch, current)
-                        && let Ok(change) = merge_change(file, current, p)
+                        && let Ok(change) = jsafe::merge_change(file, current, p)
                     {
                         return Ok(change);
                     }
@@ -1008,23 +933,23 @@ fn edit_open(
         return Err(PyRuntimeError::new_err("the edit's lock was released"));
     };
     if held.mode() == Mode::Shared {
-        return Err(to_py_err(py, &store::shared_refusal(&path)));
+        return Err(to_py_err(py, &jsafe::shared_refusal(&path)));
     }
     let file = path.as_path();
     let orig = py
         .allow_threads(|| -> jsafe::Result<Option<Value>> {
-            let mut current = store::load(file, None)?.current;
+            let mut current = jsafe::load(file, None)?.current;
             if matches!(current, Current::Corrupt { .. }) && recover {
                 let opts = Options::new("recover")
                     .on_corrupt(OnCorrupt::Recover)
                     .held(Some(held));
-                store::transact(file, &opts, |_| Ok(Change::Keep))?;
-                current = store::load(file, None)?.current;
+                jsafe::transact(file, &opts, |_| Ok(Change::Keep))?;
+                current = jsafe::load(file, None)?.current;
             }
             match current {
                 Current::Missing => Ok(None),
                 Current::Corrupt { error, .. } => {
-                    Err(store::corrupt_error(file, &error, jsafe::error::Untouched::Changed))
+                    Err(jsafe::corrupt_error(file, &error, jsafe::Untouched::Changed))
                 }
                 Current::Valid(doc) => parse_doc(file, doc.bytes()).map(Some),
             }
@@ -1143,7 +1068,7 @@ impl Watcher {
     /// not valid JSON now (a writer that is not jsafe, mid-write) or shows
     /// nothing new.
     fn version(&self, file: &Path) -> jsafe::Result<Option<Vec<Value>>> {
-        let Current::Valid(doc) = store::load(file, None)?.current else {
+        let Current::Valid(doc) = jsafe::load(file, None)?.current else {
             return Ok(None);
         };
         let value = parse_doc(file, doc.bytes())?;
@@ -1153,7 +1078,7 @@ impl Watcher {
         };
         let mut shown = Vec::new();
         for v in &outputs {
-            shown.extend(json::render(v, &Style::new_file()));
+            shown.extend(jsafe::render(v, &Style::new_file()));
         }
         let mut last = self
             .last
@@ -1175,9 +1100,9 @@ impl Watcher {
 fn status<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyDict>> {
     let (loaded, probe, backups) = py.allow_threads(|| {
         (
-            store::load(&path, None),
-            store::probe(&path),
-            store::backups(&path),
+            jsafe::load(&path, None),
+            jsafe::probe(&path),
+            jsafe::backups(&path),
         )
     });
     let out = PyDict::new(py);
@@ -1208,22 +1133,20 @@ fn status<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyDict>> {
     match probe {
         Ok(p) => {
             let state = match &p.state {
-                store::lock::State::None => "none",
-                store::lock::State::Free => "free",
-                store::lock::State::Held => "held",
-                store::lock::State::HeldShared => "held-shared",
-                store::lock::State::Error(why) => {
+                LockState::None => "none",
+                LockState::Free => "free",
+                LockState::Held => "held",
+                LockState::HeldShared => "held-shared",
+                LockState::Error(why) => {
                     problems.push(format!("lock: {why}"));
                     "error"
                 }
             };
             out.set_item("lock", state)?;
-            let holder = p.holder.as_ref().filter(|_| {
-                matches!(
-                    p.state,
-                    store::lock::State::Held | store::lock::State::HeldShared
-                )
-            });
+            let holder = p
+                .holder
+                .as_ref()
+                .filter(|_| matches!(p.state, LockState::Held | LockState::HeldShared));
             out.set_item("holder_pid", holder.map(|h| h.pid))?;
             out.set_item("holder_command", holder.map(|h| h.command.clone()))?;
             out.set_item("lock_pids", p.pids.clone())?;
@@ -1254,7 +1177,7 @@ fn status<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyDict>> {
 /// The CLI's exit codes: (exit code, class name, meaning).
 #[pyfunction]
 fn exit_codes() -> Vec<(i32, &'static str, &'static str)> {
-    jsafe::error::EXIT_CODES
+    jsafe::EXIT_CODES
         .iter()
         .map(|(k, code, meaning)| (*code, class_of(*k), *meaning))
         .collect()

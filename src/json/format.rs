@@ -56,6 +56,20 @@ impl Style {
         }
     }
 
+    /// One line, no spaces, no line break (what `jq -c` writes without its
+    /// newline): how a value is written as a line of a JSON Lines file.
+    pub const fn line() -> Style {
+        Style {
+            indent: Indent::Compact {
+                colon_space: false,
+                comma_space: false,
+            },
+            crlf: false,
+            trailing_newline: false,
+            ensure_ascii: false,
+        }
+    }
+
     /// Works out the style of existing file bytes (assumed valid JSON);
     /// anything it cannot tell is taken from `new_file()`.
     pub fn detect(bytes: &[u8]) -> Style {

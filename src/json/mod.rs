@@ -14,7 +14,8 @@ mod value;
 
 pub mod filter;
 
-pub use format::{Indent, Style, render, render_into};
+pub use format::render_into;
+pub use format::{Indent, Style, render};
 pub use merge::merge_patch;
 pub use parse::{LONE_SURROGATE, MAX_DEPTH, ParseError, ParseErrorKind, parse};
 pub use scan::validate;

@@ -1,6 +1,10 @@
 //! A small xorshift generator: random moments and payloads without a crate.
 //! Shared with the integration tests (`tests/common` includes this file).
 
+// `pub`, not `pub(crate)`: the tests re-export `Rng` from their own crate,
+// which a crate-visible item cannot be.
+#![allow(unreachable_pub)]
+
 use std::time::SystemTime;
 
 /// A small xorshift generator: random moments and payloads without a crate.

@@ -73,7 +73,7 @@ pub struct Expect {
 
 impl Backups {
     /// List the backups in `dir` (None: there is no backup directory).
-    pub fn read(dir: Option<Dir>, expect: &Expect) -> io::Result<Backups> {
+    pub(crate) fn read(dir: Option<Dir>, expect: &Expect) -> io::Result<Backups> {
         failpoint::hit(Step::BackupList)?;
         let Some(d) = dir else {
             return Ok(Backups {
@@ -146,7 +146,7 @@ impl Backups {
 
     /// How many of the backups are the inode `ino` (the current data file,
     /// linked here by writes that stopped between backup and rename).
-    pub fn links_to(&self, ino: u64) -> usize {
+    pub(crate) fn links_to(&self, ino: u64) -> usize {
         self.list.iter().filter(|b| b.ino == ino).count()
     }
 

@@ -53,6 +53,8 @@ pub enum Step {
     JournalRotate,
 }
 
+// Used by the fail points themselves, which exist only with the feature.
+#[cfg_attr(not(feature = "failpoints"), allow(dead_code))]
 impl Step {
     /// Every step, for test loops.
     pub const ALL: &'static [Step] = &[

@@ -65,7 +65,7 @@ impl Format {
     }
 
     /// `Lines` when `lines` is set, else what the name says.
-    pub fn of_or(file: &Path, lines: bool) -> Format {
+    pub(crate) fn of_or(file: &Path, lines: bool) -> Format {
         if lines {
             Format::Lines
         } else {

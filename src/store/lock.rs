@@ -63,8 +63,6 @@ pub struct Lock {
     file: File,
     path: PathBuf,
     mode: Mode,
-    /// The record found when it was granted (the last exclusive holder's).
-    previous: Option<Holder>,
     /// The record we wrote (None: shared, or a lock file we may not write).
     mine: Option<Holder>,
 }
@@ -87,30 +85,18 @@ impl Lock {
 
     /// Whether this lock wrote a holder record (exclusive, and a lock file
     /// we may write).
-    pub fn records(&self) -> bool {
+    pub(crate) fn records(&self) -> bool {
         self.mine.is_some()
-    }
-
-    /// Rewrite the holder record (e.g. to name the child command `jsafe lock`
-    /// runs). Best effort: a read-only lock file keeps the old record.
-    pub fn record(&mut self, holder: Holder) {
-        record(&self.file, &holder);
-        self.mine = Some(holder);
     }
 
     /// Whether the lock file's path still names the file this lock holds
     /// (a sweeper removes only free lock files, so for a held lock it does).
-    pub fn is_linked(&self) -> bool {
+    pub(crate) fn is_linked(&self) -> bool {
         use std::os::unix::fs::MetadataExt;
         match (self.file.metadata(), std::fs::symlink_metadata(&self.path)) {
             (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
             _ => false,
         }
-    }
-
-    /// The record found when the lock was granted.
-    pub fn previous(&self) -> Option<&Holder> {
-        self.previous.as_ref()
     }
 
     /// Record the temp file `name` about to exist (empty: none any more).
@@ -193,7 +179,6 @@ pub fn acquire(req: &Request) -> Result<Lock> {
             }
         };
         if still_linked(&file, req.locks, &name) {
-            let previous = holder_in(&file);
             let mut mine = None;
             if req.mode == Mode::Exclusive && writable {
                 failpoint::hit(Step::HolderRecord)
@@ -206,7 +191,6 @@ pub fn acquire(req: &Request) -> Result<Lock> {
                 file,
                 path,
                 mode: req.mode,
-                previous,
                 mine,
             });
         }
@@ -475,7 +459,7 @@ fn lock_io_error(path: &Path, data: &Path, e: io::Error) -> Error {
     .with_source(e)
 }
 
-/// What [`probe`] found.
+/// What [`probe`](crate::probe) found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum State {
     /// No lock file.
@@ -669,7 +653,6 @@ pub fn adopt(file: File, locks: &Dir, key: &OsStr, mode: Mode) -> io::Result<Loc
         file,
         path: locks.join(&name),
         mode,
-        previous: None,
         mine,
     })
 }

@@ -1533,14 +1533,10 @@ pub fn backups(file: &Path) -> Result<(PathBuf, Backups)> {
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct StatePaths {
-    /// The real file (symlinks of its last component followed).
-    pub file: PathBuf,
     /// `<dir>/.jsafe`
     pub state: PathBuf,
     /// `<dir>/.jsafe/locks/<key>.lock`
     pub lock: PathBuf,
-    /// `<dir>/.jsafe/backups/<key>`
-    pub backups: PathBuf,
     /// `<dir>/.jsafe/quarantine`
     pub quarantine: PathBuf,
     /// `<dir>/.jsafe/journal.jsonl`
@@ -1552,9 +1548,7 @@ pub fn state_paths(file: &Path) -> Result<StatePaths> {
     let t = Target::resolve(file)?;
     let state = t.at.dir.join(layout::STATE_DIR);
     Ok(StatePaths {
-        file: t.real(),
         lock: state.join(LOCKS).join(layout::lock_name(&t.key)),
-        backups: state.join(BACKUPS).join(&t.key),
         quarantine: state.join(QUARANTINE),
         journal: state.join(layout::JOURNAL),
         state,

@@ -281,6 +281,9 @@ pub(super) fn schema_of_local(file: &Path) -> Result<Option<Vec<u8>>> {
 }
 
 /// What [`attach_schema`] did.
+// The names read as what happened ("Attached::NoneAttached"); clippy checks
+// them once the enum is not public API (the crate's modules are private).
+#[allow(clippy::enum_variant_names)]
 #[derive(Debug, PartialEq, Eq)]
 pub enum Attached {
     /// The schema is attached (replacing any earlier one).

@@ -48,7 +48,7 @@ pub enum Event {
     TimedOut,
     /// The directory was removed or moved away: nothing more will be seen.
     DirGone,
-    /// The reader of the output went away (see [`Watch::wait_writing_to`]).
+    /// The reader of the output went away (only when the program waits while writing to a pipe; never from [`Watch::wait`]).
     OutputClosed,
 }
 
@@ -179,7 +179,7 @@ impl Watch {
     /// As [`Watch::wait`], also returning [`Event::OutputClosed`] when `out`
     /// (a pipe the caller prints to) has lost its reader: `watch F | head -1`
     /// ends with `head`, not at the next change.
-    pub fn wait_writing_to(
+    pub(crate) fn wait_writing_to(
         &mut self,
         timeout: Option<Duration>,
         out: Option<std::os::fd::BorrowedFd<'_>>,

@@ -54,7 +54,7 @@ impl Input {
     /// [`Input::parse`] for output that is never copied from the source
     /// (`read` prints in a layout of its own): only strings' spellings are
     /// recorded, not every container's span.
-    pub fn parse_for_printing(source: Bytes, style: Style) -> Result<Input, ParseError> {
+    pub(crate) fn parse_for_printing(source: Bytes, style: Style) -> Result<Input, ParseError> {
         Input::parse_with(source, style, false)
     }
 
@@ -68,6 +68,7 @@ impl Input {
     ///
     /// [`Spine`]: super::spine::Spine
     /// [`Render::copy`]: super::Render
+    #[doc(hidden)] // for the crate's own tests (`__internals::Spine`); not API
     pub fn parse_spine(
         source: Bytes,
         style: Style,

@@ -77,6 +77,8 @@ impl std::fmt::Display for FilterError {
     }
 }
 
+impl std::error::Error for FilterError {}
+
 /// How a run ended when it did not fail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ending {
@@ -122,20 +124,24 @@ impl Filter {
     }
 
     /// Compile `code` with the given variables.
-    pub fn compile_with(code: &str, args: &Args) -> Result<Filter, FilterError> {
+    pub(crate) fn compile_with(code: &str, args: &Args) -> Result<Filter, FilterError> {
         Filter::compile_inner(code, args, None)
     }
 
     /// Compile `code` with the given variables and one more, `$slot` (null
     /// until [`Filter::set_slot`] gives it a value): one compiled filter run
     /// on many inputs with a per-input variable (`update --stream`'s `$in`).
-    pub fn compile_with_slot(code: &str, args: &Args, slot: &str) -> Result<Filter, FilterError> {
+    pub(crate) fn compile_with_slot(
+        code: &str,
+        args: &Args,
+        slot: &str,
+    ) -> Result<Filter, FilterError> {
         Filter::compile_inner(code, args, Some(slot))
     }
 
     /// Give the slot variable (see [`Filter::compile_with_slot`]) a value for
     /// the next runs; no effect on a filter without one.
-    pub fn set_slot(&mut self, value: &Value) {
+    pub(crate) fn set_slot(&mut self, value: &Value) {
         if let Some(v) = self.slot.and_then(|i| self.values.get_mut(i)) {
             *v = convert::to_val(value);
         }
@@ -145,7 +151,7 @@ impl Filter {
     /// runs (jq's `-n` with files: the filter runs once on null and pulls
     /// the file's values itself). Without them `input` is an error and
     /// `inputs` is empty.
-    pub fn set_inputs(&self, values: impl IntoIterator<Item = Value>) {
+    pub(crate) fn set_inputs(&self, values: impl IntoIterator<Item = Value>) {
         let mut queue = self
             .inputs
             .lock()

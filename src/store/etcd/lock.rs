@@ -141,7 +141,6 @@ fn watch_once(
 pub struct Held {
     /// The lease (the fencing token).
     pub lease: i64,
-    url: Url,
     hosts: Vec<String>,
     stop: Arc<AtomicBool>,
     keeper: Option<std::thread::JoinHandle<()>>,
@@ -191,7 +190,6 @@ pub fn acquire(
     let mut told = false;
     let held = Held {
         lease,
-        url: url.clone(),
         hosts: client.hosts().to_vec(),
         stop: Arc::new(AtomicBool::new(false)),
         keeper: None,
@@ -262,11 +260,6 @@ impl Held {
             })
             .ok();
         self
-    }
-
-    /// The lock key still has this lease.
-    pub fn url(&self) -> &Url {
-        &self.url
     }
 }
 
