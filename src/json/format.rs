@@ -56,6 +56,20 @@ impl Style {
         }
     }
 
+    /// Everything on one line, without spaces or a final line break: one
+    /// value as `jq -c` writes it, a JSON Lines line.
+    pub fn compact() -> Style {
+        Style {
+            indent: Indent::Compact {
+                colon_space: false,
+                comma_space: false,
+            },
+            crlf: false,
+            trailing_newline: false,
+            ensure_ascii: false,
+        }
+    }
+
     /// Works out the style of existing file bytes (assumed valid JSON);
     /// anything it cannot tell is taken from `new_file()`.
     pub fn detect(bytes: &[u8]) -> Style {
