@@ -14,7 +14,7 @@ use super::stream::{Item, Stream};
 use super::{Global, schema_check, value_input};
 use crate::cli::AppendArgs;
 use crate::error::{Error, Kind, Result};
-use crate::json::{self, Indent, Map, Style, Value};
+use crate::json::{self, Map, Style, Value};
 use crate::store::{self, Change, Format, OnCorrupt, Outcome};
 
 pub fn run(g: &Global, args: &AppendArgs) -> Result<()> {
@@ -113,15 +113,7 @@ pub fn run(g: &Global, args: &AppendArgs) -> Result<()> {
         .options("append", None, OnCorrupt::Fail, &wait)
         .held(held.as_ref())
         .check(schema.as_deref());
-    let compact = Style {
-        indent: Indent::Compact {
-            colon_space: false,
-            comma_space: false,
-        },
-        crlf: false,
-        trailing_newline: false,
-        ensure_ascii: false,
-    };
+    let compact = Style::compact();
     let mut apply = |items: &[Item]| -> Result<Option<(usize, Error)>> {
         let lines: Vec<Vec<u8>> = items
             .iter()

@@ -83,15 +83,28 @@ pub(super) fn line_column(bytes: &[u8], offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-pub(super) fn syntax_error(bytes: &[u8], offset: usize, what: &str) -> ParseError {
+/// An error of `kind` at `offset`, its message written from the line and
+/// column there.
+fn error_at(
+    bytes: &[u8],
+    offset: usize,
+    kind: ParseErrorKind,
+    message: impl FnOnce(usize, usize) -> String,
+) -> ParseError {
     let (line, column) = line_column(bytes, offset);
     ParseError {
-        kind: ParseErrorKind::Syntax,
+        kind,
         offset,
         line,
         column,
-        message: format!("line {line}, column {column}: {what}"),
+        message: message(line, column),
     }
+}
+
+pub(super) fn syntax_error(bytes: &[u8], offset: usize, what: &str) -> ParseError {
+    error_at(bytes, offset, ParseErrorKind::Syntax, |line, column| {
+        format!("line {line}, column {column}: {what}")
+    })
 }
 
 // The error constructors below are the only ones the grammar walk
@@ -101,17 +114,16 @@ pub(super) fn syntax_error(bytes: &[u8], offset: usize, what: &str) -> ParseErro
 /// syntax error: it is by far the commonest cause (a write that was cut short)
 /// and the one a user most needs to recognise.
 pub(super) fn eof_error(bytes: &[u8]) -> ParseError {
-    let offset = bytes.len();
-    let (line, column) = line_column(bytes, offset);
-    ParseError {
-        kind: ParseErrorKind::Syntax,
-        offset,
-        line,
-        column,
-        message: format!(
-            "unexpected end of input at line {line}, column {column} (the file looks truncated)"
-        ),
-    }
+    error_at(
+        bytes,
+        bytes.len(),
+        ParseErrorKind::Syntax,
+        |line, column| {
+            format!(
+                "unexpected end of input at line {line}, column {column} (the file looks truncated)"
+            )
+        },
+    )
 }
 
 /// The character at `at` as a person would name it. `bytes` is valid UTF-8;
@@ -147,14 +159,14 @@ pub(super) fn enter(bytes: &[u8], pos: usize, depth: usize) -> Result<(), ParseE
     if depth <= MAX_DEPTH {
         return Ok(());
     }
-    let (line, column) = line_column(bytes, pos);
-    Err(ParseError {
-        kind: ParseErrorKind::TooDeep,
-        offset: pos,
-        line,
-        column,
-        message: format!("nesting deeper than {MAX_DEPTH} levels at line {line}, column {column}"),
-    })
+    Err(error_at(
+        bytes,
+        pos,
+        ParseErrorKind::TooDeep,
+        |line, column| {
+            format!("nesting deeper than {MAX_DEPTH} levels at line {line}, column {column}")
+        },
+    ))
 }
 
 /// A byte other than whitespace after the one top-level value.
@@ -264,26 +276,19 @@ pub(super) fn prelude(bytes: &[u8]) -> Result<(&str, usize), ParseError> {
         Ok(text) => text,
         Err(e) => {
             let offset = e.valid_up_to();
-            let (line, column) = line_column(bytes, offset);
-            return Err(ParseError {
-                kind: ParseErrorKind::InvalidUtf8,
+            return Err(error_at(
+                bytes,
                 offset,
-                line,
-                column,
-                message: format!("invalid UTF-8 at byte {offset}"),
-            });
+                ParseErrorKind::InvalidUtf8,
+                |_, _| format!("invalid UTF-8 at byte {offset}"),
+            ));
         }
     };
     let start = skip_ws(bytes, 0);
     if start == bytes.len() {
-        let (line, column) = line_column(bytes, start);
-        return Err(ParseError {
-            kind: ParseErrorKind::Empty,
-            offset: start,
-            line,
-            column,
-            message: "empty input (no JSON value)".to_string(),
-        });
+        return Err(error_at(bytes, start, ParseErrorKind::Empty, |_, _| {
+            "empty input (no JSON value)".to_string()
+        }));
     }
     Ok((text, start))
 }

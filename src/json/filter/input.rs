@@ -316,7 +316,9 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// The value at the cursor as `node` needs it (see [`Input::parse_spine`]).
+    /// The value at the cursor as `node` needs it (see [`Input::parse_spine`]):
+    /// the members and items on the spine as their nodes need them, the
+    /// others skipped.
     fn spine_value(
         &mut self,
         s: &mut Scanner<'a>,
@@ -328,9 +330,46 @@ impl<'a> Reader<'a> {
             Need::Opaque if node.children.is_empty() => return self.placeholder(s, depth),
             _ => {}
         }
+        let (start, level) = (s.pos, depth + 1);
         match s.peek() {
-            Some(b'{') => self.spine_object(s, depth + 1, node),
-            Some(b'[') => self.spine_array(s, depth + 1, node),
+            Some(b'{') => {
+                let base = self.members.len();
+                s.object(level, |s, key| {
+                    let key = self.key(key)?;
+                    let child = match &key {
+                        Val::TStr(b) | Val::BStr(b) => node.key(b),
+                        _ => None,
+                    };
+                    let value = match child {
+                        Some(child) => self.spine_value(s, level, child)?,
+                        None => self.placeholder(s, level)?,
+                    };
+                    self.members.push((key, value));
+                    Ok(())
+                })?;
+                Ok(Sink::object(self, base, start, s.pos, level))
+            }
+            Some(b'[') => {
+                // Indexes from the end need the length first: one pass to
+                // count the items (and check the array), one to read them.
+                let mut len = 0;
+                if node.has_index() {
+                    Scanner::new(s.bytes, s.pos).array(level, |walk| {
+                        len += 1;
+                        walk.value(level)
+                    })?;
+                }
+                let base = self.items.len();
+                s.array(level, |s| {
+                    let item = match node.index(self.items.len() - base, len) {
+                        Some(child) => self.spine_value(s, level, child)?,
+                        None => self.placeholder(s, level)?,
+                    };
+                    self.items.push(item);
+                    Ok(())
+                })?;
+                Ok(Sink::array(self, base, start, s.pos, level))
+            }
             _ => s.walk(self, depth),
         }
     }
@@ -356,62 +395,6 @@ impl<'a> Reader<'a> {
             }
             _ => s.walk(self, depth),
         }
-    }
-
-    /// An object on a spine: the members on it as their nodes need them,
-    /// the others skipped.
-    fn spine_object(
-        &mut self,
-        s: &mut Scanner<'a>,
-        level: usize,
-        node: &Node,
-    ) -> Result<Val, ParseError> {
-        let start = s.pos;
-        let base = self.members.len();
-        s.object(level, |s, key| {
-            let key = self.key(key)?;
-            let child = match &key {
-                Val::TStr(b) | Val::BStr(b) => node.key(b),
-                _ => None,
-            };
-            let value = match child {
-                Some(child) => self.spine_value(s, level, child)?,
-                None => self.placeholder(s, level)?,
-            };
-            self.members.push((key, value));
-            Ok(())
-        })?;
-        Ok(Sink::object(self, base, start, s.pos, level))
-    }
-
-    /// An array on a spine: the items on it as their nodes need them, the
-    /// others skipped.
-    fn spine_array(
-        &mut self,
-        s: &mut Scanner<'a>,
-        level: usize,
-        node: &Node,
-    ) -> Result<Val, ParseError> {
-        let start = s.pos;
-        // Indexes from the end need the length first: one pass to count the
-        // items (and check the array), one to read them.
-        let mut len = 0;
-        if node.has_index() {
-            Scanner::new(s.bytes, s.pos).array(level, |walk| {
-                len += 1;
-                walk.value(level)
-            })?;
-        }
-        let base = self.items.len();
-        s.array(level, |s| {
-            let item = match node.index(self.items.len() - base, len) {
-                Some(child) => self.spine_value(s, level, child)?,
-                None => self.placeholder(s, level)?,
-            };
-            self.items.push(item);
-            Ok(())
-        })?;
-        Ok(Sink::array(self, base, start, s.pos, level))
     }
 
     /// Record the container just read, spanning `start..end`.
