@@ -46,9 +46,11 @@ pub fn merge_change(file: &Path, current: &Current, patch: &Value) -> Result<Cha
             Ok(Some(b)) => Ok(Change::Valid(b)),
             Ok(None) => Ok(Change::Keep),
             Err(SpliceError::NotObject(found)) => Err(not_an_object(file, found)),
-            Err(SpliceError::Parse(e)) => {
-                Err(store::corrupt_error(file, &e, crate::error::Untouched::Written))
-            }
+            Err(SpliceError::Parse(e)) => Err(store::corrupt_error(
+                file,
+                &e,
+                crate::error::Untouched::Written,
+            )),
             Err(e) => Err(Error::bad_input(format!("{}: {e}", file.display()))),
         };
     }

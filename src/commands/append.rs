@@ -48,12 +48,7 @@ pub fn run(g: &Global, args: &AppendArgs) -> Result<()> {
             ),
         ));
     }
-    let compact = Style {
-        indent: super::COMPACT,
-        crlf: false,
-        trailing_newline: false,
-        ensure_ascii: false,
-    };
+    let compact = Style::line();
     let mut apply = |items: &[Item]| -> Result<Option<(usize, Error)>> {
         let lines: Vec<Vec<u8>> = items
             .iter()

@@ -33,28 +33,12 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::format::{Indent, Style, render};
-    use super::super::parse::parse;
+    use super::super::format::{Style, render};
+    use super::super::samples::json;
     use super::*;
 
-    fn json(text: &str) -> Value {
-        match parse(text.as_bytes()) {
-            Ok(v) => v,
-            Err(e) => panic!("{text}: {e}"),
-        }
-    }
-
     fn compact(value: &Value) -> String {
-        let style = Style {
-            indent: Indent::Compact {
-                colon_space: false,
-                comma_space: false,
-            },
-            crlf: false,
-            trailing_newline: false,
-            ensure_ascii: false,
-        };
-        String::from_utf8_lossy(&render(value, &style)).into_owned()
+        String::from_utf8_lossy(&render(value, &Style::line())).into_owned()
     }
 
     /// Every example of RFC 7386 Appendix A. The result is compared as

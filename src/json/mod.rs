@@ -8,6 +8,8 @@
 mod format;
 mod merge;
 mod parse;
+#[cfg(test)]
+mod samples;
 mod scan;
 mod splice;
 mod value;

@@ -6,13 +6,19 @@
 //! spelling; nesting beyond `MAX_DEPTH` is refused with an error instead of
 //! exhausting the stack; every error carries a byte offset and a 1-based
 //! line/column (column counted in characters) that a person can act on.
+//!
+//! The grammar itself is walked in `scan.rs`, once for every reader; this
+//! module holds what the readers share around it (the checks before the
+//! first value, escapes, and every error's wording) and the sink that builds
+//! a `Value`.
 
 use std::fmt;
 
+use super::scan::{Key, Sink, document};
 use super::value::{Map, Number, Str, Value, number_end};
 
 /// Deepest nesting of arrays/objects accepted. Deeper input is refused,
-/// never a stack overflow: the parser recurses once per level.
+/// never a stack overflow: the walk recurses once per level.
 pub const MAX_DEPTH: usize = 256;
 
 /// What kind of parse error.
@@ -59,18 +65,7 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Parses a whole document.
 pub fn parse(bytes: &[u8]) -> Result<Value, ParseError> {
-    let (text, start) = prelude(bytes)?;
-    let mut p = Parser {
-        text,
-        bytes,
-        pos: start,
-    };
-    let value = p.value(0)?;
-    p.skip_ws();
-    if p.pos < bytes.len() {
-        return Err(trailing_error(bytes, p.pos));
-    }
-    Ok(value)
+    document(bytes, |text, s| s.walk(&mut Tree { text }, 0))
 }
 
 /// 1-based line and character column of byte `offset`.
@@ -91,35 +86,47 @@ pub(super) fn line_column(bytes: &[u8], offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-pub(super) fn syntax_error(bytes: &[u8], offset: usize, what: &str) -> ParseError {
+/// An error of `kind` at `offset`, its message written from the line and
+/// column there.
+fn error_at(
+    bytes: &[u8],
+    offset: usize,
+    kind: ParseErrorKind,
+    message: impl FnOnce(usize, usize) -> String,
+) -> ParseError {
     let (line, column) = line_column(bytes, offset);
     ParseError {
-        kind: ParseErrorKind::Syntax,
+        kind,
         offset,
         line,
         column,
-        message: format!("line {line}, column {column}: {what}"),
+        message: message(line, column),
     }
 }
 
-// The error constructors below are shared by the tree-building parser and the
-// validating scanner (`scan.rs`), so the two report every error identically.
+pub(super) fn syntax_error(bytes: &[u8], offset: usize, what: &str) -> ParseError {
+    error_at(bytes, offset, ParseErrorKind::Syntax, |line, column| {
+        format!("line {line}, column {column}: {what}")
+    })
+}
+
+// The error constructors below are the only ones the grammar walk
+// (`scan.rs`) uses, so every reader reports every error identically.
 
 /// Running out of input is reported as truncation rather than as a generic
 /// syntax error: it is by far the commonest cause (a write that was cut short)
 /// and the one a user most needs to recognise.
 pub(super) fn eof_error(bytes: &[u8]) -> ParseError {
-    let offset = bytes.len();
-    let (line, column) = line_column(bytes, offset);
-    ParseError {
-        kind: ParseErrorKind::Syntax,
-        offset,
-        line,
-        column,
-        message: format!(
-            "unexpected end of input at line {line}, column {column} (the file looks truncated)"
-        ),
-    }
+    error_at(
+        bytes,
+        bytes.len(),
+        ParseErrorKind::Syntax,
+        |line, column| {
+            format!(
+                "unexpected end of input at line {line}, column {column} (the file looks truncated)"
+            )
+        },
+    )
 }
 
 /// The character at `at` as a person would name it. `bytes` is valid UTF-8;
@@ -155,14 +162,14 @@ pub(super) fn enter(bytes: &[u8], pos: usize, depth: usize) -> Result<(), ParseE
     if depth <= MAX_DEPTH {
         return Ok(());
     }
-    let (line, column) = line_column(bytes, pos);
-    Err(ParseError {
-        kind: ParseErrorKind::TooDeep,
-        offset: pos,
-        line,
-        column,
-        message: format!("nesting deeper than {MAX_DEPTH} levels at line {line}, column {column}"),
-    })
+    Err(error_at(
+        bytes,
+        pos,
+        ParseErrorKind::TooDeep,
+        |line, column| {
+            format!("nesting deeper than {MAX_DEPTH} levels at line {line}, column {column}")
+        },
+    ))
 }
 
 /// A byte other than whitespace after the one top-level value.
@@ -272,26 +279,19 @@ pub(super) fn prelude(bytes: &[u8]) -> Result<(&str, usize), ParseError> {
         Ok(text) => text,
         Err(e) => {
             let offset = e.valid_up_to();
-            let (line, column) = line_column(bytes, offset);
-            return Err(ParseError {
-                kind: ParseErrorKind::InvalidUtf8,
+            return Err(error_at(
+                bytes,
                 offset,
-                line,
-                column,
-                message: format!("invalid UTF-8 at byte {offset}"),
-            });
+                ParseErrorKind::InvalidUtf8,
+                |_, _| format!("invalid UTF-8 at byte {offset}"),
+            ));
         }
     };
     let start = skip_ws(bytes, 0);
     if start == bytes.len() {
-        let (line, column) = line_column(bytes, start);
-        return Err(ParseError {
-            kind: ParseErrorKind::Empty,
-            offset: start,
-            line,
-            column,
-            message: "empty input (no JSON value)".to_string(),
-        });
+        return Err(error_at(bytes, start, ParseErrorKind::Empty, |_, _| {
+            "empty input (no JSON value)".to_string()
+        }));
     }
     Ok((text, start))
 }
@@ -380,198 +380,120 @@ fn hex4(bytes: &[u8], at: usize) -> Result<u32, EscapeError> {
     Ok(code)
 }
 
-struct Parser<'a> {
+/// The sink [`parse`] builds a [`Value`] with.
+struct Tree<'a> {
+    /// The document, its UTF-8 checked.
     text: &'a str,
-    bytes: &'a [u8],
-    pos: usize,
 }
 
-impl Parser<'_> {
-    fn skip_ws(&mut self) {
-        self.pos = skip_ws(self.bytes, self.pos);
-    }
-
-    fn value(&mut self, depth: usize) -> Result<Value, ParseError> {
-        match self.bytes.get(self.pos) {
-            Some(b'{') => self.object(depth + 1),
-            Some(b'[') => self.array(depth + 1),
-            Some(b'"') => {
-                let (value, raw) = self.string()?;
-                Ok(Value::String(Str {
-                    value,
-                    raw: raw.map(Box::from),
-                }))
-            }
-            Some(b'-' | b'0'..=b'9') => {
-                let start = self.pos;
-                self.pos = checked_number_end(self.bytes, start)?;
-                Ok(Value::Number(Number::from_checked(
-                    self.slice(start, self.pos),
-                )))
-            }
-            Some(b't') => self.literal("true", Value::Bool(true)),
-            Some(b'f') => self.literal("false", Value::Bool(false)),
-            Some(b'n') => self.literal("null", Value::Null),
-            _ => Err(not_a_value(self.bytes, self.pos)),
-        }
-    }
-
-    fn array(&mut self, depth: usize) -> Result<Value, ParseError> {
-        enter(self.bytes, self.pos, depth)?;
-        self.pos += 1;
-        let mut items = Vec::new();
-        self.skip_ws();
-        if self.bytes.get(self.pos) == Some(&b']') {
-            self.pos += 1;
-            return Ok(Value::Array(items));
-        }
-        loop {
-            items.push(self.value(depth)?);
-            self.skip_ws();
-            match self.bytes.get(self.pos) {
-                Some(b',') => {
-                    self.pos += 1;
-                    self.skip_ws();
-                    if self.bytes.get(self.pos) == Some(&b']') {
-                        return Err(syntax_error(
-                            self.bytes,
-                            self.pos,
-                            "trailing comma before ']' is not allowed",
-                        ));
-                    }
-                }
-                Some(b']') => {
-                    self.pos += 1;
-                    return Ok(Value::Array(items));
-                }
-                _ => {
-                    return Err(unexpected(
-                        self.bytes,
-                        self.pos,
-                        "expected ',' or ']' after array element",
-                    ));
-                }
-            }
-        }
-    }
-
-    fn object(&mut self, depth: usize) -> Result<Value, ParseError> {
-        enter(self.bytes, self.pos, depth)?;
-        self.pos += 1;
-        let mut map = Map::new();
-        self.skip_ws();
-        if self.bytes.get(self.pos) == Some(&b'}') {
-            self.pos += 1;
-            return Ok(Value::Object(map));
-        }
-        loop {
-            if self.bytes.get(self.pos) != Some(&b'"') {
-                return Err(unexpected(
-                    self.bytes,
-                    self.pos,
-                    "expected '\"' to begin an object key",
-                ));
-            }
-            // Keys keep no source spelling: they are always re-escaped.
-            let (key, _) = self.string()?;
-            self.skip_ws();
-            if self.bytes.get(self.pos) != Some(&b':') {
-                return Err(unexpected(
-                    self.bytes,
-                    self.pos,
-                    "expected ':' after object key",
-                ));
-            }
-            self.pos += 1;
-            self.skip_ws();
-            let value = self.value(depth)?;
-            // Last duplicate wins, at the first one's position.
-            map.insert(key, value);
-            self.skip_ws();
-            match self.bytes.get(self.pos) {
-                Some(b',') => {
-                    self.pos += 1;
-                    self.skip_ws();
-                    if self.bytes.get(self.pos) == Some(&b'}') {
-                        return Err(syntax_error(
-                            self.bytes,
-                            self.pos,
-                            "trailing comma before '}' is not allowed",
-                        ));
-                    }
-                }
-                Some(b'}') => {
-                    self.pos += 1;
-                    return Ok(Value::Object(map));
-                }
-                _ => {
-                    return Err(unexpected(
-                        self.bytes,
-                        self.pos,
-                        "expected ',' or '}' after object member",
-                    ));
-                }
-            }
-        }
-    }
-
-    fn literal(&mut self, word: &'static str, value: Value) -> Result<Value, ParseError> {
-        self.pos = literal_end(self.bytes, self.pos, word)?;
-        Ok(value)
-    }
-
-    /// Parses a string at the opening quote. Returns the decoded value and,
-    /// when the source used any escape, the source text between the quotes.
-    fn string(&mut self) -> Result<(String, Option<&str>), ParseError> {
-        let start = self.pos + 1;
-        let mut i = start;
-        // Fast path: most strings have no escapes and are one slice copy.
-        loop {
-            match self.bytes.get(i) {
-                None => return Err(eof_error(self.bytes)),
-                Some(b'"') => {
-                    self.pos = i + 1;
-                    return Ok((self.slice(start, i).to_string(), None));
-                }
-                Some(b'\\') => break,
-                Some(&b) if b < 0x20 => return Err(control_char_error(self.bytes, i)),
-                Some(_) => i += 1,
-            }
-        }
-        let mut value = String::with_capacity(i - start + 16);
-        value.push_str(self.slice(start, i));
-        let mut run = i;
-        loop {
-            match self.bytes.get(i) {
-                None => return Err(eof_error(self.bytes)),
-                Some(b'"') => {
-                    value.push_str(self.slice(run, i));
-                    self.pos = i + 1;
-                    return Ok((value, Some(self.slice(start, i))));
-                }
-                Some(b'\\') => {
-                    value.push_str(self.slice(run, i));
-                    let (c, len) =
-                        decode_escape(self.bytes, i).map_err(|e| escape_error(self.bytes, i, e))?;
-                    value.push(c);
-                    i += len;
-                    run = i;
-                }
-                Some(&b) if b < 0x20 => return Err(control_char_error(self.bytes, i)),
-                Some(_) => i += 1,
-            }
-        }
-    }
-
+impl Tree<'_> {
     /// Both ends are at ASCII bytes of validated UTF-8, hence char
     /// boundaries; `get` keeps it panic-free regardless.
     fn slice(&self, from: usize, to: usize) -> &str {
         self.text.get(from..to).unwrap_or_default()
     }
+
+    /// The string at `at`, decoded, and when it is written with any escape,
+    /// its text between the quotes.
+    fn decode(&self, at: Key) -> Result<(String, Option<&str>), ParseError> {
+        let (start, end) = (at.start + 1, at.end - 1);
+        let text = self.slice(start, end);
+        if !at.escaped {
+            return Ok((text.to_string(), None));
+        }
+        let mut value = String::with_capacity(text.len());
+        unescape(self.text, start, end, &mut value)?;
+        Ok((value, Some(text)))
+    }
+}
+
+impl<'a> Sink<'a> for Tree<'a> {
+    type Out = Value;
+    type Key = String;
+    type Items = Vec<Value>;
+    type Members = Map;
+
+    fn null(&mut self) -> Value {
+        Value::Null
+    }
+
+    fn bool(&mut self, value: bool) -> Value {
+        Value::Bool(value)
+    }
+
+    fn number(&mut self, start: usize, end: usize) -> Value {
+        Value::Number(Number::from_checked(self.slice(start, end)))
+    }
+
+    fn string(&mut self, at: Key) -> Result<Value, ParseError> {
+        let (value, raw) = self.decode(at)?;
+        Ok(Value::String(Str {
+            value,
+            raw: raw.map(Box::from),
+        }))
+    }
+
+    fn key(&mut self, at: Key) -> Result<String, ParseError> {
+        // Keys keep no source spelling: they are always re-escaped.
+        Ok(self.decode(at)?.0)
+    }
+
+    fn items(&mut self) -> Vec<Value> {
+        Vec::new()
+    }
+
+    fn item(&mut self, items: &mut Vec<Value>, value: Value) {
+        items.push(value);
+    }
+
+    fn array(&mut self, items: Vec<Value>, _: usize, _: usize, _: usize) -> Value {
+        Value::Array(items)
+    }
+
+    fn members(&mut self) -> Map {
+        Map::new()
+    }
+
+    fn member(&mut self, members: &mut Map, key: String, value: Value) {
+        // Last duplicate wins, at the first one's position.
+        members.insert(key, value);
+    }
+
+    fn object(&mut self, members: Map, _: usize, _: usize, _: usize) -> Value {
+        Value::Object(members)
+    }
+}
+
+/// Appends the value of the string whose text (between its quotes) is
+/// `text[start..end]` to `out`, its escapes decoded. The walk has checked
+/// every escape; one that is bad all the same is reported as the walk would.
+pub(super) fn unescape(
+    text: &str,
+    start: usize,
+    end: usize,
+    out: &mut String,
+) -> Result<(), ParseError> {
+    let bytes = text.as_bytes();
+    let mut run = start;
+    let mut i = start;
+    while let Some(at) = bytes
+        .get(i..end)
+        .and_then(|rest| rest.iter().position(|&b| b == b'\\'))
+    {
+        let at = i + at;
+        out.push_str(text.get(run..at).unwrap_or_default());
+        let (c, len) = decode_escape(bytes, at).map_err(|e| escape_error(bytes, at, e))?;
+        out.push(c);
+        i = at + len;
+        run = i;
+    }
+    out.push_str(text.get(run..end).unwrap_or_default());
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::samples::TRUNCATED;
     use super::*;
 
     fn err(input: &[u8]) -> ParseError {
@@ -699,16 +621,7 @@ mod tests {
             e.to_string(),
             "unexpected end of input at line 9, column 1 (the file looks truncated)"
         );
-        for cut in [
-            &b"{\"a"[..],
-            b"[1",
-            b"[1,",
-            b"{\"a\":",
-            b"tr",
-            b"-",
-            b"1.",
-            b"\"x\\u00",
-        ] {
+        for &cut in TRUNCATED {
             let e = err(cut);
             assert!(
                 e.message.starts_with("unexpected end of input"),

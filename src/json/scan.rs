@@ -1,14 +1,19 @@
-//! Validating a document without building it.
+//! The one walk of the JSON grammar.
 //!
-//! Promises: [`validate`] accepts exactly the inputs [`parse`](super::parse)
-//! accepts, and for every other input returns the very same [`ParseError`]
-//! (kind, offset, line, column, message): both walk the same grammar in the
-//! same order and build their errors with the same functions (`parse.rs`).
-//! It allocates nothing on success (a `String` for the message on failure),
-//! recurses at most `MAX_DEPTH` levels, and runs in time linear in the input.
+//! Promises: every reader of a whole document ([`validate`],
+//! [`parse`](super::parse) and the filter's `Input`) walks the grammar here,
+//! with [`Scanner::walk`] and a [`Sink`] of its own that says what each value
+//! becomes. So they accept exactly the same inputs, and for every other input
+//! fail with the very same [`ParseError`] (kind, offset, line, column,
+//! message): the checks are made, in one order, only here, and the errors are
+//! built only by the constructors in `parse.rs`. The walk allocates nothing
+//! of its own (a `String` for the message on failure), recurses at most
+//! `MAX_DEPTH` levels, and runs in time linear in the input.
 //!
-//! [`Scanner`] is also the walker the splicing merge (`splice.rs`) uses to
-//! find the byte span of every value it does not need to look into.
+//! The two container loops, [`Scanner::array`] and [`Scanner::object`], are
+//! also what readers that look into only part of a document walk (the
+//! splicing merge in `splice.rs`, the filter's spine reader): they hand each
+//! item or member to a closure and check everything around it.
 
 use super::parse::{
     ParseError, checked_number_end, control_char_error, decode_escape, enter, eof_error,
@@ -19,21 +24,142 @@ use super::parse::{
 /// Checks that `bytes` is one JSON document as [`parse`](super::parse) would
 /// accept it, without building any value.
 pub fn validate(bytes: &[u8]) -> Result<(), ParseError> {
-    let (_, start) = prelude(bytes)?;
+    document(bytes, |_, s| s.value(0))
+}
+
+/// Walks the one document in `bytes`: the checks before its value
+/// (`prelude`), the value itself, read by `root` from the scanner it is handed
+/// (given the document as text, its UTF-8 checked), and nothing but
+/// whitespace after it.
+pub(super) fn document<'a, T>(
+    bytes: &'a [u8],
+    root: impl FnOnce(&'a str, &mut Scanner<'a>) -> Result<T, ParseError>,
+) -> Result<T, ParseError> {
+    let (text, start) = prelude(bytes)?;
     let mut s = Scanner::new(bytes, start);
-    s.value(0)?;
+    let value = root(text, &mut s)?;
     s.skip_ws();
     if s.pos < bytes.len() {
         return Err(trailing_error(bytes, s.pos));
     }
-    Ok(())
+    Ok(value)
+}
+
+/// What a walk makes of the values it meets. The walk calls each method once
+/// it has checked the grammar of what it hands over, in document order, and
+/// moves the cursor itself; a sink only builds.
+pub(super) trait Sink<'a> {
+    /// What a value becomes.
+    type Out;
+    /// What an object's key becomes.
+    type Key;
+    /// An array being read.
+    type Items;
+    /// An object being read.
+    type Members;
+
+    /// `null`.
+    fn null(&mut self) -> Self::Out;
+    /// `true` or `false`.
+    fn bool(&mut self, value: bool) -> Self::Out;
+    /// The number at `start..end` (checked, so ASCII).
+    fn number(&mut self, start: usize, end: usize) -> Self::Out;
+    /// The string at `at`, every escape in it checked.
+    fn string(&mut self, at: Key) -> Result<Self::Out, ParseError>;
+    /// An object's key at `at`, every escape in it checked.
+    fn key(&mut self, at: Key) -> Result<Self::Key, ParseError>;
+    /// An array begins.
+    fn items(&mut self) -> Self::Items;
+    /// The array's next item.
+    fn item(&mut self, items: &mut Self::Items, value: Self::Out);
+    /// The array of `items` ends: it spans `start..end` at nesting `level`
+    /// (1: the top-level value).
+    fn array(&mut self, items: Self::Items, start: usize, end: usize, level: usize) -> Self::Out;
+    /// An object begins.
+    fn members(&mut self) -> Self::Members;
+    /// The object's next member.
+    fn member(&mut self, members: &mut Self::Members, key: Self::Key, value: Self::Out);
+    /// The object of `members` ends, as [`Sink::array`].
+    fn object(
+        &mut self,
+        members: Self::Members,
+        start: usize,
+        end: usize,
+        level: usize,
+    ) -> Self::Out;
+}
+
+/// The sink that builds nothing: the walk is then a validating scan.
+struct Check;
+
+impl Sink<'_> for Check {
+    type Out = ();
+    type Key = ();
+    type Items = ();
+    type Members = ();
+
+    #[inline]
+    fn null(&mut self) {}
+    #[inline]
+    fn bool(&mut self, _: bool) {}
+    #[inline]
+    fn number(&mut self, _: usize, _: usize) {}
+    #[inline]
+    fn string(&mut self, _: Key) -> Result<(), ParseError> {
+        Ok(())
+    }
+    #[inline]
+    fn key(&mut self, _: Key) -> Result<(), ParseError> {
+        Ok(())
+    }
+    #[inline]
+    fn items(&mut self) {}
+    #[inline]
+    fn item(&mut self, _: &mut (), _: ()) {}
+    #[inline]
+    fn array(&mut self, _: (), _: usize, _: usize, _: usize) {}
+    #[inline]
+    fn members(&mut self) {}
+    #[inline]
+    fn member(&mut self, _: &mut (), _: (), _: ()) {}
+    #[inline]
+    fn object(&mut self, _: (), _: usize, _: usize, _: usize) {}
 }
 
 /// A cursor over a document whose UTF-8 has already been checked (by
-/// `prelude`). Every method mirrors the `Parser` method of the same name.
+/// `prelude`).
 pub(super) struct Scanner<'a> {
     pub bytes: &'a [u8],
     pub pos: usize,
+}
+
+/// What differs between the two containers' loops.
+struct Brackets {
+    close: u8,
+    trailing_comma: &'static str,
+    after: &'static str,
+}
+
+const ARRAY: Brackets = Brackets {
+    close: b']',
+    trailing_comma: "trailing comma before ']' is not allowed",
+    after: "expected ',' or ']' after array element",
+};
+
+const OBJECT: Brackets = Brackets {
+    close: b'}',
+    trailing_comma: "trailing comma before '}' is not allowed",
+    after: "expected ',' or '}' after object member",
+};
+
+/// Where a string is, `start..end` spanning it with its quotes: an object's
+/// key, or a string value handed to [`Sink::string`].
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Key {
+    pub start: usize,
+    pub end: usize,
+    /// The string contains a backslash escape (so its text is not its value).
+    pub escaped: bool,
 }
 
 /// Eight copies of `b`, for testing eight bytes at once.
@@ -83,21 +209,54 @@ impl<'a> Scanner<'a> {
         self.bytes.get(self.pos).copied()
     }
 
-    /// Checks the value at `pos` and moves past it. `depth` is the nesting
-    /// of the container it sits in (0 at the top).
+    /// Checks the value at the cursor and moves past it. `depth` is the
+    /// nesting of the container it sits in (0 at the top).
     pub fn value(&mut self, depth: usize) -> Result<(), ParseError> {
+        self.walk(&mut Check, depth)
+    }
+
+    /// Reads the value at the cursor into `sink` and moves past it. `depth`
+    /// is the nesting of the container it sits in (0 at the top).
+    pub fn walk<S: Sink<'a>>(&mut self, sink: &mut S, depth: usize) -> Result<S::Out, ParseError> {
+        let start = self.pos;
         match self.peek() {
-            Some(b'{') => self.object(depth + 1, |s, _| s.value(depth + 1)),
-            Some(b'[') => self.array(depth + 1),
-            Some(b'"') => self.string().map(|_| ()),
-            Some(b'-' | b'0'..=b'9') => {
-                self.pos = checked_number_end(self.bytes, self.pos)?;
-                Ok(())
+            Some(b'{') => {
+                let level = depth + 1;
+                let mut members = sink.members();
+                self.object(level, |s, key| {
+                    let key = sink.key(key)?;
+                    let value = s.walk(sink, level)?;
+                    sink.member(&mut members, key, value);
+                    Ok(())
+                })?;
+                Ok(sink.object(members, start, self.pos, level))
             }
-            Some(b't') => self.literal("true"),
-            Some(b'f') => self.literal("false"),
-            Some(b'n') => self.literal("null"),
-            _ => Err(not_a_value(self.bytes, self.pos)),
+            Some(b'[') => {
+                let level = depth + 1;
+                let mut items = sink.items();
+                self.array(level, |s| {
+                    let value = s.walk(sink, level)?;
+                    sink.item(&mut items, value);
+                    Ok(())
+                })?;
+                Ok(sink.array(items, start, self.pos, level))
+            }
+            Some(b'"') => {
+                let escaped = self.string()?;
+                sink.string(Key {
+                    start,
+                    end: self.pos,
+                    escaped,
+                })
+            }
+            Some(b'-' | b'0'..=b'9') => {
+                self.pos = checked_number_end(self.bytes, start)?;
+                Ok(sink.number(start, self.pos))
+            }
+            Some(b't') => self.literal("true").map(|()| sink.bool(true)),
+            Some(b'f') => self.literal("false").map(|()| sink.bool(false)),
+            Some(b'n') => self.literal("null").map(|()| sink.null()),
+            _ => Err(not_a_value(self.bytes, start)),
         }
     }
 
@@ -112,57 +271,33 @@ impl<'a> Scanner<'a> {
         Ok(())
     }
 
-    fn array(&mut self, depth: usize) -> Result<(), ParseError> {
-        enter(self.bytes, self.pos, depth)?;
-        self.pos += 1;
-        self.skip_ws();
-        if self.peek() == Some(b']') {
-            self.pos += 1;
-            return Ok(());
-        }
-        loop {
-            self.value(depth)?;
-            self.skip_ws();
-            match self.peek() {
-                Some(b',') => {
-                    self.pos += 1;
-                    self.skip_ws();
-                    if self.peek() == Some(b']') {
-                        return Err(syntax_error(
-                            self.bytes,
-                            self.pos,
-                            "trailing comma before ']' is not allowed",
-                        ));
-                    }
-                }
-                Some(b']') => {
-                    self.pos += 1;
-                    return Ok(());
-                }
-                _ => {
-                    return Err(unexpected(
-                        self.bytes,
-                        self.pos,
-                        "expected ',' or ']' after array element",
-                    ));
+    /// Walks the array whose `[` is at the cursor (nesting `level`, counting
+    /// itself). `item` is called with the cursor on each item and must move
+    /// it past the item.
+    pub fn array<F>(&mut self, level: usize, mut item: F) -> Result<(), ParseError>
+    where
+        F: FnMut(&mut Scanner<'a>) -> Result<(), ParseError>,
+    {
+        if self.open(level, &ARRAY)? {
+            loop {
+                item(self)?;
+                if !self.next(&ARRAY)? {
+                    break;
                 }
             }
         }
+        Ok(())
     }
 
-    /// Walks the object whose `{` is at `pos` (nesting `depth`, counting
-    /// itself). For each member, `member` is called with the key's span
-    /// (quotes included) once the cursor is on the member's value, and must
-    /// move the cursor past that value.
-    pub fn object<F>(&mut self, depth: usize, mut member: F) -> Result<(), ParseError>
+    /// Walks the object whose `{` is at the cursor (nesting `level`,
+    /// counting itself). For each member, `member` is called with the key's
+    /// span (quotes included) once the cursor is on the member's value, and
+    /// must move the cursor past that value.
+    pub fn object<F>(&mut self, level: usize, mut member: F) -> Result<(), ParseError>
     where
         F: FnMut(&mut Scanner<'a>, Key) -> Result<(), ParseError>,
     {
-        enter(self.bytes, self.pos, depth)?;
-        self.pos += 1;
-        self.skip_ws();
-        if self.peek() == Some(b'}') {
-            self.pos += 1;
+        if !self.open(level, &OBJECT)? {
             return Ok(());
         }
         loop {
@@ -191,31 +326,46 @@ impl<'a> Scanner<'a> {
             self.pos += 1;
             self.skip_ws();
             member(self, key)?;
-            self.skip_ws();
-            match self.peek() {
-                Some(b',') => {
-                    self.pos += 1;
-                    self.skip_ws();
-                    if self.peek() == Some(b'}') {
-                        return Err(syntax_error(
-                            self.bytes,
-                            self.pos,
-                            "trailing comma before '}' is not allowed",
-                        ));
-                    }
-                }
-                Some(b'}') => {
-                    self.pos += 1;
-                    return Ok(());
-                }
-                _ => {
-                    return Err(unexpected(
-                        self.bytes,
-                        self.pos,
-                        "expected ',' or '}' after object member",
-                    ));
-                }
+            if !self.next(&OBJECT)? {
+                return Ok(());
             }
+        }
+    }
+
+    /// Enters the container whose opening bracket is at the cursor, at
+    /// nesting `level`. Returns whether it has anything in it: if so the
+    /// cursor is on its first item or key, if not past its closing bracket.
+    #[inline]
+    fn open(&mut self, level: usize, brackets: &Brackets) -> Result<bool, ParseError> {
+        enter(self.bytes, self.pos, level)?;
+        self.pos += 1;
+        self.skip_ws();
+        if self.peek() == Some(brackets.close) {
+            self.pos += 1;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// After an item or member: returns whether another follows (the cursor
+    /// then on it), or moves past the closing bracket.
+    #[inline]
+    fn next(&mut self, brackets: &Brackets) -> Result<bool, ParseError> {
+        self.skip_ws();
+        match self.peek() {
+            Some(b',') => {
+                self.pos += 1;
+                self.skip_ws();
+                if self.peek() == Some(brackets.close) {
+                    return Err(syntax_error(self.bytes, self.pos, brackets.trailing_comma));
+                }
+                Ok(true)
+            }
+            Some(b) if b == brackets.close => {
+                self.pos += 1;
+                Ok(false)
+            }
+            _ => Err(unexpected(self.bytes, self.pos, brackets.after)),
         }
     }
 
@@ -255,18 +405,10 @@ impl<'a> Scanner<'a> {
     }
 }
 
-/// Where an object key is: `start..end` spans it with its quotes.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Key {
-    pub start: usize,
-    pub end: usize,
-    /// The key contains a backslash escape (so its text is not its value).
-    pub escaped: bool,
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::parse::{MAX_DEPTH, parse};
+    use super::super::samples::{INVALID, TRUNCATED, VALID};
     use super::*;
 
     /// `validate` and `parse` agree on `input`, errors included.
@@ -292,10 +434,10 @@ mod tests {
         }
     }
 
-    /// Every input the parser's own tests use, valid and invalid, and every
-    /// prefix of the valid ones (each a truncated file).
+    /// Every shared sample, and every prefix of the valid ones (each a
+    /// truncated file).
     #[test]
-    fn agrees_with_parse_on_the_parser_test_inputs() {
+    fn agrees_with_parse_on_the_samples() {
         let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
         let objects = |n: usize| format!("{}1{}", "{\"k\":".repeat(n), "}".repeat(n));
         let owned = [
@@ -305,96 +447,10 @@ mod tests {
             objects(MAX_DEPTH),
             objects(MAX_DEPTH + 1),
         ];
-        let inputs: &[&[u8]] = &[
-            b"null",
-            b" true ",
-            b"\r\n\tfalse\n",
-            b"\"x\"",
-            b"0",
-            b"-0",
-            b"1.10",
-            b"1e3",
-            b"2.50E-3",
-            b"12345678901234567890123",
-            br#"{"z": 1, "a": [true, null, {}], "m": 2, "z": 3}"#,
-            b"\"plain\"",
-            "\"日本\"".as_bytes(),
-            br#""caf\u00e9""#,
-            br#""a\/b""#,
-            br#""\"\\\b\f\n\r\t""#,
-            br#""\ud83d\ude00!""#,
-            br#""\uD83D\uDE00""#,
-            br#""\u0000""#,
-            b"\"\"",
-            br#"["x\u0041"]"#,
-            b"{\"data\": %",
-            b"{\n  \"a\": 1,\n  \"b\": [1, 2]   %\n}",
-            b"{\n  \"a\": [\n    1,\n    2,\n    3,\n",
-            b"{\"a",
-            b"[1",
-            b"[1,",
-            b"{\"a\":",
-            b"tr",
-            b"-",
-            b"1.",
-            b"\"x\\u00",
-            b"{\"a\": 1}\n}",
-            b"1 2",
-            b"{}{}",
-            b"[] x",
-            b"{\"name\": \"caf\xE9\"}",
-            br#""\ud800""#,
-            br#""\udc00x""#,
-            br#""\ud83d\u0041""#,
-            br#""a\ude00\ud83d""#,
-            br#""\ud800\u12G4""#,
-            br#""\ud800\u00"#,
-            br#""\x41""#,
-            br#""\u12G4""#,
-            b"\xEF\xBB\xBF{}",
-            b"",
-            b"   ",
-            b"\n\r\n\t",
-            b"{\"a\": \"x\ny\"}",
-            b"[\"a\\n\x01\"]",
-            b"\"\x1f\"",
-            b"\"\x7f\"",
-            b"\"tab\there\"",
-            b"[1,]",
-            b"{\"a\":1,}",
-            b"{'a':1}",
-            b"['a']",
-            b"[1 2]",
-            b"{\"a\" 1}",
-            b"{1:2}",
-            b"[01]",
-            b"[1.]",
-            b"[1e]",
-            b"[-]",
-            b"[.5]",
-            b"[+1]",
-            b"[True]",
-            b"[nul]",
-            b"[nulx]",
-            b"[fals",
-            b"[NaN]",
-            b"// c\n1",
-            "[é]".as_bytes(),
-            b"\x0c1",
-            "{\"日本\": x}".as_bytes(),
-            b"[\r\n  1,\r\n  ?]",
-            b"{\"a\":1 \"b\":2}",
-            b"{\"a\":1,",
-            b"{\"a\":1,\"",
-            b"{\"a\"",
-            b"[\"abcdefghijklmnop\x01qrstuvwxyz\"]",
-            b"[\"abcdefghijklmnopqrstuvwxyz\\\"\"]",
-            b"[\"abcdefghijklmnopqrstuvwxyz",
-            b"{\n        \"a\": [\n                1\n        ]\n}",
-            b"{\n                \n",
-        ];
-        for input in inputs
+        for input in VALID
             .iter()
+            .chain(TRUNCATED)
+            .chain(INVALID)
             .copied()
             .chain(owned.iter().map(|s| s.as_bytes()))
         {

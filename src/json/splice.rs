@@ -352,14 +352,8 @@ impl<'s> Splicer<'s> {
 #[cfg(test)]
 mod tests {
     use super::super::format::render;
+    use super::super::samples::{INVALID, TRUNCATED, json};
     use super::*;
-
-    fn json(text: &str) -> Value {
-        match parse(text.as_bytes()) {
-            Ok(v) => v,
-            Err(e) => panic!("{text}: {e}"),
-        }
-    }
 
     /// Splices `patch` into `source` in its detected style, and checks the
     /// result against the tree path (parse, merge_patch, render).
@@ -386,18 +380,6 @@ mod tests {
             "{source} + {patch:?}"
         );
         String::from_utf8_lossy(&spliced).into_owned()
-    }
-
-    fn compact() -> Style {
-        Style {
-            indent: Indent::Compact {
-                colon_space: false,
-                comma_space: false,
-            },
-            crlf: false,
-            trailing_newline: false,
-            ensure_ascii: false,
-        }
     }
 
     /// Every example of RFC 7386 Appendix A. The splice takes object
@@ -436,7 +418,7 @@ mod tests {
         ];
         assert_eq!(cases.len(), 15);
         for (target, patch, expected) in cases {
-            let result = merge_splice(target.as_bytes(), &compact(), &json(patch));
+            let result = merge_splice(target.as_bytes(), &Style::line(), &json(patch));
             match (expected, result) {
                 (Some(expected), Ok(Some(bytes))) => {
                     assert_eq!(
@@ -444,7 +426,10 @@ mod tests {
                         expected,
                         "{target} + {patch}"
                     );
-                    assert_eq!(splice_matches_tree_in(target, patch, &compact()), expected);
+                    assert_eq!(
+                        splice_matches_tree_in(target, patch, &Style::line()),
+                        expected
+                    );
                 }
                 (None, Err(SpliceError::NotObject("array"))) => assert!(target.starts_with('[')),
                 (None, Err(SpliceError::PatchNotObject(found))) => {
@@ -578,15 +563,7 @@ mod tests {
                 "{file}: {got:?}"
             );
         }
-        for bad in [
-            &b"{\"a\": 1"[..],
-            b"[1,",
-            b"{\"a\": [1,]}",
-            b"{\"a\": 1} x",
-            b"",
-            b"\xEF\xBB\xBF{}",
-            b"{\"a\": \"\xff\"}",
-        ] {
+        for &bad in TRUNCATED.iter().chain(INVALID) {
             let got = merge_splice(bad, &style, &patch);
             let expected = parse(bad).err().map(|e| e.message);
             match got {

@@ -3,9 +3,10 @@
 //!
 //! Promises:
 //! - [`Input::parse`] accepts exactly what [`parse`](crate::json::parse)
-//!   accepts and fails with the very same [`ParseError`] otherwise (same
-//!   grammar walk, same error constructors); the values equal what the
-//!   `Value` bridge (`convert::to_val`) would make of `parse`'s tree.
+//!   accepts and fails with the very same [`ParseError`] otherwise (it is
+//!   the same grammar walk, `scan.rs`, with a sink of its own); the values
+//!   equal what the `Value` bridge (`convert::to_val`) would make of
+//!   `parse`'s tree.
 //! - No `Value` tree is built. Strings without escapes are slices of the
 //!   document's own buffer (no copy); numbers keep their text where the
 //!   filter semantics keep it (see `convert::to_num`).
@@ -24,11 +25,8 @@ use jaq_json::{Map, Rc, Val};
 
 use super::convert;
 use super::spine::{Need, Node};
-use crate::json::parse::{
-    ParseError, checked_number_end, decode_escape, enter, literal_end, not_a_value, prelude,
-    syntax_error, trailing_error, unexpected,
-};
-use crate::json::scan::Scanner;
+use crate::json::parse::{ParseError, unescape};
+use crate::json::scan::{Key, Scanner, Sink, document};
 use crate::json::{Style, Value, render};
 
 /// A document parsed into filter values; see the module head.
@@ -48,14 +46,14 @@ impl Input {
     /// Parse `source`, written in `style` (normally `Style::detect` of it,
     /// which the store has at hand).
     pub fn parse(source: Bytes, style: Style) -> Result<Input, ParseError> {
-        Input::parse_with(source, style, true)
+        Input::read(source, style, true, None)
     }
 
     /// [`Input::parse`] for output that is never copied from the source
     /// (`read` prints in a layout of its own): only strings' spellings are
     /// recorded, not every container's span.
     pub(crate) fn parse_for_printing(source: Bytes, style: Style) -> Result<Input, ParseError> {
-        Input::parse_with(source, style, false)
+        Input::read(source, style, false, None)
     }
 
     /// [`Input::parse`] of only what a filter with `spine` can look at (see
@@ -75,53 +73,33 @@ impl Input {
         spine: &super::spine::Spine,
         containers: bool,
     ) -> Result<Input, ParseError> {
-        let (_, start) = prelude(&source)?;
-        let mut p = Parser {
-            source: &source,
-            s: Scanner::new(&source, start),
-            items: Vec::with_capacity(256),
-            members: Vec::with_capacity(64),
-            record_containers: containers,
-            containers: Vec::with_capacity(256),
-            escaped: Vec::new(),
-            text: Vec::new(),
-        };
-        let root = p.spine_value(0, &spine.root)?;
-        p.s.skip_ws();
-        if p.s.pos < source.len() {
-            return Err(trailing_error(&source, p.s.pos));
-        }
-        let spans = Spans::new(p.containers, p.escaped);
-        Ok(Input {
-            source,
-            style,
-            root,
-            spans,
-        })
+        Input::read(source, style, containers, Some(&spine.root))
     }
 
-    fn parse_with(source: Bytes, style: Style, containers: bool) -> Result<Input, ParseError> {
-        let (_, start) = prelude(&source)?;
-        // Room for one container every 64 bytes, more than most documents
-        // have: the table then never moves while it fills (pages it does
-        // not fill are never made resident).
-        let expected = if containers { source.len() / 64 } else { 0 };
-        let mut p = Parser {
-            source: &source,
-            s: Scanner::new(&source, start),
-            items: Vec::with_capacity(256),
-            members: Vec::with_capacity(64),
-            record_containers: containers,
-            containers: Vec::with_capacity(expected),
-            escaped: Vec::new(),
-            text: Vec::new(),
+    /// The document in `source`, read whole or, given a spine's root, as
+    /// [`Input::parse_spine`] reads it.
+    fn read(
+        source: Bytes,
+        style: Style,
+        containers: bool,
+        spine: Option<&Node>,
+    ) -> Result<Input, ParseError> {
+        // Read whole, room for one container every 64 bytes, more than most
+        // documents have: the table then never moves while it fills (pages
+        // it does not fill are never made resident). Off a spine, few are.
+        let expected = match spine {
+            Some(_) => 256,
+            None if containers => source.len() / 64,
+            None => 0,
         };
-        let root = p.value(0)?;
-        p.s.skip_ws();
-        if p.s.pos < source.len() {
-            return Err(trailing_error(&source, p.s.pos));
-        }
-        let spans = Spans::new(p.containers, p.escaped);
+        let (root, spans) = document(&source, |doc, s| {
+            let mut r = Reader::new(&source, doc, containers, expected);
+            let root = match spine {
+                Some(node) => r.spine_value(s, 0, node)?,
+                None => s.walk(&mut r, 0)?,
+            };
+            Ok((root, Spans::new(r.containers, r.escaped)))
+        })?;
         Ok(Input {
             source,
             style,
@@ -133,15 +111,7 @@ impl Input {
     /// A value that was not read from a file (e.g. `--default`): written out
     /// compactly and read back, so strings keep their source spelling.
     pub fn from_value(value: &Value) -> Input {
-        let style = Style {
-            indent: crate::json::Indent::Compact {
-                colon_space: false,
-                comma_space: false,
-            },
-            crlf: false,
-            trailing_newline: false,
-            ensure_ascii: false,
-        };
+        let style = Style::line();
         let bytes = Bytes::from(render(value, &style));
         match Input::parse(bytes, style) {
             Ok(input) => input,
@@ -315,10 +285,11 @@ fn gallop(
     Some(lo + found)
 }
 
-struct Parser<'a> {
+/// The sink that reads a document into filter values, recording spans.
+struct Reader<'a> {
     source: &'a Bytes,
-    /// The cursor, with the scanner's fast whitespace and string scans.
-    s: Scanner<'a>,
+    /// The same bytes as text (its UTF-8 checked).
+    doc: &'a str,
     /// Items of the arrays being read, innermost last.
     items: Vec<Val>,
     /// Members of the objects being read, innermost last.
@@ -327,69 +298,146 @@ struct Parser<'a> {
     containers: Vec<Entry>,
     escaped: Vec<Entry>,
     /// Scratch space for decoding escaped strings.
-    text: Vec<u8>,
+    text: String,
 }
 
-impl Parser<'_> {
-    fn bytes(&self) -> &[u8] {
-        self.s.bytes
-    }
-
-    /// The value at the cursor, in a container at nesting `depth` (0: the top).
-    fn value(&mut self, depth: usize) -> Result<Val, ParseError> {
-        match self.s.peek() {
-            Some(b'{') => self.object(depth + 1),
-            Some(b'[') => self.array(depth + 1),
-            Some(b'"') => self.string(),
-            Some(b'-' | b'0'..=b'9') => {
-                let start = self.s.pos;
-                let end = checked_number_end(self.bytes(), start)?;
-                self.s.pos = end;
-                // The number grammar is ASCII.
-                let text = std::str::from_utf8(&self.bytes()[start..end]).unwrap_or("0");
-                Ok(Val::Num(convert::to_num(text)))
-            }
-            Some(b't') => self.literal("true", Val::Bool(true)),
-            Some(b'f') => self.literal("false", Val::Bool(false)),
-            Some(b'n') => self.literal("null", Val::Null),
-            _ => Err(not_a_value(self.bytes(), self.s.pos)),
+impl<'a> Reader<'a> {
+    /// A reader that records containers if `containers`, with room for
+    /// `expected` of them.
+    fn new(source: &'a Bytes, doc: &'a str, containers: bool, expected: usize) -> Reader<'a> {
+        Reader {
+            source,
+            doc,
+            items: Vec::with_capacity(256),
+            members: Vec::with_capacity(64),
+            record_containers: containers,
+            containers: Vec::with_capacity(expected),
+            escaped: Vec::new(),
+            text: String::new(),
         }
     }
 
-    fn literal(&mut self, word: &'static str, value: Val) -> Result<Val, ParseError> {
-        self.s.pos = literal_end(self.bytes(), self.s.pos, word)?;
-        Ok(value)
+    /// The value at the cursor as `node` needs it (see [`Input::parse_spine`]):
+    /// the members and items on the spine as their nodes need them, the
+    /// others skipped.
+    fn spine_value(
+        &mut self,
+        s: &mut Scanner<'a>,
+        depth: usize,
+        node: &Node,
+    ) -> Result<Val, ParseError> {
+        match node.need {
+            Need::Full => return s.walk(self, depth),
+            Need::Opaque if node.children.is_empty() => return self.placeholder(s, depth),
+            _ => {}
+        }
+        let (start, level) = (s.pos, depth + 1);
+        match s.peek() {
+            Some(b'{') => {
+                let base = self.members.len();
+                s.object(level, |s, key| {
+                    let key = self.key(key)?;
+                    let child = match &key {
+                        Val::TStr(b) | Val::BStr(b) => node.key(b),
+                        _ => None,
+                    };
+                    let value = match child {
+                        Some(child) => self.spine_value(s, level, child)?,
+                        None => self.placeholder(s, level)?,
+                    };
+                    self.members.push((key, value));
+                    Ok(())
+                })?;
+                Ok(Sink::object(self, base, start, s.pos, level))
+            }
+            Some(b'[') => {
+                // Indexes from the end need the length first: one pass to
+                // count the items (and check the array), one to read them.
+                let mut len = 0;
+                if node.has_index() {
+                    Scanner::new(s.bytes, s.pos).array(level, |walk| {
+                        len += 1;
+                        walk.value(level)
+                    })?;
+                }
+                let base = self.items.len();
+                s.array(level, |s| {
+                    let item = match node.index(self.items.len() - base, len) {
+                        Some(child) => self.spine_value(s, level, child)?,
+                        None => self.placeholder(s, level)?,
+                    };
+                    self.items.push(item);
+                    Ok(())
+                })?;
+                Ok(Sink::array(self, base, start, s.pos, level))
+            }
+            _ => s.walk(self, depth),
+        }
     }
 
-    /// The string at the cursor (its opening quote).
-    fn string(&mut self) -> Result<Val, ParseError> {
-        let open = self.s.pos;
-        let escaped = self.s.string()?;
-        let (start, end) = (open + 1, self.s.pos - 1);
-        if !escaped {
+    /// The value at the cursor with an array or object checked and skipped:
+    /// an empty one stands for it, recorded with its span.
+    fn placeholder(&mut self, s: &mut Scanner<'a>, depth: usize) -> Result<Val, ParseError> {
+        let start = s.pos;
+        match s.peek() {
+            Some(b'{') => {
+                s.value(depth)?;
+                Ok(Sink::object(
+                    self,
+                    self.members.len(),
+                    start,
+                    s.pos,
+                    depth + 1,
+                ))
+            }
+            Some(b'[') => {
+                s.value(depth)?;
+                Ok(Sink::array(self, self.items.len(), start, s.pos, depth + 1))
+            }
+            _ => s.walk(self, depth),
+        }
+    }
+
+    /// Record the container just read, spanning `start..end`.
+    fn record(&mut self, ptr: usize, start: usize, end: usize, level: usize) {
+        if !self.record_containers {
+            return;
+        }
+        self.containers
+            .push(Entry::new(ptr, 0, Span { start, end, level }));
+    }
+}
+
+impl<'a> Sink<'a> for Reader<'a> {
+    type Out = Val;
+    type Key = Val;
+    /// Where the array's items start in `items`.
+    type Items = usize;
+    /// Where the object's members start in `members`.
+    type Members = usize;
+
+    fn null(&mut self) -> Val {
+        Val::Null
+    }
+
+    fn bool(&mut self, value: bool) -> Val {
+        Val::Bool(value)
+    }
+
+    fn number(&mut self, start: usize, end: usize) -> Val {
+        // The number grammar is ASCII.
+        let text = self.doc.get(start..end).unwrap_or("0");
+        Val::Num(convert::to_num(text))
+    }
+
+    fn string(&mut self, at: Key) -> Result<Val, ParseError> {
+        let (start, end) = (at.start + 1, at.end - 1);
+        if !at.escaped {
             return Ok(Val::utf8_str(self.source.slice(start..end)));
         }
         self.text.clear();
-        let bytes = self.s.bytes;
-        let mut run = start;
-        let mut i = start;
-        while i < end {
-            if bytes[i] == b'\\' {
-                self.text.extend_from_slice(&bytes[run..i]);
-                // The scanner has checked every escape already.
-                let (c, len) = decode_escape(bytes, i)
-                    .map_err(|e| crate::json::parse::escape_error(bytes, i, e))?;
-                let mut utf8 = [0u8; 4];
-                self.text
-                    .extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
-                i += len;
-                run = i;
-            } else {
-                i += 1;
-            }
-        }
-        self.text.extend_from_slice(&bytes[run..end]);
-        let decoded = Bytes::from(self.text.as_slice().to_vec());
+        unescape(self.doc, start, end, &mut self.text)?;
+        let decoded = Bytes::from(self.text.as_bytes().to_vec());
         self.escaped.push(Entry::new(
             decoded.as_ptr() as usize,
             decoded.len(),
@@ -402,108 +450,34 @@ impl Parser<'_> {
         Ok(Val::utf8_str(decoded))
     }
 
-    fn array(&mut self, level: usize) -> Result<Val, ParseError> {
-        enter(self.bytes(), self.s.pos, level)?;
-        let start = self.s.pos;
-        self.s.pos += 1;
-        self.s.skip_ws();
-        let base = self.items.len();
-        if self.s.peek() == Some(b']') {
-            self.s.pos += 1;
-        } else {
-            loop {
-                let item = self.value(level)?;
-                self.items.push(item);
-                self.s.skip_ws();
-                match self.s.peek() {
-                    Some(b',') => {
-                        self.s.pos += 1;
-                        self.s.skip_ws();
-                        if self.s.peek() == Some(b']') {
-                            return Err(syntax_error(
-                                self.bytes(),
-                                self.s.pos,
-                                "trailing comma before ']' is not allowed",
-                            ));
-                        }
-                    }
-                    Some(b']') => {
-                        self.s.pos += 1;
-                        break;
-                    }
-                    _ => {
-                        return Err(unexpected(
-                            self.bytes(),
-                            self.s.pos,
-                            "expected ',' or ']' after array element",
-                        ));
-                    }
-                }
-            }
-        }
-        let items: Vec<Val> = self.items.drain(base..).collect();
-        let array = Rc::new(items);
-        self.record(Rc::as_ptr(&array) as usize, start, level);
-        Ok(Val::Arr(array))
+    fn key(&mut self, at: Key) -> Result<Val, ParseError> {
+        self.string(at)
     }
 
-    fn object(&mut self, level: usize) -> Result<Val, ParseError> {
-        enter(self.bytes(), self.s.pos, level)?;
-        let start = self.s.pos;
-        self.s.pos += 1;
-        self.s.skip_ws();
-        let base = self.members.len();
-        if self.s.peek() == Some(b'}') {
-            self.s.pos += 1;
-        } else {
-            loop {
-                if self.s.peek() != Some(b'"') {
-                    return Err(unexpected(
-                        self.bytes(),
-                        self.s.pos,
-                        "expected '\"' to begin an object key",
-                    ));
-                }
-                let key = self.string()?;
-                self.s.skip_ws();
-                if self.s.peek() != Some(b':') {
-                    return Err(unexpected(
-                        self.bytes(),
-                        self.s.pos,
-                        "expected ':' after object key",
-                    ));
-                }
-                self.s.pos += 1;
-                self.s.skip_ws();
-                let value = self.value(level)?;
-                self.members.push((key, value));
-                self.s.skip_ws();
-                match self.s.peek() {
-                    Some(b',') => {
-                        self.s.pos += 1;
-                        self.s.skip_ws();
-                        if self.s.peek() == Some(b'}') {
-                            return Err(syntax_error(
-                                self.bytes(),
-                                self.s.pos,
-                                "trailing comma before '}' is not allowed",
-                            ));
-                        }
-                    }
-                    Some(b'}') => {
-                        self.s.pos += 1;
-                        break;
-                    }
-                    _ => {
-                        return Err(unexpected(
-                            self.bytes(),
-                            self.s.pos,
-                            "expected ',' or '}' after object member",
-                        ));
-                    }
-                }
-            }
-        }
+    fn items(&mut self) -> usize {
+        self.items.len()
+    }
+
+    fn item(&mut self, _: &mut usize, value: Val) {
+        self.items.push(value);
+    }
+
+    fn array(&mut self, base: usize, start: usize, end: usize, level: usize) -> Val {
+        let items: Vec<Val> = self.items.drain(base..).collect();
+        let array = Rc::new(items);
+        self.record(Rc::as_ptr(&array) as usize, start, end, level);
+        Val::Arr(array)
+    }
+
+    fn members(&mut self) -> usize {
+        self.members.len()
+    }
+
+    fn member(&mut self, _: &mut usize, key: Val, value: Val) {
+        self.members.push((key, value));
+    }
+
+    fn object(&mut self, base: usize, start: usize, end: usize, level: usize) -> Val {
         let count = self.members.len() - base;
         let mut map = Map::with_capacity_and_hasher(count, Default::default());
         // A repeated key keeps its first position and its last value, as
@@ -512,199 +486,28 @@ impl Parser<'_> {
             map.insert(k, v);
         }
         let object = Rc::new(map);
-        self.record(Rc::as_ptr(&object) as usize, start, level);
-        Ok(Val::Obj(object))
-    }
-
-    /// The value at the cursor as `node` needs it (see [`Input::parse_spine`]).
-    fn spine_value(&mut self, depth: usize, node: &Node) -> Result<Val, ParseError> {
-        match node.need {
-            Need::Full => return self.value(depth),
-            Need::Opaque if node.children.is_empty() => return self.placeholder(depth),
-            _ => {}
-        }
-        match self.s.peek() {
-            Some(b'{') => self.spine_object(depth + 1, node),
-            Some(b'[') => self.spine_array(depth + 1, node),
-            _ => self.value(depth),
-        }
-    }
-
-    /// The value at the cursor with an array or object checked and skipped:
-    /// an empty one stands for it, recorded with its span.
-    fn placeholder(&mut self, depth: usize) -> Result<Val, ParseError> {
-        let start = self.s.pos;
-        let val = match self.s.peek() {
-            Some(b'{') => {
-                self.s.value(depth)?;
-                let object = Rc::new(Map::default());
-                self.record(Rc::as_ptr(&object) as usize, start, depth + 1);
-                Val::Obj(object)
-            }
-            Some(b'[') => {
-                self.s.value(depth)?;
-                let array: Rc<Vec<Val>> = Rc::new(Vec::new());
-                self.record(Rc::as_ptr(&array) as usize, start, depth + 1);
-                Val::Arr(array)
-            }
-            _ => return self.value(depth),
-        };
-        Ok(val)
-    }
-
-    /// An object on a spine: the members on it as their nodes need them,
-    /// the others skipped.
-    fn spine_object(&mut self, level: usize, node: &Node) -> Result<Val, ParseError> {
-        enter(self.bytes(), self.s.pos, level)?;
-        let start = self.s.pos;
-        let mut members: Vec<(Val, Val)> = Vec::new();
-        let mut failed = None;
-        // The scanner walks the object (its errors are `parse`'s); each
-        // member's value is read here, from the cursor it hands over.
-        let mut inner = Scanner::new(self.s.bytes, self.s.pos);
-        let walked = inner.object(level, |s, key| {
-            self.s.pos = key.start;
-            let k = match self.string() {
-                Ok(k) => k,
-                Err(e) => {
-                    failed = Some(e);
-                    return Err(not_a_value(self.s.bytes, key.start));
-                }
-            };
-            self.s.pos = s.pos;
-            let child = match &k {
-                Val::TStr(b) | Val::BStr(b) => node.key(b),
-                _ => None,
-            };
-            let v = match child {
-                Some(child) => self.spine_value(level, child),
-                None => self.placeholder(level),
-            };
-            match v {
-                Ok(v) => {
-                    members.push((k, v));
-                    s.pos = self.s.pos;
-                    Ok(())
-                }
-                Err(e) => {
-                    failed = Some(e);
-                    Err(not_a_value(self.s.bytes, s.pos))
-                }
-            }
-        });
-        if let Some(e) = failed {
-            return Err(e);
-        }
-        walked?;
-        self.s.pos = inner.pos;
-        let mut map = Map::with_capacity_and_hasher(members.len(), Default::default());
-        for (k, v) in members {
-            map.insert(k, v);
-        }
-        let object = Rc::new(map);
-        self.record(Rc::as_ptr(&object) as usize, start, level);
-        Ok(Val::Obj(object))
-    }
-
-    /// An array on a spine: the items on it as their nodes need them, the
-    /// others skipped.
-    fn spine_array(&mut self, level: usize, node: &Node) -> Result<Val, ParseError> {
-        enter(self.bytes(), self.s.pos, level)?;
-        let start = self.s.pos;
-        // Indexes from the end need the length first: one pass to find
-        // where the items start (and check the array), one to read them.
-        let mut starts = Vec::new();
-        if node.has_index() {
-            let mut walk = Scanner::new(self.s.bytes, self.s.pos + 1);
-            walk.skip_ws();
-            if walk.peek() != Some(b']') {
-                loop {
-                    starts.push(walk.pos);
-                    walk.value(level)?;
-                    walk.skip_ws();
-                    if walk.peek() != Some(b',') {
-                        break;
-                    }
-                    walk.pos += 1;
-                    walk.skip_ws();
-                }
-            }
-        }
-        let len = starts.len();
-        self.s.pos += 1;
-        self.s.skip_ws();
-        let mut items = Vec::new();
-        if self.s.peek() == Some(b']') {
-            self.s.pos += 1;
-        } else {
-            loop {
-                let item = match node.index(items.len(), len) {
-                    Some(child) => self.spine_value(level, child)?,
-                    None => self.placeholder(level)?,
-                };
-                items.push(item);
-                self.s.skip_ws();
-                match self.s.peek() {
-                    Some(b',') => {
-                        self.s.pos += 1;
-                        self.s.skip_ws();
-                        if self.s.peek() == Some(b']') {
-                            return Err(syntax_error(
-                                self.bytes(),
-                                self.s.pos,
-                                "trailing comma before ']' is not allowed",
-                            ));
-                        }
-                    }
-                    Some(b']') => {
-                        self.s.pos += 1;
-                        break;
-                    }
-                    _ => {
-                        return Err(unexpected(
-                            self.bytes(),
-                            self.s.pos,
-                            "expected ',' or ']' after array element",
-                        ));
-                    }
-                }
-            }
-        }
-        let array = Rc::new(items);
-        self.record(Rc::as_ptr(&array) as usize, start, level);
-        Ok(Val::Arr(array))
-    }
-
-    /// Record the container just read, from `start` to the cursor.
-    fn record(&mut self, ptr: usize, start: usize, level: usize) {
-        if !self.record_containers {
-            return;
-        }
-        self.containers.push(Entry::new(
-            ptr,
-            0,
-            Span {
-                start,
-                end: self.s.pos,
-                level,
-            },
-        ));
+        self.record(Rc::as_ptr(&object) as usize, start, end, level);
+        Val::Obj(object)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json::filter::Spine;
+    use crate::json::samples::{INVALID, TRUNCATED, VALID};
     use crate::json::{MAX_DEPTH, parse};
 
     fn input(text: &str) -> Result<Input, ParseError> {
         Input::parse(Bytes::from(text.to_owned()), Style::detect(text.as_bytes()))
     }
 
-    /// `Input::parse` and the `Value` path agree on `text`, errors included.
+    /// `Input::parse` and the `Value` path agree on `bytes`, errors included.
     #[track_caller]
-    fn agree(text: &str) {
-        match (input(text), parse(text.as_bytes())) {
+    fn agree(bytes: &[u8]) {
+        let direct = Input::parse(Bytes::copy_from_slice(bytes), Style::detect(bytes));
+        let text = String::from_utf8_lossy(bytes);
+        match (direct, parse(bytes)) {
             (Ok(i), Ok(v)) => assert_eq!(i.root, convert::to_val(&v).0, "{text:?}"),
             (Err(a), Err(b)) => assert_eq!(
                 (&a.kind, a.offset, a.line, a.column, &a.message),
@@ -723,47 +526,60 @@ mod tests {
     fn agrees_with_parse() {
         let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
         let objects = |n: usize| format!("{}1{}", "{\"k\":".repeat(n), "}".repeat(n));
-        for text in [
-            "null",
-            " true ",
-            "\r\n\tfalse\n",
-            "0",
-            "-0",
-            "1.10",
-            "1e3",
-            "2.5",
-            "12345678901234567890123",
-            "-9223372036854775808",
-            r#"{"z": 1, "a": [true, null, {}], "m": 2, "z": 3}"#,
-            "\"日本\"",
-            r#""caf\u00e9""#,
-            r#""\ud83d\ude00!\ud800""#,
-            r#"{"k\"ey": "a\/b", "": ""}"#,
-            "",
-            "   ",
-            "[1,]",
-            "{\"a\":1,}",
-            "{\"a\" 1}",
-            "{1:2}",
-            "[1 2]",
-            "\"abc",
-            "\"a\nb\"",
-            r#""\x""#,
-            "tru",
-            "nul",
-            "01",
-            "1.",
-            "[1] x",
-            "\u{feff}{}",
-            &nested(MAX_DEPTH),
-            &nested(MAX_DEPTH + 1),
-            &objects(MAX_DEPTH),
-            &objects(MAX_DEPTH + 1),
-        ] {
-            agree(text);
+        let owned = [
+            nested(MAX_DEPTH),
+            nested(MAX_DEPTH + 1),
+            objects(MAX_DEPTH),
+            objects(MAX_DEPTH + 1),
+        ];
+        for bytes in VALID
+            .iter()
+            .chain(TRUNCATED)
+            .chain(INVALID)
+            .copied()
+            .chain(owned.iter().map(|s| s.as_bytes()))
+        {
+            agree(bytes);
         }
-        let invalid_utf8 = Input::parse(Bytes::from_static(b"\"\xff\""), Style::new_file());
-        assert!(invalid_utf8.is_err());
+    }
+
+    /// Read on a spine, a document fails exactly where and as `parse`
+    /// fails, also where an index makes the reader count an array's items
+    /// before it reads them (a trailing comma once failed there as "expected
+    /// a JSON value").
+    #[test]
+    fn spine_reads_fail_as_parse_does() {
+        for code in [".a", ".[0]", ".[-1]", ".a[-1].b", ".[0] | length"] {
+            let Some(spine) = Spine::for_read(code) else {
+                panic!("{code}: no spine")
+            };
+            for &bytes in VALID.iter().chain(TRUNCATED).chain(INVALID) {
+                let style = Style::detect(bytes);
+                let read = Input::parse_spine(Bytes::copy_from_slice(bytes), style, &spine, true);
+                let text = String::from_utf8_lossy(bytes);
+                match (read, parse(bytes)) {
+                    (Ok(_), Ok(_)) => {}
+                    (Err(a), Err(b)) => assert_eq!(
+                        (&a.kind, a.offset, a.line, a.column, &a.message),
+                        (&b.kind, b.offset, b.line, b.column, &b.message),
+                        "{code} on {text:?}"
+                    ),
+                    (a, b) => panic!("{code} on {text:?}: {:?}, {:?}", a.map(|_| ()), b),
+                }
+            }
+        }
+        let e = Input::parse_spine(
+            Bytes::from_static(b"[1,]"),
+            Style::new_file(),
+            &Spine::for_read(".[-1]").unwrap(),
+            false,
+        )
+        .err()
+        .map(|e| e.message);
+        assert_eq!(
+            e.as_deref(),
+            Some("line 1, column 4: trailing comma before ']' is not allowed")
+        );
     }
 
     #[test]

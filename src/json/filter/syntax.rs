@@ -340,18 +340,13 @@ impl<'s> Writer<'s> {
 }
 
 fn push_escaped(c: char, out: &mut String) {
-    match c {
-        '"' => out.push_str("\\\""),
-        '\\' => out.push_str("\\\\"),
-        '\n' => out.push_str("\\n"),
-        '\t' => out.push_str("\\t"),
-        '\r' => out.push_str("\\r"),
-        c => {
-            let mut buf = [0u16; 2];
-            for unit in c.encode_utf16(&mut buf) {
-                out.push_str(&format!("\\u{unit:04x}"));
-            }
-        }
+    if let Some(escape) = super::val::short_escape(c) {
+        out.push_str(escape);
+        return;
+    }
+    let mut buf = [0u16; 2];
+    for unit in c.encode_utf16(&mut buf) {
+        out.push_str(&format!("\\u{unit:04x}"));
     }
 }
 

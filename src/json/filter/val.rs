@@ -263,15 +263,28 @@ pub fn format_num(n: &Num) -> String {
     }
 }
 
+/// The short escape for `c` that jq's JSON output and its string literals
+/// share (quote, backslash, line feed, tab, carriage return); `None` for any
+/// other character.
+pub(super) fn short_escape(c: char) -> Option<&'static str> {
+    Some(match c {
+        '"' => "\\\"",
+        '\\' => "\\\\",
+        '\n' => "\\n",
+        '\t' => "\\t",
+        '\r' => "\\r",
+        _ => return None,
+    })
+}
+
 pub fn write_str(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
+        if let Some(escape) = short_escape(c) {
+            out.push_str(escape);
+            continue;
+        }
         match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
             '\u{8}' => out.push_str("\\b"),
             '\u{c}' => out.push_str("\\f"),
             c if (c as u32) < 0x20 || c == '\u{7f}' => {
