@@ -223,7 +223,7 @@ fn it_fails_with_a_fail_line_where_writes_fail() {
         }
         let probe = common::command("setpriv")
             .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(&exe)
+            .arg(exe)
             .arg("--version")
             .output()
             .unwrap();
@@ -236,7 +236,7 @@ fn it_fails_with_a_fail_line_where_writes_fail() {
         }
         common::command("setpriv")
             .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(&exe)
+            .arg(exe)
             .args(["test", "basic", "--dir"])
             .arg(&mnt)
             .output()
@@ -258,7 +258,7 @@ fn a_check_whose_writes_fail_is_a_fail_line_and_exit_9() {
     let exe = common::bin();
     let out = common::command("sh")
         .args(["-c", r#"ulimit -f 16 && exec "$0" "$@""#])
-        .arg(&exe)
+        .arg(exe)
         .args(["test", "crash", "--workers", "2", "--ops", "4"])
         .env_remove("JSAFE_NO_SYNC")
         .output()
