@@ -247,9 +247,11 @@ fn a_lock_held_by_a_running_update_is_reported_with_its_holder() {
     for _ in 0..200 {
         doc = status_json(dir, &[]).1;
         // Held, and its record written: between its flock and its record
-        // the lock is held by a holder status cannot name yet.
+        // the lock is held by a holder status cannot name yet, and the
+        // file still holds the record of the `write` before it (which
+        // names another pid), so wait for the update's own record.
         let lock = &file(&doc, "slow.json")["lock"];
-        if lock["state"] == "held" && !lock["holder"].is_null() {
+        if lock["state"] == "held" && lock["holder"]["pid"] == child.id() {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
