@@ -748,16 +748,18 @@ fn a_lock_held_by_a_non_jsafe_process_is_named_as_such() {
         .args(["sleep", "30"])
         .spawn()
         .expect("flock (util-linux)");
-    let lock = dir.join(".jsafe/locks/f.json.lock");
-    for _ in 0..500 {
-        if jsafe::store::probe(&dir.join("f.json"))
-            .is_ok_and(|p| p.state == jsafe::store::lock::State::Held)
-        {
-            break;
+    // Until flock(1) holds it (a hang bound, not a speed check: a loaded
+    // machine may take seconds to start it). Going on before that would
+    // let the merge through and fail below for the wrong reason.
+    let held = (0..6000).any(|_| {
+        let held = jsafe::store::probe(&dir.join("f.json"))
+            .is_ok_and(|p| p.state == jsafe::store::lock::State::Held);
+        if !held {
+            std::thread::sleep(std::time::Duration::from_millis(10));
         }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    let _ = lock;
+        held
+    });
+    assert!(held, "flock(1) did not take the lock within 60 s");
     let out = common::run(dir, &["--timeout", "0.3", "merge", "f.json", r#"{"b": 2}"#]);
     holder.kill().unwrap();
     holder.wait().unwrap();
