@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs etcd (server and etcdctl) from the distribution's packages when
-# they are missing: the etcd tests (tests/etcd.rs, run by
+# they are missing: the etcd tests (tests/integration/etcd.rs, run by
 # `cargo test -- --ignored`) and the etcd benchmark start their own members
 # and need both binaries. Debian/Ubuntu: etcd-server + etcd-client (3.4).
 # The TLS test makes its CA and certificates with the openssl CLI.

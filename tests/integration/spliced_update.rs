@@ -1,0 +1,441 @@
+//! The spliced path of `update` (a path update run over only the paths it
+//! addresses, its result written into the file's untouched bytes) against
+//! the general path (the whole document read into values): byte for byte
+//! the same file, over random documents in every layout × every recognised
+//! form, and the forms recognised are the ones taken.
+//!
+//! Each property runs proptest's default 256 cases (`PROPTEST_CASES` for more).
+
+use std::ops::ControlFlow;
+
+use bytes::Bytes;
+use jsafe::__internals::Spine;
+use jsafe::filter::{Ending, Filter, Input, Render};
+use jsafe::{Indent, Map, Number, Style, Value, parse, render, validate};
+use proptest::prelude::*;
+use proptest::sample::select;
+
+const KEYS: &[&str] = &["a", "b", "events", "n", "é", "k\"q", "x\ny"];
+
+const NUMBERS: &[&str] = &[
+    "0",
+    "-0",
+    "42",
+    "-7",
+    "1.10",
+    "1e3",
+    "12345678901234567890123",
+];
+
+fn number(text: &str) -> Value {
+    Value::Number(Number::from_text(text).unwrap_or_else(|| Number::from_i64(0)))
+}
+
+fn arb_leaf() -> BoxedStrategy<Value> {
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        select(NUMBERS).prop_map(number),
+        select(&["", "x", "caf\u{e9}", "a\"b", "\n"][..]).prop_map(Value::from),
+    ]
+    .boxed()
+}
+
+fn arb_value() -> BoxedStrategy<Value> {
+    arb_leaf()
+        .prop_recursive(4, 40, 5, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                prop::collection::vec((select(KEYS).prop_map(str::to_string), inner), 0..5)
+                    .prop_map(|m| Value::Object(m.into_iter().collect::<Map>())),
+            ]
+        })
+        .boxed()
+}
+
+fn arb_object() -> BoxedStrategy<Value> {
+    prop::collection::vec((select(KEYS).prop_map(str::to_string), arb_value()), 0..6)
+        .prop_map(|m| Value::Object(m.into_iter().collect::<Map>()))
+        .boxed()
+}
+
+fn arb_style() -> impl Strategy<Value = Style> {
+    let indent = prop_oneof![
+        (any::<bool>(), any::<bool>()).prop_map(|(colon_space, comma_space)| Indent::Compact {
+            colon_space,
+            comma_space
+        }),
+        select(&[0u8, 2, 4][..]).prop_map(Indent::Spaces),
+        Just(Indent::Tab),
+    ];
+    (indent, any::<bool>(), any::<bool>(), any::<bool>()).prop_map(
+        |(indent, crlf, trailing_newline, ensure_ascii)| Style {
+            indent,
+            crlf,
+            trailing_newline,
+            ensure_ascii,
+        },
+    )
+}
+
+/// A path step: a key or an array index.
+#[derive(Clone, Debug)]
+enum Step {
+    Key(&'static str),
+    Index(i64),
+}
+
+fn arb_path(indexes: bool) -> BoxedStrategy<Vec<Step>> {
+    let step = if indexes {
+        prop_oneof![
+            3 => select(KEYS).prop_map(Step::Key),
+            1 => (-2i64..3).prop_map(Step::Index),
+        ]
+        .boxed()
+    } else {
+        select(KEYS).prop_map(Step::Key).boxed()
+    };
+    prop::collection::vec(step, 1..4).boxed()
+}
+
+/// `.["a"][0]["k\"q"]`: the path in jq syntax.
+fn jq_path(path: &[Step]) -> String {
+    let mut s = String::from(".");
+    for step in path {
+        match step {
+            Step::Key(k) => s.push_str(&format!("[{}]", serde_json::to_string(k).unwrap())),
+            Step::Index(i) => s.push_str(&format!("[{i}]")),
+        }
+    }
+    s
+}
+
+/// `["a", 0]`: the path as an array, for setpath.
+fn jq_array(path: &[Step]) -> String {
+    let parts: Vec<String> = path
+        .iter()
+        .map(|s| match s {
+            Step::Key(k) => serde_json::to_string(k).unwrap(),
+            Step::Index(i) => i.to_string(),
+        })
+        .collect();
+    format!("[{}]", parts.join(", "))
+}
+
+/// The recognised forms; `P` is the path, `A` the path as an array, `$v` a
+/// value.
+const FORMS: &[&str] = &[
+    "P = $v",
+    "P = 7",
+    "P |= . + 1",
+    "P |= tostring",
+    "P |= (if type == \"array\" then map(type) else . end)",
+    "P |= length",
+    "P += $v",
+    "P += [$v]",
+    "P |= . + [$v]",
+    "P += {\"k\": $v}",
+    "P -= [1]",
+    "P *= 2",
+    "del(P)",
+    "P //= $v",
+    "setpath(A; $v)",
+    "P = $__loc__",
+    "P |= empty",
+];
+
+fn form(template: &str, path: &[Step]) -> String {
+    template
+        .replace('P', &jq_path(path))
+        .replace('A', &jq_array(path))
+}
+
+/// The file a run of `code` on `bytes` writes, through the general path
+/// (`None`: the run stores nothing: an error, or not exactly one value).
+fn general(filter: &Filter, bytes: &[u8], style: Style) -> Option<Vec<u8>> {
+    let input = Input::parse(Bytes::copy_from_slice(bytes), style).ok()?;
+    store(filter, &input, style)
+}
+
+/// The same through the spliced path (`None`: it gives up, and the general
+/// path runs).
+fn spliced(filter: &Filter, spine: &Spine, bytes: &[u8], style: Style) -> Option<Vec<u8>> {
+    let input = Input::parse_spine(Bytes::copy_from_slice(bytes), style, spine, true).ok()?;
+    store(filter, &input, style)
+}
+
+fn store(filter: &Filter, input: &Input, style: Style) -> Option<Vec<u8>> {
+    let mut outputs = Vec::new();
+    let ran = filter.run_input(input, None, &|_| {}, &mut |o| {
+        outputs.push(o);
+        if outputs.len() > 1 {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    });
+    let [output] = &outputs[..] else { return None };
+    if ran != Ok(Ending::Finished) {
+        return None;
+    }
+    let how = Render {
+        style,
+        sort_keys: false,
+        copy: true,
+    };
+    Some(input.render_document(output, &how).ok()?.into_bytes())
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// `doc` written in `style`, with one member written in another layout
+/// (copied as it is by both paths when untouched).
+fn layout(doc: &Value, style: Style, odd: bool) -> Vec<u8> {
+    let bytes = render(doc, &style);
+    if !odd {
+        return bytes;
+    }
+    let Value::Object(members) = doc else {
+        return bytes;
+    };
+    let Some((_, first)) = members
+        .iter()
+        .find(|(_, v)| matches!(v, Value::Object(_) | Value::Array(_)))
+    else {
+        return bytes;
+    };
+    let mut other = style;
+    other.trailing_newline = false;
+    other.crlf = false;
+    other.indent = match style.indent {
+        Indent::Compact { .. } => Indent::Spaces(3),
+        _ => Indent::Compact {
+            colon_space: true,
+            comma_space: false,
+        },
+    };
+    let (want, odd) = (
+        text(&render(first, &{
+            let mut s = style;
+            s.trailing_newline = false;
+            s
+        })),
+        text(&render(first, &other)),
+    );
+    // Only the first copy at the top level's own depth is laid out again;
+    // the document stays valid either way (it is checked).
+    let out = text(&bytes).replacen(&want, &odd, 1).into_bytes();
+    if validate(&out).is_ok() { out } else { bytes }
+}
+
+proptest! {
+    /// Every recognised form on random documents in every layout: the
+    /// spliced path, where it stores a value, writes exactly the bytes of
+    /// the general path; where it gives up the general path runs (and the
+    /// forms that cannot fail on objects must not give up).
+    #[test]
+    fn spliced_and_general_paths_write_the_same_bytes(
+        doc in arb_object(),
+        style in arb_style(),
+        odd in any::<bool>(),
+        template in select(FORMS),
+        path in arb_path(true),
+        new in arb_value(),
+    ) {
+        let bytes = layout(&doc, style, odd);
+        let code = form(template, &path);
+        let spine = Spine::for_update(&code);
+        prop_assert!(spine.is_some(), "not recognised: {code}");
+        let spine = spine.unwrap_or_else(|| unreachable!());
+        let filter = Filter::compile(&code, vec![("v".to_string(), new)]);
+        prop_assert!(filter.is_ok(), "{code}: {:?}", filter.err());
+        let filter = filter.unwrap_or_else(|_| unreachable!());
+        let want = general(&filter, &bytes, style);
+        let got = spliced(&filter, &spine, &bytes, style);
+        if let Some(got) = &got {
+            prop_assert_eq!(Some(text(got)), want.as_deref().map(text), "{} on {}", code, text(&bytes));
+        }
+        if template == "P = $v" && matches!(path.as_slice(), [Step::Key(_)]) {
+            prop_assert!(got.is_some(), "{code} gave up on {}", text(&bytes));
+        }
+    }
+
+    /// Chains of key-path forms joined with `|`.
+    #[test]
+    fn chains_write_the_same_bytes(
+        doc in arb_object(),
+        style in arb_style(),
+        steps in prop::collection::vec((select(FORMS), arb_path(false)), 2..4),
+        new in arb_value(),
+    ) {
+        let bytes = render(&doc, &style);
+        let code = steps.iter().map(|(t, p)| format!("({})", form(t, p))).collect::<Vec<_>>().join(" | ");
+        // Parenthesised steps are single terms: the chain is recognised
+        // when each step is.
+        let plain = steps.iter().map(|(t, p)| form(t, p)).collect::<Vec<_>>().join(" | ");
+        let spine = Spine::for_update(&plain);
+        prop_assert!(spine.is_some(), "not recognised: {plain}");
+        let spine = spine.unwrap_or_else(|| unreachable!());
+        let filter = Filter::compile(&code, vec![("v".to_string(), new)]);
+        prop_assert!(filter.is_ok(), "{code}: {:?}", filter.err());
+        let filter = filter.unwrap_or_else(|_| unreachable!());
+        let want = general(&filter, &bytes, style);
+        if let Some(got) = spliced(&filter, &spine, &bytes, style) {
+            prop_assert_eq!(Some(text(&got)), want.as_deref().map(text), "{} on {}", code, text(&bytes));
+        }
+    }
+}
+
+/// The event-log forms of the speed targets are spliced (not given up on),
+/// and only what they address is read: the events are never parsed for a
+/// change of `.meta`.
+#[test]
+fn event_log_updates_are_spliced() {
+    let doc = "{\n  \"meta\": {\n    \"count\": 0\n  },\n  \"events\": [\n    {\n      \"id\": 1\n    },\n    {\n      \"id\": 2\n    }\n  ]\n}\n";
+    let style = Style::detect(doc.as_bytes());
+    let e = parse(br#"{"id": 3}"#).unwrap();
+    for (code, want) in [
+        (
+            ".meta.count = 7",
+            doc.replace("\"count\": 0", "\"count\": 7"),
+        ),
+        (
+            ".events += [$e]",
+            doc.replace(
+                "\"id\": 2\n    }\n",
+                "\"id\": 2\n    },\n    {\n      \"id\": 3\n    }\n",
+            ),
+        ),
+        (
+            ".events |= . + [$e]",
+            doc.replace(
+                "\"id\": 2\n    }\n",
+                "\"id\": 2\n    },\n    {\n      \"id\": 3\n    }\n",
+            ),
+        ),
+        (
+            "del(.meta.count)",
+            doc.replace("{\n    \"count\": 0\n  }", "{}"),
+        ),
+    ] {
+        let spine = Spine::for_update(code).unwrap();
+        let filter = Filter::compile(code, vec![("e".to_string(), e.clone())]).unwrap();
+        let got = spliced(&filter, &spine, doc.as_bytes(), style).unwrap();
+        assert_eq!(text(&got), want, "{code}");
+        assert_eq!(
+            general(&filter, doc.as_bytes(), style).map(|b| text(&b)),
+            Some(want)
+        );
+    }
+    // What the path does not reach is never read into values: for
+    // `.meta.count = 7` the events array stands in as an empty one (the
+    // scanner checks it; the renderer copies its bytes back).
+    let spine = Spine::for_update(".meta.count = 7").unwrap();
+    let input = Input::parse_spine(Bytes::from(doc.to_owned()), style, &spine, true).unwrap();
+    let filter = Filter::compile(".events | length", vec![]).unwrap();
+    let mut seen = Vec::new();
+    filter
+        .run_input(&input, None, &|_| {}, &mut |o| {
+            seen.push(o.to_value().unwrap());
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    assert_eq!(seen, vec![Value::from(0i64)]);
+}
+
+use crate::common;
+
+/// A log with an odd member (laid out by hand) and an escaped string, both
+/// of which must survive.
+const LOG: &str = "{\n  \"meta\": {\n    \"count\": 0,\n    \"name\": \"caf\\u00e9\"\n  },\n  \"odd\": {\"a\":[1,2],  \"b\":1.10},\n  \"events\": [\n    {\n      \"id\": 1\n    },\n    {\n      \"id\": 2\n    }\n  ]\n}\n";
+
+/// `jsafe ARGS` on a fresh copy of LOG, spliced or not: (exit code, stdout,
+/// stderr without the verbose lines, the file afterwards, whether the
+/// spliced path said it was taken).
+fn cli(args: &[&str], general: bool) -> (Option<i32>, String, String, String, bool) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("log.json"), LOG).unwrap();
+    let mut c = common::jsafe(dir.path());
+    c.arg("-v").args(args);
+    if general {
+        c.env("JSAFE_NO_SPLICE", "1");
+    }
+    let out = c.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let spliced = err.contains("path update:") || err.contains("path filter:");
+    let err: String = err
+        .lines()
+        .filter(|l| {
+            !l.contains("path update:") && !l.contains("path filter:") && !l.contains("backup")
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let file = std::fs::read_to_string(dir.path().join("log.json")).unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        err,
+        file,
+        spliced,
+    )
+}
+
+/// The commands take the spliced path for path filters (and say so with
+/// -v), and what they print, exit with and write is what the general path
+/// prints, exits with and writes; a path filter that fails there runs again
+/// on the whole document and fails as it always has.
+#[test]
+fn the_commands_splice_path_filters_invisibly() {
+    for (args, spliced) in [
+        (
+            &[
+                "update",
+                "log.json",
+                ".events += [$e]",
+                "--argjson",
+                "e",
+                "{\"id\": 3}",
+            ][..],
+            true,
+        ),
+        (
+            &["update", "log.json", ".meta.count += 1 | del(.meta.name)"][..],
+            true,
+        ),
+        (&["update", "log.json", ".odd.b |= . * 2"][..], true),
+        (&["update", "log.json", ".events[-1].id = 9"][..], true),
+        (&["read", "log.json", ".events | length"][..], true),
+        // No filter: validated and printed as it is.
+        (&["read", "log.json"][..], true),
+        (&["read", "log.json", "-c"][..], false),
+        (&["read", "missing.json", "--default", "{}"][..], false),
+        (&["read", "log.json", ".events[-1]"][..], true),
+        (&["read", "log.json", ".odd | map_values(type)"][..], true),
+        // Errors: the second run on the whole document reports them.
+        (&["update", "log.json", ".meta.count.x = 1"][..], false),
+        (&["update", "log.json", ".events += 1"][..], false),
+        (&["read", "log.json", ".events.x"][..], false),
+        // Not a path filter.
+        (
+            &["update", "log.json", ".meta.count = (.events | length)"][..],
+            false,
+        ),
+        // Another layout: the general path.
+        (
+            &["update", "log.json", ".meta.count = 1", "--indent", "4"][..],
+            false,
+        ),
+    ] {
+        let fast = cli(args, false);
+        let general = cli(args, true);
+        assert_eq!(fast.4, spliced, "{args:?}: {fast:?}");
+        assert!(!general.4, "{args:?}");
+        assert_eq!(
+            (&fast.0, &fast.1, &fast.2, &fast.3),
+            (&general.0, &general.1, &general.2, &general.3),
+            "{args:?}"
+        );
+    }
+}
