@@ -161,7 +161,7 @@ enum Join {
 }
 
 /// An error: a kind, one line for the user (naming the file and the next
-/// step), what happened to the file ([`Effect`]), and the underlying I/O
+/// step), what happened to the file (left untouched, see [`Untouched`], or not known), and the underlying I/O
 /// error when there is one.
 ///
 /// The line is rendered once, from the fields: the head, then the effect's

@@ -18,7 +18,7 @@ use clap::{ArgMatches, CommandFactory, FromArgMatches};
 use crate::cli::{self, Cli};
 
 /// What the command line asks for.
-pub enum Parsed {
+pub(crate) enum Parsed {
     /// A command to run.
     Run(Box<Cli>, ArgMatches),
     /// Something clap (or the version shortcut) has printed or must print:
@@ -34,7 +34,7 @@ fn version_line() -> String {
 }
 
 /// Parse the process's arguments.
-pub fn parse() -> Parsed {
+pub(crate) fn parse() -> Parsed {
     parse_from(std::env::args_os().collect())
 }
 

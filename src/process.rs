@@ -50,7 +50,7 @@ pub struct Holder {
 }
 
 /// Longest holder record read back (a record is one short line).
-pub const MAX_RECORD: usize = 4096;
+pub(crate) const MAX_RECORD: usize = 4096;
 
 impl Holder {
     /// This process, now, doing `command` (e.g. "jsafe merge").
@@ -154,7 +154,7 @@ pub fn host_name() -> String {
 }
 
 /// Start time of this process in seconds since the Unix epoch.
-pub fn self_start_time() -> Option<u64> {
+pub(crate) fn self_start_time() -> Option<u64> {
     stat_of("self").map(|s| s.start_time)
 }
 
@@ -200,7 +200,7 @@ fn boot_time() -> Option<u64> {
 
 /// The name of user `uid` from the system's user database (NSS: files, LDAP,
 /// sssd, …), never from the environment; empty when it has none.
-pub fn user_name(uid: u32) -> String {
+pub(crate) fn user_name(uid: u32) -> String {
     uzers::get_user_by_uid(uid)
         .map(|u| u.name().to_string_lossy().into_owned())
         .unwrap_or_default()
@@ -208,7 +208,7 @@ pub fn user_name(uid: u32) -> String {
 
 /// Whether the process recorded as a lock holder still exists.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Liveness {
+pub(crate) enum Liveness {
     /// The PID exists on this host and (when a start time was recorded) started
     /// within [`START_TIME_TOLERANCE`] seconds of the recorded start.
     Alive,
@@ -226,7 +226,7 @@ pub enum Liveness {
 
 impl Liveness {
     /// The word used in reports and JSON output.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Liveness::Alive => "alive",
             Liveness::Dead => "dead",
@@ -237,18 +237,18 @@ impl Liveness {
     }
 
     /// The holder is certainly gone (on this host).
-    pub fn is_gone(self) -> bool {
+    pub(crate) fn is_gone(self) -> bool {
         matches!(self, Liveness::Dead | Liveness::Recycled)
     }
 }
 
 /// Start times are compared with this slack, in seconds: both are whole
 /// seconds derived from boot time and clock ticks, and may round differently.
-pub const START_TIME_TOLERANCE: u64 = 2;
+pub(crate) const START_TIME_TOLERANCE: u64 = 2;
 
 /// Judge every holder; the answers are in the order of `holders`. Each PID is
 /// looked up once however many records name it.
-pub fn liveness(holders: &[&Holder]) -> Vec<Liveness> {
+pub(crate) fn liveness(holders: &[&Holder]) -> Vec<Liveness> {
     let here = host_name();
     // Our own entry tells whether process information is readable at all.
     let readable = stat_of("self").is_some();

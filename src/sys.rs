@@ -108,7 +108,7 @@ fn exit_now(code: i32) -> ! {
 
 /// Install the dispositions described in the module head. Called once at
 /// start-up, before any thread exists. Errors are returned, not ignored.
-pub fn install() -> std::io::Result<()> {
+pub(crate) fn install() -> std::io::Result<()> {
     // SAFETY: each call sets a disposition for one signal with a valid,
     // zero-initialised sigaction whose handler only does async-signal-safe
     // things; no thread exists yet.
@@ -179,7 +179,7 @@ static OVERFLOW_MESSAGE: Message = Message::new();
 
 /// The line (without "jsafe: " and newline) a filter's stack overflow
 /// prints from now on.
-pub fn set_overflow_line(line: &str) {
+pub(crate) fn set_overflow_line(line: &str) {
     OVERFLOW_MESSAGE.set(format!("jsafe: {line}\n"));
 }
 const INTERNAL_FAULT: &[u8] =
@@ -204,11 +204,11 @@ extern "C" fn on_fault(_sig: libc::c_int) {
 
 /// Marks `jsafe lock`'s command as running while it lives: stop signals
 /// then leave jsafe waiting for it.
-pub struct ChildRunning(());
+pub(crate) struct ChildRunning(());
 
 impl ChildRunning {
     /// The command is about to start.
-    pub fn start() -> ChildRunning {
+    pub(crate) fn start() -> ChildRunning {
         CHILD_RUNNING.store(true, Ordering::SeqCst);
         ChildRunning(())
     }
@@ -223,7 +223,7 @@ impl Drop for ChildRunning {
 /// Start `cmd` with the signal dispositions a program expects: SIGXFSZ,
 /// which jsafe ignores, back at its default (caught signals are reset by
 /// exec itself).
-pub fn child_defaults(cmd: &mut std::process::Command) {
+pub(crate) fn child_defaults(cmd: &mut std::process::Command) {
     use std::os::unix::process::CommandExt;
     // SAFETY: the closure runs in the child between fork and exec and only
     // calls signal(2), which is async-signal-safe; its result is checked.
@@ -243,7 +243,7 @@ pub fn child_defaults(cmd: &mut std::process::Command) {
 /// record names the command's pid before the command can run or print. Best
 /// effort, as every holder record: a failed write leaves the record written
 /// when the lock was taken, and never stops the command.
-pub fn record_child_pid(
+pub(crate) fn record_child_pid(
     cmd: &mut std::process::Command,
     fd: std::os::fd::RawFd,
     head: Vec<u8>,
@@ -288,7 +288,7 @@ pub fn record_child_pid(
 /// (closed on exec), sharing its open file description — and so any flock
 /// held through it. Err (EBADF) when `raw` is not open. The number itself is
 /// left alone: it may be in use by code that does not know about us.
-pub fn inherited_fd(raw: i32) -> std::io::Result<std::os::fd::OwnedFd> {
+pub(crate) fn inherited_fd(raw: i32) -> std::io::Result<std::os::fd::OwnedFd> {
     use std::os::fd::FromRawFd;
     if raw < 0 {
         return Err(std::io::Error::from_raw_os_error(libc::EBADF));
@@ -304,11 +304,11 @@ pub fn inherited_fd(raw: i32) -> std::io::Result<std::os::fd::OwnedFd> {
 }
 
 /// Marks a filter as running (for the fault handler) while it lives.
-pub struct FilterRunning(());
+pub(crate) struct FilterRunning(());
 
 impl FilterRunning {
     /// A filter starts compiling or running.
-    pub fn start() -> FilterRunning {
+    pub(crate) fn start() -> FilterRunning {
         FILTER_RUNNING.store(true, Ordering::SeqCst);
         FilterRunning(())
     }
@@ -322,7 +322,7 @@ impl Drop for FilterRunning {
 
 /// Why a contained filter stopped (see [`contain_this_thread`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stop {
+pub(crate) enum Stop {
     /// It allocated past its memory limit.
     Memory,
     /// It overflowed its thread's stack.
@@ -346,13 +346,13 @@ static STOPPED: AtomicU8 = AtomicU8::new(0);
 /// waiting for it decides: `update --stream` commits the values before the
 /// failing one, then exits 4. The time limit of a contained run is the
 /// waiting thread's to keep (no timer signal).
-pub fn contain_this_thread() {
+pub(crate) fn contain_this_thread() {
     CONTAINED.set(true);
     CONTAINING.store(true, Ordering::SeqCst);
 }
 
 /// Why the contained filter stopped, if it did.
-pub fn contained_stopped() -> Option<Stop> {
+pub(crate) fn contained_stopped() -> Option<Stop> {
     match STOPPED.load(Ordering::SeqCst) {
         1 => Some(Stop::Memory),
         2 => Some(Stop::StackOverflow),
@@ -396,14 +396,14 @@ extern "C" fn on_alarm(_sig: libc::c_int) {
 /// A filter's limits, armed while it lives: time (a timer signal) and memory
 /// (the counting allocator). Dropping it disarms both; if the timer fired
 /// meanwhile, the process is already ending and the drop never returns.
-pub struct Limits(());
+pub(crate) struct Limits(());
 
 impl Limits {
     /// Arm `time` and `memory` (bytes the filter may allocate beyond what the
     /// process holds now); `what` is the one line printed when one of them
     /// ends the process (without "jsafe: " and newline). Err when the timer
     /// cannot be armed: the filter must not run unguarded.
-    pub fn arm(
+    pub(crate) fn arm(
         time: Option<Duration>,
         memory: Option<usize>,
         timeout_line: &str,

@@ -4,7 +4,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Seconds since the Unix epoch (0 for times before it).
-pub fn unix(t: SystemTime) -> f64 {
+pub(crate) fn unix(t: SystemTime) -> f64 {
     t.duration_since(UNIX_EPOCH)
         .unwrap_or(Duration::ZERO)
         .as_secs_f64()
@@ -39,16 +39,16 @@ fn civil(t: SystemTime) -> (i64, u32, u32, u32, u32, u32, u32) {
 }
 
 /// Length of a [`stamp`].
-pub const STAMP_LEN: usize = 26;
+pub(crate) const STAMP_LEN: usize = 26;
 
 /// `20261122T013046.123456789Z`: fixed width, so names sort by time.
-pub fn stamp(t: SystemTime) -> String {
+pub(crate) fn stamp(t: SystemTime) -> String {
     let (y, mo, d, h, mi, s, ns) = civil(t);
     format!("{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}.{ns:09}Z")
 }
 
 /// `2026-11-22T01:30:46.123Z`.
-pub fn rfc3339(t: SystemTime) -> String {
+pub(crate) fn rfc3339(t: SystemTime) -> String {
     let (y, mo, d, h, mi, s, ns) = civil(t);
     format!(
         "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:03}Z",
@@ -57,7 +57,7 @@ pub fn rfc3339(t: SystemTime) -> String {
 }
 
 /// The time a [`stamp`] names, if it is one.
-pub fn parse_stamp(s: &str) -> Option<SystemTime> {
+pub(crate) fn parse_stamp(s: &str) -> Option<SystemTime> {
     let b = s.as_bytes();
     if b.len() != STAMP_LEN || !b.is_ascii() || b[8] != b'T' || b[15] != b'.' || b[25] != b'Z' {
         return None;
@@ -79,7 +79,7 @@ pub fn parse_stamp(s: &str) -> Option<SystemTime> {
 }
 
 /// "3s", "12m", "5h", "2d": how long, for people.
-pub fn human(d: Duration) -> String {
+pub(crate) fn human(d: Duration) -> String {
     let s = d.as_secs();
     match s {
         0..=119 => format!("{s}s"),
@@ -91,7 +91,7 @@ pub fn human(d: Duration) -> String {
 }
 
 /// A duration as given in options: "30s", "1.5s", "2m", "1h30m", "forever".
-pub fn human_precise(d: Duration) -> String {
+pub(crate) fn human_precise(d: Duration) -> String {
     if d.as_secs() >= 100 * 365 * 86_400 {
         return "forever".to_owned();
     }

@@ -28,7 +28,7 @@ same directory, fsyncs it, renames it over the target and fsyncs the directory. 
 key order and number text that a change did not touch are kept as they were.",
     propagate_version = true
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(flatten)]
     pub top: TopArgs,
     #[command(flatten)]
@@ -39,7 +39,7 @@ pub struct Cli {
 
 /// Options of every command, before or after the subcommand.
 #[derive(Debug, Clone, Args)]
-pub struct GlobalArgs {
+pub(crate) struct GlobalArgs {
     /// Print nothing on stderr but errors (--verbose wins over it; env JSAFE_QUIET)
     #[arg(short, long, global = true, env = "JSAFE_QUIET", hide_env = true, value_parser = FalseyValueParser::new())]
     pub quiet: bool,
@@ -52,7 +52,7 @@ pub struct GlobalArgs {
 /// variables: they apply to every command that takes a lock or writes. None
 /// and false mean "not given"; main.rs applies the defaults.
 #[derive(Debug, Clone, Args)]
-pub struct TopArgs {
+pub(crate) struct TopArgs {
     // How long to wait for a file's lock.
     #[arg(long, help = help::timeout("a"), env = "JSAFE_TIMEOUT", hide_env = true, value_name = "DURATION", value_parser = parse_timeout, help_heading = "Lock options (for every command that takes a lock)")]
     pub timeout: Option<Duration>,
@@ -79,7 +79,7 @@ const WRITE_OPTIONS: &str = "Write options";
 
 /// `--timeout` after the subcommand, for the commands that take a lock.
 #[derive(Debug, Clone, Default, Args)]
-pub struct LockOpts {
+pub(crate) struct LockOpts {
     // How long to wait for the file's lock.
     #[arg(long, help = help::timeout("the"), value_name = "DURATION", value_parser = parse_timeout, help_heading = LOCK_OPTIONS)]
     pub timeout: Option<Duration>,
@@ -87,7 +87,7 @@ pub struct LockOpts {
 
 /// The write options after the subcommand, for the commands that write.
 #[derive(Debug, Clone, Default, Args)]
-pub struct WriteOpts {
+pub(crate) struct WriteOpts {
     // Backups to keep of this file.
     #[arg(long, help = help::keep("of this file"), value_name = "N", value_parser = parse_keep, help_heading = WRITE_OPTIONS)]
     pub keep: Option<usize>,
@@ -106,7 +106,7 @@ pub struct WriteOpts {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Print a file, or the outputs of a jq filter on it (takes no lock by default)
     Read(ReadArgs),
     /// Replace a file's content with the given JSON (argument, or stdin)
@@ -169,7 +169,7 @@ pub enum Command {
 
 impl Command {
     /// The lock options given after the subcommand, for the commands that have them.
-    pub fn lock_opts(&self) -> Option<&LockOpts> {
+    pub(crate) fn lock_opts(&self) -> Option<&LockOpts> {
         match self {
             Command::Read(a) => Some(&a.lock_opts),
             Command::Write(a) => Some(&a.change.lock_opts),
@@ -185,7 +185,7 @@ impl Command {
     }
 
     /// The write options given after the subcommand, for the commands that have them.
-    pub fn write_opts(&self) -> Option<&WriteOpts> {
+    pub(crate) fn write_opts(&self) -> Option<&WriteOpts> {
         match self {
             Command::Write(a) => Some(&a.change.write_opts),
             Command::Merge(a) => Some(&a.change.write_opts),
@@ -201,7 +201,7 @@ impl Command {
 /// The options every command that changes a document ends with: a schema
 /// to check the result against, then the lock and write options.
 #[derive(Debug, Clone, Default, Args)]
-pub struct ChangeOpts {
+pub(crate) struct ChangeOpts {
     /// Refuse the change (exit 4) unless the result matches this JSON Schema
     #[arg(long, value_name = "SCHEMA.json", value_hint = ValueHint::FilePath)]
     pub schema: Option<PathBuf>,
@@ -214,7 +214,7 @@ pub struct ChangeOpts {
 /// How `merge` and `update` treat the document they change: its layout,
 /// and what a corrupt one becomes.
 #[derive(Debug, Clone, Default, Args)]
-pub struct DocOpts {
+pub(crate) struct DocOpts {
     #[command(flatten)]
     pub style: StyleArgs,
     /// If the file is corrupt, quarantine it and restore the newest valid backup first
@@ -224,7 +224,7 @@ pub struct DocOpts {
 
 /// How a changed file is formatted; by default the file's own style is kept.
 #[derive(Debug, Clone, Default, Args)]
-pub struct StyleArgs {
+pub(crate) struct StyleArgs {
     /// Write compact JSON, one line (without a format option the file keeps its own style)
     #[arg(long, conflicts_with_all = ["indent", "tab"], help_heading = FORMAT)]
     pub compact: bool,
@@ -242,7 +242,7 @@ const FORMAT: &str = "Format options";
 
 /// Variables for jq filters.
 #[derive(Debug, Clone, Default, Args)]
-pub struct VarArgs {
+pub(crate) struct VarArgs {
     /// Bind $NAME to the string VALUE in the filter
     #[arg(long = "arg", help_heading = VARIABLES, num_args = 2, value_names = ["NAME", "VALUE"], action = clap::ArgAction::Append, value_parser = clap::value_parser!(OsString))]
     pub arg: Vec<OsString>,
@@ -269,7 +269,7 @@ pub struct VarArgs {
 impl VarArgs {
     /// Any variable given: the value argument of `merge`, `write` and
     /// `append` is then a jq expression rather than literal JSON.
-    pub fn given(&self) -> bool {
+    pub(crate) fn given(&self) -> bool {
         !(self.arg.is_empty()
             && self.argjson.is_empty()
             && self.slurpfile.is_empty()
@@ -281,7 +281,7 @@ impl VarArgs {
 
 #[derive(Debug, Args)]
 #[command(allow_negative_numbers = true)]
-pub struct ReadArgs {
+pub(crate) struct ReadArgs {
     /// The JSON file; "-" reads stdin (nothing is created, no lock, no --recover)
     #[arg(value_hint = ValueHint::FilePath)]
     pub file: PathBuf,
@@ -340,7 +340,7 @@ pub struct ReadArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct WriteArgs {
+pub(crate) struct WriteArgs {
     /// The JSON file
     #[arg(value_hint = ValueHint::FilePath)]
     pub file: PathBuf,
@@ -355,7 +355,7 @@ pub struct WriteArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct MergeArgs {
+pub(crate) struct MergeArgs {
     /// The JSON file (a missing file starts as {})
     #[arg(value_hint = ValueHint::FilePath)]
     pub file: PathBuf,
@@ -380,7 +380,7 @@ pub struct MergeArgs {
 
 #[derive(Debug, Args)]
 #[command(allow_negative_numbers = true)]
-pub struct UpdateArgs {
+pub(crate) struct UpdateArgs {
     /// The JSON file
     #[arg(value_hint = ValueHint::FilePath)]
     pub file: PathBuf,
@@ -416,7 +416,7 @@ pub struct UpdateArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct LockArgs {
+pub(crate) struct LockArgs {
     /// The JSON file whose lock is taken (it need not exist)
     #[arg(value_hint = ValueHint::FilePath)]
     pub file: PathBuf,
@@ -435,7 +435,7 @@ pub struct LockArgs {
 
 #[derive(Debug, Args)]
 #[command(allow_negative_numbers = true)]
-pub struct WatchArgs {
+pub(crate) struct WatchArgs {
     /// The file to watch (it need not exist yet)
     #[arg(value_hint = ValueHint::FilePath)]
     pub file: PathBuf,
@@ -464,7 +464,7 @@ pub struct WatchArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct AppendArgs {
+pub(crate) struct AppendArgs {
     /// The JSON Lines file (*.jsonl, *.ndjson, or --lines), or with --to a JSON document
     #[arg(value_hint = ValueHint::FilePath)]
     pub file: PathBuf,
@@ -488,7 +488,7 @@ pub struct AppendArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct SchemaArgs {
+pub(crate) struct SchemaArgs {
     /// The data file
     #[arg(value_hint = ValueHint::FilePath)]
     pub file: PathBuf,
@@ -511,7 +511,7 @@ pub struct SchemaArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ForgetArgs {
+pub(crate) struct ForgetArgs {
     /// The managed file that is gone
     #[arg(value_hint = ValueHint::FilePath)]
     pub file: PathBuf,
@@ -521,7 +521,7 @@ pub struct ForgetArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct RotateArgs {
+pub(crate) struct RotateArgs {
     /// The JSON Lines log (*.jsonl, *.ndjson, or --lines)
     #[arg(value_hint = ValueHint::FilePath)]
     pub file: PathBuf,
@@ -545,7 +545,7 @@ pub struct RotateArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct RestoreArgs {
+pub(crate) struct RestoreArgs {
     /// The JSON file
     #[arg(value_hint = ValueHint::FilePath)]
     pub file: PathBuf,
@@ -568,7 +568,7 @@ pub struct RestoreArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct StatusArgs {
+pub(crate) struct StatusArgs {
     /// Files, or directories searched recursively for managed files (default: .)
     #[arg(value_hint = ValueHint::AnyPath)]
     pub paths: Vec<PathBuf>,
@@ -590,7 +590,7 @@ pub struct StatusArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct CleanupArgs {
+pub(crate) struct CleanupArgs {
     /// Directories (searched recursively) or files (default: .)
     #[arg(value_hint = ValueHint::AnyPath)]
     pub paths: Vec<PathBuf>,
@@ -609,7 +609,7 @@ pub struct CleanupArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct TestArgs {
+pub(crate) struct TestArgs {
     /// Suites to run (default: all, in the order of --list)
     #[arg(value_name = "SUITE", value_parser = clap::builder::PossibleValuesParser::new(crate::selftest::SUITES))]
     pub suites: Vec<String>,
@@ -637,7 +637,7 @@ pub struct TestArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct CompletionsArgs {
+pub(crate) struct CompletionsArgs {
     /// The shell to complete for
     #[arg(value_enum)]
     pub shell: CompletionShell,
@@ -645,7 +645,7 @@ pub struct CompletionsArgs {
 
 /// Shells `jsafe completions` writes a script for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum CompletionShell {
+pub(crate) enum CompletionShell {
     /// Into bash-completion's completions directory, named jsafe
     Bash,
     /// Into a directory in $fpath, named _jsafe
@@ -659,14 +659,14 @@ pub enum CompletionShell {
 }
 
 #[derive(Debug, Args)]
-pub struct ManArgs {
+pub(crate) struct ManArgs {
     /// Write every page (jsafe.1 and one per subcommand) into this directory instead
     #[arg(value_name = "DIR", value_hint = ValueHint::DirPath)]
     pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
-pub struct GenerateArgs {
+pub(crate) struct GenerateArgs {
     /// Directory to write completions/ and man/ into
     #[arg(default_value = ".")]
     pub dir: PathBuf,

@@ -10,7 +10,7 @@ use crate::time;
 
 /// The exit codes, shown at the end of `jsafe --help`: `error::EXIT_CODES`
 /// and what is not a kind of error (0, a halt's own code, signals, `lock`).
-pub fn exit_codes() -> String {
+pub(super) fn exit_codes() -> String {
     let mut text = String::from("Exit codes:\n  0  ok");
     for (_, code, meaning) in EXIT_CODES {
         text.push_str(&format!("\n  {code}  {meaning}"));
@@ -24,7 +24,7 @@ pub fn exit_codes() -> String {
 }
 
 /// `--timeout`'s help, for `a` file before the subcommand or `the` file after it.
-pub fn timeout(which: &str) -> String {
+pub(super) fn timeout(which: &str) -> String {
     format!(
         "How long to wait for {which} file's lock before exit 3: 30, 30s, 2m, 1h30m, forever [default: {}; env JSAFE_TIMEOUT]",
         time::human(Options::DEFAULT_TIMEOUT)
@@ -33,7 +33,7 @@ pub fn timeout(which: &str) -> String {
 
 /// `--keep`'s help: backups kept `per file` (before the subcommand) or `of
 /// this file` (after it).
-pub fn keep(of: &str) -> String {
+pub(super) fn keep(of: &str) -> String {
     format!(
         "Backups to keep {of} [default: {}; env JSAFE_KEEP]",
         Options::DEFAULT_KEEP
@@ -41,7 +41,7 @@ pub fn keep(of: &str) -> String {
 }
 
 /// `update --filter-timeout`'s help.
-pub fn filter_timeout() -> String {
+pub(super) fn filter_timeout() -> String {
     format!(
         "Abort a filter still running after DURATION, exit 4 (the lock is released): 10, 30s, 2m [default: {}; env JSAFE_FILTER_TIMEOUT]",
         time::human(DEFAULT_FILTER_TIMEOUT)
@@ -50,7 +50,7 @@ pub fn filter_timeout() -> String {
 
 /// Examples per subcommand: the command line and what it does. Shown at the
 /// end of each subcommand's `--help` and in its man page's EXAMPLES section.
-pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
+pub(crate) const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
     (
         "read",
         &[
@@ -281,7 +281,7 @@ pub const EXAMPLES: &[(&str, &[(&str, &str)])] = &[
 /// `jsafe CMD --x` for one command's option), the value it takes, and what it
 /// does (a default shown is the one in force). `jsafe --help` and the man page's ENVIRONMENT section are made from
 /// it; a unit test checks it against the arguments that read a variable.
-pub fn environment() -> Vec<(&'static str, &'static str, &'static str, String)> {
+pub(crate) fn environment() -> Vec<(&'static str, &'static str, &'static str, String)> {
     vec![
         (
             "JSAFE_TIMEOUT",
@@ -354,7 +354,7 @@ pub fn environment() -> Vec<(&'static str, &'static str, &'static str, String)> 
 }
 
 /// The examples of `subcommand`, as a help section.
-pub fn examples_help(subcommand: &str) -> Option<String> {
+pub(super) fn examples_help(subcommand: &str) -> Option<String> {
     let (_, examples) = EXAMPLES.iter().find(|(name, _)| *name == subcommand)?;
     let mut text = String::from("Examples:");
     for (line, what) in *examples {
@@ -364,7 +364,7 @@ pub fn examples_help(subcommand: &str) -> Option<String> {
 }
 
 /// The root's after-help: exit codes, environment, where state lives.
-pub fn root_after_help() -> String {
+pub(super) fn root_after_help() -> String {
     let mut text = format!(
         "{}\n\nEnvironment (a flag beats its variable, a variable beats the default; \
 an empty variable counts as unset):",

@@ -20,14 +20,14 @@ mod units;
 
 use clap::CommandFactory;
 
-pub use args::*;
-pub use help::{EXAMPLES, environment};
-pub use units::show_size;
+pub(crate) use args::*;
+pub(crate) use help::{EXAMPLES, environment};
+pub(crate) use units::show_size;
 
 /// The whole command line: the derive's definitions plus each subcommand's
 /// examples and the root's exit codes and environment. The one function that
 /// builds the whole clap tree.
-pub fn command() -> clap::Command {
+pub(crate) fn command() -> clap::Command {
     let mut cmd = Cli::command().after_help(help::root_after_help());
     for (name, _) in EXAMPLES {
         if let Some(text) = help::examples_help(name) {

@@ -12,7 +12,7 @@ const DEFAULT_KEEP: usize = Options::DEFAULT_KEEP;
 
 /// `--timeout`: a duration, or `forever`/`inf`/`infinity` (wait for ever);
 /// empty (an empty variable) is the default.
-pub fn parse_timeout(s: &str) -> Result<Duration, String> {
+pub(super) fn parse_timeout(s: &str) -> Result<Duration, String> {
     if s.trim().is_empty() {
         return Ok(DEFAULT_TIMEOUT);
     }
@@ -25,14 +25,14 @@ pub fn parse_timeout(s: &str) -> Result<Duration, String> {
     parse_duration(s)
 }
 
-pub fn parse_filter_timeout(s: &str) -> Result<Duration, String> {
+pub(super) fn parse_filter_timeout(s: &str) -> Result<Duration, String> {
     if s.trim().is_empty() {
         return Ok(DEFAULT_FILTER_TIMEOUT);
     }
     parse_duration(s)
 }
 
-pub fn parse_keep(s: &str) -> Result<usize, String> {
+pub(super) fn parse_keep(s: &str) -> Result<usize, String> {
     if s.trim().is_empty() {
         return Ok(DEFAULT_KEEP);
     }
@@ -41,7 +41,7 @@ pub fn parse_keep(s: &str) -> Result<usize, String> {
         .map_err(|_| format!("'{s}' is not a number of backups"))
 }
 
-pub fn parse_filter_memory(s: &str) -> Result<FilterMemory, String> {
+pub(super) fn parse_filter_memory(s: &str) -> Result<FilterMemory, String> {
     if s.trim().is_empty() || s.trim().eq_ignore_ascii_case("auto") {
         return Ok(FilterMemory::Auto);
     }
@@ -49,7 +49,7 @@ pub fn parse_filter_memory(s: &str) -> Result<FilterMemory, String> {
 }
 
 /// A size: "1048576", "512K", "64M", "2G", "1T" (powers of 1024).
-pub fn parse_size(s: &str) -> Result<usize, String> {
+pub(super) fn parse_size(s: &str) -> Result<usize, String> {
     let t = s.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
@@ -75,7 +75,7 @@ pub fn parse_size(s: &str) -> Result<usize, String> {
 }
 
 /// A size for people: "2G", "512M", "1000".
-pub fn show_size(n: usize) -> String {
+pub(crate) fn show_size(n: usize) -> String {
     for (unit, shift) in [("T", 40), ("G", 30), ("M", 20), ("K", 10)] {
         if n >= 1 << shift && n.is_multiple_of(1 << shift) {
             return format!("{}{unit}", n >> shift);
@@ -88,7 +88,7 @@ pub fn show_size(n: usize) -> String {
 /// `0.5`, `1e19`); otherwise numbers with units, `30s`, `2m`, `1h30m`, `1w`, `500ms`,
 /// `2 days` (the `humantime` crate's units: ns, us, ms, s, m, h, d, w, M, y
 /// and their long names), and one number with a fraction, `1.5h`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(super) fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
     let shown = || format!("'{s}' is not a duration (like 30, 30s, 2m, 1h30m, 1w)");
     if t.is_empty() {

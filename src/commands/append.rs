@@ -18,7 +18,7 @@ use crate::json::{self, Map, Style, Value};
 use crate::store::OnCorrupt;
 use crate::store::{Change, Format, Outcome};
 
-pub fn run(g: &Global, args: &AppendArgs) -> Result<()> {
+pub(crate) fn run(g: &Global, args: &AppendArgs) -> Result<()> {
     let file = &args.file;
     // The value, literal or built from variables, before any lock is taken.
     let given = match args.json == "-" {

@@ -64,11 +64,11 @@ use crate::store::{Dir, layout};
 use crate::time;
 
 /// Version of the `--json` document; raised when a field changes meaning.
-pub const JSON_VERSION: u32 = 1;
+pub(crate) const JSON_VERSION: u32 = 1;
 
 /// Returns the exit code: 0 unless the sweep itself failed (7) or no PATH
 /// exists (6, not under --quiet).
-pub fn run(g: &Global, args: &CleanupArgs) -> Result<i32> {
+pub(crate) fn run(g: &Global, args: &CleanupArgs) -> Result<i32> {
     if args.paths.iter().any(|p| crate::store::Backend::is_etcd(p)) {
         return super::etcd::cleanup(g, &args.paths);
     }

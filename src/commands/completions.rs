@@ -32,19 +32,19 @@ use crate::error::{Error, Kind, Result};
 use crate::store;
 
 /// The variable that makes a run a completion request.
-pub const VAR: &str = "JSAFE_COMPLETE";
+pub(crate) const VAR: &str = "JSAFE_COMPLETE";
 
 /// The program the scripts complete and call.
 const BIN: &str = "jsafe";
 
 /// `jsafe completions SHELL`: the script on stdout.
-pub fn run(args: &CompletionsArgs) -> Result<()> {
+pub(crate) fn run(args: &CompletionsArgs) -> Result<()> {
     super::print(&script(args.shell)?)
 }
 
 /// The script for `shell`, as `jsafe completions` prints it and
 /// `jsafe generate` writes it into `completions/`.
-pub fn script(shell: CompletionShell) -> Result<Vec<u8>> {
+pub(crate) fn script(shell: CompletionShell) -> Result<Vec<u8>> {
     let mut buf = Vec::new();
     let written = match shell {
         CompletionShell::Bash => buf.write_all(BASH.replace("VAR", VAR).as_bytes()),
@@ -64,7 +64,7 @@ pub fn script(shell: CompletionShell) -> Result<Vec<u8>> {
 
 /// When this run is a completion request (see the module comment), print the
 /// candidates and return the exit code; otherwise None.
-pub fn answer_if_asked() -> Option<i32> {
+pub(crate) fn answer_if_asked() -> Option<i32> {
     let shell = std::env::var_os(VAR)?;
     let mut args: Vec<OsString> = std::env::args_os().collect();
     if shell.is_empty() || args.get(1).is_none_or(|a| a != "--") {
@@ -164,7 +164,7 @@ fn bash_records(
 
 /// Candidates for `restore --from`: the backups of the FILE named on the same
 /// line, newest first, with their time as help (fish and zsh show it).
-pub fn backup_names(current: &std::ffi::OsStr) -> Vec<CompletionCandidate> {
+pub(crate) fn backup_names(current: &std::ffi::OsStr) -> Vec<CompletionCandidate> {
     let Some(file) = restore_file(&line_words()) else {
         return Vec::new();
     };
@@ -188,7 +188,7 @@ pub fn backup_names(current: &std::ffi::OsStr) -> Vec<CompletionCandidate> {
 /// Candidates for `lock FILE -- CMD...`: the first word after `--` is a
 /// command (executables in PATH, or a path when it has a `/`), the others
 /// are files.
-pub fn lock_command(current: &std::ffi::OsStr) -> Vec<CompletionCandidate> {
+pub(crate) fn lock_command(current: &std::ffi::OsStr) -> Vec<CompletionCandidate> {
     let words = line_words();
     let at = std::env::var("_CLAP_COMPLETE_INDEX")
         .ok()
@@ -221,7 +221,7 @@ pub fn lock_command(current: &std::ffi::OsStr) -> Vec<CompletionCandidate> {
 /// Candidates for `--slurpfile NAME PATH` and `--rawfile NAME PATH`: none
 /// for NAME (a new variable), files for PATH.
 #[derive(Clone, Copy)]
-pub struct NameThenFile;
+pub(crate) struct NameThenFile;
 
 impl clap_complete::engine::ValueCompleter for NameThenFile {
     fn complete(&self, current: &std::ffi::OsStr) -> Vec<CompletionCandidate> {

@@ -14,7 +14,7 @@ use crate::store::etcd::{self, HELD_ENV, Url, lock::NotTaken};
 use crate::store::{self, Change, OnCorrupt};
 
 /// `jsafe restore etcd://…`: list the backup keys, or bring one back.
-pub fn restore(g: &Global, args: &RestoreArgs) -> Result<()> {
+pub(crate) fn restore(g: &Global, args: &RestoreArgs) -> Result<()> {
     let file = &args.file;
     let backups = etcd::backups(file, g.timeout)?;
     if args.list || (args.from.is_none() && !args.latest) {
@@ -79,7 +79,7 @@ pub fn restore(g: &Global, args: &RestoreArgs) -> Result<()> {
 
 /// `jsafe lock etcd://… -- CMD`: a lease-backed lock held while CMD runs;
 /// jsafe changes of the key inside CMD use it (and are fenced by its lease).
-pub fn lock(g: &Global, args: &LockArgs) -> Result<i32> {
+pub(crate) fn lock(g: &Global, args: &LockArgs) -> Result<i32> {
     let file = &args.file;
     let Some(program) = args.command.first() else {
         return Err(Error::new(Kind::Usage, "no command given after --"));
@@ -155,7 +155,7 @@ pub fn lock(g: &Global, args: &LockArgs) -> Result<i32> {
 /// `status etcd://…/KEY` or `…/PREFIX/`: documents, locks, members. Exit 9
 /// when a member does not answer, there is no leader, or a document is not
 /// valid JSON.
-pub fn status(g: &Global, args: &crate::cli::StatusArgs) -> Result<i32> {
+pub(crate) fn status(g: &Global, args: &crate::cli::StatusArgs) -> Result<i32> {
     let mut problems: Vec<String> = Vec::new();
     let mut out = String::new();
     let mut all = Vec::new();
@@ -314,7 +314,7 @@ fn status_table(file: &Path, r: &etcd::status::Report) -> String {
 
 /// `cleanup-locks etcd://…`: nothing to sweep (a lock is a lease and
 /// expires with its holder); the held locks are listed.
-pub fn cleanup(g: &Global, paths: &[std::path::PathBuf]) -> Result<i32> {
+pub(crate) fn cleanup(g: &Global, paths: &[std::path::PathBuf]) -> Result<i32> {
     let mut out = String::new();
     for file in paths {
         let r = etcd::status::report(file, g.timeout)?;
@@ -341,7 +341,7 @@ pub fn cleanup(g: &Global, paths: &[std::path::PathBuf]) -> Result<i32> {
 /// exact bytes, `--workers` × `--ops` concurrent `update '.n += 1'` counting
 /// exactly, a nested change under `lock`, sequential changes per second, and
 /// every member answering with a leader. Exit 9 when a check fails.
-pub fn selftest(g: &Global, args: &crate::cli::TestArgs, url: &Path) -> Result<i32> {
+pub(crate) fn selftest(g: &Global, args: &crate::cli::TestArgs, url: &Path) -> Result<i32> {
     let text = url.to_string_lossy();
     let base = text.trim_end_matches('/');
     let key =

@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::store::OnCorrupt;
 use crate::store::forget::{forget, forget_preview};
 
-pub fn run(g: &Global, args: &ForgetArgs) -> Result<()> {
+pub(crate) fn run(g: &Global, args: &ForgetArgs) -> Result<()> {
     let file = &args.file;
     let mut everything = args.yes;
     if !everything {

@@ -34,12 +34,12 @@ const SHELLS: [(CompletionShell, &str); 5] = [
     (CompletionShell::Powershell, "_jsafe.ps1"),
 ];
 
-pub fn run(args: &GenerateArgs) -> Result<()> {
+pub(crate) fn run(args: &GenerateArgs) -> Result<()> {
     write_all(&args.dir, render_all()?)
 }
 
 /// `jsafe man [DIR]`: every page into DIR, or jsafe(1) on stdout.
-pub fn man(args: &ManArgs) -> Result<()> {
+pub(crate) fn man(args: &ManArgs) -> Result<()> {
     let pages = rendered_pages()?;
     match &args.dir {
         Some(dir) => write_all(dir, pages),

@@ -26,7 +26,7 @@ use crate::error::{Error, Kind, Result};
 use crate::process::Holder;
 use crate::store::{self, Lock, Mode};
 
-pub fn run(g: &Global, args: &LockArgs) -> Result<i32> {
+pub(crate) fn run(g: &Global, args: &LockArgs) -> Result<i32> {
     let file = &args.file;
     if store::Backend::is_etcd(file) {
         return super::etcd::lock(g, args);

@@ -12,7 +12,7 @@ use crate::error::{Error, Kind, Result};
 use crate::json::{self, Map, SpliceError, Style, Value, merge_patch};
 use crate::store::{self, Change, Current};
 
-pub fn run(g: &Global, args: &MergeArgs) -> Result<()> {
+pub(crate) fn run(g: &Global, args: &MergeArgs) -> Result<()> {
     let file = &args.file;
     super::check_file_value_order("merge", file, args.patch.as_deref(), "PATCH")?;
     super::refuse_json_lines("merge", file)?;

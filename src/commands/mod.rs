@@ -1,25 +1,25 @@
 //! One module per subcommand, each a short function over `store` and `json`.
 //! Commands never touch a data file except through `store`.
 
-pub mod append;
-pub mod cleanup;
-pub mod completions;
-pub mod etcd;
-pub mod forget;
-pub mod generate;
-pub mod lock;
-pub mod merge;
-pub mod read;
-pub mod restore;
-pub mod rotate;
-pub mod schema;
-pub mod shared;
-pub mod status;
-pub mod stream;
-pub mod test;
-pub mod update;
-pub mod watch;
-pub mod write;
+pub(crate) mod append;
+pub(crate) mod cleanup;
+pub(crate) mod completions;
+pub(crate) mod etcd;
+pub(crate) mod forget;
+pub(crate) mod generate;
+pub(crate) mod lock;
+pub(crate) mod merge;
+pub(crate) mod read;
+pub(crate) mod restore;
+pub(crate) mod rotate;
+pub(crate) mod schema;
+pub(crate) mod shared;
+pub(crate) mod status;
+pub(crate) mod stream;
+pub(crate) mod test;
+pub(crate) mod update;
+pub(crate) mod watch;
+pub(crate) mod write;
 
 use std::ffi::OsStr;
 use std::io::{self, Read, Write};
@@ -32,7 +32,7 @@ use crate::store::{OnCorrupt, Options, Outcome};
 
 /// One line on stderr. A stderr that is closed or full is ignored: the exit
 /// code stays the documented one (a failed diagnostic never aborts).
-pub fn diag(line: &str) {
+pub(crate) fn diag(line: &str) {
     // One line whatever the message holds: a file name may contain a newline.
     let line = line.replace('\r', "\\r").replace('\n', "\\n");
     let mut err = io::stderr().lock();
@@ -41,7 +41,7 @@ pub fn diag(line: &str) {
 
 /// Settings every command shares (the global flags, after environment and defaults).
 #[derive(Clone, Debug)]
-pub struct Global {
+pub(crate) struct Global {
     pub timeout: Duration,
     pub keep: usize,
     pub backup: bool,
@@ -56,7 +56,7 @@ pub struct Global {
 
 impl Global {
     /// Transaction options for `operation`.
-    pub fn options<'a>(
+    pub(crate) fn options<'a>(
         &self,
         operation: &'a str,
         indent: Option<Indent>,
@@ -75,21 +75,21 @@ impl Global {
     }
 
     /// A line on stderr, unless --quiet.
-    pub fn notice(&self, line: &str) {
+    pub(crate) fn notice(&self, line: &str) {
         if !self.quiet {
             diag(line);
         }
     }
 
     /// A line on stderr with --verbose only.
-    pub fn detail(&self, line: &str) {
+    pub(crate) fn detail(&self, line: &str) {
         if self.verbose {
             diag(line);
         }
     }
 
     /// What the user should hear about a finished transaction.
-    pub fn report(&self, file: &Path, outcome: &Outcome) {
+    pub(crate) fn report(&self, file: &Path, outcome: &Outcome) {
         for w in &outcome.warnings {
             self.notice(w);
         }
@@ -131,7 +131,7 @@ impl Global {
     }
 
     /// The callback a transaction calls when it has to wait for the lock.
-    pub fn waiter(&self, file: &Path) -> impl Fn(&str) + use<'_> {
+    pub(crate) fn waiter(&self, file: &Path) -> impl Fn(&str) + use<'_> {
         let file = file.to_path_buf();
         move |who: &str| {
             self.detail(&format!("{}: waiting for the lock, {who}", file.display()));
@@ -140,13 +140,13 @@ impl Global {
 }
 
 /// No space anywhere: `--compact`, `--indent 0`, a JSON Lines line.
-pub const COMPACT: Indent = Indent::Compact {
+pub(crate) const COMPACT: Indent = Indent::Compact {
     colon_space: false,
     comma_space: false,
 };
 
 /// The formatting override chosen by --compact / --indent / --tab.
-pub fn indent_override(style: &crate::cli::StyleArgs) -> Option<Indent> {
+pub(crate) fn indent_override(style: &crate::cli::StyleArgs) -> Option<Indent> {
     if style.compact || style.indent == Some(0) {
         Some(COMPACT)
     } else if style.tab {
@@ -158,7 +158,7 @@ pub fn indent_override(style: &crate::cli::StyleArgs) -> Option<Indent> {
 
 /// `write`, `merge` and `update` change JSON documents: a JSON Lines file
 /// (by its name) is refused before anything is read (exit 2).
-pub fn refuse_json_lines(command: &str, file: &Path) -> Result<()> {
+pub(crate) fn refuse_json_lines(command: &str, file: &Path) -> Result<()> {
     if crate::store::Format::of(file) == crate::store::Format::Lines {
         return Err(Error::new(
             Kind::Usage,
@@ -173,7 +173,9 @@ pub fn refuse_json_lines(command: &str, file: &Path) -> Result<()> {
 
 /// A one-off schema check for `--schema SCHEMA.json` (None without it): the
 /// schema is read and compiled before any lock is taken.
-pub fn schema_check(schema: Option<&Path>) -> Result<Option<Box<crate::store::Check<'static>>>> {
+pub(crate) fn schema_check(
+    schema: Option<&Path>,
+) -> Result<Option<Box<crate::store::Check<'static>>>> {
     let Some(path) = schema else {
         return Ok(None);
     };
@@ -192,13 +194,13 @@ pub fn schema_check(schema: Option<&Path>) -> Result<Option<Box<crate::store::Ch
 }
 
 /// An argument as UTF-8 text (exit 4 otherwise).
-pub fn utf8_arg<'a>(arg: &'a OsStr, what: &str) -> Result<&'a str> {
+pub(crate) fn utf8_arg<'a>(arg: &'a OsStr, what: &str) -> Result<&'a str> {
     arg.to_str()
         .ok_or_else(|| Error::bad_input(format!("{what} is not valid UTF-8")))
 }
 
 /// Parse JSON given as an argument, or read from stdin when `arg` is None or "-".
-pub fn json_input(arg: Option<&OsStr>, what: &str) -> Result<Value> {
+pub(crate) fn json_input(arg: Option<&OsStr>, what: &str) -> Result<Value> {
     let bytes = match arg {
         Some(a) if a != "-" => utf8_arg(a, what)?.as_bytes().to_vec(),
         _ => {
@@ -218,7 +220,11 @@ pub fn json_input(arg: Option<&OsStr>, what: &str) -> Result<Value> {
 /// value. The way to put shell values into JSON: a value bound by `--arg`
 /// is a string, whatever characters it holds. Evaluated before any lock is
 /// taken.
-pub fn value_input(arg: Option<&OsStr>, vars: &crate::cli::VarArgs, what: &str) -> Result<Value> {
+pub(crate) fn value_input(
+    arg: Option<&OsStr>,
+    vars: &crate::cli::VarArgs,
+    what: &str,
+) -> Result<Value> {
     if !vars.given() {
         if !vars.positional.is_empty() {
             return Err(Error::new(
@@ -273,7 +279,7 @@ pub fn value_input(arg: Option<&OsStr>, vars: &crate::cli::VarArgs, what: &str) 
 
 /// `--arg`/`--argjson`/`--slurpfile`/`--rawfile` and `--args`/`--jsonargs`
 /// as the filter's variables.
-pub fn filter_args(vars: &crate::cli::VarArgs) -> Result<crate::json::filter::Args> {
+pub(crate) fn filter_args(vars: &crate::cli::VarArgs) -> Result<crate::json::filter::Args> {
     let mut named = Vec::new();
     for pair in vars.arg.chunks(2) {
         if let [name, value] = pair {
@@ -361,7 +367,11 @@ fn read_arg_file(file: &OsStr, what: &str) -> Result<Vec<u8>> {
 /// `jsafe read '.a' f.json` (jq's order): FILE does not exist but FILTER names
 /// a file. A usage error that says the order, rather than a confusing
 /// "undefined filter".
-pub fn check_file_filter_order(command: &str, file: &Path, filter: Option<&str>) -> Result<()> {
+pub(crate) fn check_file_filter_order(
+    command: &str,
+    file: &Path,
+    filter: Option<&str>,
+) -> Result<()> {
     if let Some(f) = filter
         && !file.exists()
         && Path::new(f).is_file()
@@ -381,7 +391,7 @@ pub fn check_file_filter_order(command: &str, file: &Path, filter: Option<&str>)
 /// `jsafe merge '{"a":2}' f.json` (the other way round): FILE does not exist
 /// but the value argument (`what`: PATCH, JSON) names a file. A usage error
 /// that says the order, rather than a JSON error about the file's name.
-pub fn check_file_value_order(
+pub(crate) fn check_file_value_order(
     command: &str,
     file: &Path,
     value: Option<&OsStr>,
@@ -406,7 +416,7 @@ pub fn check_file_value_order(
 }
 
 /// Write to stdout; a closed pipe (`jsafe read f | head`) is not an error.
-pub fn print(bytes: &[u8]) -> Result<()> {
+pub(crate) fn print(bytes: &[u8]) -> Result<()> {
     let mut out = io::stdout().lock();
     match out.write_all(bytes).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),

@@ -17,7 +17,7 @@ use crate::json::{Indent, ParseError, Style, Value};
 use crate::store::{self, Change, Current, Format, OnCorrupt, lines};
 
 /// Returns the exit code: 0, or what `-e` or a `halt` in the filter decided.
-pub fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
+pub(crate) fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
     if args.file.as_os_str() != "-" {
         check_file_filter_order("read", &args.file, args.filter.as_deref())?;
     }

@@ -9,7 +9,7 @@ use crate::error::{Error, Kind, Result};
 use crate::store::{self, Backups, Change, OnCorrupt};
 use crate::time;
 
-pub fn run(g: &Global, args: &RestoreArgs) -> Result<()> {
+pub(crate) fn run(g: &Global, args: &RestoreArgs) -> Result<()> {
     let file = &args.file;
     if store::Backend::is_etcd(file) {
         return super::etcd::restore(g, args);

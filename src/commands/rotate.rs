@@ -10,7 +10,7 @@ use crate::store::Format;
 use crate::store::OnCorrupt;
 use crate::store::rotate::{Rotation, rotate};
 
-pub fn run(g: &Global, args: &RotateArgs) -> Result<()> {
+pub(crate) fn run(g: &Global, args: &RotateArgs) -> Result<()> {
     let file = &args.file;
     if Format::of_or(file, args.lines) != Format::Lines {
         return Err(Error::new(

@@ -14,7 +14,7 @@ use crate::store::OnCorrupt;
 use crate::store::scan::{self, StateView};
 use crate::store::{self, Format, schema::Attached};
 
-pub fn run(g: &Global, args: &SchemaArgs) -> Result<i32> {
+pub(crate) fn run(g: &Global, args: &SchemaArgs) -> Result<i32> {
     let file = &args.file;
     let format = Format::of_or(file, args.lines);
     if args.schema.is_none() && !args.detach {

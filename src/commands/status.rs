@@ -49,11 +49,11 @@ use crate::store::{Dir, Format, layout, lines};
 use crate::time;
 
 /// Version of the `--json` document; raised when a field changes meaning.
-pub const JSON_VERSION: u32 = 1;
+pub(crate) const JSON_VERSION: u32 = 1;
 
 /// Returns the exit code: 0 healthy, 9 problems, 5 a corrupt file, 6 a PATH
 /// that does not exist.
-pub fn run(g: &Global, args: &StatusArgs) -> Result<i32> {
+pub(crate) fn run(g: &Global, args: &StatusArgs) -> Result<i32> {
     if args.paths.iter().any(|p| crate::store::Backend::is_etcd(p)) {
         return super::etcd::status(g, args);
     }

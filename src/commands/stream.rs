@@ -21,19 +21,19 @@ use crate::json::{self, Value};
 use crate::store::{self, Schema};
 
 /// Most values committed in one write.
-pub const MAX_BATCH: usize = 50_000;
+pub(crate) const MAX_BATCH: usize = 50_000;
 /// Values parsed ahead of the writer (bounds memory when the writer is slow).
 const AHEAD: usize = 16_384;
 
 /// One value and the stdin line it came from.
-pub struct Item {
+pub(crate) struct Item {
     pub line: usize,
     pub value: Value,
 }
 
 /// A message about the value of stdin line `line` ("stdin line N: …"); a
 /// value given as an argument (line 0) is not named.
-pub fn on_line(line: usize, m: impl std::fmt::Display) -> String {
+pub(crate) fn on_line(line: usize, m: impl std::fmt::Display) -> String {
     if line > 0 {
         format!("stdin line {line}: {m}")
     } else {
@@ -47,7 +47,7 @@ enum Msg {
 }
 
 /// The values on stdin, read and parsed by a thread.
-pub struct Stream {
+pub(crate) struct Stream {
     rx: Receiver<Msg>,
     ended: bool,
     /// Values committed so far and writes they took (for --verbose).
@@ -57,7 +57,7 @@ pub struct Stream {
 
 impl Stream {
     /// Start reading stdin.
-    pub fn stdin() -> Result<Stream> {
+    pub(crate) fn stdin() -> Result<Stream> {
         let (tx, rx) = mpsc::sync_channel(AHEAD);
         std::thread::Builder::new()
             .name("jsafe-stream-reader".into())
@@ -110,7 +110,7 @@ impl Stream {
     /// The next batch: every value available now (waiting for the first),
     /// and the error of a bad line that ends the stream after them. None at
     /// the end.
-    pub fn next_batch(&mut self) -> Option<(Vec<Item>, Option<Error>)> {
+    pub(crate) fn next_batch(&mut self) -> Option<(Vec<Item>, Option<Error>)> {
         if self.ended {
             return None;
         }
@@ -147,7 +147,7 @@ impl Stream {
     }
 
     /// "FILE: N patches applied in M writes" (`what`: patches, values), for --verbose.
-    pub fn summary(&self, file: &Path, what: &str) -> String {
+    pub(crate) fn summary(&self, file: &Path, what: &str) -> String {
         format!(
             "{}: {} {what} applied in {} writes",
             file.display(),
@@ -158,7 +158,7 @@ impl Stream {
 
     /// Run the stream: commit each batch with `commit` (see [`commit`]),
     /// stop at the first error.
-    pub fn run(&mut self, commit_batch: &mut Batch) -> Result<()> {
+    pub(crate) fn run(&mut self, commit_batch: &mut Batch) -> Result<()> {
         while let Some((items, bad)) = self.next_batch() {
             if !items.is_empty() {
                 commit(&items, commit_batch, self)?;
@@ -174,7 +174,7 @@ impl Stream {
 /// Commits a batch: Ok(None) when all its values were committed,
 /// Ok(Some((k, e))) when value k failed with `e` and the k before it were
 /// committed, Err when the store refused the whole batch (nothing written).
-pub type Batch<'a> = dyn FnMut(&[Item]) -> Result<Option<(usize, Error)>> + 'a;
+pub(crate) type Batch<'a> = dyn FnMut(&[Item]) -> Result<Option<(usize, Error)>> + 'a;
 
 /// Commit `items` with `batch`; a batch refused as bad input is retried one
 /// value at a time.
@@ -218,13 +218,13 @@ fn commit(items: &[Item], batch: &mut Batch, counts: &mut Stream) -> Result<()> 
 /// grouped into writes: a value whose result does not match ends the
 /// stream as if each had been written alone. (The store checks every
 /// committed version against the attached schema as well.)
-pub struct VersionCheck {
+pub(crate) struct VersionCheck {
     schemas: Vec<(String, Schema)>,
 }
 
 impl VersionCheck {
     /// None when there is no schema to check.
-    pub fn load(
+    pub(crate) fn load(
         file: &Path,
         extra: Option<&Path>,
         timeout: std::time::Duration,
@@ -253,7 +253,7 @@ impl VersionCheck {
     }
 
     /// Err names the schema, the failing path and the rule.
-    pub fn check(&self, v: &Value) -> std::result::Result<(), String> {
+    pub(crate) fn check(&self, v: &Value) -> std::result::Result<(), String> {
         for (label, s) in &self.schemas {
             s.check_value(v)
                 .map_err(|why| format!("the result does not match {label} {why}"))?;
@@ -266,13 +266,13 @@ impl VersionCheck {
 /// The clause a single change ends with ("nothing was written" and the
 /// like) is true of the failing value, but the stream says what was committed
 /// as a whole: it replaces it.
-pub fn after_prefix(e: Error, committed: usize) -> Error {
+pub(crate) fn after_prefix(e: Error, committed: usize) -> Error {
     e.without_effect()
         .then(format!("; {}", committed_text(committed)))
 }
 
 /// What a stream that stopped after `committed` values has written.
-pub fn committed_text(committed: usize) -> String {
+pub(crate) fn committed_text(committed: usize) -> String {
     match committed {
         0 => "nothing was written".to_owned(),
         1 => "the value before it is committed".to_owned(),

@@ -7,7 +7,7 @@ use crate::error::Result;
 use crate::selftest;
 
 /// Returns the exit code: 0, or 9 when a check failed.
-pub fn run(g: &Global, args: &TestArgs) -> Result<i32> {
+pub(crate) fn run(g: &Global, args: &TestArgs) -> Result<i32> {
     if args.list {
         let mut out = selftest::SUITES.join("\n");
         out.push('\n');

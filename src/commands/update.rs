@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 /// Returns the exit code: 0, or what a `halt` in the filter decided (nothing
 /// is written then).
-pub fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
+pub(crate) fn run(g: &Global, args: &UpdateArgs) -> Result<i32> {
     let file = &args.file;
     check_file_filter_order("update", file, Some(&args.filter))?;
     super::refuse_json_lines("update", file)?;

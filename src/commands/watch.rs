@@ -31,7 +31,7 @@ use crate::json::{self, Indent, Style, Value};
 use crate::store::watch::{self, Event, Watch};
 use crate::store::{self, Current, Format};
 
-pub fn run(g: &Global, args: &WatchArgs) -> Result<i32> {
+pub(crate) fn run(g: &Global, args: &WatchArgs) -> Result<i32> {
     let file = args.file.as_path();
     super::check_file_filter_order("watch", file, args.filter.as_deref())?;
     let format = Format::of_or(file, args.lines);

@@ -7,7 +7,7 @@ use crate::cli::WriteArgs;
 use crate::error::Result;
 use crate::store::{self, Change, OnCorrupt};
 
-pub fn run(g: &Global, args: &WriteArgs) -> Result<()> {
+pub(crate) fn run(g: &Global, args: &WriteArgs) -> Result<()> {
     super::check_file_value_order("write", &args.file, args.json.as_deref(), "JSON")?;
     super::refuse_json_lines("write", &args.file)?;
     let value = value_input(args.json.as_deref(), &args.vars, "the new content")?;

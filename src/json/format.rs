@@ -230,7 +230,7 @@ pub fn render(value: &Value, style: &Style) -> Vec<u8> {
 }
 
 /// Like `render`, appending to `out` so callers can reuse a buffer.
-pub fn render_into(out: &mut Vec<u8>, value: &Value, style: &Style) {
+pub(crate) fn render_into(out: &mut Vec<u8>, value: &Value, style: &Style) {
     let mut w = Writer::new(out, style);
     w.value(value, 0);
     if style.trailing_newline {
@@ -248,7 +248,7 @@ pub(super) struct Writer<'a> {
 }
 
 impl<'a> Writer<'a> {
-    pub fn new(out: &'a mut Vec<u8>, style: &'a Style) -> Writer<'a> {
+    pub(super) fn new(out: &'a mut Vec<u8>, style: &'a Style) -> Writer<'a> {
         let newline: &'static [u8] = if style.crlf { b"\r\n" } else { b"\n" };
         Writer {
             out,
@@ -258,7 +258,7 @@ impl<'a> Writer<'a> {
     }
 
     /// Writes `value` as a member of a container at `depth` (0: the top).
-    pub fn value(&mut self, value: &Value, depth: usize) {
+    pub(super) fn value(&mut self, value: &Value, depth: usize) {
         match value {
             Value::Null => self.out.extend_from_slice(b"null"),
             Value::Bool(true) => self.out.extend_from_slice(b"true"),
@@ -294,13 +294,13 @@ impl<'a> Writer<'a> {
     }
 
     /// An object key and the colon (with its space, if the style has one).
-    pub fn key(&mut self, key: &str) {
+    pub(super) fn key(&mut self, key: &str) {
         escape_into(self.out, key, self.style.ensure_ascii);
         self.colon();
     }
 
     /// A key written as given (quotes included), then the colon.
-    pub fn key_text(&mut self, quoted: &[u8]) {
+    pub(super) fn key_text(&mut self, quoted: &[u8]) {
         self.out.extend_from_slice(quoted);
         self.colon();
     }
@@ -320,7 +320,7 @@ impl<'a> Writer<'a> {
 
     /// What goes before the `i`-th member of a container whose members sit
     /// at `depth`.
-    pub fn separator(&mut self, i: usize, depth: usize) {
+    pub(super) fn separator(&mut self, i: usize, depth: usize) {
         match self.style.indent {
             Indent::Compact { comma_space, .. } => {
                 if i > 0 {
@@ -341,7 +341,7 @@ impl<'a> Writer<'a> {
 
     /// The line break and indent (if any) and the closing bracket of a
     /// non-empty container at `depth`.
-    pub fn close(&mut self, depth: usize, bracket: u8) {
+    pub(super) fn close(&mut self, depth: usize, bracket: u8) {
         if !matches!(self.style.indent, Indent::Compact { .. }) {
             self.line_break(depth);
         }

@@ -14,9 +14,9 @@ mod scan;
 mod splice;
 mod value;
 
-pub mod filter;
+pub(crate) mod filter;
 
-pub use format::render_into;
+pub(crate) use format::render_into;
 pub use format::{Indent, Style, render};
 pub use merge::merge_patch;
 pub use parse::{LONE_SURROGATE, MAX_DEPTH, ParseError, ParseErrorKind, parse};
@@ -51,7 +51,7 @@ impl Valid {
 /// [`merge_splice`], its result marked valid: the splice writes values it read
 /// through the scanner and objects through the renderer (the property tests
 /// compare it with the tree path on every style).
-pub fn merge_spliced(
+pub(crate) fn merge_spliced(
     source: &[u8],
     style: &Style,
     patch: &Value,

@@ -184,12 +184,12 @@ fn has_below_0x20(w: u64) -> bool {
 }
 
 impl<'a> Scanner<'a> {
-    pub fn new(bytes: &'a [u8], pos: usize) -> Scanner<'a> {
+    pub(super) fn new(bytes: &'a [u8], pos: usize) -> Scanner<'a> {
         Scanner { bytes, pos }
     }
 
     #[inline]
-    pub fn skip_ws(&mut self) {
+    pub(super) fn skip_ws(&mut self) {
         // Indented files put a line break and a run of spaces before most
         // values; take eight spaces at a time before the byte loop.
         if self.bytes.get(self.pos) == Some(&b'\n') {
@@ -205,19 +205,23 @@ impl<'a> Scanner<'a> {
     }
 
     #[inline]
-    pub fn peek(&self) -> Option<u8> {
+    pub(super) fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
     }
 
     /// Checks the value at the cursor and moves past it. `depth` is the
     /// nesting of the container it sits in (0 at the top).
-    pub fn value(&mut self, depth: usize) -> Result<(), ParseError> {
+    pub(super) fn value(&mut self, depth: usize) -> Result<(), ParseError> {
         self.walk(&mut Check, depth)
     }
 
     /// Reads the value at the cursor into `sink` and moves past it. `depth`
     /// is the nesting of the container it sits in (0 at the top).
-    pub fn walk<S: Sink<'a>>(&mut self, sink: &mut S, depth: usize) -> Result<S::Out, ParseError> {
+    pub(super) fn walk<S: Sink<'a>>(
+        &mut self,
+        sink: &mut S,
+        depth: usize,
+    ) -> Result<S::Out, ParseError> {
         let start = self.pos;
         match self.peek() {
             Some(b'{') => {
@@ -274,7 +278,7 @@ impl<'a> Scanner<'a> {
     /// Walks the array whose `[` is at the cursor (nesting `level`, counting
     /// itself). `item` is called with the cursor on each item and must move
     /// it past the item.
-    pub fn array<F>(&mut self, level: usize, mut item: F) -> Result<(), ParseError>
+    pub(super) fn array<F>(&mut self, level: usize, mut item: F) -> Result<(), ParseError>
     where
         F: FnMut(&mut Scanner<'a>) -> Result<(), ParseError>,
     {
@@ -293,7 +297,7 @@ impl<'a> Scanner<'a> {
     /// counting itself). For each member, `member` is called with the key's
     /// span (quotes included) once the cursor is on the member's value, and
     /// must move the cursor past that value.
-    pub fn object<F>(&mut self, level: usize, mut member: F) -> Result<(), ParseError>
+    pub(super) fn object<F>(&mut self, level: usize, mut member: F) -> Result<(), ParseError>
     where
         F: FnMut(&mut Scanner<'a>, Key) -> Result<(), ParseError>,
     {
@@ -371,7 +375,7 @@ impl<'a> Scanner<'a> {
 
     /// Checks the string whose opening quote is at `pos` and moves past its
     /// closing quote. Returns whether it contains any escape.
-    pub fn string(&mut self) -> Result<bool, ParseError> {
+    pub(super) fn string(&mut self) -> Result<bool, ParseError> {
         let mut i = self.pos + 1;
         let mut escaped = false;
         loop {

@@ -27,14 +27,14 @@ pub(crate) struct Ctx {
 
 impl Ctx {
     /// A fresh directory for one suite inside the work dir.
-    pub fn suite_dir(&self, suite: &str) -> std::result::Result<PathBuf, String> {
+    pub(crate) fn suite_dir(&self, suite: &str) -> std::result::Result<PathBuf, String> {
         let dir = self.root.join(suite);
         fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         Ok(dir)
     }
 
     /// "durable writes" or "--no-sync writes", for details.
-    pub fn durability(&self) -> &'static str {
+    pub(crate) fn durability(&self) -> &'static str {
         if self.sync {
             "durable writes"
         } else {
@@ -44,7 +44,7 @@ impl Ctx {
 
     /// A worker command: this binary with a clean environment and the inherited
     /// global flags, followed by `args`.
-    pub fn command(&self, args: &[&OsStr]) -> Command {
+    pub(crate) fn command(&self, args: &[&OsStr]) -> Command {
         let mut cmd = Command::new(&self.exe);
         self.prepare(&mut cmd);
         cmd.args(self.inherited()).args(args);
@@ -53,7 +53,7 @@ impl Ctx {
 
     /// A worker started through `wrapper` (`sh -c …`, `setpriv …`): the wrapper's
     /// arguments, then this binary and its arguments.
-    pub fn command_via(&self, wrapper: &[&OsStr], args: &[&OsStr]) -> Command {
+    pub(crate) fn command_via(&self, wrapper: &[&OsStr], args: &[&OsStr]) -> Command {
         let (program, rest) = match wrapper.split_first() {
             Some((p, r)) => (*p, r),
             None => (self.exe.as_os_str(), &[][..]),
@@ -87,12 +87,12 @@ impl Ctx {
     }
 
     /// Run a worker to completion.
-    pub fn run(&self, args: &[&OsStr]) -> std::result::Result<Ran, String> {
+    pub(crate) fn run(&self, args: &[&OsStr]) -> std::result::Result<Ran, String> {
         Ran::of(self.command(args), None)
     }
 
     /// Run a worker with `input` on its stdin.
-    pub fn run_with_input(
+    pub(crate) fn run_with_input(
         &self,
         args: &[&OsStr],
         input: &[u8],
@@ -101,7 +101,7 @@ impl Ctx {
     }
 
     /// A progress line for a stage of `total` steps (0: unknown).
-    pub fn progress(&self, label: &str, total: usize) -> Progress {
+    pub(crate) fn progress(&self, label: &str, total: usize) -> Progress {
         Progress::new(label, total, self.terminal)
     }
 }
@@ -116,7 +116,7 @@ pub(crate) struct Ran {
 
 impl Ran {
     /// Run `cmd`, feeding `input` on stdin if given, and collect its output.
-    pub fn of(mut cmd: Command, input: Option<&[u8]>) -> std::result::Result<Ran, String> {
+    pub(crate) fn of(mut cmd: Command, input: Option<&[u8]>) -> std::result::Result<Ran, String> {
         let program = cmd.get_program().to_string_lossy().into_owned();
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
         if input.is_some() {
@@ -139,20 +139,20 @@ impl Ran {
         })
     }
 
-    pub fn code(&self) -> Option<i32> {
+    pub(crate) fn code(&self) -> Option<i32> {
         self.status.code()
     }
 
-    pub fn ok(&self) -> bool {
+    pub(crate) fn ok(&self) -> bool {
         self.status.success()
     }
 
-    pub fn stdout_text(&self) -> String {
+    pub(crate) fn stdout_text(&self) -> String {
         String::from_utf8_lossy(&self.stdout).into_owned()
     }
 
     /// "exit 3: jsafe: …" or "killed by signal 9", for a detail line.
-    pub fn why(&self) -> String {
+    pub(crate) fn why(&self) -> String {
         let status = describe_status(self.status);
         match self.stderr.lines().find(|l| !l.trim().is_empty()) {
             Some(line) => format!("{status}: {}", line.trim()),
@@ -161,7 +161,7 @@ impl Ran {
     }
 
     /// Ok if the worker succeeded, else an error naming what it did.
-    pub fn require_ok(self, what: &str) -> std::result::Result<Ran, String> {
+    pub(crate) fn require_ok(self, what: &str) -> std::result::Result<Ran, String> {
         if self.ok() {
             Ok(self)
         } else {

@@ -61,7 +61,7 @@ pub(crate) use harness::describe_status;
 pub(crate) use harness::{Ctx, Ran, WorkDir, find_program, parse_json, read_bytes, temp_files};
 pub(crate) use report::{Check, Finding, Progress, Report, Status, Summary, percentile_ms, round3};
 pub(crate) use rng::Rng;
-pub use suites::SUITES;
+pub(crate) use suites::SUITES;
 
 /// A suite: its name (as on the command line) and what runs it.
 type Suite = (&'static str, fn(&Ctx, &mut Report));
@@ -85,7 +85,7 @@ pub(crate) use args;
 
 /// Returns the exit code: 0 when every check passed (or was skipped), 9
 /// (problems found) otherwise.
-pub fn run(g: &Global, args: &TestArgs) -> Result<i32> {
+pub(crate) fn run(g: &Global, args: &TestArgs) -> Result<i32> {
     let suites = select(&args.suites)?;
     if args.workers == 0 || args.ops == 0 {
         return Err(Error::new(

@@ -28,13 +28,13 @@ pub(crate) struct Finding {
 }
 
 impl Finding {
-    pub fn pass(detail: impl Into<String>) -> Finding {
+    pub(crate) fn pass(detail: impl Into<String>) -> Finding {
         Finding::of(Status::Pass, detail)
     }
-    pub fn fail(detail: impl Into<String>) -> Finding {
+    pub(crate) fn fail(detail: impl Into<String>) -> Finding {
         Finding::of(Status::Fail, detail)
     }
-    pub fn skip(detail: impl Into<String>) -> Finding {
+    pub(crate) fn skip(detail: impl Into<String>) -> Finding {
         Finding::of(Status::Skip, detail)
     }
     pub(crate) fn of(status: Status, detail: impl Into<String>) -> Finding {
@@ -45,7 +45,7 @@ impl Finding {
         }
     }
     /// Pass when `ok`, fail otherwise, with the same detail.
-    pub fn verdict(ok: bool, detail: impl Into<String>) -> Finding {
+    pub(crate) fn verdict(ok: bool, detail: impl Into<String>) -> Finding {
         if ok {
             Finding::pass(detail)
         } else {
@@ -53,7 +53,7 @@ impl Finding {
         }
     }
     /// Add a measured figure.
-    pub fn with(mut self, key: &str, value: impl Into<serde_json::Value>) -> Finding {
+    pub(crate) fn with(mut self, key: &str, value: impl Into<serde_json::Value>) -> Finding {
         self.figures.insert(key.to_owned(), value.into());
         self
     }
@@ -96,7 +96,7 @@ impl Report {
     }
 
     /// Run one check, timing it; an `Err` is a failure with that text.
-    pub fn check(
+    pub(crate) fn check(
         &mut self,
         suite: &'static str,
         name: &'static str,
@@ -217,7 +217,7 @@ impl Report {
 
 /// Version of the `--json` document (docs/json-output.md); raised when a
 /// field changes meaning.
-pub const JSON_VERSION: u32 = 1;
+pub(super) const JSON_VERSION: u32 = 1;
 
 /// The run's settings, for the JSON document.
 pub(crate) struct Summary {
@@ -282,7 +282,7 @@ impl Progress {
     }
 
     /// One more step done.
-    pub fn tick(&self) {
+    pub(crate) fn tick(&self) {
         let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
         if !self.enabled {
             return;

@@ -2,7 +2,7 @@
 //! table, used by `jsafe test`, its completion and the integration tests.
 
 /// Suite names.
-pub const SUITES: &[&str] = &[
+pub(crate) const SUITES: &[&str] = &[
     "basic",
     "concurrent",
     "crash",

@@ -62,7 +62,7 @@ pub struct Backups {
 
 /// Who may own a trusted backup, and where it must live.
 #[derive(Clone, Copy, Debug)]
-pub struct Expect {
+pub(crate) struct Expect {
     /// The data file's owner (or, for a missing file, the directory's).
     pub owner: u32,
     /// The data directory's device.
@@ -191,7 +191,7 @@ pub(super) struct Taken {
 
 impl Taken {
     /// Remove it: the write failed before its rename.
-    pub fn undo(&self, backups: &Dir) {
+    pub(super) fn undo(&self, backups: &Dir) {
         if !self.reused {
             let _ = rustix::fs::unlinkat(backups.fd(), self.name.as_str(), AtFlags::empty());
         }

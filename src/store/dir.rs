@@ -48,7 +48,7 @@ const MAX_GROWTH_ROUNDS: usize = 4;
 /// and say so; a change in such a directory is refused before anything is
 /// written ([`Dir::check_writable_durably`]).
 #[derive(Debug)]
-pub struct Dir {
+pub(crate) struct Dir {
     fd: OwnedFd,
     path: PathBuf,
     /// Opened with `O_PATH`: search permission only.
@@ -81,7 +81,7 @@ fn open_dir_at(
 
 impl Dir {
     /// Open the directory at `path`, following symlinks in it: the user named it.
-    pub fn open(path: &Path) -> io::Result<Dir> {
+    pub(crate) fn open(path: &Path) -> io::Result<Dir> {
         let (fd, search_only) = open_dir_at(None, path, OFlags::empty())?;
         Ok(Dir {
             fd,
@@ -91,14 +91,14 @@ impl Dir {
     }
 
     /// Opened with search permission only (see the type's head).
-    pub fn search_only(&self) -> bool {
+    pub(crate) fn search_only(&self) -> bool {
         self.search_only
     }
 
     /// A change in this directory must be made durable with an fsync of it,
     /// which needs read permission: refused (exit 7) before anything is
     /// written where it is only searchable. `data` names the file.
-    pub fn check_writable_durably(&self, data: &Path) -> Result<()> {
+    pub(crate) fn check_writable_durably(&self, data: &Path) -> Result<()> {
         if !self.search_only {
             return Ok(());
         }
@@ -114,27 +114,27 @@ impl Dir {
     }
 
     /// The path for messages.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// `path/name` for messages.
-    pub fn join(&self, name: impl AsRef<Path>) -> PathBuf {
+    pub(crate) fn join(&self, name: impl AsRef<Path>) -> PathBuf {
         self.path.join(name)
     }
 
     /// The descriptor.
-    pub fn fd(&self) -> BorrowedFd<'_> {
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
     }
 
     /// fstat of the directory itself.
-    pub fn stat(&self) -> io::Result<Stat> {
+    pub(crate) fn stat(&self) -> io::Result<Stat> {
         Ok(rustix::fs::fstat(&self.fd)?)
     }
 
     /// A subdirectory, never through a symlink. Not checked (the store checks state directories before use).
-    pub fn child_dir(&self, name: &OsStr) -> io::Result<Dir> {
+    pub(crate) fn child_dir(&self, name: &OsStr) -> io::Result<Dir> {
         let (fd, search_only) =
             open_dir_at(Some(self.fd.as_fd()), Path::new(name), OFlags::NOFOLLOW)?;
         Ok(Dir {
@@ -145,7 +145,7 @@ impl Dir {
     }
 
     /// lstat of an entry; None when there is none.
-    pub fn lstat(&self, name: &OsStr) -> io::Result<Option<Stat>> {
+    pub(crate) fn lstat(&self, name: &OsStr) -> io::Result<Option<Stat>> {
         match rustix::fs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW) {
             Ok(st) => Ok(Some(st)),
             Err(rustix::io::Errno::NOENT) => Ok(None),
@@ -156,7 +156,7 @@ impl Dir {
     /// Open an entry as a file: never through a symlink, never blocking on a
     /// FIFO or device, never becoming the controlling terminal (a planted
     /// tty node), closed on exec.
-    pub fn open_file(&self, name: &OsStr, flags: OFlags, mode: Mode) -> io::Result<File> {
+    pub(crate) fn open_file(&self, name: &OsStr, flags: OFlags, mode: Mode) -> io::Result<File> {
         let fd = rustix::fs::openat(
             &self.fd,
             name,
@@ -169,7 +169,7 @@ impl Dir {
     /// Open an existing regular file for reading; None when there is none.
     /// Anything else under the name (symlink, FIFO, device, socket,
     /// directory) is an error, found without opening it.
-    pub fn open_regular(&self, name: &OsStr) -> io::Result<Option<(File, Stat)>> {
+    pub(crate) fn open_regular(&self, name: &OsStr) -> io::Result<Option<(File, Stat)>> {
         match self.lstat(name)? {
             None => return Ok(None),
             Some(st) if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile => {
@@ -194,7 +194,7 @@ impl Dir {
     }
 
     /// Names and types of the entries (without `.` and `..`).
-    pub fn entries(&self) -> io::Result<Vec<(OsString, FileType)>> {
+    pub(crate) fn entries(&self) -> io::Result<Vec<(OsString, FileType)>> {
         if self.search_only {
             return Err(io::Error::new(
                 io::ErrorKind::PermissionDenied,
@@ -215,7 +215,7 @@ impl Dir {
     }
 
     /// fsync the directory: names created or removed in it become durable.
-    pub fn sync(&self, step: Step) -> io::Result<()> {
+    pub(crate) fn sync(&self, step: Step) -> io::Result<()> {
         failpoint::hit(step)?;
         if self.search_only {
             return Err(io::Error::new(
@@ -229,12 +229,12 @@ impl Dir {
 
 /// A stat's device number as u64, whatever width the platform gives it.
 #[allow(clippy::useless_conversion)]
-pub fn dev(st: &Stat) -> u64 {
+pub(crate) fn dev(st: &Stat) -> u64 {
     u64::from(st.st_dev)
 }
 
 /// What a file type is, for messages ("a symbolic link").
-pub fn describe(t: FileType) -> &'static str {
+pub(super) fn describe(t: FileType) -> &'static str {
     match t {
         FileType::RegularFile => "a regular file",
         FileType::Directory => "a directory",
@@ -248,7 +248,7 @@ pub fn describe(t: FileType) -> &'static str {
 }
 
 /// The error for a name that is not a regular file.
-pub fn not_regular(t: FileType) -> io::Error {
+pub(super) fn not_regular(t: FileType) -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidInput,
         format!("is {}; jsafe only manages regular files", describe(t)),
@@ -258,7 +258,7 @@ pub fn not_regular(t: FileType) -> io::Error {
 /// The mode `open(O_CREAT)` with 0666 gives a new file under this process's
 /// umask: what a new data file gets, so what its lock file may have and
 /// whether its content is readable by every user.
-pub fn new_file_mode() -> u32 {
+pub(super) fn new_file_mode() -> u32 {
     static UMASK: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
     let umask = *UMASK.get_or_init(|| {
         // umask(2) can only be read by setting it; set it back at once. A file
@@ -273,7 +273,7 @@ pub fn new_file_mode() -> u32 {
 /// Read a regular file opened with its `fstat`: never more than the size it
 /// reported at each round, no allocation trusted to a reported size that the
 /// allocator refuses, and a file that keeps growing is refused.
-pub fn read_to_end(mut file: &File, st: &Stat, step: Step) -> io::Result<Vec<u8>> {
+pub(super) fn read_to_end(mut file: &File, st: &Stat, step: Step) -> io::Result<Vec<u8>> {
     failpoint::hit(step)?;
     let mut want = u64::try_from(st.st_size).unwrap_or(0);
     let mut bytes: Vec<u8> = Vec::new();
@@ -298,7 +298,7 @@ pub fn read_to_end(mut file: &File, st: &Stat, step: Step) -> io::Result<Vec<u8>
 }
 
 /// Read at most `cap` bytes (a holder record); None when there are more.
-pub fn read_capped(mut file: &File, cap: usize) -> io::Result<Option<Vec<u8>>> {
+pub(super) fn read_capped(mut file: &File, cap: usize) -> io::Result<Option<Vec<u8>>> {
     let mut bytes = Vec::with_capacity(cap.min(4096) + 1);
     file.by_ref()
         .take(u64::try_from(cap + 1).unwrap_or(u64::MAX))
@@ -318,7 +318,7 @@ fn too_large() -> io::Error {
 /// sticky bit, a state directory of the directory's group (any member could
 /// have made it, and could change the data file directly anyway).
 #[derive(Clone, Debug)]
-pub struct Trust {
+pub(super) struct Trust {
     uids: [u32; 4],
     group_dir: Option<u32>,
 }
@@ -326,7 +326,7 @@ pub struct Trust {
 impl Trust {
     /// The trust for files in `data_dir` (stat) whose data file is owned by
     /// `data_owner` (None: the file does not exist yet).
-    pub fn new(data_dir: &Stat, data_owner: Option<u32>) -> Trust {
+    pub(super) fn new(data_dir: &Stat, data_owner: Option<u32>) -> Trust {
         let me = rustix::process::geteuid().as_raw();
         let mode = data_dir.st_mode;
         let group_writable = mode & 0o020 != 0 && mode & 0o1000 == 0 && mode & 0o002 == 0;
@@ -337,13 +337,13 @@ impl Trust {
     }
 
     /// May a state directory or file with this owner be used?
-    pub fn owner_ok(&self, st: &Stat) -> bool {
+    pub(super) fn owner_ok(&self, st: &Stat) -> bool {
         self.uids.contains(&st.st_uid) || self.group_dir == Some(st.st_gid)
     }
 
     /// Check a state directory: owned by someone trusted, not writable by
     /// every user. `what` names it in the error (".jsafe/locks").
-    pub fn check_dir(&self, dir: &Dir, what: &str, data: &Path) -> Result<()> {
+    pub(super) fn check_dir(&self, dir: &Dir, what: &str, data: &Path) -> Result<()> {
         let st = dir
             .stat()
             .map_err(|e| Error::io("cannot check", dir.path(), e))?;
@@ -365,7 +365,7 @@ impl Trust {
 }
 
 /// The error for a state component that cannot be used.
-pub fn refused(data: &Path, what: &str, why: &str) -> Error {
+pub(super) fn refused(data: &Path, what: &str, why: &str) -> Error {
     Error::new(
         Kind::Io,
         format!(
@@ -378,7 +378,7 @@ pub fn refused(data: &Path, what: &str, why: &str) -> Error {
 /// How to create a state directory or file: mode bits, and (when running as
 /// root in another user's directory) the owner it is given.
 #[derive(Clone, Copy, Debug)]
-pub struct Creation {
+pub(super) struct Creation {
     /// Directory mode (before the umask).
     pub dir_mode: u32,
     /// Owner and group given to what root creates; None: keep the creator's.
@@ -388,7 +388,7 @@ pub struct Creation {
 impl Creation {
     /// State directories take the data directory's mode without write bits
     /// for every user; root gives what it creates to the directory's owner.
-    pub fn new(data_dir: &Stat) -> Creation {
+    pub(super) fn new(data_dir: &Stat) -> Creation {
         let root = rustix::process::geteuid().is_root();
         Creation {
             dir_mode: (data_dir.st_mode & 0o775) | 0o700,
@@ -397,7 +397,7 @@ impl Creation {
     }
 
     /// Give a freshly created file or directory its owner.
-    pub fn chown(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
+    pub(super) fn chown(&self, fd: BorrowedFd<'_>) -> io::Result<()> {
         if let Some((uid, gid)) = self.owner {
             rustix::fs::fchown(
                 fd,
@@ -411,7 +411,7 @@ impl Creation {
 
 /// Open (and with `create`, make) the state directory `parent/name`, checked.
 /// None: it does not exist and `create` is None.
-pub fn state_dir(
+pub(super) fn state_dir(
     parent: &Dir,
     name: &OsStr,
     what: &str,
@@ -474,7 +474,7 @@ fn component_error(data: &Path, what: &str, parent: &Dir, name: &OsStr, e: io::E
 
 /// A data file, resolved: its directory (open) and its name there.
 #[derive(Debug)]
-pub struct Resolved {
+pub(super) struct Resolved {
     /// The directory holding the real file.
     pub dir: Dir,
     /// The real file's name in `dir`.
@@ -486,7 +486,7 @@ pub struct Resolved {
 impl Resolved {
     /// The `.jsafe` directory beside the file, checked; None when it does not
     /// exist and `create` is None.
-    pub fn state(
+    pub(super) fn state(
         &self,
         trust: &Trust,
         create: Option<&Creation>,
@@ -506,7 +506,7 @@ impl Resolved {
 /// Resolve `file`: open its directory and follow symlinks of its last
 /// component ourselves (a dangling link names the file to create), under the
 /// kernel's protected-symlinks rule.
-pub fn resolve(file: &Path) -> Result<Resolved> {
+pub(super) fn resolve(file: &Path) -> Result<Resolved> {
     let name = file
         .file_name()
         .filter(|_| !file.as_os_str().as_bytes().ends_with(b"/"))
@@ -593,7 +593,7 @@ pub fn resolve(file: &Path) -> Result<Resolved> {
 /// bit itself (the rename fails); root is not, and would put its data into
 /// a file another user made in advance (`/tmp/state.json`), keeping that
 /// user as its owner.
-pub fn may_replace(at: &Resolved, file_st: &Stat, given: &Path) -> Result<()> {
+pub(super) fn may_replace(at: &Resolved, file_st: &Stat, given: &Path) -> Result<()> {
     let me = rustix::process::geteuid().as_raw();
     let sticky_shared = at.dir_stat.st_mode & 0o1002 == 0o1002;
     if !sticky_shared || file_st.st_uid == me || file_st.st_uid == at.dir_stat.st_uid {

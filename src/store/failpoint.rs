@@ -14,7 +14,7 @@ use std::io;
 
 /// The I/O steps of the write core, in the order a write meets them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Step {
+pub(crate) enum Step {
     /// Creating `.jsafe` or one of its directories.
     StateDir,
     /// Opening (or creating) the lock file.
@@ -57,7 +57,7 @@ pub enum Step {
 #[cfg_attr(not(feature = "failpoints"), allow(dead_code))]
 impl Step {
     /// Every step, for test loops.
-    pub const ALL: &'static [Step] = &[
+    pub(crate) const ALL: &'static [Step] = &[
         Step::StateDir,
         Step::LockOpen,
         Step::Lock,
@@ -79,7 +79,7 @@ impl Step {
     ];
 
     /// The name used in `JSAFE_FAILPOINT`.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Step::StateDir => "state-dir",
             Step::LockOpen => "lock-open",
@@ -106,13 +106,13 @@ impl Step {
 /// Called before each I/O step: Ok unless a fail point says otherwise.
 #[cfg(not(feature = "failpoints"))]
 #[inline(always)]
-pub fn hit(_step: Step) -> io::Result<()> {
+pub(super) fn hit(_step: Step) -> io::Result<()> {
     Ok(())
 }
 
 /// Called before each I/O step: Ok unless a fail point says otherwise.
 #[cfg(feature = "failpoints")]
-pub fn hit(step: Step) -> io::Result<()> {
+pub(super) fn hit(step: Step) -> io::Result<()> {
     armed::hit(step)
 }
 
@@ -168,7 +168,7 @@ mod armed {
         })
     }
 
-    pub fn hit(step: Step) -> io::Result<()> {
+    pub(super) fn hit(step: Step) -> io::Result<()> {
         let points = POINTS.get_or_init(|| {
             std::env::var("JSAFE_FAILPOINT")
                 .map(|s| s.split(',').filter_map(parse).collect())

@@ -23,7 +23,7 @@ use crate::error::{Error, Kind, Result, Untouched};
 
 /// What [`forget`] did or found.
 #[derive(Debug, Default)]
-pub struct Forgotten {
+pub(crate) struct Forgotten {
     /// There was state of this name (a lock file, backups, a schema).
     pub had_state: bool,
     /// The lock file was removed.
@@ -44,7 +44,7 @@ pub struct Forgotten {
 
 /// How many backups and whether a schema `file` has (for a confirmation
 /// question), without changing anything. Errors as [`forget`]'s.
-pub fn forget_preview(file: &Path) -> Result<Forgotten> {
+pub(crate) fn forget_preview(file: &Path) -> Result<Forgotten> {
     let t = gone(file)?;
     let mut seen = Forgotten::default();
     let Some(state) = existing_state(&t)? else {
@@ -57,7 +57,7 @@ pub fn forget_preview(file: &Path) -> Result<Forgotten> {
 }
 
 /// Drop the state of `file`, which must not exist. See the module head.
-pub fn forget(file: &Path, opts: &Options, everything: bool) -> Result<Forgotten> {
+pub(crate) fn forget(file: &Path, opts: &Options, everything: bool) -> Result<Forgotten> {
     let started = Instant::now();
     let t = gone(file)?;
     let mut done = Forgotten::default();

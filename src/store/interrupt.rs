@@ -15,7 +15,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::sync::atomic::{AtomicI32, AtomicU8, AtomicUsize, Ordering};
 
 /// Room for a file name (255 bytes on Linux filesystems) and its NUL.
-pub const NAME_ROOM: usize = 256;
+pub(crate) const NAME_ROOM: usize = 256;
 
 static DIR_FD: AtomicI32 = AtomicI32::new(-1);
 static LEN: AtomicUsize = AtomicUsize::new(0);
@@ -44,7 +44,7 @@ pub(super) fn clear() {
 /// The temp file in flight: the directory descriptor it lives in, with its
 /// NUL-terminated name copied into `buf` (length without the NUL). None when
 /// no temp file has a name. Async-signal-safe.
-pub fn in_flight(buf: &mut [u8; NAME_ROOM]) -> Option<(RawFd, usize)> {
+pub(crate) fn in_flight(buf: &mut [u8; NAME_ROOM]) -> Option<(RawFd, usize)> {
     let fd = DIR_FD.load(Ordering::SeqCst);
     if fd < 0 {
         return None;

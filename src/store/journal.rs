@@ -44,16 +44,16 @@ use super::failpoint::{self, Step};
 use super::layout::{self, JOURNAL, JOURNAL_LOCK};
 
 /// Size at which the journal is rotated.
-pub const ROTATE_AT: u64 = 1 << 20;
+pub(crate) const ROTATE_AT: u64 = 1 << 20;
 /// Rotated journals kept.
-pub const KEEP: usize = 3;
+pub(crate) const KEEP: usize = 3;
 /// File name of the journal in `.jsafe/`.
-pub const FILE_NAME: &str = JOURNAL;
+pub(crate) const FILE_NAME: &str = JOURNAL;
 
 /// One journal line.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// When the change was made (RFC 3339, UTC).
     pub time: String,
     /// The operation: write, merge, update, restore, recover, append, …
@@ -98,7 +98,7 @@ pub struct Entry {
 /// Size from which a change looks up the replaced version's hash in the
 /// journal (and records the new version's [`FileId`]) instead of hashing it:
 /// below it, hashing costs less than reading the journal's tail.
-pub const HINT_FROM: u64 = 1 << 20;
+pub(crate) const HINT_FROM: u64 = 1 << 20;
 
 /// Bytes of the journal's tail searched for the file's last line.
 const HINT_TAIL: u64 = 64 * 1024;
@@ -107,7 +107,7 @@ const HINT_TAIL: u64 = 64 * 1024;
 /// number), size, and modification and change times in nanoseconds. Any
 /// write to the file changes its change time, which no user can set back.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileId {
+pub(crate) struct FileId {
     /// Device.
     pub dev: u64,
     /// Inode number.
@@ -122,7 +122,7 @@ pub struct FileId {
 
 impl FileId {
     /// The identity of the file `st` describes; None if a time does not fit.
-    pub fn of(st: &rustix::fs::Stat) -> Option<FileId> {
+    pub(crate) fn of(st: &rustix::fs::Stat) -> Option<FileId> {
         let ns = |sec: i64, nsec: i64| sec.checked_mul(1_000_000_000)?.checked_add(nsec);
         #[allow(clippy::useless_conversion, clippy::unnecessary_cast)]
         Some(FileId {
@@ -495,7 +495,7 @@ const TAIL: u64 = 256 * 1024;
 /// `.jsafe` directory. Reads only the tail of the journal, falling back to the
 /// newest rotated one for names not found there. Lines that are not entries
 /// are skipped, and so is a journal that is not a regular file with one link.
-pub fn last_entries(state: &Dir) -> HashMap<String, Entry> {
+pub(crate) fn last_entries(state: &Dir) -> HashMap<String, Entry> {
     let mut found = HashMap::new();
     for name in [JOURNAL.to_owned(), layout::rotated_journal(1)] {
         let Ok(Some((mut f, st))) = state.open_regular(OsStr::new(&name)) else {
@@ -533,7 +533,7 @@ pub fn last_entries(state: &Dir) -> HashMap<String, Entry> {
 
 /// Every entry of a `.jsafe` directory's journal and its rotations, oldest
 /// first (rotations that do not exist are skipped).
-pub fn read_all_rotated(state_dir: &Path) -> io::Result<Vec<Entry>> {
+pub(crate) fn read_all_rotated(state_dir: &Path) -> io::Result<Vec<Entry>> {
     let mut out = Vec::new();
     for n in (1..=KEEP).rev() {
         match read_all(&state_dir.join(layout::rotated_journal(n))) {
@@ -548,7 +548,7 @@ pub fn read_all_rotated(state_dir: &Path) -> io::Result<Vec<Entry>> {
 
 /// Every entry of a journal file, in order; lines that are not entries are
 /// skipped (for audits and tests).
-pub fn read_all(journal: &Path) -> io::Result<Vec<Entry>> {
+pub(crate) fn read_all(journal: &Path) -> io::Result<Vec<Entry>> {
     let bytes = std::fs::read(journal)?;
     Ok(bytes
         .split(|&b| b == b'\n')

@@ -34,35 +34,35 @@ use sha2::{Digest, Sha256};
 use crate::time;
 
 /// Name of the state directory beside managed files.
-pub const STATE_DIR: &str = ".jsafe";
+pub(crate) const STATE_DIR: &str = ".jsafe";
 /// Lock files, in `.jsafe/`.
-pub const LOCKS: &str = "locks";
+pub(crate) const LOCKS: &str = "locks";
 /// Backup directories (one per data file), in `.jsafe/`.
-pub const BACKUPS: &str = "backups";
+pub(crate) const BACKUPS: &str = "backups";
 /// Quarantined corrupt versions, in `.jsafe/`.
-pub const QUARANTINE: &str = "quarantine";
+pub(crate) const QUARANTINE: &str = "quarantine";
 /// Attached JSON Schemas (one per data file), in `.jsafe/`.
-pub const SCHEMAS: &str = "schemas";
+pub(crate) const SCHEMAS: &str = "schemas";
 /// The journal, in `.jsafe/`.
-pub const JOURNAL: &str = "journal.jsonl";
+pub(crate) const JOURNAL: &str = "journal.jsonl";
 /// The journal's own lock, in `.jsafe/`: only writers can open it (it is
 /// never readable by others), so no reader can stall a writer through it.
-pub const JOURNAL_LOCK: &str = "journal.lock";
+pub(crate) const JOURNAL_LOCK: &str = "journal.lock";
 /// Suffix of lock files.
-pub const LOCK_SUFFIX: &str = ".lock";
+pub(crate) const LOCK_SUFFIX: &str = ".lock";
 /// Prefix of temp files in the data directory.
-pub const TEMP_PREFIX: &str = ".jsafe-tmp.";
+pub(crate) const TEMP_PREFIX: &str = ".jsafe-tmp.";
 /// Length of the random part of a temp file name.
-pub const TEMP_RANDOM: usize = 8;
+pub(crate) const TEMP_RANDOM: usize = 8;
 /// Longest data file name used as its key unchanged.
-pub const PLAIN_NAME_MAX: usize = 199;
+pub(crate) const PLAIN_NAME_MAX: usize = 199;
 /// Bytes of a long name kept in its key.
-pub const KEY_PREFIX: usize = PLAIN_NAME_MAX - 16;
+pub(crate) const KEY_PREFIX: usize = PLAIN_NAME_MAX - 16;
 /// Digits of a backup's sequence number.
 const SEQ_DIGITS: usize = 10;
 
 /// The key of data file `name` (see the module head).
-pub fn key(name: &OsStr) -> OsString {
+pub(crate) fn key(name: &OsStr) -> OsString {
     let b = name.as_bytes();
     if b.len() <= PLAIN_NAME_MAX {
         return name.to_os_string();
@@ -77,31 +77,31 @@ pub fn key(name: &OsStr) -> OsString {
 }
 
 /// Whether `key` is the key of `name`.
-pub fn is_key_of(key: &OsStr, name: &OsStr) -> bool {
+pub(crate) fn is_key_of(key: &OsStr, name: &OsStr) -> bool {
     self::key(name) == key
 }
 
 /// The data file name a key stands for, when it is the name itself (short
 /// names); None for a long name's key, which needs the directory's names.
-pub fn plain_name(key: &OsStr) -> Option<&OsStr> {
+pub(crate) fn plain_name(key: &OsStr) -> Option<&OsStr> {
     (key.len() <= PLAIN_NAME_MAX).then_some(key)
 }
 
 /// `<key>.lock`
-pub fn lock_name(key: &OsStr) -> OsString {
+pub(crate) fn lock_name(key: &OsStr) -> OsString {
     let mut n = key.to_os_string();
     n.push(LOCK_SUFFIX);
     n
 }
 
 /// `x.json.lock` → key `x.json`.
-pub fn lock_key(lock_name: &OsStr) -> Option<OsString> {
+pub(crate) fn lock_key(lock_name: &OsStr) -> Option<OsString> {
     let stem = lock_name.as_bytes().strip_suffix(LOCK_SUFFIX.as_bytes())?;
     valid_key(stem).then(|| OsStr::from_bytes(stem).to_os_string())
 }
 
 /// `.jsafe-tmp.<key>.<random>`
-pub fn temp_name(key: &OsStr, random: &str) -> OsString {
+pub(crate) fn temp_name(key: &OsStr, random: &str) -> OsString {
     let mut n = OsString::from(TEMP_PREFIX);
     n.push(key);
     n.push(".");
@@ -110,7 +110,7 @@ pub fn temp_name(key: &OsStr, random: &str) -> OsString {
 }
 
 /// `.jsafe-tmp.x.json.Ab3dE6gH` → key `x.json`.
-pub fn temp_key(name: &OsStr) -> Option<OsString> {
+pub(crate) fn temp_key(name: &OsStr) -> Option<OsString> {
     let b = name.as_bytes().strip_prefix(TEMP_PREFIX.as_bytes())?;
     let dot = b.iter().rposition(|&c| c == b'.')?;
     let (key, random) = (&b[..dot], &b[dot + 1..]);
@@ -124,7 +124,7 @@ pub fn temp_key(name: &OsStr) -> Option<OsString> {
 }
 
 /// The random part of a temp file name.
-pub fn temp_random(name: &OsStr) -> Option<String> {
+pub(crate) fn temp_random(name: &OsStr) -> Option<String> {
     temp_key(name)?;
     let b = name.as_bytes();
     let random = &b[b.len() - TEMP_RANDOM..];
@@ -133,7 +133,7 @@ pub fn temp_random(name: &OsStr) -> Option<String> {
 
 /// A backup's name, parsed.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct BackupName {
+pub(crate) struct BackupName {
     /// Version order: one more than the largest before it (0 for names of the
     /// older, time-only form, which sort before every numbered one).
     pub seq: u64,
@@ -143,7 +143,7 @@ pub struct BackupName {
 
 impl BackupName {
     /// `<seq>.<stamp>.json`
-    pub fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         format!(
             "{:0width$}.{}.json",
             self.seq,
@@ -154,7 +154,7 @@ impl BackupName {
 
     /// Parse a backup file name: `<seq>.<stamp>.json`, or `<stamp>.json` as
     /// earlier versions wrote.
-    pub fn parse(name: &OsStr) -> Option<BackupName> {
+    pub(crate) fn parse(name: &OsStr) -> Option<BackupName> {
         let s = name.to_str()?.strip_suffix(".json")?;
         if let Some((seq, stamp)) = s.split_once('.')
             && seq.len() == SEQ_DIGITS
@@ -173,14 +173,14 @@ impl BackupName {
 }
 
 /// `<key>.<stamp>.corrupt`
-pub fn quarantine_name(key: &OsStr, t: SystemTime) -> OsString {
+pub(crate) fn quarantine_name(key: &OsStr, t: SystemTime) -> OsString {
     let mut n = key.to_os_string();
     n.push(format!(".{}.corrupt", time::stamp(t)));
     n
 }
 
 /// `x.json.<stamp>.corrupt` → key `x.json`.
-pub fn quarantine_key(name: &OsStr) -> Option<OsString> {
+pub(crate) fn quarantine_key(name: &OsStr) -> Option<OsString> {
     let b = name.as_bytes().strip_suffix(b".corrupt")?;
     let cut = b.len().checked_sub(time::STAMP_LEN + 1)?;
     if b.get(cut) != Some(&b'.') {
@@ -194,14 +194,14 @@ pub fn quarantine_key(name: &OsStr) -> Option<OsString> {
 
 /// `<key>.json`: the schema attached to the data file of `key`, in
 /// `.jsafe/schemas/`.
-pub fn schema_name(key: &OsStr) -> OsString {
+pub(crate) fn schema_name(key: &OsStr) -> OsString {
     let mut n = key.to_os_string();
     n.push(".json");
     n
 }
 
 /// `journal.<n>.jsonl`
-pub fn rotated_journal(n: usize) -> String {
+pub(crate) fn rotated_journal(n: usize) -> String {
     format!("journal.{n}.jsonl")
 }
 

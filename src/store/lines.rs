@@ -31,10 +31,10 @@ use crate::json::{self, ParseError, ParseErrorKind};
 /// `read`, `status`, `watch` and `--recover` report a longer line (written
 /// by another program) as a bad line rather than each reading as far as its
 /// own buffer goes.
-pub const MAX_LINE: usize = 64 << 20;
+pub(crate) const MAX_LINE: usize = 64 << 20;
 
 /// The limit in words, for messages.
-pub fn max_line_text() -> String {
+pub(crate) fn max_line_text() -> String {
     format!("{} MiB", MAX_LINE >> 20)
 }
 
@@ -76,7 +76,7 @@ impl Format {
 
 /// The lines of `bytes` that hold a value: (1-based line number, bytes
 /// without the newline). The tail (after the last `\n`) is included.
-pub fn values(bytes: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
+pub(crate) fn values(bytes: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
     bytes
         .split(|&b| b == b'\n')
         .enumerate()
@@ -90,7 +90,7 @@ fn is_blank(line: &[u8]) -> bool {
 
 /// Where the tail (the bytes after the last `\n`) starts, when it is torn
 /// (see the module head); None when the file ends with a whole line.
-pub fn torn_tail(bytes: &[u8]) -> Option<usize> {
+pub(crate) fn torn_tail(bytes: &[u8]) -> Option<usize> {
     let start = bytes
         .iter()
         .rposition(|&b| b == b'\n')
@@ -103,7 +103,7 @@ pub fn torn_tail(bytes: &[u8]) -> Option<usize> {
 /// beginning of a value (the grammar breaks only at its end, or a UTF-8
 /// character is cut), or a number (see the module head). A tail that breaks
 /// the grammar before its end was never a line jsafe wrote.
-pub fn could_be_torn(tail: &[u8]) -> bool {
+pub(crate) fn could_be_torn(tail: &[u8]) -> bool {
     match json::parse(tail) {
         Ok(v) => matches!(v, json::Value::Number(_)),
         Err(e) => match e.kind {
@@ -115,7 +115,7 @@ pub fn could_be_torn(tail: &[u8]) -> bool {
 }
 
 /// Whether bytes after the last newline form a whole value (or nothing).
-pub fn tail_is_whole(tail: &[u8]) -> bool {
+pub(crate) fn tail_is_whole(tail: &[u8]) -> bool {
     if is_blank(tail) {
         return true;
     }
@@ -126,7 +126,7 @@ pub fn tail_is_whole(tail: &[u8]) -> bool {
 }
 
 /// One line checked as a value, its errors placed in the file.
-pub fn check_line(line_no: usize, start: usize, line: &[u8]) -> Result<(), ParseError> {
+pub(crate) fn check_line(line_no: usize, start: usize, line: &[u8]) -> Result<(), ParseError> {
     if line.len() > MAX_LINE {
         return Err(ParseError {
             kind: ParseErrorKind::Syntax,
@@ -161,7 +161,7 @@ fn place(e: ParseError, line_no: usize, start: usize) -> ParseError {
 
 /// Validate `bytes` as JSON Lines: every line a value, no torn tail. The
 /// error names the line; a torn tail says so.
-pub fn validate(bytes: &[u8]) -> Result<(), ParseError> {
+pub(crate) fn validate(bytes: &[u8]) -> Result<(), ParseError> {
     let tail = torn_tail(bytes);
     let mut start = 0;
     for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
@@ -179,7 +179,7 @@ pub fn validate(bytes: &[u8]) -> Result<(), ParseError> {
 }
 
 /// The error for a torn last line starting at `offset` (line `line_no`).
-pub fn torn_error(bytes: &[u8], offset: usize, line_no: usize) -> ParseError {
+pub(crate) fn torn_error(bytes: &[u8], offset: usize, line_no: usize) -> ParseError {
     ParseError {
         kind: ParseErrorKind::TornTail,
         offset,
@@ -198,7 +198,7 @@ pub fn torn_error(bytes: &[u8], offset: usize, line_no: usize) -> ParseError {
 /// Whether a validation error is only a torn tail (what an append or
 /// `--recover` repairs), as opposed to a bad line in the middle: by its kind
 /// and offset, never its text.
-pub fn is_torn(bytes: &[u8], error: &ParseError) -> bool {
+pub(crate) fn is_torn(bytes: &[u8], error: &ParseError) -> bool {
     error.kind == ParseErrorKind::TornTail && torn_tail(bytes) == Some(error.offset)
 }
 

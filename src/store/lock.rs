@@ -112,7 +112,7 @@ impl Lock {
 
 /// How a missing lock file is created.
 #[derive(Clone, Copy, Debug)]
-pub struct NewLockFile {
+pub(crate) struct NewLockFile {
     /// Mode bits: the data file's read/write bits (no wider than the data).
     pub mode: u32,
     /// Owner given to it when root creates it for another user.
@@ -121,7 +121,7 @@ pub struct NewLockFile {
 
 /// What to do about a missing lock file.
 #[derive(Clone, Copy, Debug)]
-pub enum Missing {
+pub(crate) enum Missing {
     /// Create it.
     Create(NewLockFile),
     /// Do not create it: report [`io::ErrorKind::NotFound`].
@@ -129,7 +129,7 @@ pub enum Missing {
 }
 
 /// Everything [`acquire`] needs.
-pub struct Request<'a> {
+pub(crate) struct Request<'a> {
     /// `.jsafe/locks`, opened and checked.
     pub locks: &'a Dir,
     /// The data file's key.
@@ -149,7 +149,7 @@ pub struct Request<'a> {
 }
 
 /// Take the lock; see the module head.
-pub fn acquire(req: &Request) -> Result<Lock> {
+pub(crate) fn acquire(req: &Request) -> Result<Lock> {
     let name = layout::lock_name(req.key);
     let path = req.locks.join(&name);
     // None: a timeout too large to add to the clock, i.e. wait for ever.
@@ -397,7 +397,7 @@ fn who_holds(file: &File) -> String {
 
 /// The pids holding a lock on the file `st` describes, from `/proc/locks`
 /// (empty where it cannot be read). Waiters (`->` lines) are not holders.
-pub fn lock_pids(st: &Stat) -> Vec<u32> {
+pub(crate) fn lock_pids(st: &Stat) -> Vec<u32> {
     let Ok(text) = std::fs::read_to_string("/proc/locks") else {
         return Vec::new();
     };
@@ -491,7 +491,7 @@ pub struct Probe {
 
 /// Probe the lock of `key` in `locks`: take it exclusively without waiting and
 /// let go at once; if that fails, someone holds it. Never creates the file.
-pub fn probe(locks: Option<&Dir>, key: &OsStr) -> Probe {
+pub(crate) fn probe(locks: Option<&Dir>, key: &OsStr) -> Probe {
     let name = layout::lock_name(key);
     let mut p = Probe {
         path: locks.map_or_else(|| PathBuf::from(&name), |l| l.join(&name)),
@@ -530,7 +530,7 @@ pub fn probe(locks: Option<&Dir>, key: &OsStr) -> Probe {
 }
 
 /// A free lock, held by the sweeper while it decides.
-pub struct Free<'a> {
+pub(crate) struct Free<'a> {
     /// The record in it.
     pub holder: Option<Holder>,
     /// Since an exclusive holder last took it.
@@ -544,7 +544,7 @@ pub struct Free<'a> {
 
 /// What [`sweep`] did.
 #[derive(Debug, PartialEq)]
-pub enum Swept {
+pub(crate) enum Swept {
     /// There is no lock file (and none was made).
     Missing,
     /// Someone holds it: nothing was done. The record, and the holders'
@@ -566,7 +566,7 @@ pub enum Swept {
 /// starts again on a fresh lock file: sweeping beside live writers loses no
 /// update. With `make`, a missing lock file is created to be held (and
 /// removed again afterwards).
-pub fn sweep(
+pub(crate) fn sweep(
     locks: &Dir,
     data_dir: &Dir,
     key: &OsStr,
@@ -640,7 +640,7 @@ pub fn sweep(
 
 /// Whether `file` is (still) a usable lock file descriptor: for a lock handed
 /// down by `jsafe lock` through an inherited descriptor.
-pub fn adopt(file: File, locks: &Dir, key: &OsStr, mode: Mode) -> io::Result<Lock> {
+pub(crate) fn adopt(file: File, locks: &Dir, key: &OsStr, mode: Mode) -> io::Result<Lock> {
     let name = layout::lock_name(key);
     if !still_linked(&file, locks, &name) {
         return Err(io::Error::other(

@@ -48,24 +48,24 @@
 //! - `Ok` means the new version is on disk (unless `sync` was turned off).
 
 mod append;
-pub mod backup;
+pub(crate) mod backup;
 mod dir;
-pub mod etcd;
+pub(crate) mod etcd;
 mod failpoint;
-pub mod forget;
+pub(crate) mod forget;
 mod held;
-pub mod interrupt;
-pub mod journal;
-pub mod layout;
-pub mod lines;
-pub mod lock;
-pub mod read;
+pub(crate) mod interrupt;
+pub(crate) mod journal;
+pub(crate) mod layout;
+pub(crate) mod lines;
+pub(crate) mod lock;
+pub(crate) mod read;
 mod replace;
-pub mod rotate;
-pub mod scan;
-pub mod schema;
+pub(crate) mod rotate;
+pub(crate) mod scan;
+pub(crate) mod schema;
 mod storage;
-pub mod watch;
+pub(crate) mod watch;
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
@@ -80,13 +80,13 @@ use crate::json::{self, Indent, MAX_DEPTH, ParseError, Style, Value};
 use crate::{process, time};
 
 pub use backup::{Backup, Backups};
-pub use dir::{Dir, dev};
-pub use failpoint::Step;
+pub(crate) use dir::{Dir, dev};
+pub(crate) use failpoint::Step;
 pub use held::{adopt_lock, shared_refusal};
 pub use lines::Format;
 pub use lock::{Lock, Mode};
-pub use schema::{Schema, attach_schema, schema_of};
-pub use storage::Backend;
+pub(crate) use schema::{Schema, attach_schema, schema_of};
+pub(crate) use storage::Backend;
 
 use dir::{Creation, Resolved, Trust};
 use layout::{BACKUPS, LOCKS, QUARANTINE};
@@ -653,7 +653,7 @@ where
 /// As [`transact`], for a change that can be applied again to a newer
 /// version: an `etcd://` FILE's optimistic transaction re-applies it after a
 /// conflict ([`etcd::transact`]); a local file takes its lock and applies it once.
-pub fn transact_again<F>(file: &Path, opts: &Options, change: F) -> Result<Outcome>
+pub(crate) fn transact_again<F>(file: &Path, opts: &Options, change: F) -> Result<Outcome>
 where
     F: FnMut(&Current) -> Result<Change>,
 {
@@ -1532,7 +1532,7 @@ pub fn backups(file: &Path) -> Result<(PathBuf, Backups)> {
 /// The store itself never goes through these paths.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct StatePaths {
+pub(crate) struct StatePaths {
     /// `<dir>/.jsafe`
     pub state: PathBuf,
     /// `<dir>/.jsafe/locks/<key>.lock`
@@ -1544,7 +1544,7 @@ pub struct StatePaths {
 }
 
 /// The state paths of `file` (resolving it as a write would; nothing is created).
-pub fn state_paths(file: &Path) -> Result<StatePaths> {
+pub(crate) fn state_paths(file: &Path) -> Result<StatePaths> {
     let t = Target::resolve(file)?;
     let state = t.at.dir.join(layout::STATE_DIR);
     Ok(StatePaths {

@@ -16,7 +16,7 @@ use crate::json;
 
 /// FILE's bytes if it is a valid JSON document now; None for anything the
 /// general path must look at.
-pub fn valid_document(file: &Path) -> Option<Vec<u8>> {
+pub(crate) fn valid_document(file: &Path) -> Option<Vec<u8>> {
     if super::Backend::is_etcd(file) {
         return None;
     }

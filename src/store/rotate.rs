@@ -40,7 +40,7 @@ use crate::error::{Error, Kind, Result, Untouched};
 
 /// How to rotate.
 #[derive(Clone, Debug, Default)]
-pub struct Rotation {
+pub(crate) struct Rotation {
     /// Rotated files kept (`LOG.1` … `LOG.<keep>`); 0 drops the old lines.
     pub keep: usize,
     /// gzip `LOG.1` into `LOG.1.gz`.
@@ -53,7 +53,7 @@ pub struct Rotation {
 
 /// What a rotation did.
 #[derive(Debug, Default)]
-pub struct Rotated {
+pub(crate) struct Rotated {
     /// The log was moved to `LOG.1` (or dropped with `keep` 0).
     pub rotated: bool,
     /// Why not, when it was not rotated.
@@ -69,7 +69,7 @@ pub struct Rotated {
 }
 
 /// Rotate the JSON Lines log `file`. See the module head.
-pub fn rotate(file: &Path, opts: &Options, how: &Rotation) -> Result<Rotated> {
+pub(crate) fn rotate(file: &Path, opts: &Options, how: &Rotation) -> Result<Rotated> {
     let started = Instant::now();
     let t = Target::resolve(file)?;
     let mut done = Rotated::default();
@@ -272,7 +272,7 @@ fn time_of(secs: i64, nanos: u32) -> Option<SystemTime> {
 }
 
 /// `LOG.<i>` or `LOG.<i>.gz`.
-pub fn rotated_name(name: &OsStr, i: usize, gz: bool) -> OsString {
+pub(crate) fn rotated_name(name: &OsStr, i: usize, gz: bool) -> OsString {
     let mut n = name.to_os_string();
     n.push(format!(".{i}{}", if gz { ".gz" } else { "" }));
     n

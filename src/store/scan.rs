@@ -35,7 +35,7 @@ use crate::error::Result;
 
 /// What one data directory holds, as far as jsafe cares.
 #[derive(Debug)]
-pub struct Listing<'a> {
+pub(crate) struct Listing<'a> {
     /// The directory, open.
     pub dir: &'a Dir,
     /// It has a `.jsafe` entry.
@@ -49,7 +49,7 @@ pub struct Listing<'a> {
 }
 
 /// What [`walk`] found, handed to its visitor.
-pub enum Found<'a> {
+pub(crate) enum Found<'a> {
     /// A directory, listed.
     Dir(&'a Listing<'a>),
     /// A root that is not a directory: a file (or link to one) given directly.
@@ -58,7 +58,7 @@ pub enum Found<'a> {
 
 /// How a walk went.
 #[derive(Debug, Default)]
-pub struct Walked {
+pub(crate) struct Walked {
     /// One line per directory that could not be read.
     pub errors: Vec<String>,
     /// Roots that could be looked at, at least in part.
@@ -69,7 +69,11 @@ pub struct Walked {
 
 /// Walk `roots`: directories recursively, anything else as a file given
 /// directly. See the module head.
-pub fn walk(roots: &[PathBuf], one_file_system: bool, visit: &mut dyn FnMut(Found)) -> Walked {
+pub(crate) fn walk(
+    roots: &[PathBuf],
+    one_file_system: bool,
+    visit: &mut dyn FnMut(Found),
+) -> Walked {
     let mut out = Walked::default();
     let mut seen: HashSet<(u64, u64)> = HashSet::new();
     for root in roots {
@@ -183,7 +187,7 @@ fn walk_dir(
 }
 
 /// `*.json`, `*.jsonl`, `*.ndjson`.
-pub fn is_json_name(b: &[u8]) -> bool {
+pub(crate) fn is_json_name(b: &[u8]) -> bool {
     b.ends_with(b".json") || b.ends_with(b".jsonl") || b.ends_with(b".ndjson")
 }
 
@@ -214,7 +218,7 @@ fn pseudo_filesystem(dir: &Dir) -> bool {
 
 /// What one `.jsafe` directory records, read without creating anything.
 #[derive(Debug, Default)]
-pub struct StateView {
+pub(crate) struct StateView {
     locks: Option<Dir>,
     backups: Option<Dir>,
     schemas: Option<Dir>,
@@ -232,7 +236,7 @@ pub struct StateView {
 impl StateView {
     /// The state of a listed directory: read when it has a `.jsafe` entry,
     /// else empty.
-    pub fn of(listing: &Listing) -> StateView {
+    pub(crate) fn of(listing: &Listing) -> StateView {
         if listing.has_state {
             StateView::open(listing.dir)
         } else {
@@ -243,7 +247,7 @@ impl StateView {
     /// The state of the data directory `data` (`.jsafe` and its parts opened
     /// without following symlinks, checked as a write would check them;
     /// refused parts are reported in `errors` and not read).
-    pub fn open(data: &Dir) -> StateView {
+    pub(crate) fn open(data: &Dir) -> StateView {
         let mut v = StateView::default();
         let Ok(dir_stat) = data.stat() else {
             return v;
@@ -315,18 +319,18 @@ impl StateView {
     }
 
     /// `.jsafe/locks`, if it exists and could be used.
-    pub fn locks(&self) -> Option<&Dir> {
+    pub(crate) fn locks(&self) -> Option<&Dir> {
         self.locks.as_ref()
     }
 
     /// Probe the lock of `key`.
-    pub fn probe(&self, key: &OsStr) -> Probe {
+    pub(crate) fn probe(&self, key: &OsStr) -> Probe {
         lock::probe(self.locks.as_ref(), key)
     }
 
     /// The backups of `key`, read as `restore` reads them; `data_owner` and
     /// `data_ino` describe the data file (None when it is missing).
-    pub fn backups(
+    pub(crate) fn backups(
         &self,
         data: &Dir,
         key: &OsStr,
@@ -354,7 +358,7 @@ impl StateView {
 
     /// The schema attached to `key` (its bytes): None when there is none,
     /// Some(Err) when it cannot be read.
-    pub fn schema(&self, key: &OsStr) -> Option<std::result::Result<Vec<u8>, String>> {
+    pub(crate) fn schema(&self, key: &OsStr) -> Option<std::result::Result<Vec<u8>, String>> {
         let dir = self.schemas.as_ref()?;
         let name = layout::schema_name(key);
         match dir.open_regular(&name) {
@@ -376,7 +380,7 @@ impl StateView {
     }
 
     /// The last journal entry per data file name.
-    pub fn journal(&self) -> HashMap<String, Entry> {
+    pub(crate) fn journal(&self) -> HashMap<String, Entry> {
         self.state
             .as_ref()
             .map(journal::last_entries)
@@ -388,7 +392,7 @@ impl StateView {
 /// lock key ↔ backup key ↔ journal name ↔ temp files mapping. Its attached
 /// schema, if any, is [`StateView::schema`] of its key.
 #[derive(Debug)]
-pub struct Managed {
+pub(crate) struct Managed {
     /// The data file's name in its directory (the key itself when no name
     /// of the directory has that key: a long name whose file is gone).
     pub name: OsString,
@@ -422,7 +426,7 @@ impl Managed {
     }
 
     /// Something in `.jsafe/` names it (not only a temp file or its name).
-    pub fn has_state(&self) -> bool {
+    pub(crate) fn has_state(&self) -> bool {
         self.lock || self.backups || self.journal
     }
 }
@@ -430,7 +434,7 @@ impl Managed {
 /// Every data file of `listing` that its state (`view`, and `journal` when
 /// given: the directory's last entry per name), its temp files or its
 /// `*.json` name speak of, by name.
-pub fn managed(
+pub(crate) fn managed(
     listing: &Listing,
     view: &StateView,
     journal: Option<&HashMap<String, Entry>>,
@@ -525,7 +529,7 @@ impl Names<'_> {
 /// A file given directly (resolved), as a [`Managed`] record: its state in
 /// `view` (and `journal`). Its temp files are not looked for (that reads its
 /// whole directory): [`temp_files`] when they are wanted.
-pub fn managed_file(
+pub(crate) fn managed_file(
     fv: &FileView,
     view: &StateView,
     journal: Option<&HashMap<String, Entry>>,
@@ -539,7 +543,7 @@ pub fn managed_file(
 }
 
 /// The temp files of the data file whose key is `key` in `dir`.
-pub fn temp_files(dir: &Dir, key: &OsStr) -> Vec<OsString> {
+pub(crate) fn temp_files(dir: &Dir, key: &OsStr) -> Vec<OsString> {
     dir.entries()
         .unwrap_or_default()
         .into_iter()
@@ -550,7 +554,7 @@ pub fn temp_files(dir: &Dir, key: &OsStr) -> Vec<OsString> {
 
 /// The data file a key stands for among `names` (the directory's entries):
 /// the key itself for short names, else the name whose key it is.
-pub fn name_of_key<'a>(
+pub(crate) fn name_of_key<'a>(
     key: &'a OsStr,
     names: impl IntoIterator<Item = &'a OsStr>,
 ) -> Option<OsString> {
@@ -567,7 +571,7 @@ pub fn name_of_key<'a>(
 /// mapping a long name's key or a journal's lossy name back to the file when
 /// the walk's listing does not hold it (a name that does not end in `.json`).
 /// Empty when the directory cannot be read.
-pub fn file_names(dir: &Dir) -> Vec<OsString> {
+pub(crate) fn file_names(dir: &Dir) -> Vec<OsString> {
     dir.entries()
         .unwrap_or_default()
         .into_iter()
@@ -579,7 +583,7 @@ pub fn file_names(dir: &Dir) -> Vec<OsString> {
 /// A data file's state directory view and where the file really is, for a
 /// file given directly (symlinks of its last component followed as a write
 /// follows them).
-pub struct FileView {
+pub(crate) struct FileView {
     /// The real file's directory, open.
     pub dir: Dir,
     /// The real file's name.
@@ -589,7 +593,7 @@ pub struct FileView {
 }
 
 /// Resolve a file given directly.
-pub fn resolve(file: &Path) -> Result<FileView> {
+pub(crate) fn resolve(file: &Path) -> Result<FileView> {
     let r = dir::resolve(file)?;
     let key = layout::key(&r.name);
     Ok(FileView {
@@ -601,7 +605,10 @@ pub fn resolve(file: &Path) -> Result<FileView> {
 
 /// Open a data file as status reads it: a regular file (anything else is an
 /// error), read no further than `fstat` said. None when it is missing.
-pub fn read_data(dir: &Dir, name: &OsStr) -> io::Result<Option<(rustix::fs::Stat, Vec<u8>)>> {
+pub(crate) fn read_data(
+    dir: &Dir,
+    name: &OsStr,
+) -> io::Result<Option<(rustix::fs::Stat, Vec<u8>)>> {
     let Some((file, st)) = dir.open_regular(name)? else {
         return Ok(None);
     };

@@ -36,10 +36,10 @@ use crate::error::{Error, Kind, Result, Untouched};
 use crate::json::{self, Value};
 
 /// Largest schema file read.
-pub const MAX_SCHEMA: usize = 16 << 20;
+pub(crate) const MAX_SCHEMA: usize = 16 << 20;
 
 /// A compiled schema.
-pub struct Schema {
+pub(crate) struct Schema {
     #[cfg(feature = "schema")]
     validator: jsonschema::Validator,
 }
@@ -52,7 +52,7 @@ impl std::fmt::Debug for Schema {
 
 impl Schema {
     /// Compile a schema document; Err says why it cannot be used.
-    pub fn compile(bytes: &[u8]) -> std::result::Result<Schema, String> {
+    pub(crate) fn compile(bytes: &[u8]) -> std::result::Result<Schema, String> {
         let doc = json::parse(bytes).map_err(|e| format!("not valid JSON: {e}"))?;
         Schema::compile_value(&doc)
     }
@@ -79,7 +79,7 @@ impl Schema {
     }
 
     /// Check one value; Err: "at /path: what is wrong (rule /schema/path)".
-    pub fn check_value(&self, value: &Value) -> std::result::Result<(), String> {
+    pub(crate) fn check_value(&self, value: &Value) -> std::result::Result<(), String> {
         #[cfg(feature = "schema")]
         {
             let instance = to_serde(value);
@@ -102,7 +102,7 @@ impl Schema {
     }
 
     /// Check bytes read as `format` (each line of a JSON Lines file).
-    pub fn check(&self, bytes: &[u8], format: Format) -> std::result::Result<(), String> {
+    pub(crate) fn check(&self, bytes: &[u8], format: Format) -> std::result::Result<(), String> {
         match format {
             Format::Document => {
                 let v = json::parse(bytes).map_err(|e| format!("not valid JSON: {e}"))?;
@@ -265,7 +265,7 @@ pub(super) fn enforce(
 
 /// The schema attached to `file` (its bytes), without creating anything.
 /// `timeout` bounds the read of an etcd key's schema.
-pub fn schema_of(file: &Path, timeout: std::time::Duration) -> Result<Option<Vec<u8>>> {
+pub(crate) fn schema_of(file: &Path, timeout: std::time::Duration) -> Result<Option<Vec<u8>>> {
     super::Backend::of(file).storage().schema_of(file, timeout)
 }
 
@@ -285,7 +285,7 @@ pub(super) fn schema_of_local(file: &Path) -> Result<Option<Vec<u8>>> {
 // them once the enum is not public API (the crate's modules are private).
 #[allow(clippy::enum_variant_names)]
 #[derive(Debug, PartialEq, Eq)]
-pub enum Attached {
+pub(crate) enum Attached {
     /// The schema is attached (replacing any earlier one).
     Attached,
     /// The schema was removed.
@@ -298,7 +298,7 @@ pub enum Attached {
 /// detach its schema, under the file's exclusive lock. Unless `force`, the
 /// file's current content must validate (a missing file is fine). The
 /// format decides how the content is read (JSON Lines: each line).
-pub fn attach_schema(
+pub(crate) fn attach_schema(
     file: &Path,
     opts: &Options,
     schema: Option<&[u8]>,

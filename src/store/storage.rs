@@ -17,7 +17,7 @@ use crate::error::{Error, Kind, Result, Untouched};
 
 /// The backends a FILE can name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
+pub(crate) enum Backend {
     /// A file on a local file system.
     Local,
     /// A key in an etcd cluster (`etcd://host:port/key`).
@@ -55,7 +55,7 @@ pub(crate) struct Attach<'a> {
 impl Backend {
     /// The backend `file` names: the one decision, made where a target is
     /// resolved.
-    pub fn of(file: &Path) -> Backend {
+    pub(crate) fn of(file: &Path) -> Backend {
         let b = file.as_os_str().as_encoded_bytes();
         if b.starts_with(b"etcd://") || b.starts_with(b"etcds://") {
             Backend::Etcd
@@ -65,7 +65,7 @@ impl Backend {
     }
 
     /// Whether `file` names an etcd key.
-    pub fn is_etcd(file: &Path) -> bool {
+    pub(crate) fn is_etcd(file: &Path) -> bool {
         Backend::of(file) == Backend::Etcd
     }
 
@@ -77,7 +77,7 @@ impl Backend {
     }
 
     /// Read `file` for a reader through its backend (see [`Storage::load`]).
-    pub fn load(file: &Path, timeout: Duration, lock: Option<LockWait>) -> Result<Loaded> {
+    pub(crate) fn load(file: &Path, timeout: Duration, lock: Option<LockWait>) -> Result<Loaded> {
         Backend::of(file).storage().load(file, timeout, lock)
     }
 }

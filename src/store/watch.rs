@@ -74,7 +74,7 @@ struct OnFile {
 
 /// How often a watched name without a file is looked at again, in a
 /// directory that cannot be read (no inotify on it).
-pub const ABSENT_RECHECK: Duration = Duration::from_millis(200);
+pub(crate) const ABSENT_RECHECK: Duration = Duration::from_millis(200);
 
 /// What is watched on the file itself: what a change of its content or of
 /// its name does to its inode.
@@ -297,7 +297,7 @@ impl Watch {
 
 /// Where a reader of a JSON Lines file got to.
 #[derive(Clone, Debug, Default)]
-pub struct Cursor {
+pub(crate) struct Cursor {
     /// (device, inode) of the file read.
     file: Option<(u64, u64)>,
     /// Bytes read and handed out as whole lines.
@@ -308,7 +308,7 @@ pub struct Cursor {
 
 /// Lines appended since the cursor.
 #[derive(Debug, Default)]
-pub struct NewLines {
+pub(crate) struct NewLines {
     /// Whole lines (without their newline), blank ones included.
     pub lines: Vec<Vec<u8>>,
     /// The file was replaced or cut back since the cursor: `lines` start
@@ -329,7 +329,7 @@ const MAX_READ: u64 = lines::MAX_LINE as u64 + 1;
 /// The whole lines added to the JSON Lines `file` since `cursor`, which is
 /// moved past them. A last line without its newline yet is left for later
 /// (an append in progress). A missing file gives nothing.
-pub fn read_new_lines(file: &Path, cursor: &mut Cursor) -> Result<NewLines> {
+pub(crate) fn read_new_lines(file: &Path, cursor: &mut Cursor) -> Result<NewLines> {
     let t = match Target::resolve_any(file) {
         Ok(t) => t,
         Err(e) if e.kind() == Kind::NotFound => return Ok(NewLines::default()),

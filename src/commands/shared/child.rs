@@ -13,7 +13,7 @@ use crate::error::{Error, Kind, Result};
 /// The holder's name in the lock record: "jsafe lock (<CMD's name>)", never
 /// its arguments, at most 64 characters, no control characters (the record
 /// is shown in tables).
-pub fn holder_command(program: &OsStr) -> String {
+pub(crate) fn holder_command(program: &OsStr) -> String {
     let name: String = Path::new(program)
         .file_name()
         .unwrap_or(program)
@@ -30,7 +30,7 @@ pub fn holder_command(program: &OsStr) -> String {
 /// status: 128+N when it died of signal N; 127 when it is not found, 126
 /// when it cannot be run (as a shell says). `started` is told its pid once
 /// it runs.
-pub fn run(mut cmd: Command, program: &OsStr, started: impl FnOnce(u32)) -> Result<i32> {
+pub(crate) fn run(mut cmd: Command, program: &OsStr, started: impl FnOnce(u32)) -> Result<i32> {
     let running = crate::sys::ChildRunning::start();
     let mut child = match cmd.spawn() {
         Ok(c) => c,

@@ -15,7 +15,7 @@ use crate::store::{self, Change, Check, Current, Lock, OnCorrupt, Options, Outco
 
 /// `--recover`: a corrupt file is replaced by its newest valid backup
 /// first; without it, a corrupt file fails the change.
-pub fn recover(recover: bool) -> OnCorrupt {
+pub(crate) fn recover(recover: bool) -> OnCorrupt {
     if recover {
         OnCorrupt::Recover
     } else {
@@ -24,7 +24,7 @@ pub fn recover(recover: bool) -> OnCorrupt {
 }
 
 /// One command's change of one FILE: what its transactions share.
-pub struct Writer<'g> {
+pub(crate) struct Writer<'g> {
     g: &'g Global,
     file: &'g Path,
     operation: &'static str,
@@ -40,7 +40,7 @@ impl<'g> Writer<'g> {
     /// of `file`, doing `on_corrupt` with a file that is not valid JSON:
     /// `--schema` (when given) is read and compiled, then the lock of an
     /// enclosing `jsafe lock` is adopted (it must be exclusive).
-    pub fn new(
+    pub(crate) fn new(
         g: &'g Global,
         file: &'g Path,
         operation: &'static str,
@@ -62,13 +62,13 @@ impl<'g> Writer<'g> {
     }
 
     /// The formatting override (--compact, --indent, --tab).
-    pub fn indent(mut self, indent: Option<Indent>) -> Self {
+    pub(crate) fn indent(mut self, indent: Option<Indent>) -> Self {
         self.indent = indent;
         self
     }
 
     /// The transaction options.
-    pub fn options(&self) -> Options<'_> {
+    pub(crate) fn options(&self) -> Options<'_> {
         self.g
             .options(self.operation, self.indent, self.on_corrupt, &*self.wait)
             .held(self.held.as_ref())
@@ -77,7 +77,7 @@ impl<'g> Writer<'g> {
 
     /// One transaction applying `change` (again, after a conflict on an
     /// etcd key), reported as the global flags ask.
-    pub fn transact<F>(&self, change: F) -> Result<Outcome>
+    pub(crate) fn transact<F>(&self, change: F) -> Result<Outcome>
     where
         F: FnMut(&Current) -> Result<Change>,
     {
@@ -88,7 +88,7 @@ impl<'g> Writer<'g> {
 
     /// [`Writer::transact`] without the report: for a command that has
     /// something to say first ([`Writer::report`] afterwards).
-    pub fn transact_unreported<F>(&self, change: F) -> Result<Outcome>
+    pub(crate) fn transact_unreported<F>(&self, change: F) -> Result<Outcome>
     where
         F: FnMut(&Current) -> Result<Change>,
     {
@@ -96,13 +96,13 @@ impl<'g> Writer<'g> {
     }
 
     /// What the user should hear about a finished transaction.
-    pub fn report(&self, outcome: &Outcome) {
+    pub(crate) fn report(&self, outcome: &Outcome) {
         self.g.report(self.file, outcome);
     }
 
     /// Lines appended to a JSON Lines file in one write (not reported: the
     /// caller says what a torn last line became).
-    pub fn append(&self, lines: &[Vec<u8>]) -> Result<Outcome> {
+    pub(crate) fn append(&self, lines: &[Vec<u8>]) -> Result<Outcome> {
         store::append(self.file, &self.options(), lines)
     }
 }

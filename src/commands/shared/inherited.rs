@@ -11,13 +11,13 @@ use crate::error::Result;
 use crate::store::{self, Lock, Mode};
 
 /// The environment variable naming inherited locks.
-pub const ENV: &str = "JSAFE_LOCK_FD";
+pub(crate) const ENV: &str = "JSAFE_LOCK_FD";
 /// Most inherited locks looked at (nesting deeper than this is not adopted).
 const MAX_ENTRIES: usize = 32;
 
 /// The lock of `file` handed down by an enclosing `jsafe lock`, if any
 /// (shared or exclusive, as the kernel says).
-pub fn inherited(file: &Path) -> Result<Option<Lock>> {
+pub(crate) fn inherited(file: &Path) -> Result<Option<Lock>> {
     let Some(list) = std::env::var_os(ENV) else {
         return Ok(None);
     };
@@ -37,7 +37,7 @@ pub fn inherited(file: &Path) -> Result<Option<Lock>> {
 }
 
 /// The inherited lock of `file` for a change: it must be exclusive.
-pub fn inherited_for_change(file: &Path) -> Result<Option<Lock>> {
+pub(crate) fn inherited_for_change(file: &Path) -> Result<Option<Lock>> {
     match inherited(file)? {
         Some(l) if l.mode() == Mode::Shared => Err(store::shared_refusal(file)),
         other => Ok(other),

@@ -12,7 +12,7 @@ use crate::error::{Error, Kind, Result};
 use crate::json::filter::{Filter, Side};
 
 /// Run `f` (a filter's compile or run) behind the filter guard.
-pub fn guarded<T>(f: impl FnOnce() -> T) -> T {
+pub(crate) fn guarded<T>(f: impl FnOnce() -> T) -> T {
     let _running = crate::sys::FilterRunning::start();
     f()
 }
@@ -20,7 +20,7 @@ pub fn guarded<T>(f: impl FnOnce() -> T) -> T {
 /// Run `f` (a filter's run over a file's value) guarded, with the memory
 /// limit `memory` armed (no time limit: a read holds no lock while its
 /// filter runs); `memory_line` is what a run past it ends with.
-pub fn run_limited<T>(
+pub(crate) fn run_limited<T>(
     file: &Path,
     memory: usize,
     memory_line: &str,
@@ -33,7 +33,7 @@ pub fn run_limited<T>(
 
 /// Compile `code` with the variables of `vars` (and `$slot` bound per run
 /// when given), guarded; a filter that does not compile is bad input.
-pub fn compile(code: &str, vars: &VarArgs, slot: Option<&str>) -> Result<Filter> {
+pub(crate) fn compile(code: &str, vars: &VarArgs, slot: Option<&str>) -> Result<Filter> {
     guarded(|| {
         let vars = super::super::filter_args(vars)?;
         match slot {
@@ -47,7 +47,7 @@ pub fn compile(code: &str, vars: &VarArgs, slot: Option<&str>) -> Result<Filter>
 /// A sink for a filter that must produce exactly one value: it keeps the
 /// outputs in `outputs` and stops the filter at the second (already one too
 /// many).
-pub fn one_output<T>(outputs: &mut Vec<T>) -> impl FnMut(T) -> ControlFlow<()> + '_ {
+pub(crate) fn one_output<T>(outputs: &mut Vec<T>) -> impl FnMut(T) -> ControlFlow<()> + '_ {
     move |v| {
         outputs.push(v);
         if outputs.len() > 1 {
@@ -59,7 +59,7 @@ pub fn one_output<T>(outputs: &mut Vec<T>) -> impl FnMut(T) -> ControlFlow<()> +
 }
 
 /// `debug`, `stderr` and `halt_error` write to stderr as they run.
-pub fn side_output(side: Side<'_>) {
+pub(crate) fn side_output(side: Side<'_>) {
     let mut err = io::stderr().lock();
     let text = match side {
         Side::Stderr(t) | Side::Debug(t) | Side::HaltError(t) => t,
@@ -70,6 +70,6 @@ pub fn side_output(side: Side<'_>) {
 /// `update` and `read` take the general path only (`JSAFE_NO_SPLICE` set):
 /// for comparing the two paths from outside (scripts/jq-conformance
 /// --compare-paths, scripts/bench).
-pub fn spliced_off() -> bool {
+pub(crate) fn spliced_off() -> bool {
     std::env::var_os("JSAFE_NO_SPLICE").is_some()
 }

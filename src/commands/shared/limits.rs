@@ -6,7 +6,7 @@ use std::time::Duration;
 
 /// How long an `update`'s filter may run when neither `--filter-timeout` nor
 /// `JSAFE_FILTER_TIMEOUT` says.
-pub const DEFAULT_FILTER_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_FILTER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The least a filter may allocate under `--filter-memory auto`.
 const MIN_FILTER_MEMORY: usize = 2 << 30;
@@ -19,7 +19,7 @@ const FILTER_MEMORY_PER_BYTE: usize = 8;
 /// `--filter-memory`: how much a filter may allocate beyond the document it
 /// was given (reading the document is not the filter's doing).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FilterMemory {
+pub(crate) enum FilterMemory {
     /// Relative to the file: 8 times its size, at least 2G.
     Auto,
     /// This many bytes.
@@ -28,7 +28,7 @@ pub enum FilterMemory {
 
 impl FilterMemory {
     /// The limit for a filter over a file of `file_size` bytes (0: none).
-    pub fn limit(self, file_size: u64) -> usize {
+    pub(crate) fn limit(self, file_size: u64) -> usize {
         match self {
             FilterMemory::Fixed(n) => n,
             FilterMemory::Auto => usize::try_from(file_size)

@@ -3,10 +3,10 @@
 //! enclosing `jsafe lock` hands down ([`inherited`]), the guarded filter
 //! runner ([`jq`]), and the paths a scan starts from ([`paths`]).
 
-pub mod child;
-pub mod context;
-pub mod inherited;
-pub mod jq;
-pub mod limits;
-pub mod paths;
-pub mod restore;
+pub(crate) mod child;
+pub(crate) mod context;
+pub(crate) mod inherited;
+pub(crate) mod jq;
+pub(crate) mod limits;
+pub(crate) mod paths;
+pub(crate) mod restore;

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 /// The paths to look under: those given, or the current directory.
-pub fn roots(given: &[PathBuf]) -> Vec<PathBuf> {
+pub(crate) fn roots(given: &[PathBuf]) -> Vec<PathBuf> {
     if given.is_empty() {
         vec![PathBuf::from(".")]
     } else {
@@ -12,7 +12,7 @@ pub fn roots(given: &[PathBuf]) -> Vec<PathBuf> {
 }
 
 /// A path for people: without a leading `./`.
-pub fn scan_shown(path: &Path) -> String {
+pub(crate) fn scan_shown(path: &Path) -> String {
     path.strip_prefix(".")
         .ok()
         .filter(|p| !p.as_os_str().is_empty())

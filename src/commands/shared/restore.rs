@@ -6,7 +6,7 @@ use crate::commands::Global;
 use crate::error::{Error, Kind};
 
 /// `--from NAME` names no backup.
-pub fn no_backup_named(file: &Path, name: &str) -> Error {
+pub(crate) fn no_backup_named(file: &Path, name: &str) -> Error {
     Error::new(
         Kind::NotFound,
         format!(
@@ -17,7 +17,7 @@ pub fn no_backup_named(file: &Path, name: &str) -> Error {
 }
 
 /// `--from NAME` names a backup that is not valid JSON.
-pub fn backup_not_valid(file: &Path, name: &str) -> Error {
+pub(crate) fn backup_not_valid(file: &Path, name: &str) -> Error {
     Error::new(
         Kind::Corrupt,
         format!(
@@ -28,7 +28,7 @@ pub fn backup_not_valid(file: &Path, name: &str) -> Error {
 }
 
 /// `--latest` finds no valid backup.
-pub fn no_valid_backup(file: &Path) -> Error {
+pub(crate) fn no_valid_backup(file: &Path) -> Error {
     Error::new(
         Kind::NotFound,
         format!("{}: no valid backup to restore", file.display()),
@@ -37,7 +37,7 @@ pub fn no_valid_backup(file: &Path) -> Error {
 
 /// The notice after a restore of backup `name` (`changed`: the file was
 /// not already equal to it).
-pub fn restored(g: &Global, file: &Path, name: &str, changed: bool) {
+pub(crate) fn restored(g: &Global, file: &Path, name: &str, changed: bool) {
     if changed {
         g.notice(&format!("{}: restored backup {name}", file.display()));
     } else {

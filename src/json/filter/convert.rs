@@ -10,7 +10,7 @@ use super::FilterError;
 use super::val::{V, format_f64};
 use crate::json::{MAX_DEPTH, Map, Number, Str, Value};
 
-pub fn to_val(v: &Value) -> V {
+pub(super) fn to_val(v: &Value) -> V {
     V(to_jaq(v))
 }
 
@@ -35,7 +35,7 @@ fn to_jaq(v: &Value) -> Val {
 /// A double and a kept text of the same value compare, hash and compute
 /// alike, so the choice shows only in how the number is printed, which is
 /// its text either way.
-pub fn to_num(text: &str) -> Num {
+pub(super) fn to_num(text: &str) -> Num {
     let bytes = text.as_bytes();
     let digits = bytes.strip_prefix(b"-").unwrap_or(bytes);
     // Machine integers, the common case, without the general path's
@@ -89,7 +89,7 @@ fn plain_decimal(bytes: &[u8]) -> Option<f64> {
     std::str::from_utf8(bytes).ok()?.parse().ok()
 }
 
-pub fn from_val(v: &V) -> Result<Value, FilterError> {
+pub(super) fn from_val(v: &V) -> Result<Value, FilterError> {
     from_jaq(&v.0, 0)
 }
 
@@ -148,7 +148,7 @@ fn number(text: &str) -> Value {
 /// Carry the source text of strings over from `old` to the parts of `new` that are
 /// equal to what stood at the same place in `old`, so an untouched `"caf\u00e9"`
 /// is written back with its escape.
-pub fn keep_source_text(old: &Value, new: &mut Value) {
+pub(crate) fn keep_source_text(old: &Value, new: &mut Value) {
     match (old, new) {
         (Value::String(o), Value::String(n)) if o.value == n.value && n.raw.is_none() => {
             n.raw.clone_from(&o.raw);

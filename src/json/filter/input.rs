@@ -219,7 +219,7 @@ impl Spans {
     }
 
     /// The span of the array or object whose shared allocation is at `ptr`.
-    pub fn container(&self, ptr: usize) -> Option<Span> {
+    pub(super) fn container(&self, ptr: usize) -> Option<Span> {
         let entries = &self.containers;
         let at = gallop(entries, self.hint.get(), |e| e.ptr.cmp(&ptr))?;
         self.hint.set(at);
@@ -227,7 +227,7 @@ impl Spans {
     }
 
     /// The span of the escaped string whose decoded bytes are `ptr..ptr+len`.
-    pub fn escaped(&self, ptr: usize, len: usize) -> Option<Span> {
+    pub(super) fn escaped(&self, ptr: usize, len: usize) -> Option<Span> {
         let at = self
             .escaped
             .binary_search_by(|e| (e.ptr, e.len).cmp(&(ptr, len)))

@@ -39,7 +39,7 @@ use jaq_core::load::{Arena, File, Loader};
 use jaq_core::{Compiler, Ctx, Vars};
 use jaq_json::{Map, Val};
 
-pub use convert::keep_source_text;
+pub(crate) use convert::keep_source_text;
 pub use input::Input;
 pub use natives::Side;
 use natives::{Data, RunData};
@@ -92,7 +92,7 @@ pub enum Ending {
 
 /// The variables a filter gets besides its input.
 #[derive(Debug, Clone, Default)]
-pub struct Args {
+pub(crate) struct Args {
     /// `--arg`, `--argjson`, `--slurpfile`, `--rawfile`: `$NAME`, and `$ARGS.named`.
     pub named: Vec<(String, Value)>,
     /// `--args` / `--jsonargs`: `$ARGS.positional`.
@@ -362,7 +362,7 @@ impl Filter {
 
 /// Every JSON value in `bytes` (whitespace-separated, as `--slurpfile` reads
 /// them); numbers keep their text.
-pub fn parse_values(bytes: &[u8]) -> Result<Vec<Value>, String> {
+pub(crate) fn parse_values(bytes: &[u8]) -> Result<Vec<Value>, String> {
     if let Ok(v) = super::parse(bytes) {
         return Ok(vec![v]);
     }

@@ -53,7 +53,7 @@ impl<'a> HasLut<'a, Data> for &'a RunData<'a> {
 type Native = Filter<RunPtr<Data>>;
 
 /// jaq's natives that jsafe replaces (by name and arity).
-pub const REPLACED: &[(&str, usize)] = &[
+pub(super) const REPLACED: &[(&str, usize)] = &[
     ("length", 0),
     ("utf8bytelength", 0),
     ("startswith", 1),
@@ -68,7 +68,7 @@ pub const REPLACED: &[(&str, usize)] = &[
 ];
 
 /// jaq's natives kept under another name, wrapped by a jq definition.
-pub fn renamed(name: &str) -> Option<&'static str> {
+pub(super) fn renamed(name: &str) -> Option<&'static str> {
     Some(match name {
         "limit" => "_jaq_limit",
         "skip" => "_jaq_skip",
@@ -84,7 +84,7 @@ pub fn renamed(name: &str) -> Option<&'static str> {
     })
 }
 
-pub fn funs() -> impl Iterator<Item = Fun<Data>> {
+pub(super) fn funs() -> impl Iterator<Item = Fun<Data>> {
     let list: Vec<Native> = vec![
         ("length", v(0), |cv| bome(length(&cv.1))),
         ("utf8bytelength", v(0), |cv| {

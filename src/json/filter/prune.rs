@@ -23,7 +23,7 @@ use std::collections::HashSet;
 
 /// One top-level jq definition, split out of its source by build.rs.
 #[derive(Debug)]
-pub struct TableDef {
+pub(super) struct TableDef {
     pub name: &'static str,
     pub arity: usize,
     /// The definition's source, `def name...: body;`.
@@ -35,19 +35,19 @@ pub struct TableDef {
 include!(concat!(env!("OUT_DIR"), "/jq_defs.rs"));
 
 /// jaq's definitions (jaq-core's, jaq-std's, jaq-json's), in order.
-pub fn jaq_defs() -> &'static [TableDef] {
+pub(super) fn jaq_defs() -> &'static [TableDef] {
     JAQ_DEFS
 }
 
 /// jsafe's own definitions (defs.jq), in order; they come after jaq's.
-pub fn own_defs() -> &'static [TableDef] {
+pub(super) fn own_defs() -> &'static [TableDef] {
     OWN_DEFS
 }
 
 /// The definitions of `defs` (in their order) that the filter `code` can
 /// reach, and every name that the filter and those definitions mention (the
 /// natives a run can call are among them).
-pub fn reachable<'d>(
+pub(super) fn reachable<'d>(
     defs: &[&'d TableDef],
     code: &'d str,
 ) -> (Vec<&'d TableDef>, HashSet<&'d str>) {

@@ -21,7 +21,7 @@ use jaq_core::load::Lexer;
 use jaq_core::load::lex::{StrPart, Tok, Token};
 
 /// The rewritten program, `None` if it is unchanged, or a compile error.
-pub fn rewrite(code: &str) -> Result<Option<String>, String> {
+pub(super) fn rewrite(code: &str) -> Result<Option<String>, String> {
     let Ok(tokens) = Lexer::new(code).lex() else {
         // jaq's own parser reports lexing errors with positions.
         return Ok(None);

@@ -21,7 +21,7 @@ use jaq_core::{Exn, ValR, ValX, val};
 use jaq_json::{Map, Num, Rc, Val};
 
 /// Errors carry a string message, as jq's do (`try ... catch .` gets it).
-pub type Error = jaq_core::Error<V>;
+pub(super) type Error = jaq_core::Error<V>;
 
 /// A filter value. `.0` is jaq's value; see the module head for what differs.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -31,7 +31,7 @@ pub struct V(pub Val);
 /// (`reduce range(1e6) as $i (null; [.])`) than the recursive drop of
 /// jaq's containers has stack for. Containers held only here are taken
 /// apart on a heap work list; shared ones only lose a reference.
-pub fn drop_flat(v: Val) {
+pub(super) fn drop_flat(v: Val) {
     if !matches!(v, Val::Arr(_) | Val::Obj(_)) {
         return;
     }
@@ -61,7 +61,7 @@ const MAX_SET_INDEX: f64 = 536_870_911.0;
 /// Integers up to this magnitude are exact as doubles.
 const EXACT_INT: i128 = 1 << 53;
 
-pub fn err<T>(msg: impl Into<String>) -> Result<T, Error> {
+pub(super) fn err<T>(msg: impl Into<String>) -> Result<T, Error> {
     Err(Error::new(V::from(msg.into())))
 }
 
@@ -124,7 +124,7 @@ impl V {
     }
 }
 
-pub fn kind(v: &Val) -> &'static str {
+pub(super) fn kind(v: &Val) -> &'static str {
     match v {
         Val::Null => "null",
         Val::Bool(_) => "boolean",
@@ -135,7 +135,7 @@ pub fn kind(v: &Val) -> &'static str {
     }
 }
 
-pub fn describe(v: &Val) -> String {
+pub(super) fn describe(v: &Val) -> String {
     let mut text = String::new();
     write_json(&mut text, v);
     // jq cuts the dump to fit its 30-byte message buffer; a string keeps its
@@ -156,7 +156,7 @@ pub fn describe(v: &Val) -> String {
 }
 
 /// A number as an f64 (jq's view of every number).
-pub fn num_f64(n: &Num) -> f64 {
+pub(super) fn num_f64(n: &Num) -> f64 {
     match n {
         Num::Int(i) => *i as f64,
         Num::Float(f) => *f,
@@ -202,7 +202,7 @@ fn num_mul(a: &Num, b: &Num) -> Num {
 /// Format a double as jq 1.8 does: shortest round-trip digits, integers
 /// without a fraction, exponent form for very large or small magnitudes
 /// (`1e+17`, `1e-05`), infinities as the largest double, NaN as null.
-pub fn format_f64(f: f64) -> String {
+pub(super) fn format_f64(f: f64) -> String {
     if f.is_nan() {
         return "null".into();
     }
@@ -254,7 +254,7 @@ pub fn format_f64(f: f64) -> String {
 }
 
 /// A number's text as jq prints it (literals keep their text).
-pub fn format_num(n: &Num) -> String {
+pub(super) fn format_num(n: &Num) -> String {
     match n {
         Num::Int(i) => i.to_string(),
         Num::BigInt(b) => b.to_string(),
@@ -277,7 +277,7 @@ pub(super) fn short_escape(c: char) -> Option<&'static str> {
     })
 }
 
-pub fn write_str(out: &mut String, s: &str) {
+pub(super) fn write_str(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         if let Some(escape) = short_escape(c) {
@@ -298,7 +298,7 @@ pub fn write_str(out: &mut String, s: &str) {
 
 /// Compact JSON, jq's way (`{"a":[1,2]}`); non-string keys (which jq cannot
 /// make) are written as their JSON text in quotes.
-pub fn write_json(out: &mut String, v: &Val) {
+pub(super) fn write_json(out: &mut String, v: &Val) {
     match v {
         Val::Null => out.push_str("null"),
         Val::Bool(b) => out.push_str(if *b { "true" } else { "false" }),

@@ -12,7 +12,7 @@ use super::http::{Conn, Failure};
 
 /// Why a call failed.
 #[derive(Debug)]
-pub enum CallError {
+pub(crate) enum CallError {
     /// No member received the request: it certainly did not take effect.
     Unreachable(String),
     /// A member received it and did not answer: it may have taken effect.
@@ -29,7 +29,7 @@ pub enum CallError {
 
 impl CallError {
     /// A line for the user.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             CallError::Unreachable(why) => format!("no etcd member answered ({why})"),
             CallError::NoAnswer(why) => format!("an etcd member did not answer ({why})"),
@@ -39,7 +39,7 @@ impl CallError {
 
     /// A server error that says the request was certainly not applied
     /// (refused before it was proposed).
-    pub fn certainly_not_applied(&self) -> bool {
+    pub(crate) fn certainly_not_applied(&self) -> bool {
         match self {
             CallError::Unreachable(_) => true,
             CallError::NoAnswer(_) => false,
@@ -57,7 +57,7 @@ impl CallError {
 
 /// A client of one cluster: its members, tried in order starting with the
 /// one that answered last.
-pub struct Client {
+pub(crate) struct Client {
     hosts: Vec<String>,
     at: usize,
     conn: Option<Conn>,
@@ -68,7 +68,7 @@ pub struct Client {
 impl Client {
     /// A client of `hosts` ("name:port"), with the user and password from
     /// `JSAFE_ETCD_USER` / `JSAFE_ETCD_PASSWORD` (or `JSAFE_ETCD_PASSWORD_FILE`).
-    pub fn new(hosts: &[String]) -> Result<Client, String> {
+    pub(crate) fn new(hosts: &[String]) -> Result<Client, String> {
         let user = match std::env::var("JSAFE_ETCD_USER") {
             Ok(u) if !u.is_empty() => {
                 let password = match std::env::var_os("JSAFE_ETCD_PASSWORD_FILE") {
@@ -98,7 +98,7 @@ impl Client {
 
     /// Log in on `conn` (a connection of its own, e.g. a watch) with this
     /// client's user, if any: the token to send (simple tokens are per member).
-    pub fn login(&self, conn: &mut Conn, deadline: Instant) -> Option<String> {
+    pub(crate) fn login(&self, conn: &mut Conn, deadline: Instant) -> Option<String> {
         let (name, password) = self.user.as_ref()?;
         let body = json!({"name": name, "password": password}).to_string();
         let (status, body) = conn
@@ -109,25 +109,30 @@ impl Client {
     }
 
     /// The members this client knows.
-    pub fn hosts(&self) -> &[String] {
+    pub(crate) fn hosts(&self) -> &[String] {
         &self.hosts
     }
 
     /// One call that changes nothing (a read), retried on every member until
     /// `deadline`.
-    pub fn read(&mut self, path: &str, body: &J, deadline: Instant) -> Result<J, CallError> {
+    pub(crate) fn read(&mut self, path: &str, body: &J, deadline: Instant) -> Result<J, CallError> {
         self.call(path, body, deadline, true)
     }
 
     /// One call that may change something: sent to one member (failing over
     /// only while nothing was sent); a request sent without an answer is
     /// [`CallError::NoAnswer`].
-    pub fn write(&mut self, path: &str, body: &J, deadline: Instant) -> Result<J, CallError> {
+    pub(crate) fn write(
+        &mut self,
+        path: &str,
+        body: &J,
+        deadline: Instant,
+    ) -> Result<J, CallError> {
         self.call(path, body, deadline, false)
     }
 
     /// A call to exactly one member (status, health), with no failover.
-    pub fn call_member(
+    pub(crate) fn call_member(
         &mut self,
         host: &str,
         path: &str,
@@ -268,14 +273,14 @@ fn parse(status: u16, body: &[u8]) -> Result<J, CallError> {
 }
 
 /// A few random milliseconds, up to `max`.
-pub fn jitter(max: u64) -> u64 {
+pub(crate) fn jitter(max: u64) -> u64 {
     let mut b = [0u8; 8];
     let _ = rustix::rand::getrandom(&mut b, rustix::rand::GetRandomFlags::empty());
     u64::from_le_bytes(b) % max.max(1)
 }
 
 /// An int64 field (the gateway sends them as strings).
-pub fn int(v: &J, field: &str) -> i64 {
+pub(crate) fn int(v: &J, field: &str) -> i64 {
     match v.get(field) {
         Some(J::String(s)) => s.parse().unwrap_or(0),
         Some(J::Number(n)) => n.as_i64().unwrap_or(0),
@@ -285,7 +290,7 @@ pub fn int(v: &J, field: &str) -> i64 {
 
 /// One key-value from a range answer.
 #[derive(Debug, Clone)]
-pub struct Kv {
+pub(crate) struct Kv {
     /// The key.
     pub key: Vec<u8>,
     /// The value (empty with keys_only).
@@ -299,7 +304,7 @@ pub struct Kv {
 }
 
 /// The key-values of a range answer.
-pub fn kvs(v: &J) -> Vec<Kv> {
+pub(crate) fn kvs(v: &J) -> Vec<Kv> {
     let Some(list) = v.get("kvs").and_then(J::as_array) else {
         return Vec::new();
     };
@@ -323,7 +328,7 @@ pub fn kvs(v: &J) -> Vec<Kv> {
 }
 
 /// The end of the range of every key starting with `prefix`.
-pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+pub(crate) fn prefix_end(prefix: &[u8]) -> Vec<u8> {
     let mut end = prefix.to_vec();
     while let Some(last) = end.pop() {
         if last < 0xff {

@@ -21,7 +21,7 @@ const MAX_BODY: usize = 256 << 20;
 
 /// Why a request got no response.
 #[derive(Debug)]
-pub struct Failure {
+pub(crate) struct Failure {
     /// Some of the request was written: the server may have acted on it.
     pub sent: bool,
     /// What happened, for messages.
@@ -68,7 +68,7 @@ impl Write for Stream {
 }
 
 /// An open connection to one member.
-pub struct Conn {
+pub(crate) struct Conn {
     host: String,
     reader: BufReader<Stream>,
 }
@@ -103,7 +103,7 @@ fn remaining(deadline: Instant) -> Option<Duration> {
 
 impl Conn {
     /// Connect to `host` ("name:port") before `deadline`.
-    pub fn open(host: &str, deadline: Instant) -> Result<Conn, Failure> {
+    pub(crate) fn open(host: &str, deadline: Instant) -> Result<Conn, Failure> {
         let fail = |why: String| Failure { sent: false, why };
         let addrs: Vec<SocketAddr> = host
             .to_socket_addrs()
@@ -135,7 +135,7 @@ impl Conn {
     }
 
     /// POST `body` to `path` and read the response: (status, body).
-    pub fn post(
+    pub(crate) fn post(
         &mut self,
         path: &str,
         body: &[u8],
@@ -232,7 +232,7 @@ impl Conn {
     }
 
     /// The next chunk of a chunked body; None at the end.
-    pub fn chunk(&mut self, deadline: Instant) -> io::Result<Option<Vec<u8>>> {
+    pub(crate) fn chunk(&mut self, deadline: Instant) -> io::Result<Option<Vec<u8>>> {
         let size_line = self.line(deadline)?;
         let size = usize::from_str_radix(size_line.split(';').next().unwrap_or("").trim(), 16)
             .map_err(|_| bad("bad chunk size"))?;
@@ -256,7 +256,7 @@ impl Conn {
 
     /// Send a request whose response is a stream (watch): returns after the
     /// response head; read the body with [`Conn::chunk`].
-    pub fn post_stream(
+    pub(crate) fn post_stream(
         &mut self,
         path: &str,
         body: &[u8],

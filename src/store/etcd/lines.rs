@@ -21,12 +21,12 @@ use crate::error::{Error, Kind, Result, Untouched};
 use crate::store::{Options, Outcome};
 
 /// The prefix under which a log's lines are kept.
-pub fn prefix(url: &Url) -> String {
+pub(crate) fn prefix(url: &Url) -> String {
     format!("{}/", url.key)
 }
 
 /// The whole log, one line per key, in commit order.
-pub fn load(
+pub(crate) fn load(
     client: &mut super::client::Client,
     url: &Url,
     until: Instant,
@@ -45,7 +45,7 @@ pub fn load(
 }
 
 /// A log's line keys as its text, in commit order.
-pub fn join(mut lines: Vec<Kv>) -> Vec<u8> {
+pub(crate) fn join(mut lines: Vec<Kv>) -> Vec<u8> {
     lines.sort_by(|a, b| (a.create_revision, &a.key).cmp(&(b.create_revision, &b.key)));
     let mut out = Vec::new();
     for l in lines {
@@ -56,7 +56,7 @@ pub fn join(mut lines: Vec<Kv>) -> Vec<u8> {
 }
 
 /// Append `lines` (compact JSON values) as new keys, in one transaction.
-pub fn append(file: &Path, opts: &Options, lines: &[Vec<u8>]) -> Result<Outcome> {
+pub(crate) fn append(file: &Path, opts: &Options, lines: &[Vec<u8>]) -> Result<Outcome> {
     let url = Url::parse(file)?;
     let until = deadline(opts.timeout);
     let mut outcome = Outcome::default();

@@ -16,10 +16,10 @@ use super::{Url, b64, range, response_kvs, succeeded};
 use crate::{process, time};
 
 /// Default lease time to live, in seconds (`JSAFE_ETCD_LEASE_TTL`).
-pub const DEFAULT_TTL: i64 = 10;
+pub(crate) const DEFAULT_TTL: i64 = 10;
 
 /// The lease TTL to use.
-pub fn ttl() -> i64 {
+pub(crate) fn ttl() -> i64 {
     std::env::var("JSAFE_ETCD_LEASE_TTL")
         .ok()
         .and_then(|s| s.parse::<i64>().ok())
@@ -28,7 +28,7 @@ pub fn ttl() -> i64 {
 }
 
 /// A holder record for messages: "pid N (user on host, since T)".
-pub fn describe(record: &[u8]) -> String {
+pub(crate) fn describe(record: &[u8]) -> String {
     let Ok(v) = serde_json::from_slice::<J>(record) else {
         return "another holder".to_owned();
     };
@@ -50,7 +50,7 @@ pub fn describe(record: &[u8]) -> String {
 /// Wait until the lock key `held` changes (released, expired, taken by
 /// another): watched, not polled. Ok: look again. Err(None): the deadline
 /// passed. Err(Some): no member answered.
-pub fn wait_released(
+pub(crate) fn wait_released(
     client: &mut Client,
     url: &Url,
     held: &Kv,
@@ -138,7 +138,7 @@ fn watch_once(
 }
 
 /// A lock taken on an etcd key, kept alive until dropped (then released).
-pub struct Held {
+pub(crate) struct Held {
     /// The lease (the fencing token).
     pub lease: i64,
     hosts: Vec<String>,
@@ -147,7 +147,7 @@ pub struct Held {
 }
 
 /// Why a lock was not taken.
-pub enum NotTaken {
+pub(crate) enum NotTaken {
     /// Held by another until the deadline: their record.
     Busy(Vec<u8>),
     /// The cluster did not answer.
@@ -157,7 +157,7 @@ pub enum NotTaken {
 /// Take the lock on `url`: a lease, then a put of the holder record if no
 /// lock key exists; while another holds it, wait (watching) until
 /// `until`. `on_wait` is told once who holds it.
-pub fn acquire(
+pub(crate) fn acquire(
     client: &mut Client,
     url: &Url,
     command: &str,

@@ -27,13 +27,13 @@
 //! this module at start-up.
 
 mod base64;
-pub mod client;
+pub(crate) mod client;
 mod http;
-pub mod lines;
-pub mod lock;
-pub mod status;
+pub(crate) mod lines;
+pub(crate) mod lock;
+pub(crate) mod status;
 mod tls;
-pub mod watch;
+pub(crate) mod watch;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
@@ -48,15 +48,15 @@ use crate::{process, time};
 
 /// Where jsafe keeps what belongs to a key (backups, journal, locks,
 /// quarantine). Keys under it are refused as documents.
-pub const RESERVED: &str = "/.jsafe/";
+pub(crate) const RESERVED: &str = "/.jsafe/";
 
 /// The environment variable naming the etcd locks a `jsafe lock` hands to
 /// CMD: lines of `<lease id> <etcd URL>`.
-pub const HELD_ENV: &str = "JSAFE_ETCD_LOCK";
+pub(crate) const HELD_ENV: &str = "JSAFE_ETCD_LOCK";
 
 /// etcd's default `--max-request-bytes` (1.5 MiB); `JSAFE_ETCD_MAX_REQUEST_BYTES`
 /// for a cluster that raised it.
-pub const DEFAULT_MAX_REQUEST: usize = 1536 * 1024;
+pub(crate) const DEFAULT_MAX_REQUEST: usize = 1536 * 1024;
 
 /// Room kept in a request for its keys, the journal record and framing.
 const OVERHEAD: usize = 4096;
@@ -115,7 +115,7 @@ fn journal_trim(oldest: &[Kv], count: i64, prefix: &str) -> Vec<Vec<u8>> {
 
 /// A parsed `etcd://` FILE.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Url {
+pub(crate) struct Url {
     /// The members, "host:port".
     pub hosts: Vec<String>,
     /// The key, leading slash included.
@@ -126,12 +126,12 @@ pub struct Url {
 
 impl Url {
     /// Parse `etcd://HOST:PORT[,HOST:PORT…]/KEY`.
-    pub fn parse(file: &Path) -> Result<Url> {
+    pub(crate) fn parse(file: &Path) -> Result<Url> {
         Url::parse_as(file, false)
     }
 
     /// Parse a URL naming a key or a prefix (`status`): `/` alone is every key.
-    pub fn parse_prefix(file: &Path) -> Result<Url> {
+    pub(crate) fn parse_prefix(file: &Path) -> Result<Url> {
         Url::parse_as(file, true)
     }
 
@@ -190,36 +190,36 @@ impl Url {
         format!("/.jsafe/{what}{}", self.key)
     }
     /// Prefix of the backup keys.
-    pub fn backups(&self) -> String {
+    pub(crate) fn backups(&self) -> String {
         self.under("backups") + "/"
     }
     /// Prefix of the journal keys.
-    pub fn journal(&self) -> String {
+    pub(crate) fn journal(&self) -> String {
         self.under("journal") + "/"
     }
     /// The lock key.
-    pub fn lock(&self) -> String {
+    pub(crate) fn lock(&self) -> String {
         self.under("locks")
     }
     /// Prefix of the quarantined versions.
-    pub fn quarantine(&self) -> String {
+    pub(crate) fn quarantine(&self) -> String {
         self.under("quarantine") + "/"
     }
     /// The key holding the schema attached to this key.
-    pub fn schema(&self) -> String {
+    pub(crate) fn schema(&self) -> String {
         self.under("schemas")
     }
 }
 
 /// A deadline `timeout` from now (a very long one for "for ever").
-pub fn deadline(timeout: Duration) -> Instant {
+pub(crate) fn deadline(timeout: Duration) -> Instant {
     let now = Instant::now();
     now.checked_add(timeout)
         .unwrap_or_else(|| now + Duration::from_secs(365 * 86400))
 }
 
 /// The client for a URL.
-pub fn connect(url: &Url, file: &Path) -> Result<Client> {
+pub(crate) fn connect(url: &Url, file: &Path) -> Result<Client> {
     if url.tls {
         tls::enable().map_err(|why| {
             Error::new(Kind::Io, format!("{}: {why}", file.display())).unchanged(Untouched::Changed)
@@ -230,7 +230,7 @@ pub fn connect(url: &Url, file: &Path) -> Result<Client> {
 }
 
 /// The error for a call that failed before anything changed.
-pub fn unchanged_error(file: &Path, e: &CallError) -> Error {
+pub(crate) fn unchanged_error(file: &Path, e: &CallError) -> Error {
     Error::new(Kind::Io, format!("{}: {}", file.display(), e.describe()))
         .unchanged(Untouched::Changed)
 }
@@ -266,7 +266,7 @@ fn succeeded(v: &J) -> bool {
 }
 
 /// The lease of the etcd lock an enclosing `jsafe lock` holds on `url`.
-pub fn held_lease(url: &Url) -> Option<i64> {
+pub(crate) fn held_lease(url: &Url) -> Option<i64> {
     let list = std::env::var(HELD_ENV).ok()?;
     list.lines().find_map(|line| {
         let (lease, file) = line.split_once(' ')?;
@@ -276,7 +276,7 @@ pub fn held_lease(url: &Url) -> Option<i64> {
 }
 
 /// What is stored under a key, read without a lock.
-pub fn load(file: &Path, timeout: Duration) -> Result<Current> {
+pub(crate) fn load(file: &Path, timeout: Duration) -> Result<Current> {
     let url = Url::parse(file)?;
     let mut client = connect(&url, file)?;
     let fail = |e: CallError| Error::new(Kind::Io, format!("{}: {}", file.display(), e.describe()));
@@ -381,7 +381,7 @@ fn check_schema(
 }
 
 /// The schema attached to an etcd key (its bytes), if any.
-pub fn schema_of(file: &Path, timeout: Duration) -> Result<Option<Vec<u8>>> {
+pub(crate) fn schema_of(file: &Path, timeout: Duration) -> Result<Option<Vec<u8>>> {
     let url = Url::parse(file)?;
     let mut client = connect(&url, file)?;
     let v = client
@@ -397,7 +397,7 @@ pub fn schema_of(file: &Path, timeout: Duration) -> Result<Option<Vec<u8>>> {
 /// Attach `schema` to an etcd key (None: detach), in one transaction that
 /// compares the key's revision (unless `force`, its current content must
 /// validate) and the lock (held by the caller's `jsafe lock`, or nobody's).
-pub fn attach_schema(
+pub(crate) fn attach_schema(
     file: &Path,
     opts: &Options,
     schema: Option<&[u8]>,
@@ -605,7 +605,7 @@ enum Commit {
 
 /// Run one change on an etcd key: read → change → render → txn(compare) put
 /// + backup + journal, again on a conflict. See the module head.
-pub fn transact<F>(file: &Path, opts: &Options, mut change: F) -> Result<Outcome>
+pub(crate) fn transact<F>(file: &Path, opts: &Options, mut change: F) -> Result<Outcome>
 where
     F: FnMut(&Current) -> Result<Change>,
 {
@@ -1003,7 +1003,7 @@ fn journal_record(
 
 /// Delete a key and everything jsafe keeps for it (backups, journal, lock,
 /// schema, quarantine, a log's lines): for scratch keys (`jsafe test --etcd`).
-pub fn remove(file: &Path, timeout: Duration) -> Result<()> {
+pub(crate) fn remove(file: &Path, timeout: Duration) -> Result<()> {
     let url = Url::parse(file)?;
     let mut client = connect(&url, file)?;
     let del = |prefix: &str| json!({"request_delete_range": {"key": b64(prefix), "range_end": b64(prefix_end(prefix.as_bytes()))}});
@@ -1022,7 +1022,7 @@ pub fn remove(file: &Path, timeout: Duration) -> Result<()> {
 
 /// One backup: name (the revision of the version it keeps) and bytes.
 #[derive(Debug)]
-pub struct Backup {
+pub(crate) struct Backup {
     /// Its name, for `restore --from`.
     pub name: String,
     /// The kept bytes.
@@ -1030,7 +1030,7 @@ pub struct Backup {
 }
 
 /// The backups of a key, oldest first.
-pub fn backups(file: &Path, timeout: Duration) -> Result<Vec<Backup>> {
+pub(crate) fn backups(file: &Path, timeout: Duration) -> Result<Vec<Backup>> {
     let url = Url::parse(file)?;
     let mut client = connect(&url, file)?;
     let prefix = url.backups();

@@ -13,7 +13,7 @@ use crate::error::Result;
 
 /// One document under the prefix.
 #[derive(Debug)]
-pub struct Doc {
+pub(crate) struct Doc {
     /// Its key.
     pub key: String,
     /// Size in bytes.
@@ -31,7 +31,7 @@ pub struct Doc {
 
 /// One held lock.
 #[derive(Debug)]
-pub struct HeldLock {
+pub(crate) struct HeldLock {
     /// The document it locks.
     pub key: String,
     /// The holder record.
@@ -42,7 +42,7 @@ pub struct HeldLock {
 
 /// One member.
 #[derive(Debug)]
-pub struct Member {
+pub(crate) struct Member {
     /// Its name.
     pub name: String,
     /// Its client URL (host:port).
@@ -55,7 +55,7 @@ pub struct Member {
 
 /// Everything `status` shows.
 #[derive(Debug)]
-pub struct Report {
+pub(crate) struct Report {
     /// Documents.
     pub docs: Vec<Doc>,
     /// Locks.
@@ -226,7 +226,7 @@ fn key_range(key: &str, prefix: bool) -> J {
 }
 
 /// Gather the report for `file` (a key, or a prefix ending in `/`).
-pub fn report(file: &Path, timeout: Duration) -> Result<Report> {
+pub(crate) fn report(file: &Path, timeout: Duration) -> Result<Report> {
     let url = Url::parse_prefix(file)?;
     let mut client = connect(&url, file)?;
     let until = deadline(timeout);

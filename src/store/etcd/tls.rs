@@ -22,7 +22,7 @@ static CONFIG: OnceLock<Arc<ClientConfig>> = OnceLock::new();
 const SYSTEM_CAS: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 /// Build the TLS configuration from the environment (once per process).
-pub fn enable() -> Result<(), String> {
+pub(super) fn enable() -> Result<(), String> {
     if CONFIG.get().is_some() {
         return Ok(());
     }
@@ -32,7 +32,7 @@ pub fn enable() -> Result<(), String> {
 }
 
 /// The configuration, when this process speaks TLS to etcd.
-pub fn config() -> Option<Arc<ClientConfig>> {
+pub(super) fn config() -> Option<Arc<ClientConfig>> {
     CONFIG.get().cloned()
 }
 

@@ -28,7 +28,7 @@ use crate::error::{Error, Kind, Result};
 // change.
 #[allow(dead_code)]
 #[derive(Debug)]
-pub enum Seen {
+pub(crate) enum Seen {
     /// A new version (its bytes and revision).
     Version(Vec<u8>, i64),
     /// The key was deleted.
@@ -43,7 +43,7 @@ pub enum Seen {
 }
 
 /// A watch on one key.
-pub struct Watcher {
+pub(crate) struct Watcher {
     url: Url,
     client: Client,
     at: usize,
@@ -57,7 +57,7 @@ pub struct Watcher {
 
 impl Watcher {
     /// Read the current value (None: missing) and start watching after it.
-    pub fn start(file: &Path, timeout: Duration) -> Result<(Watcher, Option<Vec<u8>>)> {
+    pub(crate) fn start(file: &Path, timeout: Duration) -> Result<(Watcher, Option<Vec<u8>>)> {
         let url = Url::parse(file)?;
         let mut client = connect(&url, file)?;
         let (value, rev) = current(&mut client, &url, deadline(timeout))
@@ -80,7 +80,7 @@ impl Watcher {
     }
 
     /// Read a log's lines now and start watching for new ones after them.
-    pub fn start_lines(file: &Path, timeout: Duration) -> Result<(Watcher, Vec<Vec<u8>>)> {
+    pub(crate) fn start_lines(file: &Path, timeout: Duration) -> Result<(Watcher, Vec<Vec<u8>>)> {
         let url = Url::parse(file)?;
         let mut client = connect(&url, file)?;
         let (lines, rev) = lines_since(&mut client, &url, 0, deadline(timeout))
@@ -89,7 +89,7 @@ impl Watcher {
     }
 
     /// The next event, waiting until `until` (None: for ever).
-    pub fn next(&mut self, until: Option<Instant>) -> Seen {
+    pub(crate) fn next(&mut self, until: Option<Instant>) -> Seen {
         loop {
             if let Some(s) = self.pending.pop_front() {
                 return s;
