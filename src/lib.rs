@@ -94,7 +94,7 @@
 //!     }
 //!     Current::Missing => println!("no config yet"),
 //!     Current::Corrupt { error, .. } => {
-//!         return Err(jsafe::corrupt_error(&file, &error, "nothing was read").into());
+//!         return Err(jsafe::corrupt_error(&file, &error, jsafe::Untouched::Read).into());
 //!     }
 //! }
 //! # Ok(())
