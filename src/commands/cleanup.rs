@@ -45,7 +45,7 @@
 //! (0 under `--quiet`, for cron lines that name optional directories).
 //!
 //! The `--json` document (version [`JSON_VERSION`]) is specified field by field
-//! in `docs/json-output.md`; `tests/json_output.rs` holds it to that.
+//! in `docs/json-output.md`; `tests/integration/json_output.rs` holds it to that.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

@@ -25,7 +25,7 @@
 //! path could be looked at at all, exit 7.
 //!
 //! The `--json` document (version [`JSON_VERSION`]) is specified field by field
-//! in `docs/json-output.md`; `tests/json_output.rs` holds it to that.
+//! in `docs/json-output.md`; `tests/integration/json_output.rs` holds it to that.
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::{OsStr, OsString};

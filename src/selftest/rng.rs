@@ -1,5 +1,5 @@
 //! A small xorshift generator: random moments and payloads without a crate.
-//! Shared with the integration tests (`tests/common` includes this file).
+//! Shared with the integration tests (`tests/integration/common/mod.rs` includes this file).
 
 // `pub`, not `pub(crate)`: the tests re-export `Rng` from their own crate,
 // which a crate-visible item cannot be.
