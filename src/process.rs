@@ -279,6 +279,33 @@ pub(crate) fn liveness(holders: &[&Holder]) -> Vec<Liveness> {
         .collect()
 }
 
+/// Most descriptors of one process looked at by [`has_open`]: the check runs
+/// only on the path that reports a contended lock, and must stay bounded.
+const MAX_FDS_LOOKED_AT: usize = 4096;
+
+/// Whether process `pid` has the file `(dev, ino)` open, from
+/// `/proc/<pid>/fd`: Some(true) or Some(false) when its descriptors could be
+/// looked at (all of them, up to a bound), None when they cannot (no `/proc`,
+/// another user's process, too many descriptors).
+pub(crate) fn has_open(pid: u32, dev: u64, ino: u64) -> Option<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let entries = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
+    for (n, entry) in entries.enumerate() {
+        if n >= MAX_FDS_LOOKED_AT {
+            return None;
+        }
+        // A descriptor closed while we look is simply not this file.
+        let Ok(entry) = entry else { continue };
+        if let Ok(m) = std::fs::metadata(entry.path())
+            && m.dev() == dev
+            && m.ino() == ino
+        {
+            return Some(true);
+        }
+    }
+    Some(false)
+}
+
 /// A PID `/proc` does not show: gone, or there but hidden from us (a `/proc`
 /// mounted with `hidepid`)? A signal-0 probe tells without touching it.
 fn exists_unseen(pid: u32) -> Liveness {
