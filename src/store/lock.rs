@@ -406,7 +406,8 @@ fn who_holds(file: &File) -> String {
 ///   without a start time cannot be checked, and does not count), and
 /// - `/proc/locks` names its pid among the holders (`pids`), or, when
 ///   `/proc/locks` named none (unreadable, or a line missed while other locks
-///   came and went), the process has this lock file open.
+///   came and went), the kernel lists a flock on this file among that
+///   process's open files (`/proc/PID/fdinfo`).
 ///
 /// A record from another host is taken as it is when `/proc/locks` names no
 /// holder here (nothing on this host can check it); a pid `/proc` hides must
@@ -422,7 +423,7 @@ pub(crate) fn record_holds(h: &Holder, pids: &[u32], st: &Stat) -> bool {
         process::Liveness::Alive if h.start_time.is_none() => false,
         process::Liveness::Alive if !pids.is_empty() => pids.contains(&h.pid),
         process::Liveness::Alive => {
-            process::has_open(h.pid, dir::dev(st), st.st_ino) == Some(true)
+            process::holds_flock(h.pid, dir::dev(st), st.st_ino) == Some(true)
         }
     }
 }
@@ -519,7 +520,7 @@ pub struct Probe {
     pub pids: Vec<u32>,
     /// Held exclusively, and `holder` is confirmed to be the process that
     /// holds it now (alive with its recorded start time, and named by
-    /// `/proc/locks` or holding the lock file open). False when the record is
+    /// `/proc/locks` or, failing that, by its own `/proc/PID/fdinfo`). False when the record is
     /// an earlier holder's: it exited, its pid went to another process, or it
     /// let go and the new holder has not written its record (yet).
     pub holder_holds: bool,
@@ -698,4 +699,60 @@ pub(crate) fn adopt(file: File, locks: &Dir, key: &OsStr, mode: Mode) -> io::Res
         mode,
         mine,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A PID no process has: past the kernel's maximum.
+    fn unused_pid() -> u32 {
+        let max: u32 = std::fs::read_to_string("/proc/sys/kernel/pid_max")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(4_194_304);
+        max + 1
+    }
+
+    /// When `/proc/locks` names no holder (it could not be read, or its line
+    /// was missed while other locks came and went), a record counts only when
+    /// its process is alive with its start time and holds a flock on the file.
+    #[test]
+    fn without_proc_locks_a_record_counts_only_when_its_process_holds_the_lock() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("f.json.lock");
+        std::fs::write(&path, "").unwrap();
+        let st = rustix::fs::stat(&path).unwrap();
+        let me = Holder::me("jsafe write");
+
+        let mut dead = me.clone();
+        dead.pid = unused_pid();
+        assert!(!record_holds(&dead, &[], &st), "a dead writer");
+
+        let open = File::open(&path).unwrap();
+        // Open (as a waiter has it) but not locked.
+        assert!(!record_holds(&me, &[], &st), "open, not locked");
+        assert!(try_take(&open, Mode::Exclusive).unwrap());
+        let mut recycled = me.clone();
+        recycled.start_time = me.start_time.map(|t| t - 3600);
+        assert!(!record_holds(&recycled, &[], &st), "a reused pid");
+        let mut unchecked = me.clone();
+        unchecked.start_time = None;
+        assert!(!record_holds(&unchecked, &[], &st), "no start time");
+        // The control: alive, its own start time, holding the lock.
+        assert!(record_holds(&me, &[], &st));
+        drop(open);
+        assert!(!record_holds(&me, &[], &st), "let go of it");
+
+        // With /proc/locks naming holders, the record's pid must be one.
+        assert!(!record_holds(&me, &[unused_pid()], &st));
+        assert!(record_holds(&me, &[me.pid], &st));
+
+        // Another host's record: nothing here contradicts it unless
+        // /proc/locks names a holder on this host.
+        let mut remote = me.clone();
+        remote.host = "some-other-host.invalid".to_owned();
+        assert!(record_holds(&remote, &[], &st));
+        assert!(!record_holds(&remote, &[me.pid], &st));
+    }
 }

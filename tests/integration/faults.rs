@@ -835,7 +835,8 @@ fn a_stale_holder_record_is_never_named_as_the_locks_holder() {
         plant_record(&lock, pid, start);
         let probe = jsafe::probe(&dir.join("f.json")).unwrap();
         let out = common::run(dir, &["--timeout", "0.3", "merge", "f.json", r#"{"b": 2}"#]);
-        outs.push((what, probe.holder_holds, out));
+        let status = common::run(dir, &["status", "--json", "f.json"]);
+        outs.push((what, probe.holder_holds, out, status));
     }
     // The control: the record of the very process that holds the lock is named.
     plant_record(&lock, flock_pid, Some(flock_start));
@@ -843,10 +844,23 @@ fn a_stale_holder_record_is_never_named_as_the_locks_holder() {
     let named = common::run(dir, &["--timeout", "0.3", "merge", "f.json", r#"{"b": 2}"#]);
     holder.kill().unwrap();
     holder.wait().unwrap();
-    for (what, holder_holds, out) in &outs {
-        assert!(!holder_holds, "{what}: probe confirmed a stale record");
+    for (what, holder_holds, out, status) in &outs {
+        assert!(
+            !out.stderr.contains("(jsafe write)"),
+            "{what}: {}",
+            out.stderr
+        );
         out.fails(3).stderr_has("another process");
-        assert!(!out.stderr.contains("(jsafe write)"), "{what}: {}", out.stderr);
+        assert!(!holder_holds, "{what}: probe confirmed a stale record");
+        let doc: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+        let lock = &doc["files"][0]["lock"];
+        assert_eq!(lock["state"], "held", "{what}: {lock}");
+        assert_eq!(lock["holder"], serde_json::Value::Null, "{what}: {lock}");
+        assert_eq!(
+            lock["pids"],
+            serde_json::json!([flock_pid]),
+            "{what}: {lock}"
+        );
     }
     assert!(confirmed.holder_holds);
     named
