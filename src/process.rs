@@ -279,6 +279,45 @@ pub(crate) fn liveness(holders: &[&Holder]) -> Vec<Liveness> {
         .collect()
 }
 
+/// Most descriptors of one process looked at by [`holds_flock`]: the check
+/// runs only on the path that reports a contended lock, and must stay bounded.
+const MAX_FDS_LOOKED_AT: usize = 4096;
+
+/// Whether process `pid` holds a flock on the file `(dev, ino)` through one of
+/// its descriptors: the kernel lists the locks an open file holds in
+/// `/proc/<pid>/fdinfo/<fd>` ("lock:" lines; a wait is not listed). Some(true)
+/// or Some(false) when its descriptors could be looked at (all of them, up to
+/// a bound); None when they cannot (no `/proc`, another user's process, too
+/// many descriptors).
+pub(crate) fn holds_flock(pid: u32, dev: u64, ino: u64) -> Option<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let entries = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
+    for (n, entry) in entries.enumerate() {
+        if n >= MAX_FDS_LOOKED_AT {
+            return None;
+        }
+        // A descriptor closed while we look is simply not this file.
+        let Ok(entry) = entry else { continue };
+        let Ok(m) = std::fs::metadata(entry.path()) else {
+            continue;
+        };
+        if m.dev() != dev || m.ino() != ino {
+            continue;
+        }
+        let info = format!("/proc/{pid}/fdinfo/{}", entry.file_name().to_string_lossy());
+        let Ok(text) = std::fs::read_to_string(info) else {
+            return None;
+        };
+        if text
+            .lines()
+            .any(|l| l.starts_with("lock:") && l.contains(" FLOCK "))
+        {
+            return Some(true);
+        }
+    }
+    Some(false)
+}
+
 /// A PID `/proc` does not show: gone, or there but hidden from us (a `/proc`
 /// mounted with `hidepid`)? A signal-0 probe tells without touching it.
 fn exists_unseen(pid: u32) -> Liveness {

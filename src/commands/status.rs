@@ -484,9 +484,10 @@ fn lock_report(p: Probe, stale_after: Duration) -> LockReport {
         lock::State::HeldShared => (LockState::HeldShared, None),
         lock::State::Error(e) => (LockState::Error, Some(e)),
     };
-    // The record names the holder only when /proc/locks agrees (or cannot tell).
+    // The record names the holder only when it is confirmed to hold the lock
+    // now (see `lock::record_holds`): an earlier holder's record never does.
     let holder = match (&state, p.holder) {
-        (LockState::Held, Some(h)) if p.pids.is_empty() || p.pids.contains(&h.pid) => Some(h),
+        (LockState::Held, Some(h)) if p.holder_holds => Some(h),
         (LockState::Held, _) => None,
         (_, h) => h,
     };

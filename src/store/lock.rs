@@ -12,8 +12,8 @@
 //!   but a regular file with one link, tries the lock, and when it is
 //!   contended reports who holds it through `on_wait`, then blocks in the
 //!   kernel (no polling) until the timeout ([`Kind::LockTimeout`], naming the
-//!   holder: the recorded writer only when `/proc/locks` confirms it, else
-//!   "another process" and its pid).
+//!   holder: the recorded writer only when [`record_holds`] confirms that it
+//!   holds the lock now, else "another process" and its pid).
 //! - Once granted, it checks that the name still refers to the inode it locked:
 //!   the sweeper may have unlinked the file between our open and our lock. If
 //!   not, it starts again on a fresh lock file.
@@ -375,15 +375,16 @@ pub(super) fn holder_in(file: &File) -> Option<Holder> {
 }
 
 /// Who holds a lock we could not take, for messages: the recorded holder when
-/// `/proc/locks` confirms that its pid holds this file, else "another process"
-/// with the pids `/proc/locks` names.
+/// [`record_holds`] confirms it, else "another process" with the pids
+/// `/proc/locks` names.
 fn who_holds(file: &File) -> String {
     let record = holder_in(file);
-    let pids = rustix::fs::fstat(file)
-        .map(|st| lock_pids(&st))
-        .unwrap_or_default();
+    let st = rustix::fs::fstat(file).ok();
+    let pids = st.as_ref().map(lock_pids).unwrap_or_default();
     match record {
-        Some(h) if pids.is_empty() || pids.contains(&h.pid) => format!("held by {}", h.describe()),
+        Some(h) if st.as_ref().is_some_and(|st| record_holds(&h, &pids, st)) => {
+            format!("held by {}", h.describe())
+        }
         _ if pids.is_empty() => "held by another process".to_owned(),
         _ => format!(
             "held by another process (pid {}; not a jsafe writer, or a reader with --lock)",
@@ -392,6 +393,38 @@ fn who_holds(file: &File) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+    }
+}
+
+/// Whether the holder record `h` in the held lock file `st` names the process
+/// that holds it now. The record is only what the last exclusive holder wrote:
+/// that holder may have exited (a new holder writes its record only after
+/// flock grants it, and a lock taken by flock(1) or a reader never writes
+/// one), and its pid may since have gone to another process. So the record
+/// counts only when
+/// - its process is alive here with the start time it recorded (a record
+///   without a start time cannot be checked, and does not count), and
+/// - `/proc/locks` names its pid among the holders (`pids`), or, when
+///   `/proc/locks` named none (unreadable, or a line missed while other locks
+///   came and went), the kernel lists a flock on this file among that
+///   process's open files (`/proc/PID/fdinfo`).
+///
+/// A record from another host is taken as it is when `/proc/locks` names no
+/// holder here (nothing on this host can check it); a pid `/proc` hides must
+/// be named by `/proc/locks`.
+pub(crate) fn record_holds(h: &Holder, pids: &[u32], st: &Stat) -> bool {
+    let Some(alive) = process::liveness(&[h]).first().copied() else {
+        return false;
+    };
+    match alive {
+        process::Liveness::Dead | process::Liveness::Recycled => false,
+        process::Liveness::OtherHost => pids.is_empty(),
+        process::Liveness::Unknown => pids.contains(&h.pid),
+        process::Liveness::Alive if h.start_time.is_none() => false,
+        process::Liveness::Alive if !pids.is_empty() => pids.contains(&h.pid),
+        process::Liveness::Alive => {
+            process::holds_flock(h.pid, dir::dev(st), st.st_ino) == Some(true)
+        }
     }
 }
 
@@ -485,6 +518,12 @@ pub struct Probe {
     pub holder: Option<Holder>,
     /// Pids that hold it now, per `/proc/locks` (empty when free or unknown).
     pub pids: Vec<u32>,
+    /// Held exclusively, and `holder` is confirmed to be the process that
+    /// holds it now (alive with its recorded start time, and named by
+    /// `/proc/locks` or, failing that, by its own `/proc/PID/fdinfo`). False when the record is
+    /// an earlier holder's: it exited, its pid went to another process, or it
+    /// let go and the new holder has not written its record (yet).
+    pub holder_holds: bool,
     /// When an exclusive holder last took it (the file's mtime).
     pub modified: Option<SystemTime>,
 }
@@ -498,6 +537,7 @@ pub(crate) fn probe(locks: Option<&Dir>, key: &OsStr) -> Probe {
         state: State::None,
         holder: None,
         pids: Vec::new(),
+        holder_holds: false,
         modified: None,
     };
     let Some(locks) = locks else {
@@ -525,6 +565,10 @@ pub(crate) fn probe(locks: Option<&Dir>, key: &OsStr) -> Probe {
         && let Ok(st) = rustix::fs::fstat(&file)
     {
         p.pids = lock_pids(&st);
+        p.holder_holds = p.state == State::Held
+            && p.holder
+                .as_ref()
+                .is_some_and(|h| record_holds(h, &p.pids, &st));
     }
     p
 }
@@ -655,4 +699,60 @@ pub(crate) fn adopt(file: File, locks: &Dir, key: &OsStr, mode: Mode) -> io::Res
         mode,
         mine,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A PID no process has: past the kernel's maximum.
+    fn unused_pid() -> u32 {
+        let max: u32 = std::fs::read_to_string("/proc/sys/kernel/pid_max")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(4_194_304);
+        max + 1
+    }
+
+    /// When `/proc/locks` names no holder (it could not be read, or its line
+    /// was missed while other locks came and went), a record counts only when
+    /// its process is alive with its start time and holds a flock on the file.
+    #[test]
+    fn without_proc_locks_a_record_counts_only_when_its_process_holds_the_lock() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("f.json.lock");
+        std::fs::write(&path, "").unwrap();
+        let st = rustix::fs::stat(&path).unwrap();
+        let me = Holder::me("jsafe write");
+
+        let mut dead = me.clone();
+        dead.pid = unused_pid();
+        assert!(!record_holds(&dead, &[], &st), "a dead writer");
+
+        let open = File::open(&path).unwrap();
+        // Open (as a waiter has it) but not locked.
+        assert!(!record_holds(&me, &[], &st), "open, not locked");
+        assert!(try_take(&open, Mode::Exclusive).unwrap());
+        let mut recycled = me.clone();
+        recycled.start_time = me.start_time.map(|t| t - 3600);
+        assert!(!record_holds(&recycled, &[], &st), "a reused pid");
+        let mut unchecked = me.clone();
+        unchecked.start_time = None;
+        assert!(!record_holds(&unchecked, &[], &st), "no start time");
+        // The control: alive, its own start time, holding the lock.
+        assert!(record_holds(&me, &[], &st));
+        drop(open);
+        assert!(!record_holds(&me, &[], &st), "let go of it");
+
+        // With /proc/locks naming holders, the record's pid must be one.
+        assert!(!record_holds(&me, &[unused_pid()], &st));
+        assert!(record_holds(&me, &[me.pid], &st));
+
+        // Another host's record: nothing here contradicts it unless
+        // /proc/locks names a holder on this host.
+        let mut remote = me.clone();
+        remote.host = "some-other-host.invalid".to_owned();
+        assert!(record_holds(&remote, &[], &st));
+        assert!(!record_holds(&remote, &[me.pid], &st));
+    }
 }

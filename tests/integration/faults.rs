@@ -765,6 +765,110 @@ fn a_lock_held_by_a_non_jsafe_process_is_named_as_such() {
     assert!(!out.stderr.contains("(jsafe write)"), "{}", out.stderr);
 }
 
+/// A holder record as a `jsafe write` would leave it, naming `pid` with the
+/// process start time `start` (none when `None`).
+fn plant_record(lock: &Path, pid: u32, start: Option<u64>) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let record = serde_json::json!({
+        "pid": pid,
+        "host": jsafe::__internals::host_name(),
+        "start_time": start,
+        "uid": 0,
+        "command": "jsafe write",
+        "acquired": now,
+    });
+    // In place: the lock file keeps its inode, which flock(1) holds.
+    fs::write(lock, format!("{record}\n")).unwrap();
+}
+
+#[test]
+fn a_stale_holder_record_is_never_named_as_the_locks_holder() {
+    if !common::clean_process() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    common::ok(dir, &["write", "f.json", r#"{"a": 1}"#]);
+    let lock = dir.join(".jsafe/locks/f.json.lock");
+    let mut holder = common::command("flock")
+        .arg(&lock)
+        .args(["sleep", "30"])
+        .spawn()
+        .expect("flock (util-linux)");
+    // Until flock(1) holds it (a hang bound, not a speed check).
+    let held = (0..6000).any(|_| {
+        let held =
+            jsafe::probe(&dir.join("f.json")).is_ok_and(|p| p.state == jsafe::LockState::Held);
+        if !held {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        held
+    });
+    assert!(held, "flock(1) did not take the lock within 60 s");
+    // flock(1) takes the lock itself, then runs its command.
+    let flock_pid = holder.id();
+    let flock_start = jsafe::__internals::start_time_of(flock_pid).expect("flock(1) runs");
+    let me = std::process::id();
+    let my_start = jsafe::__internals::start_time_of(me).expect("we run");
+    let no_such_pid = fs::read_to_string("/proc/sys/kernel/pid_max")
+        .unwrap()
+        .trim()
+        .parse::<u32>()
+        .unwrap()
+        + 1;
+    let stale = [
+        // The pid that holds the lock now, but another process started at
+        // another time had it when the record was written (a reused pid).
+        ("reused pid", flock_pid, Some(flock_start - 3600)),
+        // The same pid with no start time to check it by.
+        ("no start time", flock_pid, None),
+        // A writer that exited.
+        ("dead pid", no_such_pid, Some(flock_start)),
+        // A live process that does not hold the lock.
+        ("live non-holder", me, Some(my_start)),
+    ];
+    let mut outs = Vec::new();
+    for (what, pid, start) in stale {
+        plant_record(&lock, pid, start);
+        let probe = jsafe::probe(&dir.join("f.json")).unwrap();
+        let out = common::run(dir, &["--timeout", "0.3", "merge", "f.json", r#"{"b": 2}"#]);
+        let status = common::run(dir, &["status", "--json", "f.json"]);
+        outs.push((what, probe.holder_holds, out, status));
+    }
+    // The control: the record of the very process that holds the lock is named.
+    plant_record(&lock, flock_pid, Some(flock_start));
+    let confirmed = jsafe::probe(&dir.join("f.json")).unwrap();
+    let named = common::run(dir, &["--timeout", "0.3", "merge", "f.json", r#"{"b": 2}"#]);
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    for (what, holder_holds, out, status) in &outs {
+        assert!(
+            !out.stderr.contains("(jsafe write)"),
+            "{what}: {}",
+            out.stderr
+        );
+        out.fails(3).stderr_has("another process");
+        assert!(!holder_holds, "{what}: probe confirmed a stale record");
+        let doc: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+        let lock = &doc["files"][0]["lock"];
+        assert_eq!(lock["state"], "held", "{what}: {lock}");
+        assert_eq!(lock["holder"], serde_json::Value::Null, "{what}: {lock}");
+        assert_eq!(
+            lock["pids"],
+            serde_json::json!([flock_pid]),
+            "{what}: {lock}"
+        );
+    }
+    assert!(confirmed.holder_holds);
+    named
+        .fails(3)
+        .stderr_has(&format!("held by pid {flock_pid} on host"))
+        .stderr_has("(jsafe write)");
+}
+
 #[test]
 fn backups_follow_their_sequence_not_the_clock() {
     let tmp = tempfile::tempdir().unwrap();

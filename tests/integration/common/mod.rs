@@ -308,8 +308,10 @@ pub fn hold_lock(dir: &Path, name: &str, pid: u32, command: &str) -> File {
     f.lock().unwrap();
     let holder = serde_json::json!({
         "pid": pid,
-        "host": "h",
-        "start_time": null,
+        // A record as a holder on this host writes it: a record counts as the
+        // holder only when its host, pid and start time check out.
+        "host": jsafe::__internals::host_name(),
+        "start_time": jsafe::__internals::start_time_of(pid),
         "command": command,
         "acquired": now_unix().floor(),
     });
