@@ -382,7 +382,22 @@ fn a_durable_merge_writes_fsyncs_renames_and_fsyncs_the_directory_and_the_journa
             "the target was opened with O_TRUNC: {l}"
         );
     }
-    let fd_of = |line: &str| -> String { line.rsplit("= ").next().unwrap().trim().to_owned() };
+    // The descriptor an open returned. An open that another thread's call
+    // interrupts is printed as `openat(… <unfinished ...>`, and its result
+    // on a later line of the same pid: `<... openat resumed>) = 8`.
+    let fd_at = |i: usize| -> String {
+        let line = &calls[i];
+        let result = if line.ends_with("<unfinished ...>") {
+            let pid = line.split_whitespace().next().unwrap_or("");
+            calls[i + 1..]
+                .iter()
+                .find(|l| l.split_whitespace().next() == Some(pid) && l.contains("resumed>"))
+                .unwrap_or_else(|| panic!("no resumed line for {line}:\n{}", calls.join("\n")))
+        } else {
+            line
+        };
+        result.rsplit("= ").next().unwrap().trim().to_owned()
+    };
     // The backup link of the old version comes first.
     let backup = find(
         &|l| l.contains("linkat(") && l.contains("\"f.json\"") && !l.contains("/proc/self/fd"),
@@ -397,7 +412,7 @@ fn a_durable_merge_writes_fsyncs_renames_and_fsyncs_the_directory_and_the_journa
         },
         0,
     );
-    let fd = fd_of(&calls[temp]);
+    let fd = fd_at(temp);
     let write = find(
         &|l| {
             l.starts_with(&format!(
@@ -407,18 +422,25 @@ fn a_durable_merge_writes_fsyncs_renames_and_fsyncs_the_directory_and_the_journa
         },
         temp,
     );
-    let fsync = find(&|l| l.contains(&format!("fsync({fd})")), write);
+    // A call that another thread interrupts (the journal's hashing thread
+    // runs meanwhile) is printed as `fsync(3 <unfinished ...>` and resumed
+    // on a later line.
+    let syncs = |l: &str, call: &str, fd: &str| {
+        l.contains(&format!(" {call}({fd})")) || l.contains(&format!(" {call}({fd} <unfinished"))
+    };
+    let fsync = find(
+        &|l| syncs(l, "fsync", &fd) || syncs(l, "fdatasync", &fd),
+        write,
+    );
     let rename = find(
         &|l| l.contains("rename") && l.contains("\"f.json\"") && l.contains(".jsafe-tmp."),
         fsync,
     );
     // The data directory is the first one opened (from the working directory).
-    let dir_fd = fd_of(&calls[find(&|l| l.contains("O_DIRECTORY") && !l.contains("= -1"), 0)]);
-    // A call that another thread interrupts is printed as
-    // `fsync(3 <unfinished ...>` and resumed on a later line.
-    let syncs = |l: &str, call: &str, fd: &str| {
-        l.contains(&format!(" {call}({fd})")) || l.contains(&format!(" {call}({fd} <unfinished"))
-    };
+    let dir_fd = fd_at(find(
+        &|l| l.contains("O_DIRECTORY") && !l.contains("= -1"),
+        0,
+    ));
     let dir_fsync = find(&|l| syncs(l, "fsync", &dir_fd), rename);
     // The journal line: written only once the change is in place, and
     // fsynced before the merge exits (on a helper thread, the directory's
@@ -427,7 +449,7 @@ fn a_durable_merge_writes_fsyncs_renames_and_fsyncs_the_directory_and_the_journa
         &|l| l.contains("\"journal.jsonl\"") && l.contains("O_APPEND") && !l.contains("= -1"),
         0,
     );
-    let jfd = fd_of(&calls[journal]);
+    let jfd = fd_at(journal);
     let journal_write = find(&|l| l.contains(&format!(" write({jfd}, ")), rename);
     let journal_fsync = find(
         &|l| syncs(l, "fdatasync", &jfd) || syncs(l, "fsync", &jfd),
