@@ -110,6 +110,10 @@ pub enum Effect {
     /// Nothing was done: the file (or key) is as it was. The [`Untouched`]
     /// names what was not done, as the message says it.
     Unchanged(Untouched),
+    /// The change is in place but may not survive a power cut (an fsync
+    /// after the rename failed): every [`Kind::NotDurable`] error. Its
+    /// message says so itself; no clause is added.
+    ChangedNotDurable,
 }
 
 /// The verb of a "nothing was …" clause: what did not happen.
@@ -183,11 +187,17 @@ impl Error {
     /// An error of `kind` with a one-line message.
     pub fn new(kind: Kind, message: impl Into<String>) -> Error {
         let head = message.into();
+        // A change that is in place cannot be "untouched": the kind says
+        // what happened, and the field follows it.
+        let effect = match kind {
+            Kind::NotDurable => Effect::ChangedNotDurable,
+            _ => Effect::Unknown,
+        };
         Error {
             kind,
             rendered: head.clone(),
             head,
-            effect: Effect::Unknown,
+            effect,
             join: Join::Semicolon,
             after: String::new(),
             source: None,
@@ -232,6 +242,9 @@ impl Error {
     /// The same error as another kind.
     pub fn with_kind(mut self, kind: Kind) -> Error {
         self.kind = kind;
+        if kind == Kind::NotDurable {
+            self.effect = Effect::ChangedNotDurable;
+        }
         self
     }
 
@@ -264,7 +277,7 @@ impl Error {
     pub fn unchanged_if_unknown(self, what: Untouched) -> Error {
         match self.effect {
             Effect::Unknown => self.unchanged(what),
-            Effect::Unchanged(_) => self,
+            Effect::Unchanged(_) | Effect::ChangedNotDurable => self,
         }
     }
 
@@ -281,6 +294,10 @@ impl Error {
     }
 
     fn effect_joined(mut self, effect: Effect, join: Join) -> Error {
+        if self.effect == Effect::ChangedNotDurable {
+            // The new version is in place: never rendered as untouched.
+            return self;
+        }
         self.effect = effect;
         self.join = join;
         self.render()
@@ -390,5 +407,20 @@ mod tests {
         assert_eq!(so.message(), "b.json: has 2 links, so nothing was appended");
         let aside = Error::bad_input("two outputs").unchanged_aside(Untouched::Written);
         assert_eq!(aside.message(), "two outputs (nothing was written)");
+    }
+
+    #[test]
+    fn a_change_in_place_that_may_not_be_durable_is_never_called_untouched() {
+        let io = || std::io::Error::from_raw_os_error(5);
+        let e = Error::io_kind(Kind::NotDurable, "cannot fsync", Path::new("a.json"), io());
+        assert_eq!(e.effect(), Effect::ChangedNotDurable);
+        let e = e
+            .unchanged(Untouched::Changed)
+            .unchanged_if_unknown(Untouched::Written);
+        assert_eq!(e.effect(), Effect::ChangedNotDurable);
+        assert!(!e.message().contains("nothing was"), "{}", e.message());
+        // An error that becomes NotDurable says so in its field too.
+        let e = Error::io("cannot fsync", Path::new("b.json"), io()).with_kind(Kind::NotDurable);
+        assert_eq!(e.effect(), Effect::ChangedNotDurable);
     }
 }
