@@ -333,6 +333,16 @@ fn exists_unseen(pid: u32) -> Liveness {
     }
 }
 
+/// A PID no process has: past the kernel's maximum (for tests).
+#[cfg(test)]
+pub(crate) fn unused_pid() -> u32 {
+    let max: u32 = std::fs::read_to_string("/proc/sys/kernel/pid_max")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(4_194_304);
+    max + 1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,15 +353,6 @@ mod tests {
         h.host = host.to_owned();
         h.start_time = start_time;
         h
-    }
-
-    /// A PID no process has: past the kernel's maximum.
-    fn unused_pid() -> u32 {
-        let max: u32 = std::fs::read_to_string("/proc/sys/kernel/pid_max")
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(4_194_304);
-        max + 1
     }
 
     #[test]

@@ -704,15 +704,7 @@ pub(crate) fn adopt(file: File, locks: &Dir, key: &OsStr, mode: Mode) -> io::Res
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A PID no process has: past the kernel's maximum.
-    fn unused_pid() -> u32 {
-        let max: u32 = std::fs::read_to_string("/proc/sys/kernel/pid_max")
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(4_194_304);
-        max + 1
-    }
+    use crate::process::unused_pid;
 
     /// When `/proc/locks` names no holder (it could not be read, or its line
     /// was missed while other locks came and went), a record counts only when
