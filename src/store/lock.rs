@@ -356,13 +356,26 @@ fn poll(file: File, mode: Mode, limit: Duration) -> io::Result<Waited> {
 }
 
 /// Write our holder record; best effort (a full disk must not stop a write
-/// that holds its lock). The record is written before the old one's tail is
-/// cut, so a reader never sees an empty record.
+/// that holds its lock). A record shorter than the one in the file is padded
+/// with spaces to its length (readers trim them): one `pwrite`, and no
+/// `ftruncate`, which costs a metadata change on every write of a small
+/// file. The file never holds more than the longest record written to it.
 fn record(file: &File, holder: &Holder) {
-    let line = holder.to_line();
-    if file.write_all_at(line.as_bytes(), 0).is_ok() {
-        let _ = file.set_len(line.len() as u64);
+    let mut line = holder.to_line().into_bytes();
+    let on_disk = rustix::fs::fstat(file)
+        .ok()
+        .and_then(|st| usize::try_from(st.st_size).ok());
+    match on_disk {
+        Some(len) if len > line.len() && len <= process::MAX_RECORD => line.resize(len, b' '),
+        Some(len) if len > line.len() => {
+            if file.write_all_at(&line, 0).is_ok() {
+                let _ = file.set_len(line.len() as u64);
+            }
+            return;
+        }
+        _ => {}
     }
+    let _ = file.write_all_at(&line, 0);
 }
 
 /// The holder recorded in an open lock file, read with a small cap.
@@ -705,6 +718,32 @@ pub(crate) fn adopt(file: File, locks: &Dir, key: &OsStr, mode: Mode) -> io::Res
 mod tests {
     use super::*;
     use crate::process::unused_pid;
+
+    /// A shorter record overwrites a longer one in one write, padded with
+    /// spaces: readers get the new record, and the file does not shrink.
+    #[test]
+    fn a_shorter_record_is_padded_over_a_longer_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("f.json.lock");
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .unwrap();
+        record(&file, &Holder::me("update with a long command name"));
+        let long = std::fs::metadata(&path).unwrap().len();
+        record(&file, &Holder::me("merge"));
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(bytes.len() as u64, long);
+        assert!(bytes.ends_with(b" "));
+        assert_eq!(holder_in(&file).unwrap().command, "merge");
+        // A record longer than what is there extends the file.
+        record(&file, &Holder::me(&"x".repeat(150)));
+        assert!(std::fs::metadata(&path).unwrap().len() > long);
+        assert_eq!(holder_in(&file).unwrap().command, "x".repeat(150));
+    }
 
     /// When `/proc/locks` names no holder (it could not be read, or its line
     /// was missed while other locks came and went), a record counts only when
