@@ -226,6 +226,18 @@ pub mod __internals {
     pub use crate::process::{host_name, start_time_of};
     pub use crate::store::journal::sha256_hex;
 
+    /// [`merge_splice`] as a change runs it: into a document validated by
+    /// the store's walk, with that walk's outline of its top-level members.
+    pub fn merge_splice_validated(
+        source: &[u8],
+        style: &crate::json::Style,
+        patch: &crate::json::Value,
+    ) -> Result<Option<Vec<u8>>, crate::json::SpliceError> {
+        let outline =
+            crate::json::validate_outline(source).map_err(crate::json::SpliceError::Parse)?;
+        crate::json::merge_splice_outlined(source, style, patch, outline.as_ref())
+    }
+
     /// A lock record line for this process, as a lock holder writes it.
     pub fn holder_line(command: &str) -> String {
         crate::process::Holder::me(command).to_line()

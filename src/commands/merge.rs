@@ -89,8 +89,12 @@ fn merge_all(
         let style: &Style = doc.style();
         let mut bytes: Option<json::Valid> = None;
         for (k, it) in items.iter().enumerate() {
-            let source = bytes.as_ref().map_or(doc.bytes(), json::Valid::bytes);
-            let next = match json::merge_spliced(source, style, &it.value) {
+            // The outline describes the file's bytes, not a merged version.
+            let (source, outline) = match &bytes {
+                Some(b) => (b.bytes(), None),
+                None => (doc.bytes(), doc.outline()),
+            };
+            let next = match json::merge_spliced(source, style, &it.value, outline) {
                 Ok(Some(b)) => b,
                 Ok(None) => continue,
                 Err(SpliceError::NotObject(found)) => return Err(not_an_object(file, found)),

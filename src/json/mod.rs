@@ -21,6 +21,8 @@ pub use format::{Indent, Style, render};
 pub use merge::merge_patch;
 pub use parse::{LONE_SURROGATE, MAX_DEPTH, ParseError, ParseErrorKind, parse};
 pub use scan::validate;
+pub(crate) use scan::{Outline, validate_outline};
+pub(crate) use splice::merge_splice_outlined;
 pub use splice::{SpliceError, merge_splice};
 pub use value::{Map, Number, Str, Value};
 
@@ -51,12 +53,14 @@ impl Valid {
 /// [`merge_splice`], its result marked valid: the splice writes values it read
 /// through the scanner and objects through the renderer (the property tests
 /// compare it with the tree path on every style).
+/// `outline` is `source`'s own, from [`validate_outline`], or `None`.
 pub(crate) fn merge_spliced(
     source: &[u8],
     style: &Style,
     patch: &Value,
+    outline: Option<&Outline>,
 ) -> Result<Option<Valid>, SpliceError> {
-    let out = merge_splice(source, style, patch)?;
+    let out = merge_splice_outlined(source, style, patch, outline)?;
     debug_assert!(out.as_ref().is_none_or(|b| validate(b).is_ok()));
     Ok(out.map(Valid))
 }

@@ -27,6 +27,69 @@ pub fn validate(bytes: &[u8]) -> Result<(), ParseError> {
     document(bytes, |_, s| s.value(0))
 }
 
+/// The members of a document's top-level object, as the validating walk
+/// found them: the map [`validate_outline`] gives, so that a splice into a
+/// validated document reads again only the members it changes.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Outline {
+    members: Vec<TopMember>,
+    /// The object's span, braces included.
+    span: (usize, usize),
+}
+
+/// One top-level member: its key's span (quotes included) and its value's.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct TopMember {
+    pub key: Key,
+    pub value: (usize, usize),
+}
+
+impl Outline {
+    /// Past this many top-level members no outline is kept: a flat object of
+    /// millions of tiny members would otherwise cost several times its size.
+    const MAX_MEMBERS: usize = 4096;
+
+    pub(super) fn members(&self) -> &[TopMember] {
+        &self.members
+    }
+
+    pub(super) fn span(&self) -> (usize, usize) {
+        self.span
+    }
+}
+
+/// [`validate`], and, when the document is an object of at most
+/// `Outline::MAX_MEMBERS` members, its outline. The walk and its checks are
+/// [`validate`]'s: the same inputs fail with the same error.
+pub(crate) fn validate_outline(bytes: &[u8]) -> Result<Option<Outline>, ParseError> {
+    document(bytes, |_, s| {
+        if s.peek() != Some(b'{') {
+            return s.value(0).map(|()| None);
+        }
+        let mut members = Vec::new();
+        let mut kept = true;
+        let start = s.pos;
+        s.object(1, |s, key| {
+            let start = s.pos;
+            s.value(1)?;
+            if kept && members.len() < Outline::MAX_MEMBERS {
+                members.push(TopMember {
+                    key,
+                    value: (start, s.pos),
+                });
+            } else if kept {
+                kept = false;
+                members = Vec::new();
+            }
+            Ok(())
+        })?;
+        Ok(kept.then_some(Outline {
+            members,
+            span: (start, s.pos),
+        }))
+    })
+}
+
 /// Walks the one document in `bytes`: the checks before its value
 /// (`prelude`), the value itself, read by `root` from the scanner it is handed
 /// (given the document as text, its UTF-8 checked), and nothing but
@@ -414,6 +477,46 @@ mod tests {
     use super::super::parse::{MAX_DEPTH, parse};
     use super::super::samples::{INVALID, TRUNCATED, VALID};
     use super::*;
+
+    /// `validate_outline` fails exactly as `validate` does, and its outline
+    /// names every top-level member's key and value span.
+    #[test]
+    fn the_outline_agrees_with_validate_and_spans_every_member() {
+        for &bytes in VALID.iter().chain(INVALID).chain(TRUNCATED) {
+            let shown = String::from_utf8_lossy(bytes);
+            match (validate(bytes), validate_outline(bytes)) {
+                (Ok(()), Ok(_)) => {}
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{shown}"),
+                (a, b) => panic!("{shown}: validate {a:?}, outline {b:?}"),
+            }
+        }
+        let doc = b" {\"a\" : [1, {\"x\": 2}],\n \"b\\u0041\":\"s\" , \"c\":{}}\n";
+        let outline = validate_outline(doc).unwrap().unwrap();
+        let spans: Vec<(&[u8], &[u8])> = outline
+            .members()
+            .iter()
+            .map(|m| (&doc[m.key.start..m.key.end], &doc[m.value.0..m.value.1]))
+            .collect();
+        assert_eq!(
+            spans,
+            [
+                (&b"\"a\""[..], &b"[1, {\"x\": 2}]"[..]),
+                (&b"\"b\\u0041\""[..], &b"\"s\""[..]),
+                (&b"\"c\""[..], &b"{}"[..]),
+            ]
+        );
+        assert!(outline.members()[1].key.escaped);
+        assert_eq!(&doc[outline.span().0..outline.span().1], doc.trim_ascii());
+        assert!(validate_outline(b"[1, 2]").unwrap().is_none());
+        let many: String = format!(
+            "{{{}}}",
+            (0..=Outline::MAX_MEMBERS)
+                .map(|i| format!("\"k{i}\":0"))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        assert!(validate_outline(many.as_bytes()).unwrap().is_none());
+    }
 
     /// `validate` and `parse` agree on `input`, errors included.
     #[track_caller]

@@ -24,7 +24,7 @@ use std::fmt;
 use super::format::{Indent, Style, Writer};
 use super::merge::merge_patch;
 use super::parse::{MAX_DEPTH, ParseError, parse, prelude, trailing_error};
-use super::scan::{Key, Scanner, validate};
+use super::scan::{Key, Outline, Scanner, validate};
 use super::value::{Map, Value};
 
 /// Why a merge could not be spliced.
@@ -67,6 +67,20 @@ pub fn merge_splice(
     style: &Style,
     patch: &Value,
 ) -> Result<Option<Vec<u8>>, SpliceError> {
+    merge_splice_outlined(source, style, patch, None)
+}
+
+/// [`merge_splice`] into a document already validated by
+/// [`validate_outline`](super::scan::validate_outline), whose `outline` it
+/// gave: the top-level members the patch does not name are copied by their
+/// recorded spans, not walked again, so a merge into a large document walks
+/// only what it changes. The result is byte for byte `merge_splice`'s.
+pub(crate) fn merge_splice_outlined(
+    source: &[u8],
+    style: &Style,
+    patch: &Value,
+    outline: Option<&Outline>,
+) -> Result<Option<Vec<u8>>, SpliceError> {
     let Value::Object(patch) = patch else {
         return Err(SpliceError::PatchNotObject(patch.type_name()));
     };
@@ -84,13 +98,21 @@ pub fn merge_splice(
         too_deep: false,
         extra: 0,
     };
-    let plan = splicer
-        .object(&mut scanner, 1, patch)
-        .map_err(SpliceError::Parse)?;
-    scanner.skip_ws();
-    if scanner.pos < source.len() {
-        return Err(SpliceError::Parse(trailing_error(source, scanner.pos)));
-    }
+    let plan = match outline {
+        Some(outline) if outline.span().0 == start => splicer
+            .outlined(outline, patch)
+            .map_err(SpliceError::Parse)?,
+        _ => {
+            let plan = splicer
+                .object(&mut scanner, 1, patch)
+                .map_err(SpliceError::Parse)?;
+            scanner.skip_ws();
+            if scanner.pos < source.len() {
+                return Err(SpliceError::Parse(trailing_error(source, scanner.pos)));
+            }
+            plan
+        }
+    };
     if splicer.too_deep {
         return Err(SpliceError::TooDeep);
     }
@@ -151,6 +173,25 @@ enum Piece<'p> {
     Deleted,
 }
 
+/// The members of one object as they are read.
+struct Members<'p> {
+    list: Vec<Member<'p>>,
+    /// Where each patch member's key sits in `list`, once seen.
+    seen: Vec<Option<usize>>,
+    /// Whether the object's bytes change.
+    changed: bool,
+}
+
+impl Members<'_> {
+    fn new(patch_members: usize) -> Self {
+        Members {
+            list: Vec::new(),
+            seen: vec![None; patch_members],
+            changed: false,
+        }
+    }
+}
+
 struct Splicer<'s> {
     source: &'s [u8],
     text: &'s str,
@@ -172,85 +213,130 @@ impl<'s> Splicer<'s> {
         patch: &'p Map,
     ) -> Result<Plan<'p>, ParseError> {
         let start = scanner.pos;
-        let mut members: Vec<Member<'p>> = Vec::new();
-        // Where each patch member's key sits in `members`, once seen.
-        let mut seen: Vec<Option<usize>> = vec![None; patch.len()];
-        let mut changed = false;
+        let mut members = Members::new(patch.len());
         scanner.object(level, |scanner, key| {
-            let value_start = scanner.pos;
-            let name = self.key_name(key);
-            let Some((index, _, patch_value)) = patch.get_full(name.as_ref()) else {
-                scanner.value(level)?;
-                members.push(Member {
-                    key: KeyText::Source(key.start, key.end),
-                    value: Piece::Source(value_start, scanner.pos),
-                });
-                return Ok(());
-            };
-            let piece = match patch_value {
-                Value::Null => {
-                    scanner.value(level)?;
-                    Piece::Deleted
-                }
-                Value::Object(nested) if scanner.peek() == Some(b'{') => {
-                    let plan = self.object(scanner, level + 1, nested)?;
-                    if plan.changed {
-                        Piece::Merged(plan)
-                    } else {
-                        Piece::Source(plan.start, plan.end)
-                    }
-                }
-                _ => {
-                    scanner.value(level)?;
-                    let rendered = self.render_member(patch_value, level);
-                    if self.source.get(value_start..scanner.pos) == Some(rendered.as_slice()) {
-                        Piece::Source(value_start, scanner.pos)
-                    } else {
-                        self.extra += rendered.len();
-                        Piece::Rendered(rendered)
-                    }
-                }
-            };
-            if !matches!(piece, Piece::Source(..)) {
-                changed = true;
-            }
-            match seen.get_mut(index) {
-                Some(Some(first)) => {
-                    // A repeated key: its last value, at its first place.
-                    if let Some(m) = members.get_mut(*first) {
-                        m.value = piece;
-                    }
-                    changed = true;
-                }
-                Some(slot) => {
-                    *slot = Some(members.len());
-                    members.push(Member {
-                        key: KeyText::Source(key.start, key.end),
-                        value: piece,
-                    });
-                }
-                None => {}
-            }
-            Ok(())
+            self.member(&mut members, scanner, key, level, patch, None)
         })?;
-        for ((key, patch_value), seen) in patch.iter().zip(&seen) {
+        Ok(self.plan(members, patch, level, start, scanner.pos))
+    }
+
+    /// [`Splicer::object`] for the top-level object of a validated document,
+    /// its members taken from `outline` instead of a walk.
+    fn outlined<'p>(&mut self, outline: &Outline, patch: &'p Map) -> Result<Plan<'p>, ParseError> {
+        let mut members = Members::new(patch.len());
+        for member in outline.members() {
+            let (start, end) = member.value;
+            let mut scanner = Scanner::new(self.source, start);
+            self.member(&mut members, &mut scanner, member.key, 1, patch, Some(end))?;
+        }
+        let (start, end) = outline.span();
+        Ok(self.plan(members, patch, 1, start, end))
+    }
+
+    /// One member of an object at `level`, the scanner on its value: what
+    /// `patch` makes of it. `end`, when known, is where its value ends, which
+    /// then is not walked unless the patch merges into it.
+    fn member<'p>(
+        &mut self,
+        members: &mut Members<'p>,
+        scanner: &mut Scanner<'s>,
+        key: Key,
+        level: usize,
+        patch: &'p Map,
+        end: Option<usize>,
+    ) -> Result<(), ParseError> {
+        let value_start = scanner.pos;
+        let skip = |scanner: &mut Scanner<'s>| match end {
+            Some(end) => {
+                scanner.pos = end;
+                Ok(())
+            }
+            None => scanner.value(level),
+        };
+        let name = self.key_name(key);
+        let Some((index, _, patch_value)) = patch.get_full(name.as_ref()) else {
+            skip(scanner)?;
+            members.list.push(Member {
+                key: KeyText::Source(key.start, key.end),
+                value: Piece::Source(value_start, scanner.pos),
+            });
+            return Ok(());
+        };
+        let piece = match patch_value {
+            Value::Null => {
+                skip(scanner)?;
+                Piece::Deleted
+            }
+            Value::Object(nested) if scanner.peek() == Some(b'{') => {
+                let plan = self.object(scanner, level + 1, nested)?;
+                if plan.changed {
+                    Piece::Merged(plan)
+                } else {
+                    Piece::Source(plan.start, plan.end)
+                }
+            }
+            _ => {
+                skip(scanner)?;
+                let rendered = self.render_member(patch_value, level);
+                if self.source.get(value_start..scanner.pos) == Some(rendered.as_slice()) {
+                    Piece::Source(value_start, scanner.pos)
+                } else {
+                    self.extra += rendered.len();
+                    Piece::Rendered(rendered)
+                }
+            }
+        };
+        if !matches!(piece, Piece::Source(..)) {
+            members.changed = true;
+        }
+        match members.seen.get_mut(index) {
+            Some(Some(first)) => {
+                // A repeated key: its last value, at its first place.
+                if let Some(m) = members.list.get_mut(*first) {
+                    m.value = piece;
+                }
+                members.changed = true;
+            }
+            Some(slot) => {
+                *slot = Some(members.list.len());
+                members.list.push(Member {
+                    key: KeyText::Source(key.start, key.end),
+                    value: piece,
+                });
+            }
+            None => {}
+        }
+        Ok(())
+    }
+
+    /// The plan of the object at `start..end` whose members were read into
+    /// `members`: the patch's members it did not have are appended.
+    fn plan<'p>(
+        &mut self,
+        mut members: Members<'p>,
+        patch: &'p Map,
+        level: usize,
+        start: usize,
+        end: usize,
+    ) -> Plan<'p> {
+        for ((key, patch_value), seen) in patch.iter().zip(&members.seen) {
             if seen.is_some() || matches!(patch_value, Value::Null) {
                 continue;
             }
             let rendered = self.render_member(patch_value, level);
             self.extra += rendered.len();
-            members.push(Member {
+            members.list.push(Member {
                 key: KeyText::New(key),
                 value: Piece::Rendered(rendered),
             });
-            changed = true;
+            members.changed = true;
         }
-        Ok(Plan {
+        Plan {
             start,
-            end: scanner.pos,
-            members,
-            changed,
-        })
+            end,
+            members: members.list,
+            changed: members.changed,
+        }
     }
 
     /// The key's value: its text, or decoded when it has escapes.
@@ -353,6 +439,7 @@ impl<'s> Splicer<'s> {
 mod tests {
     use super::super::format::render;
     use super::super::samples::{INVALID, TRUNCATED, json};
+    use super::super::scan::validate_outline;
     use super::*;
 
     /// Splices `patch` into `source` in its detected style, and checks the
@@ -371,6 +458,20 @@ mod tests {
             Ok(None) => source.as_bytes().to_vec(),
             Err(e) => panic!("{source}: {e}"),
         };
+        // The top-level members taken from the validating walk's outline
+        // give the very same bytes.
+        let outline = validate_outline(source.as_bytes()).ok().flatten();
+        if let Some(outline) = &outline {
+            let outlined = merge_splice_outlined(source.as_bytes(), &style, &patch, Some(outline))
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| source.as_bytes().to_vec());
+            assert_eq!(
+                String::from_utf8_lossy(&outlined),
+                String::from_utf8_lossy(&spliced),
+                "outlined: {source} + {patch:?}"
+            );
+        }
         let mut tree = json(source);
         merge_patch(&mut tree, &patch);
         let rendered = render(&tree, &style);

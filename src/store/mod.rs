@@ -116,12 +116,20 @@ pub struct Doc {
     bytes: Bytes,
     style: Style,
     format: Format,
+    /// The top-level object's members, found by the validating walk.
+    outline: Option<json::Outline>,
 }
 
 impl Doc {
     /// The bytes on disk.
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
+    }
+
+    /// Where the top-level object's members are in [`Doc::bytes`], when the
+    /// validating walk kept that.
+    pub(crate) fn outline(&self) -> Option<&json::Outline> {
+        self.outline.as_ref()
     }
 
     /// The bytes on disk, shared (no copy). Holding them past the change
@@ -174,13 +182,14 @@ impl Doc {
 impl Current {
     /// Classify loaded bytes: validated without building a tree.
     pub fn classify(bytes: Vec<u8>) -> Current {
-        match json::validate(&bytes) {
-            Ok(()) => {
+        match json::validate_outline(&bytes) {
+            Ok(outline) => {
                 let style = Style::detect(&bytes);
                 Current::Valid(Doc {
                     bytes: Bytes::from(bytes),
                     style,
                     format: Format::Document,
+                    outline,
                 })
             }
             Err(error) => Current::Corrupt { bytes, error },
@@ -196,6 +205,7 @@ impl Current {
                     bytes: Bytes::from(bytes),
                     style: Style::new_file(),
                     format,
+                    outline: None,
                 }),
                 Err(error) => Current::Corrupt { bytes, error },
             },
@@ -1249,14 +1259,26 @@ fn settle(
 /// leaves the CPU idle. Where no thread can be started (RLIMIT_NPROC), they
 /// are computed by [`Hashes::finish`] instead.
 /// The old version's hash is not computed when the journal already knows it
-/// (`known`, see [`journal::known_hash`]).
+/// (`known`, see [`journal::known_hash`]). Below [`Hashes::THREAD_FROM`]
+/// bytes hashing costs less than starting a thread, so it waits for `finish`.
 enum Hashes {
     Running(std::thread::JoinHandle<(Option<String>, Option<String>)>),
     Later(Option<Bytes>, Option<String>, Bytes),
 }
 
 impl Hashes {
+    /// Bytes to hash (both versions) from which a helper thread pays.
+    const THREAD_FROM: usize = 64 * 1024;
+
     fn start(old: Option<Bytes>, known: Option<String>, new: Bytes) -> Hashes {
+        let old_len = if known.is_some() {
+            0
+        } else {
+            old.as_ref().map_or(0, Bytes::len)
+        };
+        if old_len + new.len() < Hashes::THREAD_FROM {
+            return Hashes::Later(old, known, new);
+        }
         let work = (old.clone(), known.clone(), new.clone());
         match std::thread::Builder::new().spawn(move || {
             let (old, known, new) = work;

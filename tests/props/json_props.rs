@@ -9,7 +9,7 @@
 //! A failing case is shrunk and printed, and saved under
 //! `tests/props/json_props.proptest-regressions` so it is re-run first from then on.
 
-use jsafe::__internals::{LONE_SURROGATE, merge_splice};
+use jsafe::__internals::{LONE_SURROGATE, merge_splice, merge_splice_validated};
 use jsafe::{Indent, Map, SpliceError, Style, Value, merge_patch, parse, render, validate};
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -313,6 +313,14 @@ proptest! {
             Ok(None) => bytes.clone(),
             Err(e) => return Err(TestCaseError::fail(format!("{}: {e}", text(&bytes)))),
         };
+        // A change splices with the store's outline of the top level: the
+        // same bytes.
+        let outlined = match merge_splice_validated(&bytes, &detected, &patch) {
+            Ok(Some(out)) => out,
+            Ok(None) => bytes.clone(),
+            Err(e) => return Err(TestCaseError::fail(format!("outlined {}: {e}", text(&bytes)))),
+        };
+        prop_assert_eq!(text(&outlined), text(&out));
         if canonical {
             prop_assert_eq!(text(&out), text(&expected));
         }
