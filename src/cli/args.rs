@@ -37,7 +37,7 @@ pub(crate) struct Cli {
     pub command: Command,
 }
 
-/// Options of every command, before or after the subcommand.
+// Options of every command, before or after the subcommand.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct GlobalArgs {
     /// Print nothing on stderr but errors (--verbose wins over it; env JSAFE_QUIET)
@@ -48,9 +48,9 @@ pub(crate) struct GlobalArgs {
     pub verbose: bool,
 }
 
-/// The lock and write options given before the subcommand, or their
-/// variables: they apply to every command that takes a lock or writes. None
-/// and false mean "not given"; main.rs applies the defaults.
+// The lock and write options given before the subcommand, or their
+// variables: they apply to every command that takes a lock or writes. None
+// and false mean "not given"; main.rs applies the defaults.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct TopArgs {
     // How long to wait for a file's lock.
@@ -77,7 +77,7 @@ const WRITE_TOP: &str = "Write options (for every command that writes)";
 const LOCK_OPTIONS: &str = "Lock options";
 const WRITE_OPTIONS: &str = "Write options";
 
-/// `--timeout` after the subcommand, for the commands that take a lock.
+// `--timeout` after the subcommand, for the commands that take a lock.
 #[derive(Debug, Clone, Default, Args)]
 pub(crate) struct LockOpts {
     // How long to wait for the file's lock.
@@ -85,7 +85,7 @@ pub(crate) struct LockOpts {
     pub timeout: Option<Duration>,
 }
 
-/// The write options after the subcommand, for the commands that write.
+// The write options after the subcommand, for the commands that write.
 #[derive(Debug, Clone, Default, Args)]
 pub(crate) struct WriteOpts {
     // Backups to keep of this file.
@@ -105,7 +105,12 @@ pub(crate) struct WriteOpts {
     pub split_links: bool,
 }
 
+/// Each subcommand's arguments are defined only when that subcommand is
+/// parsed (`defer`): a call builds the arguments of its own subcommand, not
+/// of all fifteen. Code that looks at a subcommand's arguments without
+/// parsing builds the tree first (`clap::Command::build`).
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub(crate) enum Command {
     /// Print a file, or the outputs of a jq filter on it (takes no lock by default)
     Read(ReadArgs),
@@ -198,8 +203,8 @@ impl Command {
     }
 }
 
-/// The options every command that changes a document ends with: a schema
-/// to check the result against, then the lock and write options.
+// The options every command that changes a document ends with: a schema
+// to check the result against, then the lock and write options.
 #[derive(Debug, Clone, Default, Args)]
 pub(crate) struct ChangeOpts {
     /// Refuse the change (exit 4) unless the result matches this JSON Schema
@@ -211,8 +216,8 @@ pub(crate) struct ChangeOpts {
     pub write_opts: WriteOpts,
 }
 
-/// How `merge` and `update` treat the document they change: its layout,
-/// and what a corrupt one becomes.
+// How `merge` and `update` treat the document they change: its layout,
+// and what a corrupt one becomes.
 #[derive(Debug, Clone, Default, Args)]
 pub(crate) struct DocOpts {
     #[command(flatten)]
@@ -222,7 +227,7 @@ pub(crate) struct DocOpts {
     pub recover: bool,
 }
 
-/// How a changed file is formatted; by default the file's own style is kept.
+// How a changed file is formatted; by default the file's own style is kept.
 #[derive(Debug, Clone, Default, Args)]
 pub(crate) struct StyleArgs {
     /// Write compact JSON, one line (without a format option the file keeps its own style)
@@ -240,7 +245,7 @@ const VARIABLES: &str = "Filter variables";
 const OUTPUT: &str = "Output options";
 const FORMAT: &str = "Format options";
 
-/// Variables for jq filters.
+// Variables for jq filters.
 #[derive(Debug, Clone, Default, Args)]
 pub(crate) struct VarArgs {
     /// Bind $NAME to the string VALUE in the filter

@@ -67,7 +67,9 @@ mod tests {
     /// each with its option.
     #[test]
     fn environment_table_matches_the_arguments() {
-        let cmd = command();
+        // Subcommands' arguments are deferred until the tree is built.
+        let mut cmd = command();
+        cmd.build();
         let mut read: Vec<(String, String)> = Vec::new();
         let mut note = |sub: Option<&str>, arg: &clap::Arg| {
             if let Some(var) = arg.get_env() {
@@ -115,7 +117,8 @@ mod tests {
     /// A default shown in help is the one in force.
     #[test]
     fn help_shows_the_defaults_in_force() {
-        let cmd = command();
+        let mut cmd = command();
+        cmd.build();
         let help = |sub: Option<&str>, long: &str| -> String {
             let c = sub.map_or(&cmd, |s| cmd.find_subcommand(s).expect("subcommand"));
             let arg = c
