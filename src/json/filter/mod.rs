@@ -164,7 +164,6 @@ impl Filter {
         let rewritten = syntax::rewrite(code).map_err(FilterError::Compile)?;
         let code = rewritten.as_deref().unwrap_or(code);
 
-        let env = environment();
         let mut named = Map::default();
         for (name, value) in &args.named {
             named.insert(Val::from(name.clone()), convert::to_val(value).0);
@@ -173,18 +172,6 @@ impl Filter {
         let mut dollar_args = Map::default();
         dollar_args.insert(Val::from("positional".to_owned()), V::arr(positional).0);
         dollar_args.insert(Val::from("named".to_owned()), Val::obj(named));
-
-        let mut names: Vec<String> = vec!["$ENV".into(), "$ARGS".into()];
-        let mut values: Vec<V> = vec![env.clone(), V(Val::obj(dollar_args))];
-        for (name, value) in &args.named {
-            names.push(format!("${name}"));
-            values.push(convert::to_val(value));
-        }
-        let slot = slot.map(|name| {
-            names.push(format!("${name}"));
-            values.push(V::null());
-            values.len() - 1
-        });
 
         // Only what the filter can reach is parsed and compiled: the
         // definitions (from the table build.rs made, see `prune`) and the
@@ -201,15 +188,23 @@ impl Filter {
             .chain(prune::own_defs())
             .collect();
         let (kept, needed) = prune::reachable(&table, code);
+        // `builtins` lists every native, reachable or not; otherwise only
+        // those the filter or its definitions name are looked at.
+        let listing = needed.contains("builtins");
+        let wanted = |name: &str| listing || needed.contains(name);
         let jaq_natives = jaq_core::funs::<Data>()
             .chain(jaq_std::funs::<Data>())
-            .filter(|(name, args, _)| !replaced.contains(&(*name, args.len())));
+            .filter(|(name, args, _)| wanted(name) && !replaced.contains(&(*name, args.len())));
         // Some of jaq's natives are wrapped by a jq definition of the same
         // name; they stay reachable under a `_jaq_` name (and under their own
         // for jaq's definitions, which are compiled before the wrappers).
         let wrapped = jaq_core::funs::<Data>()
             .chain(jaq_std::funs::<Data>())
-            .filter_map(|(name, args, f)| natives::renamed(name).map(|n| (n, args, f)));
+            .filter_map(|(name, args, f)| {
+                natives::renamed(name)
+                    .filter(|n| wanted(n))
+                    .map(|n| (n, args, f))
+            });
         let funs: Vec<_> = own_natives
             .into_iter()
             .chain(jaq_natives)
@@ -217,7 +212,7 @@ impl Filter {
             .collect();
 
         // `builtins` lists every definition and native, reachable or not.
-        let builtins = if needed.contains("builtins") {
+        let builtins = if listing {
             let mut listed = BTreeSet::new();
             for (name, arity) in table
                 .iter()
@@ -236,6 +231,26 @@ impl Filter {
             .into_iter()
             .filter(|(name, _, _)| needed.contains(name))
             .collect();
+
+        // The environment is read only when the filter can see it: `$ENV`
+        // and `env` are the only ways to (the words of the filter and of its
+        // definitions are in `needed`); otherwise `$ENV` is bound to {}.
+        let env = if needed.contains("ENV") || needed.contains("env") {
+            environment()
+        } else {
+            V(Val::obj(Map::default()))
+        };
+        let mut names: Vec<String> = vec!["$ENV".into(), "$ARGS".into()];
+        let mut values: Vec<V> = vec![env.clone(), V(Val::obj(dollar_args))];
+        for (name, value) in &args.named {
+            names.push(format!("${name}"));
+            values.push(convert::to_val(value));
+        }
+        let slot = slot.map(|name| {
+            names.push(format!("${name}"));
+            values.push(V::null());
+            values.len() - 1
+        });
 
         let mut text = String::new();
         for d in &kept {
@@ -452,6 +467,26 @@ mod tests {
             out,
             vec![r#"{"a":1.10,"big":12345678901234567890123,"e":1e3,"n":42}"#]
         );
+    }
+
+    /// The environment is read whenever the filter can reach it: `$ENV`,
+    /// `env`, inside a string, or through a definition of the filter's own.
+    #[test]
+    fn the_environment_is_there_wherever_the_filter_names_it() {
+        let path = std::env::var("PATH").unwrap_or_default();
+        assert!(!path.is_empty());
+        for code in [
+            "$ENV.PATH",
+            "env.PATH",
+            r#""\(env.PATH)" | ."#,
+            "def e: $ENV; e.PATH",
+            "def f: env; [f.PATH][0]",
+        ] {
+            let out = run(code, "{}").unwrap();
+            assert_eq!(out, vec![format!("{path:?}")], "{code}");
+        }
+        // A filter that names neither sees no difference in its own result.
+        assert_eq!(run(".a", r#"{"a": 1}"#).unwrap(), vec!["1"]);
     }
 
     #[test]
