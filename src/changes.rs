@@ -42,7 +42,7 @@ use crate::store::{self, Change, Current};
 /// ```
 pub fn merge_change(file: &Path, current: &Current, patch: &Value) -> Result<Change> {
     if let Current::Valid(doc) = current {
-        return match json::merge_spliced(doc.bytes(), doc.style(), patch, doc.outline()) {
+        return match json::merge_spliced_shared(&doc.shared(), doc.style(), patch, doc.outline()) {
             Ok(Some(b)) => Ok(Change::Valid(b)),
             Ok(None) => Ok(Change::Keep),
             Err(SpliceError::NotObject(found)) => Err(not_an_object(file, found)),

@@ -89,12 +89,13 @@ fn merge_all(
         let style: &Style = doc.style();
         let mut bytes: Option<json::Valid> = None;
         for (k, it) in items.iter().enumerate() {
-            // The outline describes the file's bytes, not a merged version.
-            let (source, outline) = match &bytes {
-                Some(b) => (b.bytes(), None),
-                None => (doc.bytes(), doc.outline()),
+            // Into the file's bytes: with their outline, sharing the runs
+            // kept of them; into a merged version: as it is.
+            let spliced = match &bytes {
+                Some(b) => json::merge_spliced(b.bytes(), style, &it.value, None),
+                None => json::merge_spliced_shared(&doc.shared(), style, &it.value, doc.outline()),
             };
-            let next = match json::merge_spliced(source, style, &it.value, outline) {
+            let next = match spliced {
                 Ok(Some(b)) => b,
                 Ok(None) => continue,
                 Err(SpliceError::NotObject(found)) => return Err(not_an_object(file, found)),

@@ -26,6 +26,7 @@ use super::merge::merge_patch;
 use super::parse::{MAX_DEPTH, ParseError, parse, prelude, trailing_error};
 use super::scan::{Key, Outline, Scanner, validate};
 use super::value::{Map, Value};
+use super::{Cut, Runs};
 
 /// Why a merge could not be spliced.
 #[derive(Debug, Clone)]
@@ -81,6 +82,39 @@ pub(crate) fn merge_splice_outlined(
     patch: &Value,
     outline: Option<&Outline>,
 ) -> Result<Option<Vec<u8>>, SpliceError> {
+    Ok(splice(source, style, patch, outline, usize::MAX)?.map(|(out, _)| out))
+}
+
+/// A run of the source of at least this many bytes is shared, not copied,
+/// by [`merge_splice_shared`].
+pub(crate) const SHARE_FROM: usize = 64 * 1024;
+
+/// [`merge_splice_outlined`] whose output leaves out every copied run of the
+/// source of [`SHARE_FROM`] bytes or more, listing where each goes instead:
+/// the output with the runs put back is byte for byte
+/// [`merge_splice_outlined`]'s, and a merge into a large document then holds
+/// little more than the old version in memory.
+pub(crate) fn merge_splice_shared(
+    source: &[u8],
+    style: &Style,
+    patch: &Value,
+    outline: Option<&Outline>,
+) -> Result<Option<Shared>, SpliceError> {
+    splice(source, style, patch, outline, SHARE_FROM)
+}
+
+/// A splice's output without the runs of the source it left out, and where
+/// they go.
+pub(crate) type Shared = (Vec<u8>, Vec<Cut>);
+
+/// The splice; copied runs of `share` bytes or more are left out and listed.
+fn splice(
+    source: &[u8],
+    style: &Style,
+    patch: &Value,
+    outline: Option<&Outline>,
+    share: usize,
+) -> Result<Option<Shared>, SpliceError> {
     let Value::Object(patch) = patch else {
         return Err(SpliceError::PatchNotObject(patch.type_name()));
     };
@@ -119,13 +153,16 @@ pub(crate) fn merge_splice_outlined(
     if !plan.changed {
         return Ok(None);
     }
-    let capacity = source.len() + splicer.extra + splicer.framing_bound(&plan, 0);
+    let shared = splicer.shared_len(&plan, share);
+    let capacity = source.len() - shared + splicer.extra + splicer.framing_bound(&plan, 0);
     let mut out = Vec::with_capacity(capacity);
     out.extend_from_slice(source.get(..plan.start).unwrap_or_default());
     let mut writer = Writer::new(&mut out, style);
-    splicer.emit(&mut writer, &plan, 0);
+    let mut runs = Runs::new(share);
+    splicer.emit(&mut writer, &plan, 0, &mut runs);
+    let cuts = runs.finish();
     out.extend_from_slice(source.get(plan.end..).unwrap_or_default());
-    Ok(Some(out))
+    Ok(Some((out, cuts)))
 }
 
 /// The JSON type of the (valid) value starting at `at`.
@@ -402,7 +439,20 @@ impl<'s> Splicer<'s> {
 
     /// Writes the object `plan` as a value at `depth` (0: the top), exactly
     /// as `Writer::value` writes an object.
-    fn emit(&self, w: &mut Writer, plan: &Plan, depth: usize) {
+    /// The bytes of the source runs of at least `share` bytes that `emit`
+    /// leaves out of `plan`'s output.
+    fn shared_len(&self, plan: &Plan, share: usize) -> usize {
+        plan.members
+            .iter()
+            .map(|m| match &m.value {
+                Piece::Source(start, end) if end - start >= share => end - start,
+                Piece::Merged(nested) => self.shared_len(nested, share),
+                _ => 0,
+            })
+            .sum()
+    }
+
+    fn emit(&self, w: &mut Writer, plan: &Plan, depth: usize, runs: &mut Runs) {
         let mut live = plan
             .members
             .iter()
@@ -422,12 +472,9 @@ impl<'s> Splicer<'s> {
                 KeyText::New(key) => w.key(key),
             }
             match &member.value {
-                Piece::Source(start, end) => {
-                    w.out
-                        .extend_from_slice(self.source.get(*start..*end).unwrap_or_default());
-                }
+                Piece::Source(start, end) => runs.copy(w.out, self.source, *start, *end),
                 Piece::Rendered(bytes) => w.out.extend_from_slice(bytes),
-                Piece::Merged(nested) => self.emit(w, nested, depth + 1),
+                Piece::Merged(nested) => self.emit(w, nested, depth + 1, runs),
                 Piece::Deleted => {}
             }
         }

@@ -210,7 +210,16 @@ pub(super) fn known_hash(state: &Dir, name: &OsStr, st: &rustix::fs::Stat) -> Op
 
 /// Hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
+    sha256_hex_parts(std::iter::once(bytes))
+}
+
+/// [`sha256_hex`] of the bytes `parts` spell one after the other.
+pub(crate) fn sha256_hex_parts<'a>(parts: impl Iterator<Item = &'a [u8]>) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part);
+    }
+    let digest = hasher.finalize();
     let mut s = String::with_capacity(64);
     for b in digest {
         s.push_str(&format!("{b:02x}"));

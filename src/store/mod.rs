@@ -860,7 +860,6 @@ where
     let kept = s.back_up(&mut disk, old.as_deref())?;
     // The journal's hashes are computed while the new version is written and
     // synced, not before.
-    let new = Bytes::from(new);
     // The replaced version's hash may be known from the journal already.
     let hashes = (opts.journal && t.is_public()).then(|| {
         let known = disk
@@ -963,14 +962,14 @@ impl Session<'_, '_> {
         &mut self,
         disk: &mut OnDisk,
         change: F,
-    ) -> Result<Option<(Option<Bytes>, Vec<u8>)>>
+    ) -> Result<Option<(Option<Bytes>, json::Parts)>>
     where
         F: FnOnce(&Current) -> Result<Change>,
     {
         let new = match change(&disk.current)? {
             Change::Keep => match &disk.current {
                 Current::Valid(d) if self.outcome.recovered_from.is_some() => {
-                    Some(d.bytes.to_vec())
+                    Some(json::Parts::from(d.bytes.clone()))
                 }
                 _ => None,
             },
@@ -987,7 +986,7 @@ impl Session<'_, '_> {
             (None, Current::Valid(d)) => Some(d.bytes.clone()),
             (None, _) => None,
         };
-        if old.as_deref() == Some(new.as_slice()) {
+        if old.as_deref().is_some_and(|old| new.eq_bytes(old)) {
             return Ok(None);
         }
         Ok(Some((old, new)))
@@ -1025,7 +1024,7 @@ impl Session<'_, '_> {
     /// Write temp → fsync → rename ([`replace::replace`]; its temp file is
     /// announced in the lock's holder record meanwhile). A failure before the
     /// rename undoes the backup just taken: nothing was changed.
-    fn replace(&mut self, disk: &OnDisk, kept: &Kept, new: &[u8]) -> Result<()> {
+    fn replace(&mut self, disk: &OnDisk, kept: &Kept, new: &json::Parts) -> Result<()> {
         let t = self.t;
         let lock = &self.lock;
         let announce = |temp: &OsStr| lock.announce_temp(temp);
@@ -1127,10 +1126,10 @@ fn render_change(
     opts: &Options,
     style: Style,
     change: Change,
-) -> Result<Option<Vec<u8>>> {
+) -> Result<Option<json::Parts>> {
     Ok(match change {
         Change::Keep => None,
-        Change::Valid(v) => Some(v.into_bytes()),
+        Change::Valid(v) => Some(v.into_parts()),
         Change::Bytes(b) => {
             json::validate(&b).map_err(|e| {
                 Error::bad_input(format!(
@@ -1139,7 +1138,7 @@ fn render_change(
                 ))
                 .unchanged(Untouched::Written)
             })?;
-            Some(b)
+            Some(json::Parts::from(b))
         }
         Change::Value(v) => {
             if v.depth() > MAX_DEPTH {
@@ -1153,7 +1152,7 @@ fn render_change(
             if let Some(indent) = opts.indent {
                 st.indent = indent;
             }
-            Some(json::render(&v, &st))
+            Some(json::Parts::from(json::render(&v, &st)))
         }
     })
 }
@@ -1263,14 +1262,14 @@ fn settle(
 /// bytes hashing costs less than starting a thread, so it waits for `finish`.
 enum Hashes {
     Running(std::thread::JoinHandle<(Option<String>, Option<String>)>),
-    Later(Option<Bytes>, Option<String>, Bytes),
+    Later(Option<Bytes>, Option<String>, json::Parts),
 }
 
 impl Hashes {
     /// Bytes to hash (both versions) from which a helper thread pays.
     const THREAD_FROM: usize = 64 * 1024;
 
-    fn start(old: Option<Bytes>, known: Option<String>, new: Bytes) -> Hashes {
+    fn start(old: Option<Bytes>, known: Option<String>, new: json::Parts) -> Hashes {
         let old_len = if known.is_some() {
             0
         } else {
@@ -1292,13 +1291,13 @@ impl Hashes {
     fn both(
         old: Option<Bytes>,
         known: Option<String>,
-        new: &[u8],
+        new: &json::Parts,
     ) -> (Option<String>, Option<String>) {
         let before = match (old, known) {
             (Some(_), Some(k)) => Some(k),
             (old, _) => old.as_deref().map(journal::sha256_hex),
         };
-        (before, Some(journal::sha256_hex(new)))
+        (before, Some(journal::sha256_hex_parts(new.iter())))
     }
 
     fn finish(self) -> (Option<String>, Option<String>) {

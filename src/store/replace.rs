@@ -30,6 +30,7 @@ use rustix::fs::{AtFlags, FileType, FlockOperation, Mode, OFlags, Stat};
 use super::dir::Dir;
 use super::failpoint::{self, Step};
 use super::{interrupt, layout};
+use crate::json::Parts;
 
 /// Where and how to write a new version.
 pub(super) struct NewVersion<'a> {
@@ -51,7 +52,7 @@ pub(super) enum Failure {
 }
 
 /// Write `bytes` as the new version of `v.name` in `v.dir`.
-pub(super) fn replace(v: &NewVersion, bytes: &[u8]) -> Result<(), Failure> {
+pub(super) fn replace(v: &NewVersion, bytes: &Parts) -> Result<(), Failure> {
     use Failure::Untouched;
     let create_mode = v.old.map_or(0o666, |st| st.st_mode & 0o666);
     failpoint::hit(Step::TempCreate).map_err(|e| Untouched("cannot create a temp file for", e))?;
@@ -94,7 +95,7 @@ pub(super) fn replace(v: &NewVersion, bytes: &[u8]) -> Result<(), Failure> {
 }
 
 /// The temp file created under its name from the start.
-fn named(v: &NewVersion, bytes: &[u8]) -> Result<(), Failure> {
+fn named(v: &NewVersion, bytes: &Parts) -> Result<(), Failure> {
     use Failure::Untouched;
     for _ in 0..16 {
         let temp = temp_name(v)?;
@@ -127,12 +128,14 @@ fn named(v: &NewVersion, bytes: &[u8]) -> Result<(), Failure> {
 
 /// Content, mode, owner, fsync. The mode comes after the content: a write by
 /// anyone but root clears setuid/setgid (the kernel's rule for written files).
-fn fill(file: &File, v: &NewVersion, bytes: &[u8]) -> Result<(), Failure> {
+fn fill(file: &File, v: &NewVersion, bytes: &Parts) -> Result<(), Failure> {
     use Failure::Untouched;
     failpoint::hit(Step::TempWrite).map_err(|e| Untouched("cannot write the new version of", e))?;
     let mut w = file;
-    w.write_all(bytes)
-        .map_err(|e| Untouched("cannot write the new version of", e))?;
+    for part in bytes.iter() {
+        w.write_all(part)
+            .map_err(|e| Untouched("cannot write the new version of", e))?;
+    }
     if let Some(old) = v.old {
         keep_mode_and_owner(file, old)
             .map_err(|e| Untouched("cannot keep the mode and owner of", e))?;

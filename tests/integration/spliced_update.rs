@@ -439,3 +439,77 @@ fn the_commands_splice_path_filters_invisibly() {
         );
     }
 }
+
+/// A log of about 600 KB with a hand-laid member after the events: the
+/// spliced merge and path updates share the untouched runs with the old
+/// version instead of copying them (runs of 64 KiB and more); the file they
+/// write is byte for byte what the general path writes (JSAFE_NO_SPLICE,
+/// which reads the whole document into values).
+#[test]
+fn a_big_document_is_written_the_same_when_its_runs_are_shared() {
+    let mut log = String::from("{\n  \"meta\": {\n    \"count\": 0\n  },\n  \"events\": [");
+    for i in 0..6000 {
+        if i > 0 {
+            log.push(',');
+        }
+        log.push_str(&format!(
+            "\n    {{\n      \"id\": {i},\n      \"host\": \"w-{}\",\n      \"took\": 1.50\n    }}",
+            i % 7
+        ));
+    }
+    log.push_str("\n  ],\n  \"tail\": {\"a\":[1,  2], \"é\": \"caf\\u00e9\"}\n}\n");
+    assert!(log.len() > 256 * 1024);
+    // A merge is compared with the update that means the same, on the
+    // general path.
+    let update = |filter: &'static str| vec!["update", "log.json", filter];
+    let cases: [(Vec<&str>, Vec<&str>); 6] = [
+        (
+            vec!["merge", "log.json", "{\"meta\": {\"x\": 1}}"],
+            update(".meta.x = 1"),
+        ),
+        (
+            vec!["merge", "log.json", "{\"tail\": null, \"new\": [1]}"],
+            update("del(.tail) | .new = [1]"),
+        ),
+        (
+            vec!["update", "log.json", ".events += [{\"id\": -1}]"],
+            update(".events += [{\"id\": -1}]"),
+        ),
+        (update(".meta.count = 7"), update(".meta.count = 7")),
+        (update(".tail.a |= . + [3]"), update(".tail.a |= . + [3]")),
+        (update("del(.events[0])"), update("del(.events[0])")),
+    ];
+    for (spliced, plain) in &cases {
+        let mut files = Vec::new();
+        for (general, args) in [(false, spliced), (true, plain)] {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("log.json"), &log).unwrap();
+            let mut c = common::jsafe(dir.path());
+            c.args(args);
+            if general {
+                c.env("JSAFE_NO_SPLICE", "1");
+            }
+            let out = c.output().unwrap();
+            assert!(
+                out.status.success(),
+                "{args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let file = std::fs::read(dir.path().join("log.json")).unwrap();
+            // The journal's hash of the new version is of the bytes written.
+            let journal = common::journal_lines(dir.path());
+            let last = journal.last().unwrap();
+            assert_eq!(
+                last["sha256_after"].as_str(),
+                Some(jsafe::__internals::sha256_hex(&file).as_str()),
+                "{args:?}"
+            );
+            files.push(file);
+        }
+        assert!(files[0] != log.as_bytes(), "{spliced:?} changed nothing");
+        assert!(
+            files[0] == files[1],
+            "{spliced:?}: the spliced file differs from the general path's"
+        );
+    }
+}

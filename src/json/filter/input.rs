@@ -140,6 +140,11 @@ impl Input {
         &self.source
     }
 
+    /// The bytes read, shared.
+    pub(super) fn source_bytes(&self) -> &Bytes {
+        &self.source
+    }
+
     pub(super) fn style(&self) -> &Style {
         &self.style
     }

@@ -28,8 +28,9 @@ use super::input::Input;
 use super::val::{V, format_f64};
 use super::{FilterError, convert};
 use crate::json::format::{Writer, escape_into};
+use crate::json::splice::SHARE_FROM;
 use crate::json::value::number_end;
-use crate::json::{MAX_DEPTH, Style, Valid, Value};
+use crate::json::{MAX_DEPTH, Runs, Style, Valid, Value};
 
 /// One value a filter produced, to be written with [`Input::render_into`].
 #[derive(Debug, Clone)]
@@ -85,6 +86,17 @@ impl Input {
         output: &Output,
         how: &Render,
     ) -> Result<(), FilterError> {
+        self.render_runs(out, output, how, &mut Runs::new(usize::MAX))
+    }
+
+    /// [`Input::render_into`], its copies of the input going through `runs`.
+    fn render_runs(
+        &self,
+        out: &mut Vec<u8>,
+        output: &Output,
+        how: &Render,
+        runs: &mut Runs,
+    ) -> Result<(), FilterError> {
         let own = self.style();
         let same_layout = how.style.indent == own.indent
             && how.style.crlf == own.crlf
@@ -99,6 +111,7 @@ impl Input {
             copy,
             sort_keys: how.sort_keys,
             ensure_ascii: how.style.ensure_ascii,
+            runs,
         };
         r.value(&output.0.0, 0)?;
         if how.style.trailing_newline {
@@ -114,9 +127,13 @@ impl Input {
         // (pages never written to are never made resident).
         let len = self.source().len();
         let mut out = Vec::with_capacity(len + len / 8 + 256);
-        self.render_into(&mut out, output, how)?;
-        debug_assert!(crate::json::validate(&out).is_ok());
-        Ok(Valid(out))
+        // Long runs of the input it copies are shared with the input, not
+        // copied (see `Runs`).
+        let mut runs = Runs::new(SHARE_FROM);
+        self.render_runs(&mut out, output, how, &mut runs)?;
+        let valid = Valid::trusted_parts(out, self.source_bytes(), &runs.finish());
+        debug_assert!(crate::json::validate(valid.bytes()).is_ok());
+        Ok(valid)
     }
 }
 
@@ -129,6 +146,8 @@ struct Renderer<'a, 'o> {
     copy: bool,
     sort_keys: bool,
     ensure_ascii: bool,
+    /// Where copies of the source go.
+    runs: &'o mut Runs,
 }
 
 fn too_deep() -> FilterError {
@@ -214,13 +233,12 @@ impl<'a> Renderer<'a, '_> {
         let Some(span) = self.input.spans().container(ptr) else {
             return false;
         };
-        match self.source.get(span.start..span.end) {
-            Some(text) if span.level == level => {
-                self.w.out.extend_from_slice(text);
-                true
-            }
-            _ => false,
+        if span.level != level || span.end > self.source.len() || span.start > span.end {
+            return false;
         }
+        self.runs
+            .copy(self.w.out, self.source, span.start, span.end);
+        true
     }
 
     /// Numbers print as jq 1.8 prints them; literals (from the file or the

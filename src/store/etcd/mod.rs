@@ -722,7 +722,7 @@ fn new_version(
     let asked = change(current)?;
     let base = super::base_style(current, None);
     Ok(match super::render_change(file, opts, base, asked)? {
-        Some(b) => Some(b),
+        Some(b) => Some(b.to_vec()),
         None if outcome.recovered_from.is_some() => match current {
             Current::Valid(d) => Some(d.bytes.to_vec()),
             _ => None,
