@@ -139,7 +139,12 @@ impl Runs {
 
     /// Write `source[start..end]` to `out`, or leave it out as part of a run.
     pub(crate) fn copy(&mut self, out: &mut Vec<u8>, source: &[u8], start: usize, end: usize) {
-        let text = source.get(start..end).unwrap_or_default();
+        // Spans come from walks of `source`; one that is not in it copies
+        // nothing (as a failed `get` always did) rather than a cut that
+        // could not be put back.
+        let Some(text) = source.get(start..end) else {
+            return;
+        };
         if self.share == usize::MAX {
             out.extend_from_slice(text);
             return;
@@ -259,9 +264,13 @@ impl Parts {
         let mut parts = Vec::with_capacity(2 * cuts.len() + 1);
         let mut from = 0;
         for &(at, start, end) in cuts {
+            // `Runs` makes every cut within `out` and `source`; clamped so
+            // that a wrong one could not panic.
+            let at = at.clamp(from, out.len());
             if at > from {
                 parts.push(out.slice(from..at));
             }
+            let end = end.min(source.len());
             if end > start {
                 parts.push(source.slice(start..end));
             }
