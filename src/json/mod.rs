@@ -32,7 +32,7 @@ pub use value::{Map, Number, Str, Value};
 /// ([`Valid::check`]) or by jsafe's own writers (the spliced merge), so that a
 /// store handed them need not scan them a second time.
 ///
-/// A spliced merge into a large document holds its result as [`Parts`]: the
+/// A spliced merge into a large document holds its result as parts: the
 /// long runs it copies from the old version are shared with it, not copied,
 /// and the store writes the parts one after the other. Asking for the bytes
 /// as one slice joins them, once.
