@@ -392,3 +392,35 @@ fn the_owner_and_group_are_kept_when_root_writes() {
     let meta = fs::metadata(&file).unwrap();
     assert_eq!((meta.uid(), meta.gid()), (65534, 65534));
 }
+
+/// A file big enough to be read into huge pages (8 MiB and more) reads back
+/// byte for byte, and a merge into it keeps every other byte.
+#[test]
+fn a_file_read_into_huge_pages_comes_back_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut doc = String::from("{\"meta\": {\"n\": 1}, \"events\": [");
+    let mut i = 0u64;
+    while doc.len() < (9 << 20) {
+        if i > 0 {
+            doc.push_str(", ");
+        }
+        doc.push_str(&format!(
+            "{{\"id\": {i}, \"host\": \"w-{}\", \"t\": 1.50}}",
+            i % 13
+        ));
+        i += 1;
+    }
+    doc.push_str("]}\n");
+    let file = dir.path().join("big.json");
+    std::fs::write(&file, &doc).unwrap();
+    let out = common::run(dir.path(), &["read", "big.json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout == doc.as_bytes(), "read changed the bytes");
+    common::ok(dir.path(), &["merge", "big.json", "{\"meta\": {\"n\": 2}}"]);
+    let after = std::fs::read(&file).unwrap();
+    let expected = doc.replacen("{\"n\": 1}", "{\"n\": 2}", 1);
+    assert!(
+        after == expected.as_bytes(),
+        "the merge changed other bytes"
+    );
+}
