@@ -188,13 +188,21 @@ fn stat_of(pid: &str) -> Option<ProcStat> {
     })
 }
 
+/// Boot time in seconds since the Unix epoch, as `/proc/stat`'s `btime`
+/// gives it. The kernel computes `btime` as the real-time clock minus the
+/// boot-time clock; so does this, from two clock reads (vDSO, no system
+/// call), instead of reading and parsing `/proc/stat` on every lock. The two
+/// reads are nanoseconds apart, so the whole seconds can differ from the
+/// kernel's by one only when the difference sits that close to a whole
+/// second, which [`START_TIME_TOLERANCE`] covers (docs/decisions/startup.md).
 fn boot_time() -> Option<u64> {
     static BOOT: OnceLock<Option<u64>> = OnceLock::new();
     *BOOT.get_or_init(|| {
-        let stat = std::fs::read_to_string("/proc/stat").ok()?;
-        stat.lines()
-            .find_map(|l| l.strip_prefix("btime "))
-            .and_then(|v| v.trim().parse().ok())
+        use rustix::time::{ClockId, Timespec, clock_gettime};
+        let ns = |t: Timespec| i128::from(t.tv_sec) * 1_000_000_000 + i128::from(t.tv_nsec);
+        let real = ns(clock_gettime(ClockId::Realtime));
+        let boot = ns(clock_gettime(ClockId::Boottime));
+        u64::try_from((real - boot).div_euclid(1_000_000_000)).ok()
     })
 }
 
@@ -353,6 +361,23 @@ mod tests {
         h.host = host.to_owned();
         h.start_time = start_time;
         h
+    }
+
+    /// The boot time from the clocks is the one /proc/stat gives (the
+    /// kernel's `btime`), to the second or, at a second's edge, one off.
+    #[test]
+    fn boot_time_from_the_clocks_is_proc_stats_btime() {
+        let stat = std::fs::read_to_string("/proc/stat").expect("/proc/stat is readable");
+        let btime: u64 = stat
+            .lines()
+            .find_map(|l| l.strip_prefix("btime "))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("/proc/stat has a btime line");
+        let ours = boot_time().expect("the clocks give a boot time");
+        assert!(
+            ours.abs_diff(btime) <= 1,
+            "clocks: {ours}, /proc/stat: {btime}"
+        );
     }
 
     #[test]

@@ -38,6 +38,7 @@ mod shell_values;
 mod shim;
 mod splice_memory;
 mod spliced_update;
+mod startup;
 mod status;
 mod stream;
 mod update_memory;
