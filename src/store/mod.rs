@@ -32,7 +32,7 @@
 //! 9. **journal** — one line appended to `.jsafe/journal.jsonl` and fsynced,
 //!    while step 8's directory fsyncs run on a helper thread (`settle`): a
 //!    change that returns `Ok` keeps its line through a power cut.
-//! 10. **rotate** — only now, with the new version in place: old backups
+//! 10. **rotate** — only now, with the new version durable: old backups
 //!     beyond `keep` are removed.
 //! 11. **unlock** — the lock is dropped.
 //!
@@ -1064,20 +1064,33 @@ impl Session<'_, '_> {
             .then(|| journal::FileId::after_rename(&t.at.dir, &t.at.name, len as usize))
             .flatten();
         let (sync, data_dir, kept_in) = (opts.sync, &t.at.dir, kept.dir(&disk.backups));
+        let (just_taken, keep) = (kept.taken.as_ref().map(|b| b.name.as_str()), opts.keep);
+        let rotation = std::sync::OnceLock::new();
+        // On the helper thread (`settle`): the directory fsyncs, then the
+        // rotation, which thereby overlaps the journal line's fsync instead
+        // of following it. Old backups go only once the new version is
+        // durable: after a failed fsync they all stay.
         let fsyncs = || -> Option<Error> {
-            if !sync {
-                return None;
+            if sync {
+                if let Err(e) = data_dir.sync(Step::DirFsync) {
+                    return Some(not_durable_error(file, "cannot fsync the directory of", e));
+                }
+                if let Some(d) = kept_in
+                    && let Err(e) = d.sync(Step::BackupDirFsync)
+                {
+                    return Some(not_durable_error(
+                        file,
+                        "cannot fsync the backup directory of",
+                        e,
+                    ));
+                }
             }
-            if let Err(e) = data_dir.sync(Step::DirFsync) {
-                return Some(not_durable_error(file, "cannot fsync the directory of", e));
-            }
-            if let Some(d) = kept_in
-                && let Err(e) = d.sync(Step::BackupDirFsync)
+            if let Some(name) = just_taken
+                && let Err(e) = backup::rotate(&disk.backups, Some(name), keep)
             {
-                return Some(not_durable_error(
-                    file,
-                    "cannot fsync the backup directory of",
-                    e,
+                let _ = rotation.set(format!(
+                    "{}: changed, but old backups could not be removed: {e}",
+                    file.display()
                 ));
             }
             None
@@ -1089,13 +1102,8 @@ impl Session<'_, '_> {
             e
         };
         let not_durable = self.settle_journal(&fsyncs, &entry, "changed");
-        if let Some(b) = &kept.taken
-            && let Err(e) = backup::rotate(&disk.backups, Some(&b.name), self.opts.keep)
-        {
-            self.outcome.warnings.push(format!(
-                "{}: changed, but old backups could not be removed: {e}",
-                file.display()
-            ));
+        if let Some(warning) = rotation.into_inner() {
+            self.outcome.warnings.push(warning);
         }
         match not_durable {
             Some(e) => Err(e),
