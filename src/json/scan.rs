@@ -227,23 +227,39 @@ pub(super) struct Key {
 
 /// Eight copies of `b`, for testing eight bytes at once.
 const fn splat(b: u8) -> u64 {
-    u64::from_ne_bytes([b; 8])
+    u64::from_le_bytes([b; 8])
 }
 
 const LO: u64 = splat(0x01);
 const HI: u64 = splat(0x80);
 
-/// Whether any byte of `w` is zero (the classic SWAR test; exact about
-/// whether, not about which).
+/// The high bit of every byte of `w` that is zero (the classic SWAR test).
+/// A borrow can also mark bytes above a zero byte, never below one, so the
+/// lowest mark is exact: [`first_marked`] uses only that.
 #[inline]
-fn has_zero(w: u64) -> bool {
-    w.wrapping_sub(LO) & !w & HI != 0
+fn zero_bytes(w: u64) -> u64 {
+    w.wrapping_sub(LO) & !w & HI
 }
 
-/// Whether any byte of `w` is below 0x20.
+/// The high bit of every byte of `w` below 0x20, exact for the lowest as
+/// [`zero_bytes`].
 #[inline]
-fn has_below_0x20(w: u64) -> bool {
-    w.wrapping_sub(splat(0x20)) & !w & HI != 0
+fn below_0x20(w: u64) -> u64 {
+    w.wrapping_sub(splat(0x20)) & !w & HI
+}
+
+/// The eight bytes from `at`, the first in the lowest byte of the word.
+#[inline]
+fn word(bytes: &[u8], at: usize) -> Option<u64> {
+    let chunk: [u8; 8] = bytes.get(at..at.checked_add(8)?)?.try_into().ok()?;
+    Some(u64::from_le_bytes(chunk))
+}
+
+/// Index, within its word, of the first byte whose mark is set in `marks`
+/// (not zero).
+#[inline]
+fn first_marked(marks: u64) -> usize {
+    (marks.trailing_zeros() / 8) as usize
 }
 
 impl<'a> Scanner<'a> {
@@ -254,11 +270,14 @@ impl<'a> Scanner<'a> {
     #[inline]
     pub(super) fn skip_ws(&mut self) {
         // Indented files put a line break and a run of spaces before most
-        // values; take eight spaces at a time before the byte loop.
+        // values: eight bytes at a time up to the first that is not a space,
+        // then the byte loop for any other white space.
         if self.bytes.get(self.pos) == Some(&b'\n') {
             self.pos += 1;
-            while let Some(chunk) = self.bytes.get(self.pos..self.pos + 8) {
-                if chunk != b"        " {
+            while let Some(w) = word(self.bytes, self.pos) {
+                let other = w ^ splat(b' ');
+                if other != 0 {
+                    self.pos += first_marked(other);
                     break;
                 }
                 self.pos += 8;
@@ -442,13 +461,13 @@ impl<'a> Scanner<'a> {
         let mut i = self.pos + 1;
         let mut escaped = false;
         loop {
-            // Eight bytes at a time while none of them is a quote, a
-            // backslash or a control character.
-            while let Some(chunk) = self.bytes.get(i..i + 8) {
-                let mut word = [0u8; 8];
-                word.copy_from_slice(chunk);
-                let w = u64::from_ne_bytes(word);
-                if has_zero(w ^ splat(b'"')) || has_zero(w ^ splat(b'\\')) || has_below_0x20(w) {
+            // Eight bytes at a time, straight to the first quote, backslash
+            // or control character among them.
+            while let Some(w) = word(self.bytes, i) {
+                let special =
+                    zero_bytes(w ^ splat(b'"')) | zero_bytes(w ^ splat(b'\\')) | below_0x20(w);
+                if special != 0 {
+                    i += first_marked(special);
                     break;
                 }
                 i += 8;
@@ -477,6 +496,65 @@ mod tests {
     use super::super::parse::{MAX_DEPTH, parse};
     use super::super::samples::{INVALID, TRUNCATED, VALID};
     use super::*;
+
+    /// The word tests find the first quote, backslash or control
+    /// character of eight bytes (and the first byte that is not a space)
+    /// exactly as a byte loop does, whatever the other bytes are: bytes at
+    /// and above 0x80, bytes next to the special ones, and more special
+    /// bytes after the first (which a borrow may mark as well).
+    #[test]
+    fn the_word_tests_find_the_first_byte_a_byte_loop_finds() {
+        let pool: &[u8] = &[
+            b'"',
+            b'\\',
+            0x00,
+            0x01,
+            0x1f,
+            0x20,
+            0x21,
+            0x22 ^ 0x80,
+            b'[',
+            b'a',
+            0x5b,
+            0x5d,
+            0x7f,
+            0x80,
+            0x9f,
+            0xa0,
+            0xdc,
+            0xff,
+            b' ',
+            b'\t',
+            b'\n',
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..200_000 {
+            let mut bytes = [0u8; 8];
+            for b in &mut bytes {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                *b = pool[(seed % pool.len() as u64) as usize];
+            }
+            let w = word(&bytes, 0).unwrap();
+            let special =
+                zero_bytes(w ^ splat(b'"')) | zero_bytes(w ^ splat(b'\\')) | below_0x20(w);
+            let want = bytes
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20);
+            assert_eq!(
+                (special != 0).then(|| first_marked(special)),
+                want,
+                "{bytes:?}"
+            );
+            let other = w ^ splat(b' ');
+            let want = bytes.iter().position(|&b| b != b' ');
+            assert_eq!((other != 0).then(|| first_marked(other)), want, "{bytes:?}");
+        }
+        assert_eq!(word(b"1234567", 0), None);
+        assert_eq!(word(b"12345678", 1), None);
+        assert_eq!(word(b"12345678", usize::MAX), None);
+    }
 
     /// `validate_outline` fails exactly as `validate` does, and its outline
     /// names every top-level member's key and value span.
