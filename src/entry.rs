@@ -12,8 +12,14 @@ use crate::cli::{self, Cli, Command, GlobalArgs};
 use crate::commands::{self, Global, diag};
 use crate::{error, sys};
 
-/// The program: `src/main.rs` calls this and nothing else.
+/// The program: `src/main.rs` calls this (or [`main_without_runtime`]) and
+/// nothing else.
 pub fn main() -> ExitCode {
+    ExitCode::from(status())
+}
+
+/// The program's work and its exit status.
+fn status() -> u8 {
     std::panic::set_hook(Box::new(|info| {
         let msg = info
             .payload()
@@ -28,7 +34,7 @@ pub fn main() -> ExitCode {
         diag(&format!(
             "internal error: cannot set up signal handling: {e}"
         ));
-        return ExitCode::from(1);
+        return 1;
     }
 
     // A completion script asking for candidates: answer and stop.
@@ -42,16 +48,16 @@ pub fn main() -> ExitCode {
             settle_loudness(&mut cli.global, &matches);
             (cli, matches)
         }
-        crate::parse_args::Parsed::Version => return ExitCode::SUCCESS,
+        crate::parse_args::Parsed::Version => return 0,
         crate::parse_args::Parsed::Shown(e) if e.use_stderr() => {
             // clap's whole message: what is missing or unknown, the usage
             // line, a "did you mean" tip.
             let _ = e.print();
-            return ExitCode::from(2);
+            return 2;
         }
         crate::parse_args::Parsed::Shown(e) => {
             let _ = e.print();
-            return ExitCode::SUCCESS;
+            return 0;
         }
     };
     match run(&cli, &matches) {
@@ -61,6 +67,20 @@ pub fn main() -> ExitCode {
             exit(e.exit_code())
         }
     }
+}
+
+/// For `src/main.rs`'s C `main` (Linux with glibc), which skips Rust's
+/// runtime start-up: the parts of it jsafe needs
+/// ([`sys::stand_in_for_runtime`]), then [`main`]. Ends through
+/// `std::process::exit`, which flushes stdout as the runtime's end does.
+pub fn main_without_runtime() -> ! {
+    if let Err(e) = sys::stand_in_for_runtime() {
+        diag(&format!(
+            "internal error: cannot open /dev/null for a closed standard descriptor: {e}"
+        ));
+        std::process::exit(1);
+    }
+    std::process::exit(i32::from(status()))
 }
 
 fn run(cli: &Cli, matches: &ArgMatches) -> error::Result<i32> {
@@ -136,6 +156,6 @@ fn settle(cli: &Cli, matches: &ArgMatches) -> Global {
     }
 }
 
-fn exit(code: i32) -> ExitCode {
-    ExitCode::from(u8::try_from(code).unwrap_or(1))
+fn exit(code: i32) -> u8 {
+    u8::try_from(code).unwrap_or(1)
 }

@@ -266,6 +266,6 @@ mod sys;
 #[cfg(feature = "cli")]
 #[doc(hidden)]
 pub mod __cli {
-    pub use crate::entry::main;
+    pub use crate::entry::{main, main_without_runtime};
     pub use crate::sys::Counting;
 }

@@ -31,6 +31,14 @@
 //!   before exec ([`record_child_pid`]). An inherited descriptor is taken
 //!   over by duplicating it ([`inherited_fd`]).
 //!
+//! - **In place of Rust's runtime start-up** ([`stand_in_for_runtime`]): on
+//!   Linux with glibc, `src/main.rs` is the C `main` itself, because the
+//!   runtime's start-up reads `/proc/self/maps` to find the main thread's
+//!   stack guard, about a tenth of a small call. What jsafe needs of that
+//!   start-up is done here instead: closed descriptors 0, 1 and 2 are opened
+//!   on `/dev/null`, SIGPIPE is ignored, and the main thread (like a
+//!   contained filter's thread, [`contain_this_thread`]) gets an alternate
+//!   signal stack for `on_fault`.
 //! - **A large read buffer** is advised to the kernel for transparent huge
 //!   pages ([`advise_huge_pages`], `madvise(2)`): the read that fills it then
 //!   faults once per 2 MiB instead of once per 4 KiB page.
@@ -353,6 +361,108 @@ static STOPPED: AtomicU8 = AtomicU8::new(0);
 pub(crate) fn contain_this_thread() {
     CONTAINED.set(true);
     CONTAINING.store(true, Ordering::SeqCst);
+    THREAD_ALT_STACK.with(|_| {});
+}
+
+thread_local! {
+    /// The alternate signal stack of a contained filter's thread, given up
+    /// when the thread ends.
+    static THREAD_ALT_STACK: Option<AltStack> = AltStack::install();
+}
+
+/// Bytes of an alternate signal stack: `on_fault` needs little (atomics,
+/// `write`, `_exit`), the kernel's signal frame some kilobytes more.
+const ALT_STACK_SIZE: usize = 64 << 10;
+
+/// An alternate signal stack in place for the thread that installed it,
+/// until dropped. Without one, a thread whose stack overflows cannot run a
+/// handler and is killed by SIGSEGV.
+struct AltStack {
+    memory: Box<[u8]>,
+}
+
+impl AltStack {
+    /// None where the system refuses (the thread then has none, as before).
+    fn install() -> Option<AltStack> {
+        let mut memory = vec![0u8; ALT_STACK_SIZE].into_boxed_slice();
+        let stack = libc::stack_t {
+            ss_sp: memory.as_mut_ptr().cast(),
+            ss_flags: 0,
+            ss_size: memory.len(),
+        };
+        // SAFETY: `stack` describes memory this value owns; it stays
+        // allocated until `drop`, which disables the stack first.
+        let r = unsafe { libc::sigaltstack(&stack, std::ptr::null_mut()) };
+        (r == 0).then_some(AltStack { memory })
+    }
+}
+
+impl Drop for AltStack {
+    fn drop(&mut self) {
+        let off = libc::stack_t {
+            ss_sp: std::ptr::null_mut(),
+            ss_flags: libc::SS_DISABLE,
+            ss_size: 0,
+        };
+        // SAFETY: disabling this thread's alternate stack before its memory
+        // (`self.memory`) is freed; no handler runs on it now (a handler
+        // ends the process or the thread).
+        unsafe { libc::sigaltstack(&off, std::ptr::null_mut()) };
+        let _ = self.memory.len();
+    }
+}
+
+/// What Rust's runtime start-up does that jsafe needs, for a program whose
+/// C `main` is its own (`src/main.rs` on Linux with glibc; see the module
+/// head). Called first, before any thread exists:
+/// - descriptors 0, 1 and 2, when closed, are opened on `/dev/null` (as the
+///   runtime does), so that no file jsafe opens later takes their number
+///   and receives its output or messages;
+/// - SIGPIPE is ignored: writing to a closed pipe is an EPIPE error, which
+///   the output code ends quietly on (a child started with
+///   `std::process::Command` gets the default back, as before);
+/// - the main thread gets an alternate signal stack, kept for the whole run.
+///
+/// Err only when a closed descriptor cannot be opened on `/dev/null`.
+pub(crate) fn stand_in_for_runtime() -> std::io::Result<()> {
+    let mut fds = [0, 1, 2].map(|fd| libc::pollfd {
+        fd,
+        events: 0,
+        revents: 0,
+    });
+    // SAFETY: `fds` is a valid array of three pollfd; timeout 0.
+    let polled = loop {
+        let r = unsafe { libc::poll(fds.as_mut_ptr(), 3, 0) };
+        if r != -1 {
+            break true;
+        }
+        match std::io::Error::last_os_error().raw_os_error() {
+            Some(libc::EINTR) => continue,
+            // poll unusable here (as the runtime allows): ask each descriptor.
+            _ => break false,
+        }
+    };
+    for pfd in &fds {
+        let closed = if polled {
+            pfd.revents & libc::POLLNVAL != 0
+        } else {
+            // SAFETY: F_GETFD only reads the descriptor's flags.
+            let r = unsafe { libc::fcntl(pfd.fd, libc::F_GETFD) };
+            r == -1 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EBADF)
+        };
+        if closed {
+            // SAFETY: a constant, NUL-terminated path. Descriptors below this
+            // one are open by now, so the lowest free number is this one.
+            let fd = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) };
+            if fd == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+        }
+    }
+    // SAFETY: ignoring a signal; no thread exists yet.
+    unsafe { set_disposition(libc::SIGPIPE, libc::SIG_IGN, 0)? };
+    std::mem::forget(AltStack::install());
+    Ok(())
 }
 
 /// Why the contained filter stopped, if it did.

@@ -73,3 +73,111 @@ fn big_integers_convert_through_the_programs_log2() {
     out.ok();
     assert_eq!(out.stdout_str(), format!("\"{big}\"\n\"{big}0\"\n"));
 }
+
+/// Every file under `dir` (the state directory included), read whole.
+fn all_files(dir: &std::path::Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("readable") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            out.extend(all_files(&path));
+        } else {
+            out.push((path.clone(), std::fs::read(&path).unwrap_or_default()));
+        }
+    }
+    out
+}
+
+/// Started with descriptors 0, 1 and 2 closed, jsafe works as with them on
+/// /dev/null: a command under its lock gets /dev/null, a read exits 0 (its
+/// output goes nowhere), a change is made, and the message of a refused
+/// change lands in no file jsafe opened.
+#[test]
+fn closed_standard_descriptors_behave_as_dev_null() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("f.json"), "{\"a\": 1}\n").expect("write");
+    std::fs::write(dir.path().join("bad.json"), "{\"a\":").expect("write");
+    let closed = |args: &[&str]| {
+        common::command("sh")
+            .current_dir(dir.path())
+            .args(["-c", "exec \"$0\" \"$@\" <&- >&- 2>&-", common::bin()])
+            .args(args)
+            .status()
+            .expect("sh runs")
+    };
+    // What a command run under the lock inherits as its descriptors 0 and
+    // 2: jsafe's own, /dev/null. Left closed, the first file jsafe opened
+    // would take number 0: the lock file, which the command would then
+    // read as its stdin.
+    assert_eq!(
+        closed(&[
+            "lock",
+            "f.json",
+            "--",
+            "sh",
+            "-c",
+            "readlink /proc/$$/fd/0 /proc/$$/fd/2 > fds.txt; true"
+        ])
+        .code(),
+        Some(0)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("fds.txt")).expect("written"),
+        "/dev/null\n/dev/null\n"
+    );
+    std::fs::remove_file(dir.path().join("fds.txt")).expect("removed");
+    assert_eq!(closed(&["read", "f.json", ".a"]).code(), Some(0));
+    assert_eq!(closed(&["merge", "f.json", "{\"a\": 2}"]).code(), Some(0));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("f.json")).expect("read"),
+        "{\"a\": 2}\n"
+    );
+    // Corrupt: refused with its documented code, after the state directory,
+    // lock and journal were opened.
+    assert_eq!(closed(&["merge", "bad.json", "{\"b\": 1}"]).code(), Some(5));
+    for (path, bytes) in all_files(dir.path()) {
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains("jsafe:"),
+            "a message landed in {}",
+            path.display()
+        );
+    }
+}
+
+/// A reader that stops early (`jsafe read F | head -c 10`) ends jsafe
+/// quietly with exit 0: SIGPIPE is ignored and the EPIPE error ends the
+/// output, as before the program's own C `main`.
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let big: Vec<String> = (0..100_000).map(|i| format!("{{\"n\": {i}}}")).collect();
+    std::fs::write(
+        dir.path().join("big.json"),
+        format!("[{}]\n", big.join(",\n")),
+    )
+    .expect("write");
+    let mut child = common::jsafe(dir.path())
+        .args(["read", "big.json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("jsafe starts");
+    let mut first = [0u8; 10];
+    child
+        .stdout
+        .take()
+        .expect("piped")
+        .read_exact(&mut first)
+        .expect("some output");
+    // The read end is closed here (dropped); the rest of the output has
+    // nowhere to go.
+    let out = child.wait_with_output().expect("jsafe ends");
+    assert_eq!(&first[..2], b"[{", "the output began with the file");
+    assert_eq!(out.status.code(), Some(0), "status {:?}", out.status);
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
