@@ -28,7 +28,8 @@
 //!    `.jsafe/backups/<key>/` under the next sequence number; a corrupt one
 //!    goes to `.jsafe/quarantine/` instead, and is never deleted.
 //! 8. **replace** — temp file in the same directory, fsync, rename, fsync of
-//!    the directory, then of the backup directory ([`replace`](self)).
+//!    the directory ([`replace`](self)); the backup directory is fsynced on
+//!    a helper thread meanwhile, beside the temp file's write and fsync.
 //! 9. **journal** — one line appended to `.jsafe/journal.jsonl` and fsynced,
 //!    while step 8's directory fsyncs run on a helper thread (`settle`): a
 //!    change that returns `Ok` keeps its line through a power cut.
@@ -754,6 +755,9 @@ struct Session<'s, 'o> {
     lock: WriteLock<'o>,
     outcome: Outcome,
     started: Instant,
+    /// The fsync of the directory the old version was kept in, when it ran
+    /// beside the new version's write and fsync ([`Session::replace`]).
+    backup_synced: Option<std::io::Result<()>>,
 }
 
 impl<'s, 'o> Session<'s, 'o> {
@@ -778,6 +782,7 @@ impl<'s, 'o> Session<'s, 'o> {
             lock,
             outcome,
             started,
+            backup_synced: None,
         })
     }
 
@@ -1036,7 +1041,30 @@ impl Session<'_, '_> {
             sync: self.opts.sync,
             announce: &announce,
         };
-        let replaced = replace::replace(&v, new);
+        // The directory the old version was just linked into is fsynced on a
+        // helper thread while the new version is written and fsynced, so the
+        // two waits overlap instead of the backup's following the data
+        // directory's fsync after the rename. A failure is reported once the
+        // change is in place, as not durable ([`Session::complete`]).
+        let kept_in = kept.dir(&disk.backups).filter(|_| self.opts.sync);
+        let (replaced, backup_synced) = match kept_in {
+            None => (replace::replace(&v, new), None),
+            Some(d) => std::thread::scope(|s| {
+                let sync = || d.sync(Step::BackupDirFsync);
+                match std::thread::Builder::new().spawn_scoped(s, sync) {
+                    Ok(helper) => {
+                        let replaced = replace::replace(&v, new);
+                        let synced = helper.join().unwrap_or_else(|_| {
+                            Err(std::io::Error::other("the fsync stopped unexpectedly"))
+                        });
+                        (replaced, Some(synced))
+                    }
+                    // No thread: `complete` fsyncs it after the rename.
+                    Err(_) => (replace::replace(&v, new), None),
+                }
+            }),
+        };
+        self.backup_synced = backup_synced;
         lock.announce_temp(OsStr::new(""));
         if let Err(replace::Failure::Untouched(what, e)) = replaced {
             if let (Some(b), Some(d)) = (&kept.taken, disk.backups.dir()) {
@@ -1049,13 +1077,14 @@ impl Session<'_, '_> {
         Ok(())
     }
 
-    /// Fsync dir (and the directory the old version was kept in) →
-    /// journal, overlapped ([`Session::settle`]); then old backups beyond
-    /// `keep` go.
+    /// Journal line → fsync dir (and the directory the old version was kept
+    /// in, unless that ran beside the write) and the line's fsync,
+    /// overlapped ([`Session::settle`]); old backups beyond `keep` go on
+    /// the helper thread after the fsyncs.
     fn complete(mut self, disk: &OnDisk, kept: &Kept, hashes: Option<Hashes>) -> Result<Outcome> {
         let (file, t, opts, started) = (self.file, self.t, self.opts, self.started);
-        // Joined when the journal line is made: by then the directory's fsync
-        // runs on the helper thread, so a large file's hashing overlaps it too.
+        // Joined when the journal line is made, before the directory's fsync
+        // starts: the hashing has overlapped the temp file's write and fsync.
         let hashes = std::cell::Cell::new(hashes);
         let hashed = std::cell::OnceCell::new();
         // What vouches for the new hash at the next change (large files only).
@@ -1064,6 +1093,7 @@ impl Session<'_, '_> {
             .then(|| journal::FileId::after_rename(&t.at.dir, &t.at.name, len as usize))
             .flatten();
         let (sync, data_dir, kept_in) = (opts.sync, &t.at.dir, kept.dir(&disk.backups));
+        let backup_synced = self.backup_synced.take();
         let (just_taken, keep) = (kept.taken.as_ref().map(|b| b.name.as_str()), opts.keep);
         let rotation = std::sync::OnceLock::new();
         // On the helper thread (`settle`): the directory fsyncs, then the
@@ -1075,9 +1105,14 @@ impl Session<'_, '_> {
                 if let Err(e) = data_dir.sync(Step::DirFsync) {
                     return Some(not_durable_error(file, "cannot fsync the directory of", e));
                 }
-                if let Some(d) = kept_in
-                    && let Err(e) = d.sync(Step::BackupDirFsync)
-                {
+                let backup = match &backup_synced {
+                    Some(done) => done
+                        .as_ref()
+                        .err()
+                        .map(|e| std::io::Error::new(e.kind(), e.to_string())),
+                    None => kept_in.and_then(|d| d.sync(Step::BackupDirFsync).err()),
+                };
+                if let Some(e) = backup {
                     return Some(not_durable_error(
                         file,
                         "cannot fsync the backup directory of",
@@ -1187,9 +1222,10 @@ fn journal_line(
 
 /// What is left once a change is in place: `fsyncs` (the fsyncs that make it
 /// durable; Some error when one fails) and its journal line, overlapped.
-/// `fsyncs` runs on a helper thread while the line is written and fsynced
-/// here, so that the two fsyncs wait for one commit of the file system's log
-/// where it groups them (ext4, XFS) instead of two in a row. The line is
+/// The line is written first; then `fsyncs` runs on a helper thread while
+/// the line is fsynced here, so that the fsyncs wait for one commit of the
+/// file system's log where it groups them (ext4, XFS) instead of two in a
+/// row. The line is
 /// written as `entry(false)` and, should `fsyncs` fail, rewritten as
 /// `entry(true)` (the journal lock is held meanwhile). Where no thread can be
 /// started, the same happens one after the other. Returns the not-durable
@@ -1220,44 +1256,51 @@ fn settle(
         let journal_error = journal(not_durable.is_some());
         return (not_durable, journal_error);
     }
-    std::thread::scope(|s| {
-        let Ok(helper) = std::thread::Builder::new().spawn_scoped(s, fsyncs) else {
-            let not_durable = fsyncs();
-            let journal_error = journal(not_durable.is_some());
-            return (not_durable, journal_error);
-        };
-        let line = journal::begin(
-            &state.root,
-            &entry(false),
-            &state.trust,
-            &state.creation,
-            deadline,
-        );
-        let synced = line
-            .as_ref()
+    // The line is in the journal before the fsyncs start: the data
+    // directory's fsync and the line's fdatasync then wait for one commit of
+    // the file system's log (ext4, XFS), where a line written while the
+    // directory's fsync already ran would wait for a commit of its own.
+    let line = journal::begin(
+        &state.root,
+        &entry(false),
+        &state.trust,
+        &state.creation,
+        deadline,
+    );
+    let sync_line = || {
+        line.as_ref()
             .map_err(|e| std::io::Error::new(e.kind(), e.to_string()))
-            .and_then(|l| l.sync(&state.root));
+            .and_then(|l| l.sync(&state.root))
+    };
+    let (not_durable, synced) = std::thread::scope(|s| {
+        let Ok(helper) = std::thread::Builder::new().spawn_scoped(s, fsyncs) else {
+            // No thread: one after the other.
+            let not_durable = fsyncs();
+            return (not_durable, sync_line());
+        };
+        let synced = sync_line();
         let not_durable = helper.join().unwrap_or_else(|_| {
             Some(Error::internal(
                 "the fsync of the directory stopped unexpectedly",
             ))
         });
-        let mut line = match line {
-            Ok(l) => l,
-            Err(e) => return (not_durable, Some(e)),
-        };
-        let mut journal_error = synced.err();
-        if not_durable.is_some() {
-            journal_error = line
-                .rewrite(&entry(true))
-                .and_then(|()| line.sync(&state.root))
-                .err();
-        }
-        if let Err(e) = line.finish(&state.root) {
-            journal_error.get_or_insert(e);
-        }
-        (not_durable, journal_error)
-    })
+        (not_durable, synced)
+    });
+    let mut line = match line {
+        Ok(l) => l,
+        Err(e) => return (not_durable, Some(e)),
+    };
+    let mut journal_error = synced.err();
+    if not_durable.is_some() {
+        journal_error = line
+            .rewrite(&entry(true))
+            .and_then(|()| line.sync(&state.root))
+            .err();
+    }
+    if let Err(e) = line.finish(&state.root) {
+        journal_error.get_or_insert(e);
+    }
+    (not_durable, journal_error)
 }
 
 /// SHA-256 of the replaced and the new version for the journal, computed on
