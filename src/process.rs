@@ -214,6 +214,18 @@ pub(crate) fn user_name(uid: u32) -> String {
         .unwrap_or_default()
 }
 
+/// This process's real user id and its name ([`user_name`]), looked up once
+/// per process: the write path asks for it on a helper thread while the
+/// new version is fsynced, so that the journal line finds it ready.
+pub(crate) fn own_user() -> (u32, String) {
+    static OWN: OnceLock<(u32, String)> = OnceLock::new();
+    OWN.get_or_init(|| {
+        let uid = rustix::process::getuid().as_raw();
+        (uid, user_name(uid))
+    })
+    .clone()
+}
+
 /// Whether the process recorded as a lock holder still exists.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Liveness {

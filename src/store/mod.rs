@@ -1044,13 +1044,23 @@ impl Session<'_, '_> {
         // The directory the old version was just linked into is fsynced on a
         // helper thread while the new version is written and fsynced, so the
         // two waits overlap instead of the backup's following the data
-        // directory's fsync after the rename. A failure is reported once the
+        // directory's fsync after the rename; the helper then looks up the
+        // journal's user name. A failure is reported once the
         // change is in place, as not durable ([`Session::complete`]).
         let kept_in = kept.dir(&disk.backups).filter(|_| self.opts.sync);
         let (replaced, backup_synced) = match kept_in {
             None => (replace::replace(&v, new), None),
             Some(d) => std::thread::scope(|s| {
-                let sync = || d.sync(Step::BackupDirFsync);
+                let journal = self.opts.journal;
+                let sync = move || {
+                    let synced = d.sync(Step::BackupDirFsync);
+                    // The journal line's user name (NSS: files, LDAP, sssd)
+                    // is looked up here too, off the path to the rename.
+                    if journal {
+                        let _ = process::own_user();
+                    }
+                    synced
+                };
                 match std::thread::Builder::new().spawn_scoped(s, sync) {
                     Ok(helper) => {
                         let replaced = replace::replace(&v, new);
@@ -1382,7 +1392,7 @@ fn journal_entry(
     } else {
         "ok"
     };
-    let uid = rustix::process::getuid().as_raw();
+    let (uid, user) = process::own_user();
     journal::Entry {
         time: time::rfc3339(SystemTime::now()),
         op: opts.operation.to_owned(),
@@ -1390,7 +1400,7 @@ fn journal_entry(
         file_name: t.at.name.to_string_lossy().into_owned(),
         pid: std::process::id(),
         uid,
-        user: process::user_name(uid),
+        user,
         host: process::host_name(),
         bytes_before: outcome.bytes_before,
         bytes_after: outcome.bytes_after,
