@@ -378,17 +378,19 @@ const ALT_STACK_SIZE: usize = 64 << 10;
 /// until dropped. Without one, a thread whose stack overflows cannot run a
 /// handler and is killed by SIGSEGV.
 struct AltStack {
-    memory: Box<[u8]>,
+    /// Capacity only: a stack needs no initial contents, and pages nothing
+    /// has written are not faulted in (`vec![0; n]` would zero them all).
+    memory: Vec<u8>,
 }
 
 impl AltStack {
     /// None where the system refuses (the thread then has none, as before).
     fn install() -> Option<AltStack> {
-        let mut memory = vec![0u8; ALT_STACK_SIZE].into_boxed_slice();
+        let mut memory: Vec<u8> = Vec::with_capacity(ALT_STACK_SIZE);
         let stack = libc::stack_t {
             ss_sp: memory.as_mut_ptr().cast(),
             ss_flags: 0,
-            ss_size: memory.len(),
+            ss_size: memory.capacity(),
         };
         // SAFETY: `stack` describes memory this value owns; it stays
         // allocated until `drop`, which disables the stack first.
@@ -408,7 +410,7 @@ impl Drop for AltStack {
         // (`self.memory`) is freed; no handler runs on it now (a handler
         // ends the process or the thread).
         unsafe { libc::sigaltstack(&off, std::ptr::null_mut()) };
-        let _ = self.memory.len();
+        let _ = self.memory.capacity();
     }
 }
 
