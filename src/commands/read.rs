@@ -237,7 +237,7 @@ impl Reading<'_> {
         let (Some(spine), Some(filter), Some(d)) = (&spine, &self.filter, doc) else {
             return Ok(false);
         };
-        let Ok(input) = Input::parse_spine(d.shared(), *d.style(), spine, false) else {
+        let Ok(input) = jq::spine_input(d, spine, false) else {
             return Ok(false);
         };
         let name = self.file.to_string_lossy();

@@ -162,7 +162,7 @@ impl Once<'_> {
         // Anything but one stored value runs again on the whole document,
         // which then says what went wrong exactly as it always has.
         if let (Some(spine), Current::Valid(doc), None) = (&self.spine, current, self.indent)
-            && let Ok(input) = Input::parse_spine(doc.shared(), *doc.style(), spine, true)
+            && let Ok(input) = super::shared::jq::spine_input(doc, spine, true)
         {
             let (ran, outputs) = self.run(&input, memory)?;
             if let (Ok(Ending::Finished), [output]) = (&ran, &outputs[..])

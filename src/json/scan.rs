@@ -455,6 +455,69 @@ impl<'a> Scanner<'a> {
         }
     }
 
+    /// Moves past the array or object at the cursor of a document already
+    /// validated whole: only brackets and strings are looked at, nothing is
+    /// checked (the validating walk, [`Scanner::value`], did that). An
+    /// error only if the bytes end first, which validated bytes never do.
+    pub(super) fn skip_container(&mut self) -> Result<(), ParseError> {
+        let mut depth = 0usize;
+        let mut i = self.pos;
+        while let Some(&b) = self.bytes.get(i) {
+            match b {
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        self.pos = i + 1;
+                        return Ok(());
+                    }
+                }
+                b'"' => {
+                    i = self.string_end(i + 1)?;
+                    continue;
+                }
+                b'\n' => {
+                    // The run of spaces that indents the next line.
+                    i += 1;
+                    while let Some(w) = word(self.bytes, i) {
+                        let other = w ^ splat(b' ');
+                        if other != 0 {
+                            i += first_marked(other);
+                            break;
+                        }
+                        i += 8;
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        Err(eof_error(self.bytes))
+    }
+
+    /// The index just past the closing quote of the string whose text
+    /// starts at `i`, in validated bytes (escapes are stepped over, not
+    /// checked).
+    fn string_end(&self, mut i: usize) -> Result<usize, ParseError> {
+        loop {
+            while let Some(w) = word(self.bytes, i) {
+                let special = zero_bytes(w ^ splat(b'"')) | zero_bytes(w ^ splat(b'\\'));
+                if special != 0 {
+                    i += first_marked(special);
+                    break;
+                }
+                i += 8;
+            }
+            match self.bytes.get(i) {
+                None => return Err(eof_error(self.bytes)),
+                Some(b'"') => return Ok(i + 1),
+                Some(b'\\') => i += 2,
+                Some(_) => i += 1,
+            }
+        }
+    }
+
     /// Checks the string whose opening quote is at `pos` and moves past its
     /// closing quote. Returns whether it contains any escape.
     pub(super) fn string(&mut self) -> Result<bool, ParseError> {
@@ -554,6 +617,52 @@ mod tests {
         assert_eq!(word(b"1234567", 0), None);
         assert_eq!(word(b"12345678", 1), None);
         assert_eq!(word(b"12345678", usize::MAX), None);
+    }
+
+    /// On valid documents, skipping a container ends where the validating
+    /// walk of it ends, for every array and object in them (and for any
+    /// bracket inside a string that happens to start a valid value).
+    #[test]
+    fn skipping_a_container_ends_where_checking_it_ends() {
+        let extra: &[&[u8]] = &[
+            b"{\n  \"a\": [\n    {\n      \"b\": \"[x]\",\n      \"c\": [1, 2, {}]\n    }\n  ],\n  \"d\": {\"e\\\\\": [[], [[]]]}\n}",
+            b"[{\"k\\\"}\": \"\\u005d\"}, [\"\\\\\", \"]\"], {\"\": {\"\": []}}]",
+            b"\t[\r\n\t{ } , [ ] ,\n\n        \"        \" ]",
+        ];
+        for &bytes in extra {
+            assert!(
+                validate(bytes).is_ok(),
+                "{}",
+                String::from_utf8_lossy(bytes)
+            );
+        }
+        let mut seen = 0;
+        for &bytes in VALID.iter().chain(extra) {
+            for (i, &b) in bytes.iter().enumerate() {
+                if b != b'{' && b != b'[' {
+                    continue;
+                }
+                let mut checked = Scanner::new(bytes, i);
+                if checked.value(0).is_err() {
+                    continue;
+                }
+                let mut skipped = Scanner::new(bytes, i);
+                skipped.skip_container().unwrap();
+                assert_eq!(
+                    skipped.pos,
+                    checked.pos,
+                    "{}",
+                    String::from_utf8_lossy(bytes)
+                );
+                seen += 1;
+            }
+        }
+        assert!(seen >= 25, "only {seen} containers in the samples");
+        let deep = b"[\n    {\"a\\\"]\": [1, \"}\"]},\n        \"x\"\n]";
+        let mut s = Scanner::new(deep, 0);
+        s.skip_container().unwrap();
+        assert_eq!(s.pos, deep.len());
+        assert!(Scanner::new(b"[1, [2]", 0).skip_container().is_err());
     }
 
     /// `validate_outline` fails exactly as `validate` does, and its outline

@@ -73,3 +73,19 @@ pub(crate) fn side_output(side: Side<'_>) {
 pub(crate) fn spliced_off() -> bool {
     std::env::var_os("JSAFE_NO_SPLICE").is_some()
 }
+
+/// A stored document read as `spine` needs it ([`Input::parse_spine`]). A
+/// document (not JSON Lines) was validated whole when it was loaded, so
+/// what lies off the spine is skipped without a second check.
+pub(crate) fn spine_input(
+    doc: &crate::store::Doc,
+    spine: &crate::json::filter::Spine,
+    containers: bool,
+) -> std::result::Result<crate::json::filter::Input, crate::json::ParseError> {
+    use crate::json::filter::Input;
+    if doc.format() == crate::store::Format::Document {
+        Input::parse_spine_validated(doc.shared(), *doc.style(), spine, containers)
+    } else {
+        Input::parse_spine(doc.shared(), *doc.style(), spine, containers)
+    }
+}

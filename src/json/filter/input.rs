@@ -46,14 +46,14 @@ impl Input {
     /// Parse `source`, written in `style` (normally `Style::detect` of it,
     /// which the store has at hand).
     pub fn parse(source: Bytes, style: Style) -> Result<Input, ParseError> {
-        Input::read(source, style, true, None)
+        Input::read(source, style, true, None, false)
     }
 
     /// [`Input::parse`] for output that is never copied from the source
     /// (`read` prints in a layout of its own): only strings' spellings are
     /// recorded, not every container's span.
     pub(crate) fn parse_for_printing(source: Bytes, style: Style) -> Result<Input, ParseError> {
-        Input::read(source, style, false, None)
+        Input::read(source, style, false, None, false)
     }
 
     /// [`Input::parse`] of only what a filter with `spine` can look at (see
@@ -73,7 +73,23 @@ impl Input {
         spine: &super::spine::Spine,
         containers: bool,
     ) -> Result<Input, ParseError> {
-        Input::read(source, style, containers, Some(&spine.root))
+        Input::read(source, style, containers, Some(&spine.root), false)
+    }
+
+    /// [`Input::parse_spine`] of a document whose bytes were validated
+    /// whole already (a stored document, `store::Doc` of
+    /// `Format::Document`): the containers off the spine are skipped, not
+    /// checked a second time. On other bytes the spans it records may be
+    /// wrong: never call it with bytes that were not validated as one
+    /// document.
+    #[doc(hidden)] // for the crate's own tests; not API
+    pub fn parse_spine_validated(
+        source: Bytes,
+        style: Style,
+        spine: &super::spine::Spine,
+        containers: bool,
+    ) -> Result<Input, ParseError> {
+        Input::read(source, style, containers, Some(&spine.root), true)
     }
 
     /// The document in `source`, read whole or, given a spine's root, as
@@ -83,6 +99,7 @@ impl Input {
         style: Style,
         containers: bool,
         spine: Option<&Node>,
+        validated: bool,
     ) -> Result<Input, ParseError> {
         // Read whole, room for one container every 64 bytes, more than most
         // documents have: the table then never moves while it fills (pages
@@ -94,6 +111,7 @@ impl Input {
         };
         let (root, spans) = document(&source, |doc, s| {
             let mut r = Reader::new(&source, doc, containers, expected);
+            r.validated = validated;
             let root = match spine {
                 Some(node) => r.spine_value(s, 0, node)?,
                 None => s.walk(&mut r, 0)?,
@@ -304,6 +322,9 @@ struct Reader<'a> {
     escaped: Vec<Entry>,
     /// Scratch space for decoding escaped strings.
     text: String,
+    /// The source was validated whole before (a stored document): what is
+    /// skipped is skipped without checking it again.
+    validated: bool,
 }
 
 impl<'a> Reader<'a> {
@@ -319,6 +340,7 @@ impl<'a> Reader<'a> {
             containers: Vec::with_capacity(expected),
             escaped: Vec::new(),
             text: String::new(),
+            validated: false,
         }
     }
 
@@ -386,7 +408,7 @@ impl<'a> Reader<'a> {
         let start = s.pos;
         match s.peek() {
             Some(b'{') => {
-                s.value(depth)?;
+                self.skip(s, depth)?;
                 Ok(Sink::object(
                     self,
                     self.members.len(),
@@ -396,10 +418,20 @@ impl<'a> Reader<'a> {
                 ))
             }
             Some(b'[') => {
-                s.value(depth)?;
+                self.skip(s, depth)?;
                 Ok(Sink::array(self, self.items.len(), start, s.pos, depth + 1))
             }
             _ => s.walk(self, depth),
+        }
+    }
+
+    /// Move past the container at the cursor: checked, or only skipped
+    /// when the whole source was validated before.
+    fn skip(&mut self, s: &mut Scanner<'a>, depth: usize) -> Result<(), ParseError> {
+        if self.validated {
+            s.skip_container()
+        } else {
+            s.value(depth)
         }
     }
 
