@@ -262,6 +262,27 @@ fn first_marked(marks: u64) -> usize {
     (marks.trailing_zeros() / 8) as usize
 }
 
+/// From `i`, eight bytes at a time, to the first byte that `marks` marks
+/// in its word; where fewer than eight bytes are left, `i` stays at the
+/// first of them for a byte loop to go on.
+#[inline]
+fn to_first_marked(bytes: &[u8], mut i: usize, marks: impl Fn(u64) -> u64) -> usize {
+    while let Some(w) = word(bytes, i) {
+        let m = marks(w);
+        if m != 0 {
+            return i + first_marked(m);
+        }
+        i += 8;
+    }
+    i
+}
+
+/// Marks the bytes that are not a space.
+#[inline]
+fn not_space(w: u64) -> u64 {
+    w ^ splat(b' ')
+}
+
 impl<'a> Scanner<'a> {
     pub(super) fn new(bytes: &'a [u8], pos: usize) -> Scanner<'a> {
         Scanner { bytes, pos }
@@ -273,15 +294,7 @@ impl<'a> Scanner<'a> {
         // values: eight bytes at a time up to the first that is not a space,
         // then the byte loop for any other white space.
         if self.bytes.get(self.pos) == Some(&b'\n') {
-            self.pos += 1;
-            while let Some(w) = word(self.bytes, self.pos) {
-                let other = w ^ splat(b' ');
-                if other != 0 {
-                    self.pos += first_marked(other);
-                    break;
-                }
-                self.pos += 8;
-            }
+            self.pos = to_first_marked(self.bytes, self.pos + 1, not_space);
         }
         self.pos = skip_ws(self.bytes, self.pos);
     }
@@ -478,15 +491,7 @@ impl<'a> Scanner<'a> {
                 }
                 b'\n' => {
                     // The run of spaces that indents the next line.
-                    i += 1;
-                    while let Some(w) = word(self.bytes, i) {
-                        let other = w ^ splat(b' ');
-                        if other != 0 {
-                            i += first_marked(other);
-                            break;
-                        }
-                        i += 8;
-                    }
+                    i = to_first_marked(self.bytes, i + 1, not_space);
                     continue;
                 }
                 _ => {}
@@ -501,14 +506,9 @@ impl<'a> Scanner<'a> {
     /// checked).
     fn string_end(&self, mut i: usize) -> Result<usize, ParseError> {
         loop {
-            while let Some(w) = word(self.bytes, i) {
-                let special = zero_bytes(w ^ splat(b'"')) | zero_bytes(w ^ splat(b'\\'));
-                if special != 0 {
-                    i += first_marked(special);
-                    break;
-                }
-                i += 8;
-            }
+            i = to_first_marked(self.bytes, i, |w| {
+                zero_bytes(w ^ splat(b'"')) | zero_bytes(w ^ splat(b'\\'))
+            });
             match self.bytes.get(i) {
                 None => return Err(eof_error(self.bytes)),
                 Some(b'"') => return Ok(i + 1),
@@ -526,15 +526,9 @@ impl<'a> Scanner<'a> {
         loop {
             // Eight bytes at a time, straight to the first quote, backslash
             // or control character among them.
-            while let Some(w) = word(self.bytes, i) {
-                let special =
-                    zero_bytes(w ^ splat(b'"')) | zero_bytes(w ^ splat(b'\\')) | below_0x20(w);
-                if special != 0 {
-                    i += first_marked(special);
-                    break;
-                }
-                i += 8;
-            }
+            i = to_first_marked(self.bytes, i, |w| {
+                zero_bytes(w ^ splat(b'"')) | zero_bytes(w ^ splat(b'\\')) | below_0x20(w)
+            });
             match self.bytes.get(i) {
                 None => return Err(eof_error(self.bytes)),
                 Some(b'"') => {
