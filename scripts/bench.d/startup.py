@@ -11,7 +11,11 @@ call is set beside the least a program doing the same job must spend:
   machine that wrote BENCHMARKS.md);
 - a shell loop of 50 durable merges of different values into s.json beside a
   shell loop of 50 runs of `floor_rewrite` on a file of the same size (read
-  it, write a temp copy, fsync, rename, fsync the directory).
+  it, write a temp copy, fsync, rename, fsync the directory), and beside a
+  loop of `floor_promises`, which also does the least the promises add: a
+  backup hard link made durable before the rename, a journal line fsynced
+  before the exit, old backups removed (what no durable merge that keeps
+  them can skip; the target is set against the bare rewrite).
 
 Pairs alternate round by round (the order flips every round), so drift of a
 noisy machine hits both alike; each figure is the median of its rounds and
@@ -34,6 +38,7 @@ ap.add_argument("--base-rev", default="base")
 ap.add_argument("--jq", required=True)
 ap.add_argument("--floor-print", required=True, help="scripts/bench.d/floor_print.rs, built")
 ap.add_argument("--floor-rewrite", required=True, help="scripts/bench.d/floor_rewrite.rs, built")
+ap.add_argument("--floor-promises", required=True, help="scripts/bench.d/floor_promises.rs, built")
 ap.add_argument("--dir", required=True)
 ap.add_argument("--out", required=True, help="markdown file whose start-up section is written (replaced, or added at the end)")
 ap.add_argument("--log", required=True)
@@ -118,6 +123,7 @@ for k, _, _ in bins:
 # The loops: one shell per loop, so a loop's figure includes the shell's
 # fork and exec of each call, as a script's would.
 floor_file = os.path.join(d, "floor.json")
+promises_file = os.path.join(d, "promises.json")
 loop_cmds = []
 for k, b, _ in bins:
     target = os.path.join(d, f"{k}.json")
@@ -125,33 +131,42 @@ for k, b, _ in bins:
         f.write(doc)
     script = f'i=0; while [ $i -lt {MERGES} ]; do i=$((i+1)); "$1" merge "$2" "{{\\"runs\\": $(( $3 + i ))}}" || exit 1; done'
     loop_cmds.append((k, ["sh", "-c", script, "sh", b, target, "0"]))
-with open(floor_file, "w") as f:
-    f.write(doc)
+for name in (floor_file, promises_file):
+    with open(name, "w") as f:
+        f.write(doc)
 floor_script = f'i=0; while [ $i -lt {MERGES} ]; do i=$((i+1)); "$1" "$2" || exit 1; done'
 say(f"== {MERGES}-merge loops, {args.loops} rounds")
 # Each round merges values it has not merged before (the start offset moves).
-times = {name: [] for name in ["floor"] + [k for k, _ in loop_cmds]}
-cmds = [("floor", ["sh", "-c", floor_script, "sh", args.floor_rewrite, floor_file])] + loop_cmds
+times = {name: [] for name in ["floor", "promises"] + [k for k, _ in loop_cmds]}
+cmds = [("floor", ["sh", "-c", floor_script, "sh", args.floor_rewrite, floor_file]),
+        ("promises", ["sh", "-c", floor_script, "sh", args.floor_promises, promises_file])] + loop_cmds
 for r in range(args.loops + 1):
     order = cmds if r % 2 == 0 else cmds[::-1]
     for name, argv in order:
         argv = list(argv)
-        if name != "floor":
+        if name not in ("floor", "promises"):
             argv[-1] = str(r * MERGES)
         took = run(argv)
         if r > 0:
             times[name].append(took)
 loops = {name: statistics.median(t) for name, t in times.items()}
+rows.append((f"{MERGES} × `floor_promises` (the bare rewrite + a durable backup link and journal line)",
+             loops["promises"], f"{MERGES} × `floor_rewrite` of the same size", loops["floor"], None))
 for k, _, _ in bins:
     rows.append((f"{MERGES} × `merge s.json '{{\"runs\": N}}'` (durable), {label[k]}", loops[k],
                  f"{MERGES} × `floor_rewrite` of the same size", loops["floor"], 1.3))
+for k, _, _ in bins:
+    rows.append((f"{MERGES} × `merge s.json '{{\"runs\": N}}'` (durable), {label[k]}", loops[k],
+                 f"{MERGES} × `floor_promises`", loops["promises"], None))
 
 out = [
     HEAD,
     "",
     "Written by `scripts/bench --startup` (`scripts/bench.d/startup.py`). Each call beside its floor: a minimal "
     "Rust program that prints a line (`floor_print.rs`, `rustc -O`), jq, and a shell loop of bare durable "
-    "rewrites of a file of the same size (`floor_rewrite.rs`: read, temp file, fsync, rename, directory fsync). "
+    "rewrites of a file of the same size (`floor_rewrite.rs`: read, temp file, fsync, rename, directory fsync), "
+    "and a loop of the same rewrites plus what the promises add at least (`floor_promises.rs`: a backup hard "
+    "link fsynced before the rename, a journal line fsynced before the exit, old backups removed). "
     f"Pairs alternate round by round; medians of {args.rounds} rounds (single calls) and {args.loops} rounds "
     f"(the {MERGES}-call loops). s.json is {len(doc)} bytes. Decisions behind the figures: docs/decisions/startup.md.",
     f"Builds: after = `{args.after_rev}`" + (f", base = `{args.base_rev}`" if args.base else "")

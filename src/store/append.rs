@@ -228,7 +228,7 @@ impl Session<'_, '_> {
             }
             entry
         };
-        match self.settle_journal(&fsyncs, &entry, "appended") {
+        match self.settle_journal(&fsyncs, &entry, "appended", super::SyncOrder::Beside) {
             Some(e) => Err(e),
             None => Ok(self.outcome),
         }

@@ -755,9 +755,6 @@ struct Session<'s, 'o> {
     lock: WriteLock<'o>,
     outcome: Outcome,
     started: Instant,
-    /// The fsync of the directory the old version was kept in, when it ran
-    /// beside the new version's write and fsync ([`Session::replace`]).
-    backup_synced: Option<std::io::Result<()>>,
 }
 
 impl<'s, 'o> Session<'s, 'o> {
@@ -782,7 +779,6 @@ impl<'s, 'o> Session<'s, 'o> {
             lock,
             outcome,
             started,
-            backup_synced: None,
         })
     }
 
@@ -798,6 +794,7 @@ impl<'s, 'o> Session<'s, 'o> {
         fsyncs: &(dyn Fn() -> Option<Error> + Sync),
         entry: &dyn Fn(&Outcome, bool) -> journal::Entry,
         done: &str,
+        order: SyncOrder,
     ) -> Option<Error> {
         let outcome = &self.outcome;
         let (not_durable, journal_error) = settle(
@@ -806,6 +803,7 @@ impl<'s, 'o> Session<'s, 'o> {
             self.deadline(),
             fsyncs,
             &|not_durable| entry(outcome, not_durable),
+            order,
         );
         if let Some(e) = journal_error {
             self.outcome.warnings.push(format!(
@@ -1026,7 +1024,8 @@ impl Session<'_, '_> {
         Ok(kept)
     }
 
-    /// Write temp → fsync → rename ([`replace::replace`]; its temp file is
+    /// Write temp → fsync → fsync of the directory the old version was kept
+    /// in → rename ([`replace::replace`]; its temp file is
     /// announced in the lock's holder record meanwhile). A failure before the
     /// rename undoes the backup just taken: nothing was changed.
     fn replace(&mut self, disk: &OnDisk, kept: &Kept, new: &json::Parts) -> Result<()> {
@@ -1040,41 +1039,11 @@ impl Session<'_, '_> {
             old: disk.stat.as_ref(),
             sync: self.opts.sync,
             announce: &announce,
+            // The directory the old version was just kept in: durable
+            // before the rename is.
+            durable_first: kept.dir(&disk.backups),
         };
-        // The directory the old version was just linked into is fsynced on a
-        // helper thread while the new version is written and fsynced, so the
-        // two waits overlap instead of the backup's following the data
-        // directory's fsync after the rename; the helper then looks up the
-        // journal's user name. A failure is reported once the
-        // change is in place, as not durable ([`Session::complete`]).
-        let kept_in = kept.dir(&disk.backups).filter(|_| self.opts.sync);
-        let (replaced, backup_synced) = match kept_in {
-            None => (replace::replace(&v, new), None),
-            Some(d) => std::thread::scope(|s| {
-                let journal = self.opts.journal;
-                let sync = move || {
-                    let synced = d.sync(Step::BackupDirFsync);
-                    // The journal line's user name (NSS: files, LDAP, sssd)
-                    // is looked up here too, off the path to the rename.
-                    if journal {
-                        let _ = process::own_user();
-                    }
-                    synced
-                };
-                match std::thread::Builder::new().spawn_scoped(s, sync) {
-                    Ok(helper) => {
-                        let replaced = replace::replace(&v, new);
-                        let synced = helper.join().unwrap_or_else(|_| {
-                            Err(std::io::Error::other("the fsync stopped unexpectedly"))
-                        });
-                        (replaced, Some(synced))
-                    }
-                    // No thread: `complete` fsyncs it after the rename.
-                    Err(_) => (replace::replace(&v, new), None),
-                }
-            }),
-        };
-        self.backup_synced = backup_synced;
+        let replaced = replace::replace(&v, new);
         lock.announce_temp(OsStr::new(""));
         if let Err(replace::Failure::Untouched(what, e)) = replaced {
             if let (Some(b), Some(d)) = (&kept.taken, disk.backups.dir()) {
@@ -1087,10 +1056,8 @@ impl Session<'_, '_> {
         Ok(())
     }
 
-    /// Journal line → fsync dir (and the directory the old version was kept
-    /// in, unless that ran beside the write) and the line's fsync,
-    /// overlapped ([`Session::settle`]); old backups beyond `keep` go on
-    /// the helper thread after the fsyncs.
+    /// Journal line → its fdatasync → fsync dir ([`settle`], in the order
+    /// [`SyncOrder::LineFirst`]); then old backups beyond `keep` go.
     fn complete(mut self, disk: &OnDisk, kept: &Kept, hashes: Option<Hashes>) -> Result<Outcome> {
         let (file, t, opts, started) = (self.file, self.t, self.opts, self.started);
         // Joined when the journal line is made, before the directory's fsync
@@ -1102,33 +1069,15 @@ impl Session<'_, '_> {
         let written = (opts.journal && t.is_public() && len >= journal::HINT_FROM)
             .then(|| journal::FileId::after_rename(&t.at.dir, &t.at.name, len as usize))
             .flatten();
-        let (sync, data_dir, kept_in) = (opts.sync, &t.at.dir, kept.dir(&disk.backups));
-        let backup_synced = self.backup_synced.take();
+        let (sync, data_dir) = (opts.sync, &t.at.dir);
         let (just_taken, keep) = (kept.taken.as_ref().map(|b| b.name.as_str()), opts.keep);
         let rotation = std::sync::OnceLock::new();
-        // On the helper thread (`settle`): the directory fsyncs, then the
-        // rotation, which thereby overlaps the journal line's fsync instead
-        // of following it. Old backups go only once the new version is
+        // After the journal line's fsync (`settle`): the directory's fsync,
+        // then the rotation. Old backups go only once the new version is
         // durable: after a failed fsync they all stay.
         let fsyncs = || -> Option<Error> {
-            if sync {
-                if let Err(e) = data_dir.sync(Step::DirFsync) {
-                    return Some(not_durable_error(file, "cannot fsync the directory of", e));
-                }
-                let backup = match &backup_synced {
-                    Some(done) => done
-                        .as_ref()
-                        .err()
-                        .map(|e| std::io::Error::new(e.kind(), e.to_string())),
-                    None => kept_in.and_then(|d| d.sync(Step::BackupDirFsync).err()),
-                };
-                if let Some(e) = backup {
-                    return Some(not_durable_error(
-                        file,
-                        "cannot fsync the backup directory of",
-                        e,
-                    ));
-                }
+            if sync && let Err(e) = data_dir.sync(Step::DirFsync) {
+                return Some(not_durable_error(file, "cannot fsync the directory of", e));
             }
             if let Some(name) = just_taken
                 && let Err(e) = backup::rotate(&disk.backups, Some(name), keep)
@@ -1146,7 +1095,7 @@ impl Session<'_, '_> {
             e.stat_after = written.clone().filter(|_| e.sha256_after.is_some());
             e
         };
-        let not_durable = self.settle_journal(&fsyncs, &entry, "changed");
+        let not_durable = self.settle_journal(&fsyncs, &entry, "changed", SyncOrder::LineFirst);
         if let Some(warning) = rotation.into_inner() {
             self.outcome.warnings.push(warning);
         }
@@ -1230,22 +1179,36 @@ fn journal_line(
     )
 }
 
+/// When [`settle`] fsyncs the journal line.
+#[derive(Clone, Copy)]
+pub(crate) enum SyncOrder {
+    /// Before the change's fsyncs, one after the other. For a replace: the
+    /// line's fdatasync writes its block and commits the file system's log,
+    /// rename included (ext4, XFS), so the directory's fsync that follows
+    /// finds it committed. Run side by side, the directory's fsync started
+    /// a commit before the line's block was written, and the line waited for
+    /// a second one.
+    LineFirst,
+    /// On the main thread while a helper runs the change's fsyncs (an
+    /// append: two files' data blocks, neither committed by the other's
+    /// fsync).
+    Beside,
+}
+
 /// What is left once a change is in place: `fsyncs` (the fsyncs that make it
-/// durable; Some error when one fails) and its journal line, overlapped.
-/// The line is written first; then `fsyncs` runs on a helper thread while
-/// the line is fsynced here, so that the fsyncs wait for one commit of the
-/// file system's log where it groups them (ext4, XFS) instead of two in a
-/// row. The line is
-/// written as `entry(false)` and, should `fsyncs` fail, rewritten as
-/// `entry(true)` (the journal lock is held meanwhile). Where no thread can be
-/// started, the same happens one after the other. Returns the not-durable
-/// error, and why the journal line could not be written (a warning).
+/// durable; Some error when one fails) and its journal line. The line is
+/// written first, as `entry(false)`; then, by `order`, it is fsynced before
+/// `fsyncs` run, or beside them. Should `fsyncs` fail, the line is rewritten
+/// as `entry(true)` (the journal lock is held meanwhile). Returns the
+/// not-durable error, and why the journal line could not be written (a
+/// warning).
 fn settle(
     state: &State,
     opts: &Options,
     deadline: Option<Instant>,
     fsyncs: &(dyn Fn() -> Option<Error> + Sync),
     entry: &dyn Fn(bool) -> journal::Entry,
+    order: SyncOrder,
 ) -> (Option<Error>, Option<std::io::Error>) {
     if !opts.journal {
         return (fsyncs(), None);
@@ -1266,10 +1229,7 @@ fn settle(
         let journal_error = journal(not_durable.is_some());
         return (not_durable, journal_error);
     }
-    // The line is in the journal before the fsyncs start: the data
-    // directory's fsync and the line's fdatasync then wait for one commit of
-    // the file system's log (ext4, XFS), where a line written while the
-    // directory's fsync already ran would wait for a commit of its own.
+    // The line is in the journal before the fsyncs start.
     let line = journal::begin(
         &state.root,
         &entry(false),
@@ -1282,20 +1242,26 @@ fn settle(
             .map_err(|e| std::io::Error::new(e.kind(), e.to_string()))
             .and_then(|l| l.sync(&state.root))
     };
-    let (not_durable, synced) = std::thread::scope(|s| {
-        let Ok(helper) = std::thread::Builder::new().spawn_scoped(s, fsyncs) else {
-            // No thread: one after the other.
-            let not_durable = fsyncs();
-            return (not_durable, sync_line());
-        };
-        let synced = sync_line();
-        let not_durable = helper.join().unwrap_or_else(|_| {
-            Some(Error::internal(
-                "the fsync of the directory stopped unexpectedly",
-            ))
-        });
-        (not_durable, synced)
-    });
+    let (not_durable, synced) = match order {
+        SyncOrder::LineFirst => {
+            let synced = sync_line();
+            (fsyncs(), synced)
+        }
+        SyncOrder::Beside => std::thread::scope(|s| {
+            let Ok(helper) = std::thread::Builder::new().spawn_scoped(s, fsyncs) else {
+                // No thread: one after the other.
+                let not_durable = fsyncs();
+                return (not_durable, sync_line());
+            };
+            let synced = sync_line();
+            let not_durable = helper.join().unwrap_or_else(|_| {
+                Some(Error::internal(
+                    "the fsync of the directory stopped unexpectedly",
+                ))
+            });
+            (not_durable, synced)
+        }),
+    };
     let mut line = match line {
         Ok(l) => l,
         Err(e) => return (not_durable, Some(e)),

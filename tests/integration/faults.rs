@@ -33,9 +33,9 @@ const STEPS: &[&str] = &[
     "temp-create",
     "temp-write",
     "temp-fsync",
+    "backup-dir-fsync",
     "rename",
     "dir-fsync",
-    "backup-dir-fsync",
     "rotate",
     "journal-append",
     "journal-fsync",
@@ -45,7 +45,6 @@ const STEPS: &[&str] = &[
 /// Steps after the rename: the change is in place when they fail.
 const AFTER_RENAME: &[&str] = &[
     "dir-fsync",
-    "backup-dir-fsync",
     "rotate",
     "journal-append",
     "journal-fsync",
@@ -458,6 +457,23 @@ fn a_durable_merge_writes_fsyncs_renames_and_fsyncs_the_directory_and_the_journa
     assert!(
         backup < rename,
         "backup link after the rename:\n{}",
+        calls.join("\n")
+    );
+    // The directory the old version was linked into is fsynced before the
+    // rename: the replaced version is durable before the new one is.
+    let backups_fd = fd_at(find(
+        &|l| {
+            l.contains("openat(")
+                && l.contains("\"f.json\"")
+                && l.contains("O_DIRECTORY")
+                && !l.contains("= -1")
+        },
+        0,
+    ));
+    let backup_fsync = find(&|l| syncs(l, "fsync", &backups_fd), backup);
+    assert!(
+        backup_fsync < rename,
+        "backup directory fsynced after the rename:\n{}",
         calls.join("\n")
     );
     assert!(temp < write && write < fsync && fsync < rename && rename < dir_fsync);
