@@ -103,10 +103,16 @@ def commands(binary, path, counter):
         counter[0] += 1
         return json.dumps({"meta": {"x": counter[0]}})
 
+    def patch_n():
+        counter[0] += 1
+        return counter[0]
+
     return [
         ("merge F '{\"meta\":{\"x\":N}}'", "write", 2.0, 2.0, lambda: [binary, "merge", path, patch()]),
         ("update F '.events += [$e]'", "write", 3.0, 2.5, lambda: [binary, "update", path, ".events += [$e]", "--argjson", "e", EVENT]),
-        ("update F '.meta.count = 7'", "write", 2.5, 2.5, lambda: [binary, "update", path, ".meta.count = 7"]),
+        # A new count each time: with the same one, every run after the first
+        # changes nothing and writes nothing.
+        ("update F '.meta.count = N'", "write", 2.5, 2.5, lambda: [binary, "update", path, f".meta.count = {patch_n()}"]),
         ("read F", "read", 0.04, None, lambda: [binary, "read", path]),
         ("read F '.events | length'", "read", 0.25, 3.0, lambda: [binary, "read", path, ".events | length"]),
     ]

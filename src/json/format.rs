@@ -70,9 +70,26 @@ impl Style {
         }
     }
 
+    /// [`Style::detect`] of bytes just validated, given whether any of
+    /// their strings held an escape: without one there is no backslash to
+    /// look for, and the two passes over the bytes that
+    /// `ensure_ascii` takes are skipped.
+    pub(crate) fn detect_after_scan(bytes: &[u8], escapes: bool) -> Style {
+        let mut style = Style::detect_layout(bytes);
+        style.ensure_ascii = escapes && detect_ensure_ascii(bytes);
+        style
+    }
+
     /// Works out the style of existing file bytes (assumed valid JSON);
     /// anything it cannot tell is taken from `new_file()`.
     pub fn detect(bytes: &[u8]) -> Style {
+        let mut style = Style::detect_layout(bytes);
+        style.ensure_ascii = detect_ensure_ascii(bytes);
+        style
+    }
+
+    /// Everything [`Style::detect`] works out but `ensure_ascii`.
+    fn detect_layout(bytes: &[u8]) -> Style {
         let mut style = Style::new_file();
         if bytes.is_empty() {
             return style;
@@ -85,7 +102,6 @@ impl Style {
         if let Some(indent) = detect_indent(bytes) {
             style.indent = indent;
         }
-        style.ensure_ascii = detect_ensure_ascii(bytes);
         style
     }
 }

@@ -23,7 +23,7 @@ pub use format::{Indent, Style, render};
 pub use merge::merge_patch;
 pub use parse::{LONE_SURROGATE, MAX_DEPTH, ParseError, ParseErrorKind, parse};
 pub use scan::validate;
-pub(crate) use scan::{Outline, validate_outline};
+pub(crate) use scan::{Outline, validate_outline, validate_outline_noting_escapes};
 pub(crate) use splice::merge_splice_outlined;
 pub use splice::{SpliceError, merge_splice};
 pub use value::{Map, Number, Str, Value};

@@ -53,6 +53,11 @@ impl Outline {
         &self.members
     }
 
+    /// The top-level members' value spans, in document order.
+    pub(crate) fn value_spans(&self) -> Vec<(usize, usize)> {
+        self.members.iter().map(|m| m.value).collect()
+    }
+
     pub(super) fn span(&self) -> (usize, usize) {
         self.span
     }
@@ -62,9 +67,18 @@ impl Outline {
 /// `Outline::MAX_MEMBERS` members, its outline. The walk and its checks are
 /// [`validate`]'s: the same inputs fail with the same error.
 pub(crate) fn validate_outline(bytes: &[u8]) -> Result<Option<Outline>, ParseError> {
+    validate_outline_noting_escapes(bytes).map(|(outline, _)| outline)
+}
+
+/// [`validate_outline`], and whether any string (key or value) holds an
+/// escape: none means the bytes hold no backslash at all, which
+/// [`Style::detect_after_scan`](super::Style::detect_after_scan) uses.
+pub(crate) fn validate_outline_noting_escapes(
+    bytes: &[u8],
+) -> Result<(Option<Outline>, bool), ParseError> {
     document(bytes, |_, s| {
         if s.peek() != Some(b'{') {
-            return s.value(0).map(|()| None);
+            return s.value(0).map(|()| (None, s.escapes));
         }
         let mut members = Vec::new();
         let mut kept = true;
@@ -83,10 +97,11 @@ pub(crate) fn validate_outline(bytes: &[u8]) -> Result<Option<Outline>, ParseErr
             }
             Ok(())
         })?;
-        Ok(kept.then_some(Outline {
+        let outline = kept.then_some(Outline {
             members,
             span: (start, s.pos),
-        }))
+        });
+        Ok((outline, s.escapes))
     })
 }
 
@@ -194,6 +209,8 @@ impl Sink<'_> for Check {
 pub(super) struct Scanner<'a> {
     pub bytes: &'a [u8],
     pub pos: usize,
+    /// Whether a string checked so far held an escape.
+    pub escapes: bool,
 }
 
 /// What differs between the two containers' loops.
@@ -285,7 +302,11 @@ fn not_space(w: u64) -> u64 {
 
 impl<'a> Scanner<'a> {
     pub(super) fn new(bytes: &'a [u8], pos: usize) -> Scanner<'a> {
-        Scanner { bytes, pos }
+        Scanner {
+            bytes,
+            pos,
+            escapes: false,
+        }
     }
 
     #[inline]
@@ -537,6 +558,7 @@ impl<'a> Scanner<'a> {
                 }
                 Some(b'\\') => {
                     escaped = true;
+                    self.escapes = true;
                     let (_, len) =
                         decode_escape(self.bytes, i).map_err(|e| escape_error(self.bytes, i, e))?;
                     i += len;
@@ -616,6 +638,32 @@ mod tests {
     /// On valid documents, skipping a container ends where the validating
     /// walk of it ends, for every array and object in them (and for any
     /// bracket inside a string that happens to start a valid value).
+    /// A stored document's top-level members are skipped to the ends its
+    /// outline gives (`Input::parse_spine_stored`): each value span that
+    /// holds a container ends where skipping the container ends.
+    #[test]
+    fn the_outline_spans_of_containers_end_where_skipping_them_ends() {
+        let mut seen = 0;
+        for &bytes in VALID {
+            let Some(outline) = validate_outline(bytes).unwrap() else {
+                continue;
+            };
+            for (start, end) in outline.value_spans() {
+                if !matches!(bytes[start], b'{' | b'[') {
+                    continue;
+                }
+                let mut skipped = Scanner::new(bytes, start);
+                skipped.skip_container().unwrap();
+                assert_eq!(skipped.pos, end, "{}", String::from_utf8_lossy(bytes));
+                seen += 1;
+            }
+        }
+        assert!(
+            seen > 3,
+            "only {seen} containers among the samples' members"
+        );
+    }
+
     #[test]
     fn skipping_a_container_ends_where_checking_it_ends() {
         let extra: &[&[u8]] = &[
@@ -657,6 +705,31 @@ mod tests {
         s.skip_container().unwrap();
         assert_eq!(s.pos, deep.len());
         assert!(Scanner::new(b"[1, [2]", 0).skip_container().is_err());
+    }
+
+    /// A valid document's strings hold an escape exactly when its bytes
+    /// hold a backslash, so the style worked out after the scan is
+    /// [`Style::detect`]'s, `ensure_ascii` included.
+    #[test]
+    fn the_escapes_noted_by_the_scan_give_the_style_detect_gives() {
+        let extra: &[&[u8]] = &[
+            b"{\"a\": \"caf\\u00e9\"}",
+            b"[\"\\u0041\", \"x\"]",
+            b"{\"k\\u00e9y\": 1}",
+            b"\"\\\\u00e9\"",
+            b"{\"a\": \"plain\", \"b\": [1, 2]}",
+            "{\"a\": \"caf\u{e9}\"}".as_bytes(),
+        ];
+        for &bytes in VALID.iter().chain(extra) {
+            let shown = String::from_utf8_lossy(bytes);
+            let (_, escapes) = validate_outline_noting_escapes(bytes).unwrap();
+            assert_eq!(escapes, bytes.contains(&b'\\'), "{shown}");
+            assert_eq!(
+                crate::json::Style::detect_after_scan(bytes, escapes),
+                crate::json::Style::detect(bytes),
+                "{shown}"
+            );
+        }
     }
 
     /// `validate_outline` fails exactly as `validate` does, and its outline

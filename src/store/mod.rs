@@ -183,9 +183,9 @@ impl Doc {
 impl Current {
     /// Classify loaded bytes: validated without building a tree.
     pub fn classify(bytes: Vec<u8>) -> Current {
-        match json::validate_outline(&bytes) {
-            Ok(outline) => {
-                let style = Style::detect(&bytes);
+        match json::validate_outline_noting_escapes(&bytes) {
+            Ok((outline, escapes)) => {
+                let style = Style::detect_after_scan(&bytes, escapes);
                 Current::Valid(Doc {
                     bytes: Bytes::from(bytes),
                     style,
@@ -1032,18 +1032,42 @@ impl Session<'_, '_> {
         let t = self.t;
         let lock = &self.lock;
         let announce = |temp: &OsStr| lock.announce_temp(temp);
-        let v = replace::NewVersion {
-            dir: &t.at.dir,
-            name: &t.at.name,
-            key: &t.key,
-            old: disk.stat.as_ref(),
-            sync: self.opts.sync,
-            announce: &announce,
-            // The directory the old version was just kept in: durable
-            // before the rename is.
-            durable_first: kept.dir(&disk.backups),
-        };
-        let replaced = replace::replace(&v, new);
+        // The directory the old version was just kept in is durable before
+        // the rename is. For a small file it is fsynced after the temp file,
+        // whose fsync has usually committed the file system's log with the
+        // link in it (ext4, XFS), so that this one finds nothing left to
+        // commit. For a large one (from `Hashes::THREAD_FROM` bytes) a
+        // helper thread fsyncs it while the temp file is written, which
+        // takes longer than the fsync; the rename waits for it.
+        let kept_in = kept.dir(&disk.backups).filter(|_| self.opts.sync);
+        let replaced = std::thread::scope(|s| {
+            let beside = kept_in
+                .filter(|_| new.len() >= Hashes::THREAD_FROM)
+                .and_then(|d| {
+                    std::thread::Builder::new()
+                        .spawn_scoped(s, move || d.sync(Step::BackupDirFsync))
+                        .ok()
+                });
+            let beside = std::cell::RefCell::new(beside);
+            let first = || -> std::io::Result<()> {
+                match beside.borrow_mut().take() {
+                    Some(helper) => helper.join().unwrap_or_else(|_| {
+                        Err(std::io::Error::other("the fsync stopped unexpectedly"))
+                    }),
+                    None => kept_in.map_or(Ok(()), |d| d.sync(Step::BackupDirFsync)),
+                }
+            };
+            let v = replace::NewVersion {
+                dir: &t.at.dir,
+                name: &t.at.name,
+                key: &t.key,
+                old: disk.stat.as_ref(),
+                sync: self.opts.sync,
+                announce: &announce,
+                durable_first: kept_in.map(|_| &first as &dyn Fn() -> std::io::Result<()>),
+            };
+            replace::replace(&v, new)
+        });
         lock.announce_temp(OsStr::new(""));
         if let Err(replace::Failure::Untouched(what, e)) = replaced {
             if let (Some(b), Some(d)) = (&kept.taken, disk.backups.dir()) {

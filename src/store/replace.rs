@@ -44,12 +44,10 @@ pub(super) struct NewVersion<'a> {
     pub sync: bool,
     /// Told the temp file's name before it exists under it.
     pub announce: &'a dyn Fn(&std::ffi::OsStr),
-    /// A directory fsynced once the temp file is, before the rename (with
-    /// `sync`): the one the old version was just linked into. The temp
-    /// file's fsync has usually committed the file system's log with the
-    /// link in it (ext4, XFS), so this fsync is cheap there; fsynced first,
-    /// or beside it, it waited for a log commit of its own.
-    pub durable_first: Option<&'a Dir>,
+    /// What must be durable before the rename, called once the temp file
+    /// is fsynced (with `sync`): the fsync of the directory the old
+    /// version was just linked into, or the wait for it.
+    pub durable_first: Option<&'a dyn Fn() -> io::Result<()>>,
 }
 
 /// Why a replace failed: before the rename, the target is untouched.
@@ -153,9 +151,8 @@ fn fill(file: &File, v: &NewVersion, bytes: &Parts) -> Result<(), Failure> {
             .map_err(|e| Untouched("cannot fsync the new version of", e))?;
         rustix::fs::fsync(file)
             .map_err(|e| Untouched("cannot fsync the new version of", e.into()))?;
-        if let Some(d) = v.durable_first {
-            d.sync(Step::BackupDirFsync)
-                .map_err(|e| Untouched("cannot fsync the backup directory of", e))?;
+        if let Some(first) = v.durable_first {
+            first().map_err(|e| Untouched("cannot fsync the backup directory of", e))?;
         }
     }
     Ok(())

@@ -84,7 +84,7 @@ pub(crate) fn spine_input(
 ) -> std::result::Result<crate::json::filter::Input, crate::json::ParseError> {
     use crate::json::filter::Input;
     if doc.format() == crate::store::Format::Document {
-        Input::parse_spine_validated(doc.shared(), *doc.style(), spine, containers)
+        Input::parse_spine_stored(doc.shared(), *doc.style(), spine, containers, doc.outline())
     } else {
         Input::parse_spine(doc.shared(), *doc.style(), spine, containers)
     }

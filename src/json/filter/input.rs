@@ -46,14 +46,14 @@ impl Input {
     /// Parse `source`, written in `style` (normally `Style::detect` of it,
     /// which the store has at hand).
     pub fn parse(source: Bytes, style: Style) -> Result<Input, ParseError> {
-        Input::read(source, style, true, None, false)
+        Input::read(source, style, true, None, Known::Checked)
     }
 
     /// [`Input::parse`] for output that is never copied from the source
     /// (`read` prints in a layout of its own): only strings' spellings are
     /// recorded, not every container's span.
     pub(crate) fn parse_for_printing(source: Bytes, style: Style) -> Result<Input, ParseError> {
-        Input::read(source, style, false, None, false)
+        Input::read(source, style, false, None, Known::Checked)
     }
 
     /// [`Input::parse`] of only what a filter with `spine` can look at (see
@@ -73,7 +73,7 @@ impl Input {
         spine: &super::spine::Spine,
         containers: bool,
     ) -> Result<Input, ParseError> {
-        Input::read(source, style, containers, Some(&spine.root), false)
+        Input::read(source, style, containers, Some(&spine.root), Known::Checked)
     }
 
     /// [`Input::parse_spine`] of a document whose bytes were validated
@@ -82,6 +82,9 @@ impl Input {
     /// checked a second time. On other bytes the spans it records may be
     /// wrong: never call it with bytes that were not validated as one
     /// document.
+    /// Here the top-level members' spans are found by
+    /// [`validate_outline`](crate::json::validate_outline), as a stored
+    /// document's are when it is loaded.
     #[doc(hidden)] // for the crate's own tests; not API
     pub fn parse_spine_validated(
         source: Bytes,
@@ -89,7 +92,22 @@ impl Input {
         spine: &super::spine::Spine,
         containers: bool,
     ) -> Result<Input, ParseError> {
-        Input::read(source, style, containers, Some(&spine.root), true)
+        let outline = crate::json::validate_outline(&source).ok().flatten();
+        Input::parse_spine_stored(source, style, spine, containers, outline.as_ref())
+    }
+
+    /// [`Input::parse_spine_validated`] of a stored document with its
+    /// outline (`store::Doc::outline`): a top-level member off the spine is
+    /// skipped to the end the outline gives, not scanned to it.
+    pub(crate) fn parse_spine_stored(
+        source: Bytes,
+        style: Style,
+        spine: &super::spine::Spine,
+        containers: bool,
+        outline: Option<&crate::json::Outline>,
+    ) -> Result<Input, ParseError> {
+        let known = Known::Validated(outline.map(|o| o.value_spans()).unwrap_or_default());
+        Input::read(source, style, containers, Some(&spine.root), known)
     }
 
     /// The document in `source`, read whole or, given a spine's root, as
@@ -99,7 +117,7 @@ impl Input {
         style: Style,
         containers: bool,
         spine: Option<&Node>,
-        validated: bool,
+        known: Known,
     ) -> Result<Input, ParseError> {
         // Read whole, room for one container every 64 bytes, more than most
         // documents have: the table then never moves while it fills (pages
@@ -111,7 +129,7 @@ impl Input {
         };
         let (root, spans) = document(&source, |doc, s| {
             let mut r = Reader::new(&source, doc, containers, expected);
-            r.validated = validated;
+            r.known = known;
             let root = match spine {
                 Some(node) => r.spine_value(s, 0, node)?,
                 None => s.walk(&mut r, 0)?,
@@ -322,9 +340,19 @@ struct Reader<'a> {
     escaped: Vec<Entry>,
     /// Scratch space for decoding escaped strings.
     text: String,
-    /// The source was validated whole before (a stored document): what is
-    /// skipped is skipped without checking it again.
-    validated: bool,
+    /// What is known of the source before it is read.
+    known: Known,
+}
+
+/// What is known of a source before it is read.
+enum Known {
+    /// Nothing: what is skipped is checked.
+    Checked,
+    /// It was validated whole before (a stored document): what is skipped
+    /// is skipped without checking it again, and a container starting
+    /// where one of these spans starts ends where it ends (the top-level
+    /// members' values, in document order).
+    Validated(Vec<(usize, usize)>),
 }
 
 impl<'a> Reader<'a> {
@@ -340,7 +368,7 @@ impl<'a> Reader<'a> {
             containers: Vec::with_capacity(expected),
             escaped: Vec::new(),
             text: String::new(),
-            validated: false,
+            known: Known::Checked,
         }
     }
 
@@ -428,10 +456,17 @@ impl<'a> Reader<'a> {
     /// Move past the container at the cursor: checked, or only skipped
     /// when the whole source was validated before.
     fn skip(&mut self, s: &mut Scanner<'a>, depth: usize) -> Result<(), ParseError> {
-        if self.validated {
-            s.skip_container()
-        } else {
-            s.value(depth)
+        match &self.known {
+            Known::Checked => s.value(depth),
+            Known::Validated(spans) => {
+                if let Ok(i) = spans.binary_search_by_key(&s.pos, |&(start, _)| start)
+                    && let Some(&(_, end)) = spans.get(i)
+                {
+                    s.pos = end;
+                    return Ok(());
+                }
+                s.skip_container()
+            }
         }
     }
 
