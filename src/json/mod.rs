@@ -113,6 +113,27 @@ pub(crate) struct Runs {
     cuts: Vec<Cut>,
 }
 
+/// `a == b`, inline for the few bytes written between two copies (a
+/// separator and an indent): a call to `memcmp` for each of a large array's
+/// items cost more than the copying around it.
+#[inline]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() > 32 {
+        return a == b;
+    }
+    let mut i = 0;
+    while let (Some(x), Some(y)) = (a.get(i), b.get(i)) {
+        if x != y {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 /// `(at, start, end)`: `source[start..end]` goes before byte `at` of the
 /// output.
 pub(crate) type Cut = (usize, usize, usize);
@@ -151,7 +172,11 @@ impl Runs {
         }
         if let Some(run) = &mut self.open {
             let written = out.get(run.out_end..).unwrap_or_default();
-            if start >= run.end && source.get(run.end..start) == Some(written) {
+            if start >= run.end
+                && source
+                    .get(run.end..start)
+                    .is_some_and(|gap| same(gap, written))
+            {
                 if run.cut {
                     out.truncate(run.out_end);
                 } else {
@@ -317,6 +342,33 @@ pub(crate) fn merge_spliced_shared(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn same_is_slice_equality() {
+        let pool: &[&[u8]] = &[
+            b"",
+            b",",
+            b",\n    ",
+            b",\n   ",
+            b",\n     ",
+            b", ",
+            b",\r\n\t",
+            &[b' '; 32],
+            &[b' '; 33],
+            &[b' '; 40],
+        ];
+        for a in pool {
+            for b in pool {
+                assert_eq!(same(a, b), a == b, "{a:?} {b:?}");
+            }
+        }
+        let mut long = vec![b' '; 40];
+        long[39] = b'\t';
+        assert!(!same(&long, &[b' '; 40]));
+        long[39] = b' ';
+        long[3] = b'\t';
+        assert!(!same(&long, &[b' '; 40]));
+    }
     use proptest::prelude::*;
 
     /// One step of a writer: write bytes of its own, write the source's
