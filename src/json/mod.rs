@@ -179,16 +179,16 @@ impl Runs {
             {
                 if run.cut {
                     out.truncate(run.out_end);
+                } else if end - run.start >= self.share {
+                    // Long enough now: cut out, without copying `text` first.
+                    out.truncate(run.at);
+                    run.out_end = run.at;
+                    run.cut = true;
                 } else {
                     out.extend_from_slice(text);
                     run.out_end = out.len();
                 }
                 run.end = end;
-                if !run.cut && run.end - run.start >= self.share {
-                    out.truncate(run.at);
-                    run.out_end = run.at;
-                    run.cut = true;
-                }
                 return;
             }
         }

@@ -522,6 +522,31 @@ impl<'a> Scanner<'a> {
         Err(eof_error(self.bytes))
     }
 
+    /// Moves past the value at the cursor, in validated bytes: a container
+    /// by [`Scanner::skip_container`], a string to its closing quote, a
+    /// number or literal to the first byte that ends it.
+    pub(super) fn skip_value(&mut self) -> Result<(), ParseError> {
+        match self.peek() {
+            Some(b'{' | b'[') => self.skip_container(),
+            Some(b'"') => {
+                self.pos = self.string_end(self.pos + 1)?;
+                Ok(())
+            }
+            Some(_) => {
+                let end = self
+                    .bytes
+                    .get(self.pos..)
+                    .unwrap_or_default()
+                    .iter()
+                    .position(|b| matches!(b, b',' | b']' | b'}' | b' ' | b'\t' | b'\n' | b'\r'))
+                    .map_or(self.bytes.len(), |n| self.pos + n);
+                self.pos = end;
+                Ok(())
+            }
+            None => Err(eof_error(self.bytes)),
+        }
+    }
+
     /// The index just past the closing quote of the string whose text
     /// starts at `i`, in validated bytes (escapes are stepped over, not
     /// checked).

@@ -130,6 +130,7 @@ impl Input {
         let (root, spans) = document(&source, |doc, s| {
             let mut r = Reader::new(&source, doc, containers, expected);
             r.known = known;
+            r.style = style;
             let root = match spine {
                 Some(node) => r.spine_value(s, 0, node)?,
                 None => s.walk(&mut r, 0)?,
@@ -342,6 +343,8 @@ struct Reader<'a> {
     text: String,
     /// What is known of the source before it is read.
     known: Known,
+    /// The source's layout.
+    style: Style,
 }
 
 /// What is known of a source before it is read.
@@ -369,6 +372,7 @@ impl<'a> Reader<'a> {
             escaped: Vec::new(),
             text: String::new(),
             known: Known::Checked,
+            style: Style::new_file(),
         }
     }
 
@@ -406,6 +410,12 @@ impl<'a> Reader<'a> {
                 Ok(Sink::object(self, base, start, s.pos, level))
             }
             Some(b'[') => {
+                if node.need == Need::Concat
+                    && node.children.is_empty()
+                    && let Some(array) = self.items_as_one_run(s, level)?
+                {
+                    return Ok(array);
+                }
                 // Indexes from the end need the length first: one pass to
                 // count the items (and check the array), one to read them.
                 let mut len = 0;
@@ -428,6 +438,55 @@ impl<'a> Reader<'a> {
             }
             _ => s.walk(self, depth),
         }
+    }
+
+    /// The array at the cursor, whose items a filter only puts before others
+    /// ([`Need::Concat`]), as an array of one stand-in for all its items: a
+    /// placeholder recorded with the span from the first item's start to
+    /// the last one's end, which the renderer copies back. Only for a
+    /// validated source, and only when every gap between two items is the
+    /// separator the renderer writes there in the file's style, so that
+    /// the copy is byte for byte what rendering each item would give (the
+    /// items themselves are copied in either case). `None`, the cursor
+    /// unmoved: an empty array, another layout, or a source not validated
+    /// (read the items one by one).
+    fn items_as_one_run(
+        &mut self,
+        s: &mut Scanner<'a>,
+        level: usize,
+    ) -> Result<Option<Val>, ParseError> {
+        if !self.record_containers || !matches!(self.known, Known::Validated(_)) {
+            return Ok(None);
+        }
+        let mut separator = Vec::new();
+        crate::json::format::Writer::new(&mut separator, &self.style).separator(1, level);
+        let bytes = s.bytes;
+        let open = s.pos;
+        let mut t = Scanner::new(bytes, open);
+        let (mut first, mut last, mut canonical) = (None, open, true);
+        t.array(level, |t| {
+            let start = t.pos;
+            match first {
+                None => first = Some(start),
+                Some(_) => {
+                    canonical = canonical
+                        && bytes
+                            .get(last..start)
+                            .is_some_and(|gap| gap == separator.as_slice());
+                }
+            }
+            t.skip_value()?;
+            last = t.pos;
+            Ok(())
+        })?;
+        let Some(first) = first.filter(|_| canonical) else {
+            return Ok(None);
+        };
+        let base = self.items.len();
+        let run = Sink::object(self, self.members.len(), first, last, level + 1);
+        self.items.push(run);
+        s.pos = t.pos;
+        Ok(Some(Sink::array(self, base, open, s.pos, level)))
     }
 
     /// The value at the cursor with an array or object checked and skipped:

@@ -6,8 +6,10 @@
 //!   every look into the input goes down constant paths from the top (`.a.b`,
 //!   `.a[0]`, `."k"`), and say for each path's end how much of the value
 //!   there the filter can see: nothing ([`Need::Opaque`]: it is replaced,
-//!   deleted or only tested for truth), its members but not their insides
-//!   ([`Need::Shallow`]: `+ V`, `length`, `keys`, `type`), or all of it
+//!   deleted or only tested for truth), only what `+ V` needs of it
+//!   ([`Need::Concat`]: an array's items as one run, an object's members),
+//!   its members but not their insides ([`Need::Shallow`]: `length`,
+//!   `keys`, `type`), or all of it
 //!   ([`Need::Full`]: any other filter of the old value).
 //! - Right-hand sides that jq evaluates against the whole input (`= V`,
 //!   `+= V`, `-= V`, `//= V`, `setpath(P; V)`) must not look at the input at
@@ -47,6 +49,10 @@ pub(super) enum Seg {
 pub(super) enum Need {
     /// Not its content (it is replaced, deleted or tested for truth).
     Opaque,
+    /// Only as the left operand of `+ V` (`P += V`, `P |= . + V`): an
+    /// array's items are only put before others, so they may be read as one
+    /// run of the source; an object's members are read as for `Shallow`.
+    Concat,
     /// Its members, not what they hold.
     Shallow,
     /// All of it.
@@ -204,14 +210,14 @@ fn update_step(t: &Term<&str>) -> Option<(Vec<Vec<Seg>>, Need)> {
             }
             let need = match op {
                 BinaryOp::Assign | BinaryOp::UpdateAlt if constant(v) => Need::Opaque,
-                BinaryOp::UpdateMath(Math::Add) if constant(v) => Need::Shallow,
+                BinaryOp::UpdateMath(Math::Add) if constant(v) => Need::Concat,
                 BinaryOp::UpdateMath(_) if constant(v) => Need::Full,
                 BinaryOp::Update => match &**v {
                     // `. + V`: concatenation or a shallow merge.
                     Term::BinOp(l, BinaryOp::Math(Math::Add), r)
                         if matches!(**l, Term::Id) && constant(r) =>
                     {
-                        Need::Shallow
+                        Need::Concat
                     }
                     v if quiet(v) => Need::Full,
                     _ => return None,
@@ -432,10 +438,10 @@ mod tests {
     fn recognises_the_path_updates() {
         for (code, path, need) in [
             (".a.b = 1", vec![key("a"), key("b")], Need::Opaque),
-            (".a.b |= . + 1", vec![key("a"), key("b")], Need::Shallow),
+            (".a.b |= . + 1", vec![key("a"), key("b")], Need::Concat),
             (".a.b |= tostring", vec![key("a"), key("b")], Need::Full),
-            (".events += [$e]", vec![key("events")], Need::Shallow),
-            (".events |= . + [$e]", vec![key("events")], Need::Shallow),
+            (".events += [$e]", vec![key("events")], Need::Concat),
+            (".events |= . + [$e]", vec![key("events")], Need::Concat),
             (".a -= [1]", vec![key("a")], Need::Full),
             ("del(.a.b)", vec![key("a"), key("b")], Need::Opaque),
             (".a.b //= 3", vec![key("a"), key("b")], Need::Opaque),
