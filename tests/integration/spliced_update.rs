@@ -529,3 +529,51 @@ fn a_big_document_is_written_the_same_when_its_runs_are_shared() {
         );
     }
 }
+
+/// An array a filter only appends to is read as one run when every gap
+/// between its items is the separator the file's style writes there, and
+/// item by item otherwise: in every layout, with containers and scalars
+/// among the items, the file is byte for byte what the general path
+/// writes.
+#[test]
+fn an_append_writes_what_the_general_path_writes_in_every_layout() {
+    let docs = [
+        "{\n  \"events\": [\n    1,\n    2\n  ]\n}\n",
+        "{\n  \"events\": [1, 2, 3],\n  \"b\": 1\n}\n",
+        "{\n  \"events\": [\n    {\"a\": 1},\n    [2,3],\n    \"s\\u0041\",\n    1.0e3,\n    -0,\n    null\n  ]\n}\n",
+        "{\"events\":[1,2,{\"a\":[3]}],\"z\":0}",
+        "{\"events\": [1, 2, {\"a\": [3]}], \"z\": 0}",
+        "{\r\n\t\"events\": [\r\n\t\t1,\r\n\t\t\"x\"\r\n\t]\r\n}\r\n",
+        "{\n  \"events\": []\n}\n",
+        "{\n  \"events\": [\n    1 ,\n    2\n  ]\n}\n",
+        "{\n  \"events\": [\n    1,\n\n    2\n  ]\n}\n",
+        "{\n  \"a\": {\n    \"events\": [\n      true,\n      false\n    ]\n  }\n}\n",
+    ];
+    for doc in docs {
+        for filter in [
+            ".events += [$e]",
+            ".events |= . + [$e, 5]",
+            ".a.events += [$e] | .a.events += [null]",
+            ".events += [$e] | .events += []",
+        ] {
+            let run = |general: bool| {
+                let dir = tempfile::tempdir().unwrap();
+                let file = dir.path().join("f.json");
+                std::fs::write(&file, doc).unwrap();
+                let mut c = common::jsafe(dir.path());
+                c.args(["update", "f.json", filter, "--argjson", "e", "{\"x\": [1]}"]);
+                if general {
+                    c.env("JSAFE_NO_SPLICE", "1");
+                }
+                let out = c.output().unwrap();
+                (
+                    out.status.code(),
+                    String::from_utf8_lossy(&out.stderr).into_owned(),
+                    std::fs::read_to_string(&file).unwrap(),
+                )
+            };
+            let (fast, general) = (run(false), run(true));
+            assert_eq!(fast, general, "{filter} on {doc:?}");
+        }
+    }
+}
