@@ -1065,6 +1065,7 @@ impl Session<'_, '_> {
                 sync: self.opts.sync,
                 announce: &announce,
                 durable_first: kept_in.map(|_| &first as &dyn Fn() -> std::io::Result<()>),
+                fine_ctime: self.opts.journal && new.len() as u64 >= journal::HINT_FROM,
             };
             replace::replace(&v, new)
         });

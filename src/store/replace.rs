@@ -48,6 +48,11 @@ pub(super) struct NewVersion<'a> {
     /// is fsynced (with `sync`): the fsync of the directory the old
     /// version was just linked into, or the wait for it.
     pub durable_first: Option<&'a dyn Fn() -> io::Result<()>>,
+    /// Look at the temp file's times just before the rename, so that the
+    /// rename stamps it with a fine-grained ctime (Linux 6.13 and later:
+    /// a file whose times were looked at since its last change gets one),
+    /// which the journal's `stat_after` needs (`journal::FileId::after_rename`).
+    pub fine_ctime: bool,
 }
 
 /// Why a replace failed: before the rename, the target is untouched.
@@ -159,6 +164,11 @@ fn fill(file: &File, v: &NewVersion, bytes: &Parts) -> Result<(), Failure> {
 }
 
 fn rename(v: &NewVersion, temp: &std::ffi::OsStr) -> Result<(), Failure> {
+    if v.fine_ctime {
+        // Only for its side effect on the next ctime; a failure changes
+        // nothing but that.
+        let _ = rustix::fs::statat(v.dir.fd(), temp, AtFlags::SYMLINK_NOFOLLOW);
+    }
     let renamed = failpoint::hit(Step::Rename)
         .and_then(|()| Ok(rustix::fs::renameat(v.dir.fd(), temp, v.dir.fd(), v.name)?));
     interrupt::clear();
