@@ -215,8 +215,7 @@ pub(crate) fn user_name(uid: u32) -> String {
 }
 
 /// This process's real user id and its name ([`user_name`]), looked up once
-/// per process: the write path asks for it on a helper thread while the
-/// new version is fsynced, so that the journal line finds it ready.
+/// per process (the journal line of each change asks for it).
 pub(crate) fn own_user() -> (u32, String) {
     static OWN: OnceLock<(u32, String)> = OnceLock::new();
     OWN.get_or_init(|| {

@@ -27,12 +27,12 @@
 //! 7. **backup** — the version being replaced is hard-linked into
 //!    `.jsafe/backups/<key>/` under the next sequence number; a corrupt one
 //!    goes to `.jsafe/quarantine/` instead, and is never deleted.
-//! 8. **replace** — temp file in the same directory, fsync, rename, fsync of
-//!    the directory ([`replace`](self)); the backup directory is fsynced on
-//!    a helper thread meanwhile, beside the temp file's write and fsync.
+//! 8. **replace** — temp file in the same directory, fsync, the backup
+//!    directory's fsync (beside the temp file's write, on a helper thread,
+//!    for a large file), rename ([`replace`](self)).
 //! 9. **journal** — one line appended to `.jsafe/journal.jsonl` and fsynced,
-//!    while step 8's directory fsyncs run on a helper thread (`settle`): a
-//!    change that returns `Ok` keeps its line through a power cut.
+//!    then the data directory (`settle`): a change that returns `Ok` keeps
+//!    its line through a power cut.
 //! 10. **rotate** — only now, with the new version durable: old backups
 //!     beyond `keep` are removed.
 //! 11. **unlock** — the lock is dropped.
