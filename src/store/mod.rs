@@ -819,6 +819,9 @@ impl<'s, 'o> Session<'s, 'o> {
 /// What the read step found on disk, under the lock.
 struct OnDisk {
     stat: Option<Stat>,
+    /// The version read, still open: a large one's cached pages are dropped
+    /// just before the new version is written ([`dir::drop_cached`]).
+    opened: Option<File>,
     current: Current,
     expect: backup::Expect,
     backups: Backups,
@@ -881,9 +884,9 @@ impl Session<'_, '_> {
     /// corrupt-file policy.
     fn read_current(&mut self) -> Result<OnDisk> {
         let (file, t) = (self.file, self.t);
-        let (stat, current) = match t.read_for_change()? {
-            None => (None, Current::Missing),
-            Some((_file, st, bytes)) => (Some(st), Current::classify(bytes)),
+        let (opened, stat, current) = match t.read_for_change()? {
+            None => (None, None, Current::Missing),
+            Some((file, st, bytes)) => (Some(file), Some(st), Current::classify(bytes)),
         };
         self.outcome.bytes_before = stat
             .as_ref()
@@ -909,6 +912,7 @@ impl Session<'_, '_> {
         }
         let mut disk = OnDisk {
             stat,
+            opened,
             is_corrupt: matches!(current, Current::Corrupt { .. }),
             current,
             expect,
@@ -1030,6 +1034,14 @@ impl Session<'_, '_> {
     /// rename undoes the backup just taken: nothing was changed.
     fn replace(&mut self, disk: &OnDisk, kept: &Kept, new: &json::Parts) -> Result<()> {
         let t = self.t;
+        if let Some(old) = &disk.opened
+            && disk
+                .stat
+                .as_ref()
+                .is_some_and(|st| st.st_size >= dir::DROP_CACHED_FROM)
+        {
+            dir::drop_cached(old);
+        }
         let lock = &self.lock;
         let announce = |temp: &OsStr| lock.announce_temp(temp);
         // The directory the old version was just kept in is durable before

@@ -424,3 +424,71 @@ fn a_file_read_into_huge_pages_comes_back_byte_for_byte() {
         "the merge changed other bytes"
     );
 }
+
+/// Bytes of `file` in the page cache, as util-linux's `fincore` counts them.
+fn cached_bytes(file: &std::path::Path) -> u64 {
+    let out = std::process::Command::new("fincore")
+        .args(["--bytes", "--noheadings", "--output", "RES"])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "fincore: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+/// The version a change of a big file (8 MiB and more) replaces leaves the
+/// page cache before the new one is written: afterwards its backup, the
+/// same inode, has no page cached, while the new version has. The
+/// directory is under the target directory, on the disk the repository is
+/// on: a tmpfs (which /tmp may be) cannot drop a file's pages.
+#[test]
+fn the_version_a_big_change_replaces_leaves_the_page_cache() {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let mut doc = String::from("{\"meta\": {\"n\": 1}, \"events\": [");
+    let mut i = 0u64;
+    while doc.len() < (9 << 20) {
+        if i > 0 {
+            doc.push_str(", ");
+        }
+        doc.push_str(&format!("{{\"id\": {i}, \"host\": \"w-{}\"}}", i % 13));
+        i += 1;
+    }
+    doc.push_str("]}\n");
+    let file = dir.path().join("big.json");
+    let mut f = fs::File::create(&file).unwrap();
+    std::io::Write::write_all(&mut f, doc.as_bytes()).unwrap();
+    // Written back, so that its pages are clean: the kernel drops only those.
+    f.sync_all().unwrap();
+    drop(f);
+    assert!(
+        cached_bytes(&file) >= 8 << 20,
+        "the file just written is not in the page cache: this file system does not keep one"
+    );
+    ok(dir.path(), &["merge", "big.json", "{\"meta\": {\"n\": 2}}"]);
+    let backups: Vec<_> = fs::read_dir(dir.path().join(".jsafe/backups/big.json"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(backups.len(), 1, "{backups:?}");
+    assert_eq!(fs::read(&backups[0]).unwrap().len(), doc.len());
+    // Reading the backup above cached it again: measure a second change's.
+    ok(dir.path(), &["merge", "big.json", "{\"meta\": {\"n\": 3}}"]);
+    let second = fs::read_dir(dir.path().join(".jsafe/backups/big.json"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| !backups.contains(p))
+        .unwrap();
+    assert_eq!(
+        cached_bytes(&second),
+        0,
+        "the replaced version is still in the page cache"
+    );
+    assert!(
+        cached_bytes(&file) >= 8 << 20,
+        "the new version is not in the page cache"
+    );
+}
