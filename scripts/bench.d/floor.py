@@ -222,7 +222,7 @@ out = [
     "",
 ]
 for label in args.sizes.split(","):
-    out += big(label, EVENTS[label], args.rounds if label == "19MB" else max(1, min(args.rounds, 3)))
+    out += big(label, EVENTS[label], args.rounds if label == "19MB" else max(1, min(args.rounds, 5)))
 if args.small:
     out += small(args.small)
 # The section replaces its earlier version in the file, or is added at its end.
