@@ -119,6 +119,13 @@ impl Reading<'_> {
             self.args,
             self.format == Format::Lines && gathered.is_none(),
         );
+        if gathered.is_none() && self.by_items(doc.as_ref(), &mut out)? {
+            self.g.detail(&format!(
+                "{}: path filter: the array mapped over was read item by item",
+                file.display()
+            ));
+            return done(file, out, Ending::Finished, self.args);
+        }
         if gathered.is_none() && self.by_spine(doc.as_ref(), &mut out)? {
             self.g.detail(&format!(
                 "{}: path filter: only the addressed path was read",
@@ -251,6 +258,74 @@ impl Reading<'_> {
         if ran != Ok(Ending::Finished) {
             return Ok(false);
         }
+        for v in &outputs {
+            if out.emit_output(&input, v).is_break() {
+                break;
+            }
+        }
+        std::mem::forget(outputs);
+        std::mem::forget(input);
+        Ok(true)
+    }
+
+    /// A filter that maps over the array at one path (`.events | map(.x)`,
+    /// `[.events[] | select(.ok)] | length`; see `filter::Items`) reads that
+    /// array one item at a time: each item's values are dropped once the
+    /// mapped filter has run on it, so memory follows what the outputs keep.
+    /// Its outputs are held until the filter has finished; anything else
+    /// (an error, a document with escapes, no array at the path) gives up
+    /// before printing, and the general path runs. True when it printed.
+    fn by_items(&self, doc: Option<&store::Doc>, out: &mut Output) -> Result<bool> {
+        let items = match (&self.args.filter, &self.filter, doc, self.format) {
+            (Some(code), Some(_), Some(_), Format::Document) if !jq::spliced_off() => {
+                filter::Items::for_read(code)
+            }
+            _ => None,
+        };
+        let (Some(items), Some(d)) = (items, doc) else {
+            return Ok(false);
+        };
+        let Ok(each) = jq::compile(items.each(), &self.args.vars, None) else {
+            return Ok(false);
+        };
+        let then = match items.then().map(|g| jq::compile(g, &self.args.vars, None)) {
+            None => None,
+            Some(Ok(g)) => Some(g),
+            Some(Err(_)) => return Ok(false),
+        };
+        let name = self.file.to_string_lossy();
+        let mut outputs = Vec::new();
+        let ran = jq::run_limited(self.file, self.memory, &self.memory_line(), || {
+            let source = d.shared();
+            let gathered = each.gather_items(
+                &items,
+                &source,
+                *d.style(),
+                d.outline(),
+                Some(&name),
+                &jq::side_output,
+            )?;
+            let Some(gathered) = gathered else {
+                return Ok(None);
+            };
+            match &then {
+                None => outputs.push(gathered.whole()),
+                Some(g) => {
+                    let ended =
+                        g.run_input(&gathered, Some(&name), &jq::side_output, &mut |v| {
+                            outputs.push(v);
+                            ControlFlow::Continue(())
+                        })?;
+                    if ended != Ending::Finished {
+                        return Ok(None);
+                    }
+                }
+            }
+            Ok::<_, FilterError>(Some(gathered))
+        })?;
+        let Ok(Some(input)) = ran else {
+            return Ok(false);
+        };
         for v in &outputs {
             if out.emit_output(&input, v).is_break() {
                 break;

@@ -577,3 +577,106 @@ fn an_append_writes_what_the_general_path_writes_in_every_layout() {
         }
     }
 }
+
+/// `jsafe -v read doc.json ARGS…` with `doc` as the file, item by item or
+/// (`general`) not: (exit code, stdout, stderr without the verbose lines,
+/// whether the array was read item by item).
+fn read_items(doc: &str, args: &[&str], general: bool) -> (Option<i32>, String, String, bool) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("doc.json"), doc).unwrap();
+    let mut c = common::jsafe(dir.path());
+    c.args(["-v", "read", "doc.json"]).args(args);
+    if general {
+        c.env("JSAFE_NO_SPLICE", "1");
+    }
+    let out = c.output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let by_items = err.contains("item by item");
+    let err = err
+        .lines()
+        .filter(|l| !l.contains("path filter:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        err,
+        by_items,
+    )
+}
+
+/// `read` of a filter that maps over one array (`P | map(F) | G`,
+/// `[P[] | F] | G`) reads it item by item, and prints, says and exits with
+/// what the general path does, in every output layout: numbers and
+/// strings as spelled, a repeated key's last value, errors in `F` or `G`, a
+/// path that is missing or not an array, an empty array. A document with an
+/// escape is read the general way.
+#[test]
+fn a_filter_mapping_over_an_array_reads_it_item_by_item_invisibly() {
+    let plain = "{\n  \"events\": [{\"id\": 0}],\n  \"meta\": {\"a\": 1, \"b\": [2]},\n  \"events\": [\n    {\"id\": 1, \"t\": 1.50, \"s\": \"café\u{7f}\", \"tags\": [\"x\", \"y\"], \"big\": 100000000000000000001},\n    {\"id\": 2, \"t\": 1e2, \"s\": \"plain\", \"tags\": [], \"big\": -0},\n    {\"id\": \"3\", \"t\": -0.0, \"s\": \"\u{1F600}\", \"big\": 1.000}\n  ],\n  \"nested\": [[1, 2], [], [3]],\n  \"empty\": []\n}\n";
+    let escaped = plain.replace("\"plain\"", "\"pl\\u0061in\"");
+    let taken = [
+        ".events | map(.t)",
+        ".events | map(.s)",
+        ".events | map(.big)",
+        ".events | map(.tags[]?)",
+        "[.events[] | .id, .t]",
+        "[.events[] | .s] | join(\",\")",
+        ".events | map(select(.id != 2)) | length",
+        ".events | map(empty)",
+        ".events | map({s, t})",
+        ".nested[0] | map(. * 2)",
+        ".nested[-1] | map(.)",
+        ".empty | map(.x)",
+        "[.nested[] | length] | add",
+    ];
+    // Recognised, but the general path decides: an error in F or G, no
+    // array at the path.
+    let given_up = [
+        ".events | map(.id + 1)",
+        ".events | map(.t) | .[10] | ltrimstr(1)",
+        ".missing | map(.x)",
+        ".meta | map(.)",
+        ".nested[7] | map(.)",
+    ];
+    for layout in [
+        &[][..],
+        &["-c"],
+        &["-r"],
+        &["-a"],
+        &["-S"],
+        &["--tab"],
+        &["-e"],
+    ] {
+        for (code, expect_items) in taken
+            .iter()
+            .map(|c| (c, true))
+            .chain(given_up.iter().map(|c| (c, false)))
+        {
+            let args: Vec<&str> = std::iter::once(*code)
+                .chain(layout.iter().copied())
+                .collect();
+            let items = read_items(plain, &args, false);
+            let general = read_items(plain, &args, true);
+            assert_eq!(items.3, expect_items, "{args:?}: read item by item");
+            assert!(!general.3, "{args:?}: JSAFE_NO_SPLICE");
+            assert_eq!(items.0, general.0, "{args:?}: exit code");
+            assert_eq!(items.1, general.1, "{args:?}: stdout");
+            assert_eq!(items.2, general.2, "{args:?}: stderr");
+            if expect_items {
+                assert_eq!(items.0, Some(0), "{args:?}: {}", items.2);
+            }
+            let with_escape = read_items(&escaped, &args, false);
+            assert!(
+                !with_escape.3,
+                "{args:?}: read item by item despite an escape"
+            );
+            let general = read_items(&escaped, &args, true);
+            assert_eq!(
+                (with_escape.0, &with_escape.1, &with_escape.2),
+                (general.0, &general.1, &general.2),
+                "{args:?} with an escape"
+            );
+        }
+    }
+}

@@ -163,6 +163,18 @@ impl Input {
         }
     }
 
+    /// A value a filter made (the array `items.rs` gathers) over `source`,
+    /// the document its strings are slices of: they are written as spelled
+    /// there, as an input read from the document writes them.
+    pub(super) fn of_val(root: Val, source: Bytes, style: Style) -> Input {
+        Input {
+            source,
+            style,
+            root,
+            spans: Spans::default(),
+        }
+    }
+
     /// The document itself as an output (to print it in another layout).
     pub fn whole(&self) -> super::Output {
         super::Output(super::val::V(self.root.clone()))

@@ -24,6 +24,7 @@
 
 mod convert;
 mod input;
+mod items;
 mod natives;
 mod output;
 mod prune;
@@ -41,6 +42,7 @@ use jaq_json::{Map, Val};
 
 pub(crate) use convert::keep_source_text;
 pub use input::Input;
+pub(crate) use items::Items;
 pub use natives::Side;
 use natives::{Data, RunData};
 pub use output::{Output, Render};

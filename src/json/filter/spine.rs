@@ -185,12 +185,12 @@ impl Spine {
     }
 }
 
-fn parse(code: &str) -> Option<Term<&str>> {
+pub(super) fn parse(code: &str) -> Option<Term<&str>> {
     jaq_core::load::parse(code, |p| p.term())
 }
 
 /// The steps of `a | b | c`.
-fn pipeline<'a, 's>(t: &'a Term<&'s str>, out: &mut Vec<&'a Term<&'s str>>) {
+pub(super) fn pipeline<'a, 's>(t: &'a Term<&'s str>, out: &mut Vec<&'a Term<&'s str>>) {
     match t {
         Term::BinOp(l, BinaryOp::Pipe(None), r) => {
             pipeline(l, out);
@@ -275,7 +275,7 @@ fn comma_paths(t: &Term<&str>, out: &mut Vec<Vec<Seg>>) -> Option<()> {
 
 /// `.`, `.a`, `.a.b[0]`, `.["k"][-1]`: the segments of a constant path
 /// without `?`, slices or iteration.
-fn const_path(t: &Term<&str>) -> Option<Vec<Seg>> {
+pub(super) fn const_path(t: &Term<&str>) -> Option<Vec<Seg>> {
     match t {
         Term::Id => Some(Vec::new()),
         Term::Path(head, path) => {
@@ -379,7 +379,7 @@ const LOUD: &[&str] = &[
 
 /// A filter of its input alone that can be run twice unseen: no call in
 /// [`LOUD`] (by any name that could reach one: definitions are refused).
-fn quiet(t: &Term<&str>) -> bool {
+pub(super) fn quiet(t: &Term<&str>) -> bool {
     match t {
         Term::Id | Term::Recurse | Term::Num(_) | Term::Var(_) | Term::Break(_) => true,
         Term::Arr(None) => true,
