@@ -269,7 +269,8 @@ impl Reading<'_> {
     }
 
     /// A filter that maps over the array at one path (`.events | map(.x)`,
-    /// `[.events[] | select(.ok)] | length`; see `filter::Items`) reads that
+    /// `[.events[] | select(.ok)] | length`, `.events[] | .id`; see
+    /// `filter::Items`) reads that
     /// array one item at a time: each item's values are dropped once the
     /// mapped filter has run on it, so memory follows what the outputs keep.
     /// Its outputs are held until the filter has finished; anything else
@@ -309,6 +310,7 @@ impl Reading<'_> {
                 return Ok(None);
             };
             match &then {
+                None if !items.collects() => outputs = gathered.gathered_outputs(),
                 None => outputs.push(gathered.whole()),
                 Some(g) => {
                     let ended =

@@ -606,7 +606,7 @@ fn read_items(doc: &str, args: &[&str], general: bool) -> (Option<i32>, String, 
 }
 
 /// `read` of a filter that maps over one array (`P | map(F) | G`,
-/// `[P[] | F] | G`) reads it item by item, and prints, says and exits with
+/// `[P[] | F] | G`, `P[] | F`) reads it item by item, and prints, says and exits with
 /// what the general path does, in every output layout: numbers and
 /// strings as spelled, a repeated key's last value, errors in `F` or `G`, a
 /// path that is missing or not an array, an empty array. A document with an
@@ -629,6 +629,9 @@ fn a_filter_mapping_over_an_array_reads_it_item_by_item_invisibly() {
         ".nested[-1] | map(.)",
         ".empty | map(.x)",
         "[.nested[] | length] | add",
+        ".events[] | .s",
+        ".events[] | select(.id != 1) | .tags",
+        ".nested[] | .[]",
     ];
     // Recognised, but the general path decides: an error in F or G, no
     // array at the path.
@@ -638,8 +641,28 @@ fn a_filter_mapping_over_an_array_reads_it_item_by_item_invisibly() {
         ".missing | map(.x)",
         ".meta | map(.)",
         ".nested[7] | map(.)",
+        ".events[] | .id + 1",
     ];
-    for layout in [
+    // A document that is the array itself.
+    let array = "[{\"id\": 1, \"t\": 2.50}, {\"id\": 2, \"t\": \"x\"}, 3]\n";
+    let array_escaped = array.replace("\"x\"", "\"\\u0078\"");
+    let array_taken = [
+        "map(.id?)",
+        ". | map(.id?) | length",
+        "[.[] | .t?]",
+        ".[] | tojson",
+    ];
+    let array_given_up = ["map(.t + 1)", ".[] | .id"];
+    let cases = [
+        (plain, escaped.as_str(), &taken[..], &given_up[..]),
+        (
+            array,
+            array_escaped.as_str(),
+            &array_taken[..],
+            &array_given_up[..],
+        ),
+    ];
+    let layouts = [
         &[][..],
         &["-c"],
         &["-r"],
@@ -647,7 +670,11 @@ fn a_filter_mapping_over_an_array_reads_it_item_by_item_invisibly() {
         &["-S"],
         &["--tab"],
         &["-e"],
-    ] {
+    ];
+    for ((plain, escaped, taken, given_up), layout) in cases
+        .iter()
+        .flat_map(|c| layouts.iter().map(move |l| (*c, *l)))
+    {
         for (code, expect_items) in taken
             .iter()
             .map(|c| (c, true))
@@ -663,15 +690,15 @@ fn a_filter_mapping_over_an_array_reads_it_item_by_item_invisibly() {
             assert_eq!(items.0, general.0, "{args:?}: exit code");
             assert_eq!(items.1, general.1, "{args:?}: stdout");
             assert_eq!(items.2, general.2, "{args:?}: stderr");
-            if expect_items {
+            if expect_items && !layout.contains(&"-e") {
                 assert_eq!(items.0, Some(0), "{args:?}: {}", items.2);
             }
-            let with_escape = read_items(&escaped, &args, false);
+            let with_escape = read_items(escaped, &args, false);
             assert!(
                 !with_escape.3,
                 "{args:?}: read item by item despite an escape"
             );
-            let general = read_items(&escaped, &args, true);
+            let general = read_items(escaped, &args, true);
             assert_eq!(
                 (with_escape.0, &with_escape.1, &with_escape.2),
                 (general.0, &general.1, &general.2),

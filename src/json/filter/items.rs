@@ -1,6 +1,7 @@
 //! `read` of a filter that maps over one array, item by item:
-//! `P | map(F)` and `[P[] | F]`, each optionally followed by `| G`, where
-//! `P` is a constant path (`.events`, `.a.b[0]`) and `F` and `G` are quiet
+//! `P | map(F)` and `[P[] | F]`, each optionally followed by `| G`, and
+//! `P[] | F`, where
+//! `P` is a constant path (`.events`, `.a.b[0]`, or `.` itself) and `F` and `G` are quiet
 //! (see `spine::quiet`: no `input`, `debug`, `halt`…, no definitions).
 //!
 //! jq runs `F` on each item of the array at `P` and collects the outputs
@@ -49,6 +50,9 @@ pub(crate) struct Items {
     path: Vec<Seg>,
     each: String,
     then: Option<String>,
+    /// `F`'s outputs are collected into one array (`map`, `[…]`), or are
+    /// the outputs themselves (`P[] | F`).
+    collect: bool,
 }
 
 impl Items {
@@ -65,6 +69,15 @@ impl Items {
         let tokens = Lexer::new(code).lex().ok()?;
         let stages = split_pipes(&tokens);
         match (steps.as_slice(), stages.as_slice()) {
+            // `map(F) | G…` of the document itself.
+            ([Term::Call("map", args), ..], [[Token("map", Tok::Word), block], rest @ ..])
+                if args.len() == 1 =>
+            {
+                let each_text = text_of(code, inside(block, '(')?)?;
+                let mut each = Vec::new();
+                pipeline(&args[0], &mut each);
+                Items::checked(code, Vec::new(), &each, each_text, &steps[1..], rest)
+            }
             // `P | map(F) | G…`: the stages P, `map (F)`, then G's.
             (
                 [p, Term::Call("map", args), ..],
@@ -96,6 +109,14 @@ impl Items {
                     rest,
                 )
             }
+            // `P[] | F`: F's outputs are the filter's.
+            ([first, each @ ..], [_, rest @ ..]) => {
+                let each_text = text_of_stages(code, rest)?;
+                let mut items =
+                    Items::checked(code, iterated_path(first)?, each, each_text, &[], &[])?;
+                items.collect = false;
+                Some(items)
+            }
             _ => None,
         }
     }
@@ -110,11 +131,7 @@ impl Items {
         then: &[&Term<&str>],
         then_stages: &[&[Token<&str>]],
     ) -> Option<Items> {
-        if path.is_empty()
-            || each.is_empty()
-            || !each.iter().all(|t| quiet(t))
-            || !then.iter().all(|t| quiet(t))
-        {
+        if each.is_empty() || !each.iter().all(|t| quiet(t)) || !then.iter().all(|t| quiet(t)) {
             return None;
         }
         same_steps(each_text, each)?;
@@ -130,6 +147,7 @@ impl Items {
             path,
             each: each_text.to_owned(),
             then: then_text,
+            collect: true,
         })
     }
 
@@ -141,6 +159,25 @@ impl Items {
     /// `G`'s code, if any: run on the array of `F`'s outputs.
     pub(crate) fn then(&self) -> Option<&str> {
         self.then.as_deref()
+    }
+
+    /// Whether `F`'s outputs make one array (`map`, `[…]`) rather than
+    /// being the filter's outputs (`P[] | F`).
+    pub(crate) fn collects(&self) -> bool {
+        self.collect
+    }
+}
+
+impl Input {
+    /// The items of the array [`Filter::gather_items`] made, each an output.
+    pub(crate) fn gathered_outputs(&self) -> Vec<super::Output> {
+        match self.root() {
+            Val::Arr(a) => a
+                .iter()
+                .map(|v| super::Output(super::val::V(v.clone())))
+                .collect(),
+            _ => Vec::new(),
+        }
     }
 }
 
@@ -344,6 +381,19 @@ mod tests {
         );
         let i = Items::for_read("[.events[] | .id, .t] | add | . + 1").unwrap();
         assert_eq!((i.each(), i.then()), (".id, .t", Some("add | . + 1")));
+        for code in ["map(.id)", ". | map(.id)", "[.[] | .id]", ".[] | .id"] {
+            let i = Items::for_read(code).unwrap();
+            assert_eq!(
+                (i.each(), i.then(), i.path.is_empty()),
+                (".id", None, true),
+                "{code}"
+            );
+        }
+        let i = Items::for_read(".events[] | select(.ok) | .id").unwrap();
+        assert_eq!(
+            (i.each(), i.then(), i.collects()),
+            ("select(.ok) | .id", None, false)
+        );
         let i = Items::for_read("[ .e[0][] | {a: .a} ]").unwrap();
         assert_eq!((i.each(), i.then()), ("{a: .a}", None));
         assert_eq!(
@@ -356,8 +406,7 @@ mod tests {
     fn refuses_everything_else() {
         for code in [
             ".events",
-            ". | map(.id)",
-            "map(.id)",
+            ".",
             ".events | map(.id, input)",
             ".events | map(debug)",
             ".events | map(.id) | debug",
@@ -366,7 +415,9 @@ mod tests {
             ".events? | map(.id)",
             ".events | map(def f: 1; f)",
             ".events as $e | map(.id)",
-            ".events[] | .id",
+            ".events[]",
+            ".events[] | .id, input",
+            ".events[]? | .id",
             "[.events[]? | .id]",
             "[.events[] ]",
             "[.events[1:] | .id]",
