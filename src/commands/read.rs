@@ -270,7 +270,7 @@ impl Reading<'_> {
 
     /// A filter that maps over the array at one path (`.events | map(.x)`,
     /// `[.events[] | select(.ok)] | length`, `.events[] | .id`; see
-    /// `filter::Items`) reads that
+    /// `filter::Items`) in a document of 1 MiB or more (`jq::items_from`) reads that
     /// array one item at a time: each item's values are dropped once the
     /// mapped filter has run on it, so memory follows what the outputs keep.
     /// Its outputs are held until the filter has finished; anything else
@@ -278,7 +278,9 @@ impl Reading<'_> {
     /// before printing, and the general path runs. True when it printed.
     fn by_items(&self, doc: Option<&store::Doc>, out: &mut Output) -> Result<bool> {
         let items = match (&self.args.filter, &self.filter, doc, self.format) {
-            (Some(code), Some(_), Some(_), Format::Document) if !jq::spliced_off() => {
+            (Some(code), Some(_), Some(d), Format::Document)
+                if !jq::spliced_off() && d.bytes().len() >= jq::items_from() =>
+            {
                 filter::Items::for_read(code)
             }
             _ => None,

@@ -586,6 +586,8 @@ fn read_items(doc: &str, args: &[&str], general: bool) -> (Option<i32>, String, 
     std::fs::write(dir.path().join("doc.json"), doc).unwrap();
     let mut c = common::jsafe(dir.path());
     c.args(["-v", "read", "doc.json"]).args(args);
+    // Item by item from the first byte (by default from 1 MiB).
+    c.env("JSAFE_ITEMS_FROM", "0");
     if general {
         c.env("JSAFE_NO_SPLICE", "1");
     }

@@ -74,6 +74,19 @@ pub(crate) fn spliced_off() -> bool {
     std::env::var_os("JSAFE_NO_SPLICE").is_some()
 }
 
+/// From this size on, `read` reads the array a filter maps over item by
+/// item (`filter::Items`): below it the whole document's values cost less
+/// than compiling the mapped filter and the one after it once more (about
+/// half a million instructions). `JSAFE_ITEMS_FROM=BYTES` sets another size,
+/// to compare the two paths on small documents from outside (tests,
+/// scripts/jq-conformance --compare-paths): both print the same.
+pub(crate) fn items_from() -> usize {
+    std::env::var("JSAFE_ITEMS_FROM")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1 << 20)
+}
+
 /// A stored document read as `spine` needs it ([`Input::parse_spine`]). A
 /// document (not JSON Lines) was validated whole when it was loaded, so
 /// what lies off the spine is skipped without a second check.

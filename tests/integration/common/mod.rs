@@ -32,6 +32,7 @@ pub const ENV_VARS: &[&str] = &[
     "JSAFE_FILTER_TIMEOUT",
     "JSAFE_FAILPOINT",
     "JSAFE_NO_SPLICE",
+    "JSAFE_ITEMS_FROM",
 ];
 
 /// Variables outside `JSAFE_*` that change what jsafe or a shell around it
