@@ -664,6 +664,24 @@ fn a_filter_mapping_over_an_array_reads_it_item_by_item_invisibly() {
             &array_given_up[..],
         ),
     ];
+    // The filter's variables reach the mapped filter and the one after it.
+    let args = [
+        "[.events[] | select(.s == $s) | .id + $n] | . + [$n]",
+        "--arg",
+        "s",
+        "plain",
+        "--argjson",
+        "n",
+        "10",
+    ];
+    let items = read_items(plain, &args, false);
+    assert!(items.3, "{args:?}: read item by item");
+    assert_eq!(items.1, "[\n  12,\n  10\n]\n");
+    let general = read_items(plain, &args, true);
+    assert_eq!(
+        (items.0, &items.1, &items.2),
+        (general.0, &general.1, &general.2)
+    );
     let layouts = [
         &[][..],
         &["-c"],
