@@ -22,8 +22,14 @@ pub(crate) fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
         check_file_filter_order("read", &args.file, args.filter.as_deref())?;
     }
     // Everything that can fail on the caller's input fails before the file is read.
+    // The variables are read once (`--slurpfile`, `--rawfile`): the parts of
+    // a filter read item by item are compiled with them too.
+    let vars = match &args.filter {
+        Some(_) => jq::guarded(|| super::filter_args(&args.vars))?,
+        None => filter::Args::default(),
+    };
     let filter = match &args.filter {
-        Some(code) => Some(jq::compile(code, &args.vars, None)?),
+        Some(code) => Some(jq::compile_with_args(code, &vars)?),
         None => None,
     };
     let default = match &args.default {
@@ -88,6 +94,7 @@ pub(crate) fn run(g: &Global, args: &ReadArgs) -> Result<i32> {
         file,
         format,
         filter,
+        vars,
         default,
         memory: args.filter_memory.limit(size),
     }
@@ -104,6 +111,8 @@ struct Reading<'a> {
     file: &'a Path,
     format: Format,
     filter: Option<Filter>,
+    /// The filter's variables, as read once.
+    vars: filter::Args,
     default: Option<Value>,
     /// What the filter may allocate.
     memory: usize,
@@ -288,10 +297,10 @@ impl Reading<'_> {
         let (Some(items), Some(d)) = (items, doc) else {
             return Ok(false);
         };
-        let Ok(each) = jq::compile(items.each(), &self.args.vars, None) else {
+        let Ok(each) = jq::compile_with_args(items.each(), &self.vars) else {
             return Ok(false);
         };
-        let then = match items.then().map(|g| jq::compile(g, &self.args.vars, None)) {
+        let then = match items.then().map(|g| jq::compile_with_args(g, &self.vars)) {
             None => None,
             Some(Ok(g)) => Some(g),
             Some(Err(_)) => return Ok(false),

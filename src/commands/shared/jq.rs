@@ -9,7 +9,7 @@ use std::path::Path;
 
 use crate::cli::VarArgs;
 use crate::error::{Error, Kind, Result};
-use crate::json::filter::{Filter, Side};
+use crate::json::filter::{Args, Filter, Side};
 
 /// Run `f` (a filter's compile or run) behind the filter guard.
 pub(crate) fn guarded<T>(f: impl FnOnce() -> T) -> T {
@@ -42,6 +42,14 @@ pub(crate) fn compile(code: &str, vars: &VarArgs, slot: Option<&str>) -> Result<
         }
         .map_err(|e| Error::bad_input(e.to_string()))
     })
+}
+
+/// [`compile`] with the variables already read (`filter_args`): for the
+/// parts of one command's filter compiled on their own (`read` item by
+/// item), so that `--slurpfile` and `--rawfile` files are read once and
+/// every part sees the same values.
+pub(crate) fn compile_with_args(code: &str, vars: &Args) -> Result<Filter> {
+    guarded(|| Filter::compile_with(code, vars).map_err(|e| Error::bad_input(e.to_string())))
 }
 
 /// A sink for a filter that must produce exactly one value: it keeps the
