@@ -173,13 +173,18 @@ fn man_page_documents_every_environment_variable() {
     let page = top_page();
     let environment = items(&section(&page, "ENVIRONMENT"));
     let names: Vec<&str> = environment.iter().map(|(tag, _)| tag.as_str()).collect();
-    // Every variable but the test-only fail point and the switch that
-    // compares the spliced path of path filters with the general path
+    // Every variable but the test-only fail point and the switches that
+    // compare the shorter paths of filters with the general path
     // (docs/decisions/spliced-path-filters.md) is documented.
     let documented: Vec<&str> = ENV_VARS
         .iter()
         .copied()
-        .filter(|v| !matches!(*v, "JSAFE_FAILPOINT" | "JSAFE_NO_SPLICE"))
+        .filter(|v| {
+            !matches!(
+                *v,
+                "JSAFE_FAILPOINT" | "JSAFE_NO_SPLICE" | "JSAFE_ITEMS_FROM"
+            )
+        })
         .collect();
     assert_eq!(names, documented);
     for (name, text) in &environment {
