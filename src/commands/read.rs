@@ -267,13 +267,7 @@ impl Reading<'_> {
         if ran != Ok(Ending::Finished) {
             return Ok(false);
         }
-        for v in &outputs {
-            if out.emit_output(&input, v).is_break() {
-                break;
-            }
-        }
-        std::mem::forget(outputs);
-        std::mem::forget(input);
+        print_held(out, input, outputs);
         Ok(true)
     }
 
@@ -339,13 +333,7 @@ impl Reading<'_> {
         let Ok(Some(input)) = ran else {
             return Ok(false);
         };
-        for v in &outputs {
-            if out.emit_output(&input, v).is_break() {
-                break;
-            }
-        }
-        std::mem::forget(outputs);
-        std::mem::forget(input);
+        print_held(out, input, outputs);
         Ok(true)
     }
 
@@ -379,6 +367,19 @@ impl Reading<'_> {
             }
         })
     }
+}
+
+/// The outputs a filter that read part of the document held until it had
+/// finished (`by_spine`, `by_items`), printed; neither they nor the input
+/// are dropped (the process ends soon, and dropping a tree costs).
+fn print_held(out: &mut Output, input: Input, outputs: Vec<filter::Output>) {
+    for v in &outputs {
+        if out.emit_output(&input, v).is_break() {
+            break;
+        }
+    }
+    std::mem::forget(outputs);
+    std::mem::forget(input);
 }
 
 /// Flush what was printed; the exit code for how the filter ended.
